@@ -1,0 +1,48 @@
+# Meridian: `make run` starts it on embedded defaults, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+PORT ?= 5000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest pytest-postgres engine system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Start Meridian on http://127.0.0.1:$(PORT) (SQLite + embedded search, demo data on first run).
+run: $(STAMP)
+	$(FLASK) bootstrap
+	PORT=$(PORT) $(FLASK) serve
+
+## Run lint, type checks and the whole test suite (SQLite, then PostgreSQL).
+test: $(STAMP) system-deps lint typecheck pytest pytest-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+# The database-facing tests again on PostgreSQL (same migrations).
+pytest-postgres: $(STAMP)
+	MERIDIAN_TEST_DATABASE=postgresql $(BIN)/pytest tests/unit tests/functional
+
+## Start Elasticsearch (9200) and OpenSearch (9201) from Maven Central for development.
+engine: $(STAMP)
+	$(BIN)/python -m engine start all
+
+# Debian packages the suite needs (PostgreSQL, Chromium); installed only when missing.
+system-deps:
+	@bash tests/support/system-deps.sh
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""Meridian: a directory of vetted acupuncture practitioners (the Flask application)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from directory.config import PROJECT_ROOT, load_config
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error handlers, commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_config(config))
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, CSRF and the search backend."""
+    from directory import models  # noqa: F401  (every table on the metadata)
+    from directory.extensions import init_extensions
+
+    init_extensions(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount each domain's blueprint."""
+    from directory.site import bp as site
+
+    app.register_blueprint(site)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Map domain errors and HTTP errors to HTML pages or JSON bodies."""
+    from directory.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the CLI command groups (seed, search, serve, bootstrap)."""
+    from directory.cli import register
+
+    register(app)

@@ -1,0 +1,1 @@
+"""Accounts: users, their roles, and the audit trail of what they did."""

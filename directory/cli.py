@@ -1,0 +1,180 @@
+"""Command-line entry points, grouped by domain: bootstrap, seed, search, serve."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from directory.extensions import db, search
+from directory.indexing import services as indexing
+from search import SearchUnavailable
+
+
+def register(app: Flask) -> None:
+    """Attach every command group to ``app.cli``."""
+    app.cli.add_command(bootstrap_command)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(search_group)
+    app.cli.add_command(serve_command)
+
+
+def _database_error(exc: SQLAlchemyError) -> click.ClickException:
+    """Return a one-line error naming DATABASE_URL instead of a traceback."""
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return click.ClickException(f"cannot use DATABASE_URL ({db.engine.url.render_as_string(hide_password=True)}): {reason}")
+
+
+@click.command("bootstrap")
+@click.option("--demo/--no-demo", default=True, help="Seed demo practitioners when the database is empty.")
+@with_appcontext
+def bootstrap_command(demo: bool) -> None:
+    """Migrate the database, load vocabularies, seed demo data if empty, build the index."""
+    from directory.models import Practitioner
+    from directory.practitioners.vocabulary import load_vocabularies
+
+    try:
+        upgrade(directory=str(current_app.config["MIGRATIONS_DIR"]))
+        load_vocabularies()
+        db.session.commit()
+        empty = db.session.scalar(select(func.count(Practitioner.id))) == 0
+    except OperationalError as exc:
+        raise _database_error(exc) from None
+    if empty and demo:
+        _seed(current_app.config["DEMO_PRACTITIONERS"], 42)
+    backend = search.backend()
+    backend.ensure_index()
+    total = db.session.scalar(select(func.count(Practitioner.id))) or 0
+    if backend.count() == 0 and total:
+        _reindex(total)
+    click.echo(f"ready: {total} practitioners, search index holds {backend.count()} documents ({backend.name})")
+
+
+@click.command("seed")
+@click.option("--practitioners", "count", type=click.IntRange(min=0), default=2000, show_default=True,
+              help="How many demo practitioners to add.")
+@click.option("--seed", "seed_value", type=int, default=42, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--reindex/--no-reindex", default=True, help="Rebuild the search index afterwards.")
+@with_appcontext
+def seed_command(count: int, seed_value: int, reindex: bool) -> None:
+    """Add realistic demo practitioners on real places (deterministic for a seed)."""
+    from directory.practitioners.vocabulary import load_vocabularies
+
+    load_vocabularies()
+    db.session.commit()
+    _seed(count, seed_value)
+    if reindex:
+        search.backend().ensure_index()
+        _reindex(None)
+
+
+def _seed(count: int, seed_value: int) -> None:
+    """Seed ``count`` practitioners with a progress bar, then commit."""
+    from directory.seed import seed_practitioners
+
+    started = time.perf_counter()
+    with click.progressbar(length=count, label=f"Seeding {count} practitioners") as bar:
+        seed_practitioners(count, seed_value, progress=bar.update)
+        db.session.commit()
+    click.echo(f"seeded {count} practitioners in {time.perf_counter() - started:.1f}s")
+
+
+def _reindex(total: int | None) -> None:
+    """Rebuild the search index from the database with a progress bar."""
+    from directory.models import Practitioner
+
+    total = total if total is not None else db.session.scalar(select(func.count(Practitioner.id))) or 0
+    started = time.perf_counter()
+    with click.progressbar(length=total, label="Indexing practitioners") as bar:
+        count = indexing.reindex_all(search.backend(), progress=bar.update)
+    elapsed = time.perf_counter() - started
+    click.echo(f"indexed {count} documents in {elapsed:.1f}s ({count / elapsed if elapsed else 0:.0f} docs/s)")
+
+
+@click.group("search")
+def search_group() -> None:
+    """Keep the search index in step: sync, reindex, status."""
+
+
+@search_group.command("sync")
+@click.option("--watch", is_flag=True, help="Keep running, polling the outbox.")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True, help="Seconds between polls.")
+@with_appcontext
+def search_sync(watch: bool, interval: float) -> None:
+    """Apply pending outbox changes to the search engine."""
+    if not watch:
+        indexing.retry_now()
+    while True:
+        report = indexing.sync_outbox(search.backend())
+        if report.applied or report.failed:
+            click.echo(f"applied {report.applied}, failed {report.failed}" + (f": {report.last_error}" if report.last_error else ""))
+        if not watch:
+            if report.failed:
+                raise click.ClickException(f"{report.failed} changes wait in the outbox: {report.last_error}")
+            return
+        time.sleep(interval)
+
+
+@search_group.command("reindex")
+@with_appcontext
+def search_reindex() -> None:
+    """Build a fresh index from the database and switch searches to it atomically."""
+    try:
+        search.backend().ensure_index()
+        _reindex(None)
+    except SearchUnavailable as exc:
+        raise click.ClickException(f"search engine unavailable: {exc}") from None
+
+
+@search_group.command("status")
+@with_appcontext
+def search_status() -> None:
+    """Show the engine's health and how far the outbox is behind."""
+    health = search.backend().health()
+    status = indexing.outbox_status()
+    click.echo(f"backend: {health.get('backend')} ({health['status']})")
+    for key, value in health.items():
+        if key not in ("backend", "status"):
+            click.echo(f"  {key}: {value}")
+    age = f"{status.oldest_age_s:.1f}s" if status.oldest_age_s is not None else "-"
+    click.echo(f"outbox: {status.pending} pending, oldest {age}, max attempts {status.max_attempts}")
+    if status.last_error:
+        click.echo(f"last error: {status.last_error}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), envvar="PORT", default=5000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--sync-interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
+              help="Seconds between outbox polls of the built-in worker.")
+@with_appcontext
+def serve_command(host: str, port: int, threads: int, sync_interval: float) -> None:
+    """Serve Meridian with waitress, with an outbox worker thread keeping search in step."""
+    from waitress import serve
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker = threading.Thread(target=_outbox_worker, args=(app, sync_interval), daemon=True, name="outbox-worker")
+    worker.start()
+    click.echo(f"Meridian on http://{host}:{port}/")
+    serve(app, host=host, port=port, threads=threads)
+
+
+def _outbox_worker(app: Any, interval: float) -> None:
+    """Drain the outbox forever; an engine outage only delays search, changes wait in the outbox."""
+    while True:
+        with app.app_context():
+            try:
+                indexing.sync_outbox(app.extensions["search"].backend())
+            except SQLAlchemyError as exc:
+                app.logger.warning("outbox worker: database error: %s", exc)
+            finally:
+                db.session.remove()
+        time.sleep(interval)

@@ -1,0 +1,91 @@
+"""Configuration, one class per environment, read from environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEARCH_BACKENDS = ("embedded", "elasticsearch", "opensearch")
+
+
+class ConfigError(click.ClickException):
+    """A setting is missing or malformed; shown as one line naming the variable."""
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    INSTANCE_DIR = Path(os.environ.get("MERIDIAN_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+    MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'meridian.db'}"
+    SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "embedded")
+    SEARCH_URL = os.environ.get("SEARCH_URL")
+    SEARCH_INDEX_PREFIX = os.environ.get("SEARCH_INDEX_PREFIX", "meridian")
+    SEARCH_EMBEDDED_PATH = os.environ.get("SEARCH_EMBEDDED_PATH") or str(INSTANCE_DIR / "search.db")
+    SEARCH_TIMEOUT_S = float(os.environ.get("SEARCH_TIMEOUT_S", "5"))
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    DEMO_PRACTITIONERS = int(os.environ.get("DEMO_PRACTITIONERS", "2000"))
+
+
+class DevelopmentConfig(Config):
+    """Local use (`make run`): a per-install random secret kept under instance/."""
+
+
+class ProductionConfig(Config):
+    """Production: every secret and backing service must be given explicitly."""
+
+    SESSION_COOKIE_SECURE = True
+
+
+CONFIGS: dict[str, type[Config]] = {"development": DevelopmentConfig, "production": ProductionConfig}
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the settings for MERIDIAN_ENV with ``overrides`` applied, validated."""
+    env = os.environ.get("MERIDIAN_ENV", "development")
+    if env not in CONFIGS:
+        raise ConfigError(f"MERIDIAN_ENV must be one of {', '.join(CONFIGS)}, not {env!r}")
+    cls = CONFIGS[env]
+    settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    settings["MERIDIAN_ENV"] = env
+    settings.update(overrides or {})
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: dict[str, Any]) -> None:
+    """Fail fast, one line per problem, naming the variable to fix."""
+    try:
+        make_url(settings["SQLALCHEMY_DATABASE_URI"])
+    except ArgumentError as exc:
+        raise ConfigError(f"DATABASE_URL is not a valid database URL ({exc})") from None
+    if settings["SEARCH_BACKEND"] not in SEARCH_BACKENDS:
+        raise ConfigError(f"SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}, not {settings['SEARCH_BACKEND']!r}")
+    if settings["SEARCH_BACKEND"] != "embedded" and not settings.get("SEARCH_URL"):
+        raise ConfigError(f"SEARCH_URL is required when SEARCH_BACKEND={settings['SEARCH_BACKEND']}")
+    if not settings.get("SECRET_KEY"):
+        if settings["MERIDIAN_ENV"] == "production":
+            raise ConfigError("SECRET_KEY must be set in production")
+        settings["SECRET_KEY"] = _instance_secret(Path(settings["INSTANCE_DIR"]))
+
+
+def _instance_secret(instance_dir: Path) -> str:
+    """Return this install's random secret, creating it on first use (never a shared default)."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,67 @@
+"""Domain exceptions, and the one place that maps them to HTML or JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose; carries what a user needs to see."""
+
+    status: int = 400
+    code: str = "invalid_request"
+
+    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON error body the API answers with."""
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        body.update(self.extra)
+        return body
+
+
+class InvalidParameter(DomainError):
+    """A parameter failed validation; `field` names it."""
+
+    code = "invalid_parameter"
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or is not visible to this user)."""
+
+    status = 404
+    code = "not_found"
+
+
+def wants_json() -> bool:
+    """Tell whether the current request should get a JSON error (API paths, JSON clients)."""
+    from flask import request
+
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app: Any) -> None:
+    """Install the handlers that turn errors into pages or JSON, never a traceback."""
+    from flask import jsonify, render_template
+    from werkzeug.exceptions import HTTPException
+
+    def handle_domain_error(error: DomainError) -> Any:
+        if wants_json():
+            return jsonify(error.to_json()), error.status
+        return render_template("error.html", status=error.status, message=error.message), error.status
+
+    def handle_http_error(error: HTTPException) -> Any:
+        status = error.code or 500
+        if wants_json():
+            code = (error.name or "error").lower().replace(" ", "_")
+            return jsonify({"error": code, "message": error.description}), status
+        return render_template("error.html", status=status, message=error.description), status
+
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)

@@ -1,0 +1,100 @@
+"""Flask extensions, created unbound here and bound to an app with ``init_app``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+from search import SearchBackend, create_backend
+
+# A naming convention lets Alembic give every constraint a stable, predictable name
+# on SQLite and PostgreSQL alike (see the Alembic "naming constraints" docs).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Meridian model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True)
+csrf = CSRFProtect()
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    """Turn on foreign keys and hand transaction control to SQLAlchemy on SQLite."""
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # pysqlite's own transaction handling breaks SAVEPOINT (used by per-test
+    # rollback and nested transactions); SQLAlchemy's documented recipe disables it
+    # and emits BEGIN itself in the "begin" hook below.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Any) -> None:
+    """Emit BEGIN on SQLite ourselves (see the connect hook)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+
+
+class SearchExtension:
+    """Holds the configured search backend; built on first use, so start-up does no I/O."""
+
+    def init_app(self, app: Flask) -> None:
+        """Register on ``app``; the backend itself is created lazily by ``backend()``."""
+        app.extensions["search"] = self
+        self._backend: SearchBackend | None = None
+        self._config = {
+            "kind": app.config["SEARCH_BACKEND"],
+            "url": app.config.get("SEARCH_URL"),
+            "path": app.config["SEARCH_EMBEDDED_PATH"],
+            "index_prefix": app.config["SEARCH_INDEX_PREFIX"],
+            "timeout": app.config["SEARCH_TIMEOUT_S"],
+        }
+
+    def backend(self) -> SearchBackend:
+        """Return the backend, creating it on first use."""
+        if self._backend is None:
+            self._backend = create_backend(**self._config)
+        return self._backend
+
+    def close(self) -> None:
+        """Release the backend's connections (tests and CLI teardown)."""
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+
+search = SearchExtension()
+
+
+def init_extensions(app: Flask) -> None:
+    """Bind every extension to ``app``."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    csrf.init_app(app)
+    search.init_app(app)

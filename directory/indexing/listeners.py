@@ -1,0 +1,44 @@
+"""Collect search-relevant changes at flush time and write outbox rows in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
+
+from directory.clock import utcnow
+from directory.indexing.models import SearchOutbox
+from directory.practitioners.models import Location, OpeningHours, Practitioner
+from directory.reviews.models import Review
+
+
+def _practitioner_id(obj: Any) -> int | None:
+    """Return the practitioner whose search document ``obj`` feeds, if any."""
+    if isinstance(obj, Practitioner):
+        return obj.id
+    if isinstance(obj, Location | Review):
+        return obj.practitioner_id
+    if isinstance(obj, OpeningHours) and obj.location is not None:
+        return obj.location.practitioner_id
+    return None
+
+
+@event.listens_for(Session, "after_flush")
+def _write_outbox_rows(session: Session, flush_context: Any) -> None:
+    """Add one outbox row per touched practitioner, inside the flush's transaction."""
+    touched: dict[int, str] = {}
+    for obj in list(session.new) + list(session.dirty):
+        pid = _practitioner_id(obj)
+        if pid is not None:
+            touched[pid] = "upsert"
+    for obj in session.deleted:
+        pid = _practitioner_id(obj)
+        if pid is not None:
+            touched[pid] = "delete" if isinstance(obj, Practitioner) else touched.get(pid, "upsert")
+    if touched:
+        now = utcnow()
+        session.connection().execute(
+            insert(SearchOutbox.__table__),
+            [{"practitioner_id": pid, "operation": op, "enqueued_at": now, "attempts": 0} for pid, op in sorted(touched.items())],
+        )

@@ -1,0 +1,33 @@
+"""The search outbox: pending index changes, written in the same transaction as the data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from directory.clock import utcnow
+from directory.extensions import db
+from directory.practitioners.models import _enum_check
+
+
+class SearchOutbox(db.Model):  # type: ignore[name-defined,misc]
+    """One practitioner whose search document must be rebuilt (or removed).
+
+    No foreign key on purpose: a deleted practitioner still needs its delete applied.
+    """
+
+    __tablename__ = "search_outbox"
+    __table_args__ = (
+        _enum_check("operation", ("upsert", "delete"), "operation_known"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(Integer, index=True)
+    operation: Mapped[str] = mapped_column(String(8), default="upsert")
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

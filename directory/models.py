@@ -1,0 +1,40 @@
+"""Import every model so the metadata (and Alembic's autogenerate) sees the whole schema."""
+
+import directory.indexing.listeners  # noqa: F401  (outbox rows written at flush time)
+from directory.accounts.models import AuditEvent, User
+from directory.indexing.models import SearchOutbox
+from directory.practitioners.models import (
+    Condition,
+    ConditionSynonym,
+    Language,
+    Location,
+    Method,
+    MethodSynonym,
+    OpeningHours,
+    Practitioner,
+)
+from directory.referrals.models import Referral, ReferralEvent
+from directory.reviews.models import Review, ReviewRevision
+from directory.screening.models import Screening
+from directory.vetting.models import Credential, VerificationCheck
+
+__all__ = [
+    "AuditEvent",
+    "Condition",
+    "ConditionSynonym",
+    "Credential",
+    "Language",
+    "Location",
+    "Method",
+    "MethodSynonym",
+    "OpeningHours",
+    "Practitioner",
+    "Referral",
+    "ReferralEvent",
+    "Review",
+    "ReviewRevision",
+    "Screening",
+    "SearchOutbox",
+    "User",
+    "VerificationCheck",
+]

@@ -1,0 +1,1 @@
+"""Practitioner profiles, their practice locations and the method/condition vocabularies."""

@@ -1,0 +1,1 @@
+"""Doctor-to-practitioner referrals and their lifecycle."""

@@ -1,0 +1,1 @@
+"""Patient reviews of visits, their revisions, moderation and practitioner responses."""

@@ -1,0 +1,1 @@
+"""Contraindication screening: a rule table from questions to per-method verdicts."""

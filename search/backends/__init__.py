@@ -1,0 +1,1 @@
+"""Search backends: embedded (SQLite) and cluster (Elasticsearch or OpenSearch)."""

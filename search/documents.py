@@ -1,0 +1,105 @@
+"""Practitioner data -> search document: one pure function and the text folding it uses."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+VERIFIED_STATUSES = frozenset({"verified", "expiring"})
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class PlacePoint:
+    """One practice location as search needs it."""
+
+    lat: float
+    lon: float
+    city: str
+    region: str
+    postal_code: str
+    country: str
+    wheelchair_accessible: bool = False
+
+
+@dataclass(frozen=True)
+class VocabularyTerm:
+    """A method or condition: slug, display name, and the synonyms patients type."""
+
+    slug: str
+    name: str
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PractitionerSource:
+    """What the directory knows of one practitioner that search needs."""
+
+    id: int
+    slug: str
+    first_name: str
+    last_name: str
+    title: str
+    bio: str
+    gender: str
+    accepting_new_patients: bool
+    telehealth: bool
+    hidden: bool
+    vetting_status: str
+    locations: tuple[PlacePoint, ...]
+    methods: tuple[VocabularyTerm, ...] = ()
+    conditions: tuple[VocabularyTerm, ...] = ()
+    languages: tuple[str, ...] = ()
+    rating_average: float | None = None
+    rating_count: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, so "Zürich" and "zurich" index and match alike.
+
+    Done here rather than in the engine because Elasticsearch's test distribution has
+    no asciifolding filter; every backend then sees the same folded text.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Split folded text into plain word tokens (user text only ever reaches engines as these)."""
+    return _WORD.findall(fold(text))
+
+
+def _vocabulary_text(terms: tuple[VocabularyTerm, ...]) -> str:
+    """Return names and synonyms of ``terms`` as one folded text (index-time synonym expansion)."""
+    return fold(" ; ".join(part for t in terms for part in (t.name, *t.synonyms)))
+
+
+def practitioner_search_document(p: PractitionerSource) -> dict[str, Any]:
+    """Return the search document for one practitioner (one document, all its locations)."""
+    name = f"{p.first_name} {p.last_name}"
+    return {
+        "id": p.id,
+        "slug": p.slug,
+        "name": fold(f"{name} {p.title}"),
+        "display_name": name,
+        "bio": fold(p.bio),
+        "vocabulary": " ; ".join(filter(None, [_vocabulary_text(p.methods), _vocabulary_text(p.conditions)])),
+        "places": fold(" ; ".join(f"{loc.city} {loc.region} {loc.postal_code}" for loc in p.locations)),
+        "methods": sorted(t.slug for t in p.methods),
+        "conditions": sorted(t.slug for t in p.conditions),
+        "languages": sorted(p.languages),
+        "gender": p.gender,
+        "accepting_new_patients": p.accepting_new_patients,
+        "telehealth": p.telehealth,
+        "wheelchair_accessible": any(loc.wheelchair_accessible for loc in p.locations),
+        "vetting_status": p.vetting_status,
+        "verified": p.vetting_status in VERIFIED_STATUSES,
+        "visible": not p.hidden and p.vetting_status != "suspended",
+        "rating_average": round(p.rating_average, 3) if p.rating_average is not None else None,
+        "rating_count": p.rating_count,
+        "locations": [{"lat": loc.lat, "lon": loc.lon} for loc in p.locations],
+        "name_suggest": [fold(name), fold(p.last_name)],
+    }

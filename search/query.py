@@ -1,0 +1,105 @@
+"""SearchQuery -> engine request body (Elasticsearch and OpenSearch share it). Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from search.documents import words
+from search.types import SearchQuery
+
+# Field weights for free text; the embedded backend uses the same ones (bm25 column weights).
+TEXT_FIELDS = {"name": 3.0, "vocabulary": 2.0, "places": 1.5, "bio": 1.0}
+FACET_SIZE = 100
+
+
+def text_terms(query: SearchQuery) -> list[str]:
+    """Return the words of the free text; only these plain tokens ever reach an engine."""
+    return words(query.text)[:20]
+
+
+def build_filters(query: SearchQuery) -> list[dict[str, Any]]:
+    """Return the bool filters: visibility, vetting, place, vocabularies and flags."""
+    filters: list[dict[str, Any]] = [{"term": {"visible": True}}]
+    if query.verified_only:
+        filters.append({"term": {"verified": True}})
+    if query.has_origin:
+        filters.append(
+            {
+                "geo_distance": {
+                    "distance": f"{query.radius_km}km",
+                    "distance_type": "arc",
+                    "locations": {"lat": query.lat, "lon": query.lon},
+                }
+            }
+        )
+    # AND across kinds, OR within a kind: one `terms` filter per kind.
+    for field_name, values in (("methods", query.methods), ("conditions", query.conditions), ("languages", query.languages)):
+        if values:
+            filters.append({"terms": {field_name: sorted(values)}})
+    if query.gender:
+        filters.append({"term": {"gender": query.gender}})
+    for flag in ("accepting_new_patients", "telehealth", "wheelchair_accessible"):
+        value = getattr(query, flag)
+        if value is not None:
+            filters.append({"term": {flag: value}})
+    return filters
+
+
+def build_text_query(query: SearchQuery) -> dict[str, Any] | None:
+    """Return a multi_match over the text fields (every word must match somewhere), or None."""
+    terms = text_terms(query)
+    if not terms:
+        return None
+    return {
+        "multi_match": {
+            "query": " ".join(terms),
+            "type": "cross_fields",
+            "operator": "and",
+            "fields": [f"{name}^{weight:g}" for name, weight in TEXT_FIELDS.items()],
+        }
+    }
+
+
+def build_sort(query: SearchQuery) -> list[Any]:
+    """Return the sort: vetted first (unless text relevance was asked), then distance or rating; id breaks ties."""
+    geo = (
+        [{"_geo_distance": {"locations": {"lat": query.lat, "lon": query.lon}, "order": "asc", "unit": "km", "mode": "min", "distance_type": "arc"}}]
+        if query.has_origin
+        else []
+    )
+    tie = [{"id": {"order": "asc"}}]
+    if query.sort == "relevance" and text_terms(query):
+        return [{"_score": {"order": "desc"}}, *geo, *tie]
+    if query.sort == "rating":
+        rating = [{"rating_average": {"order": "desc", "missing": "_last"}}, {"rating_count": {"order": "desc"}}]
+        return [{"verified": {"order": "desc"}}, *rating, *geo, *tie]
+    return [{"verified": {"order": "desc"}}, *geo, *tie]
+
+
+def build_aggregations() -> dict[str, Any]:
+    """Return terms aggregations for every facet field."""
+    from search.types import FACET_FIELDS
+
+    return {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACET_FIELDS}
+
+
+def build_search_body(query: SearchQuery) -> dict[str, Any]:
+    """Return the complete request body for ``query``."""
+    bool_query: dict[str, Any] = {"filter": build_filters(query)}
+    text = build_text_query(query)
+    if text:
+        bool_query["must"] = [text]
+    body: dict[str, Any] = {
+        "query": {"bool": bool_query},
+        "sort": build_sort(query),
+        "from": query.offset,
+        "size": query.per_page,
+        "track_total_hits": True,
+        "track_scores": True,
+        "_source": False,
+        "docvalue_fields": ["id"],
+        "aggs": build_aggregations(),
+    }
+    if text:
+        body["highlight"] = {"fields": {"bio": {"fragment_size": 120, "number_of_fragments": 1}, "vocabulary": {}}}
+    return body

@@ -1,0 +1,110 @@
+"""Session-wide fixtures: one migrated database per run, one rolled-back transaction per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from directory import create_app
+from directory.extensions import db
+from tests.support.postgres import PostgresUnavailable, start_cluster
+
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(reason: str) -> None:
+    """Skip locally, fail in CI: a missing real component is never silently skipped there."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Return the test database URL: SQLite by default, PostgreSQL when MERIDIAN_TEST_DATABASE=postgresql."""
+    kind = os.environ.get("MERIDIAN_TEST_DATABASE", "sqlite")
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    if os.environ.get("MERIDIAN_TEST_DATABASE_URL"):
+        yield os.environ["MERIDIAN_TEST_DATABASE_URL"]
+        return
+    try:
+        cluster = start_cluster()
+    except PostgresUnavailable as exc:
+        require(f"PostgreSQL: {exc}")
+    yield cluster.url
+    cluster.stop()
+
+
+def make_config(database_url: str, tmp: Path, **extra: Any) -> dict[str, Any]:
+    """Return the settings a test app runs with."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SEARCH_BACKEND": "embedded",
+        "SEARCH_EMBEDDED_PATH": str(tmp / "search.db"),
+        "INSTANCE_DIR": tmp,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """Return the app with its database built by running the migrations, vocabularies loaded."""
+    from directory.practitioners.vocabulary import load_vocabularies
+
+    application = create_app(make_config(database_url, tmp_path_factory.mktemp("instance")))
+    with application.app_context():
+        upgrade(directory=str(application.config["MIGRATIONS_DIR"]))
+        load_vocabularies()
+        db.session.commit()
+        application.extensions["search"].backend().ensure_index()
+    yield application
+    application.extensions["search"].close()
+    with application.app_context():
+        db.engine.dispose()
+
+
+class ConnectionBoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session, but every statement goes through the test's one connection."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        return self.bind
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[sa.orm.scoped_session[Any]]:
+    """Run the test inside a transaction that is rolled back afterwards (commits become savepoints)."""
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        # Flask-SQLAlchemy's own get_bind would pick the engine and ignore this connection.
+        db.session = db._make_scoped_session(
+            {"class_": ConnectionBoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Flask, session: Any) -> FlaskClient:
+    """Return a test client whose requests share the test's transaction."""
+    return app.test_client()

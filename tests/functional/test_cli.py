@@ -1,0 +1,100 @@
+"""CLI commands: seeding (validated, deterministic), bad configuration, search status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from directory.config import PROJECT_ROOT
+from directory.models import Credential, Location, Practitioner, Review, VerificationCheck
+from directory.vetting.chain import verify_chain
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "1.5"])
+def test_seed_rejects_bad_counts_with_exit_code_2(app: Flask, session: Any, value: str) -> None:
+    result = app.test_cli_runner().invoke(args=["seed", "--practitioners", value])
+    assert result.exit_code == 2
+    assert "--practitioners" in result.output
+
+
+def test_seed_is_deterministic_and_complete(app: Flask, session: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["seed", "--practitioners", "60", "--seed", "7", "--no-reindex"])
+    assert result.exit_code == 0, result.output
+    assert "seeded 60 practitioners" in result.output
+    rows = session.execute(select(Practitioner.first_name, Practitioner.last_name, Practitioner.vetting_status)
+                           .order_by(Practitioner.id)).all()
+    assert len(rows) == 60
+    assert session.scalar(select(func.count(Location.id))) >= 60
+    assert session.scalar(select(func.count(Credential.id))) > 0
+    assert session.scalar(select(func.count(Review.id))) > 0
+    statuses = {r.vetting_status for r in rows}
+    assert {"verified", "unverified"} <= statuses or len(statuses) >= 3
+
+    again = app.test_cli_runner().invoke(args=["seed", "--practitioners", "60", "--seed", "7", "--no-reindex"])
+    assert again.exit_code == 0
+    rows_again = session.execute(select(Practitioner.first_name, Practitioner.last_name, Practitioner.vetting_status)
+                                 .order_by(Practitioner.id)).all()
+    assert rows_again[60:] == rows, "the same seed gives the same practitioners"
+
+
+def test_seeded_verification_history_forms_valid_chains(app: Flask, session: Any) -> None:
+    app.test_cli_runner().invoke(args=["seed", "--practitioners", "30", "--seed", "3", "--no-reindex"])
+    checks = session.scalars(select(VerificationCheck).order_by(VerificationCheck.practitioner_id,
+                                                                VerificationCheck.sequence)).all()
+    assert checks
+    by_practitioner: dict[int, list[dict[str, Any]]] = {}
+    for c in checks:
+        by_practitioner.setdefault(c.practitioner_id, []).append(
+            {col: getattr(c, col) for col in VerificationCheck.__table__.columns.keys()})
+    for rows in by_practitioner.values():
+        assert verify_chain(rows) == []
+
+
+def test_seeded_places_are_real(app: Flask, session: Any) -> None:
+    app.test_cli_runner().invoke(args=["seed", "--practitioners", "40", "--seed", "11", "--no-reindex"])
+    us = session.scalars(select(Location).where(Location.country == "US")).all()
+    assert us, "most demo practitioners practise in the US"
+    assert all(len(loc.postal_code) == 5 and loc.postal_code.isdigit() for loc in us)
+    assert all(-90 <= loc.latitude <= 90 and -180 <= loc.longitude <= 180 for loc in us)
+
+
+def _flask(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `flask` CLI in a subprocess with extra environment."""
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=PROJECT_ROOT, text=True,
+                          capture_output=True, env={**os.environ, **env}, timeout=120, check=False)
+
+
+def test_broken_database_url_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    done = _flask("bootstrap", DATABASE_URL="not a url", MERIDIAN_INSTANCE_DIR=str(tmp_path))
+    assert done.returncode != 0
+    assert "DATABASE_URL" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_database_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    done = _flask("bootstrap", DATABASE_URL=f"sqlite:///{tmp_path}/no/such/dir/x.db", MERIDIAN_INSTANCE_DIR=str(tmp_path))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "cannot use DATABASE_URL" in done.stderr
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    done = _flask("search", "status", MERIDIAN_ENV="production", SECRET_KEY="", MERIDIAN_INSTANCE_DIR=str(tmp_path))
+    assert done.returncode != 0
+    assert "SECRET_KEY must be set in production" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_search_status_reports_backend_and_outbox(app: Flask, session: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["search", "status"])
+    assert result.exit_code == 0, result.output
+    assert "backend: embedded (ok)" in result.output
+    assert "outbox: 0 pending" in result.output

@@ -1,0 +1,52 @@
+"""The verification chain: stable hashes, and every kind of tampering detected."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from directory.vetting.chain import row_hash, verify_chain
+
+
+def _chain(n: int) -> list[dict[str, Any]]:
+    """Return ``n`` correctly chained rows."""
+    rows, previous = [], None
+    for seq in range(1, n + 1):
+        row = {"practitioner_id": 7, "user_id": None, "sequence": seq, "credential_id": 3, "source": "state_board",
+               "performed_by_id": 1, "performed_at": datetime(2026, 1, seq, 9, 30), "outcome": "pass",
+               "reference": "https://board.example/lookup", "note": "", "evidence_sha256": "e" * 64,
+               "previous_hash": previous}
+        row["row_hash"] = row_hash(row)
+        previous = row["row_hash"]
+        rows.append(row)
+    return rows
+
+
+def test_hash_is_stable_and_ignores_sub_second_precision() -> None:
+    row = _chain(1)[0]
+    assert row_hash(row) == row["row_hash"]
+    assert row_hash({**row, "performed_at": row["performed_at"].replace(microsecond=5)}) == row["row_hash"]
+
+
+def test_intact_chain_has_no_breaks() -> None:
+    assert verify_chain(_chain(4)) == []
+
+
+def test_changed_content_is_detected() -> None:
+    rows = _chain(3)
+    rows[1]["outcome"] = "fail"
+    assert [(b.sequence, b.reason) for b in verify_chain(rows)] == [(2, "content does not match its hash")]
+
+
+def test_removed_row_is_detected() -> None:
+    rows = _chain(3)
+    del rows[1]
+    reasons = {b.reason for b in verify_chain(rows)}
+    assert reasons == {"expected sequence 2", "previous_hash does not match the row before"}
+
+
+def test_rehashed_row_still_breaks_the_link_to_the_next() -> None:
+    rows = _chain(3)
+    rows[0]["note"] = "quietly edited"
+    rows[0]["row_hash"] = row_hash(rows[0])
+    assert [(b.sequence, b.reason) for b in verify_chain(rows)] == [(2, "previous_hash does not match the row before")]
