@@ -1,0 +1,175 @@
+"""Elasticsearch from Maven Central: the integ-test zip Elastic publishes for its
+own integration tests (a real server distribution with only the core modules)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import time
+import zipfile
+from pathlib import Path
+
+from . import _common as c
+
+ES_VERSION = os.environ.get("MERIDIAN_ES_VERSION", "9.5.4")
+ES_GROUP = "org.elasticsearch.distribution.integ-test-zip"
+ES_ARTIFACT = "elasticsearch"
+READY_MARKER = ".meridian-ready"
+# used as root when the engine user cannot reach the normal cache (e.g. a checkout under /root)
+ROOT_FALLBACK_CACHE = "/var/cache/meridian-engine"
+
+
+def coordinates(version: str = ES_VERSION) -> str:
+    return f"{ES_GROUP}:{ES_ARTIFACT}:{version}:zip"
+
+
+def home_dir(version: str = ES_VERSION, cache: str | os.PathLike[str] | None = None) -> Path:
+    return c.cache_dir(cache) / f"elasticsearch-{version}"
+
+
+def is_fetched(version: str = ES_VERSION, cache: str | os.PathLike[str] | None = None) -> bool:
+    return (home_dir(version, cache) / READY_MARKER).is_file()
+
+
+def _extract(zip_path: Path, dest: Path) -> None:
+    """Unzip keeping the Unix permission bits (zipfile drops them: bin/ must stay executable)."""
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            target = dest / info.filename
+            if not target.resolve().is_relative_to(dest.resolve()):
+                raise c.EngineStartError(f"unsafe path in {zip_path.name}: {info.filename}")
+            zf.extract(info, dest)
+            mode = (info.external_attr >> 16) & 0o7777
+            if mode and not stat.S_ISLNK(info.external_attr >> 16):
+                os.chmod(target, mode)
+            elif info.is_dir():
+                os.chmod(target, 0o755)
+
+
+def fetch(version: str = ES_VERSION, *, cache: str | os.PathLike[str] | None = None,
+          progress: c.Progress = c._quiet) -> Path:
+    """Download the zip with Maven (into ~/.m2) and extract it once into the cache."""
+    root = c.cache_dir(cache)
+    home = home_dir(version, cache)
+    if (home / READY_MARKER).is_file():
+        return home
+    with c.file_lock(root / f".elasticsearch-{version}.lock"):
+        if (home / READY_MARKER).is_file():
+            return home
+        t0 = time.monotonic()
+        downloads = root / "downloads"
+        progress(f"elasticsearch {version}: mvn dependency:copy {coordinates(version)}")
+        c.run_mvn(
+            ["org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
+             f"-Dartifact={coordinates(version)}", f"-DoutputDirectory={downloads}",
+             "-Dmdep.overWriteReleases=false", "-Dmdep.useBaseVersion=true"],
+            log_path=root / f"mvn-elasticsearch-{version}.log", java_home=None,
+            what=f"downloading {coordinates(version)}", cwd=root,
+        )
+        zip_path = downloads / f"{ES_ARTIFACT}-{version}.zip"
+        if not zip_path.is_file():
+            raise c.EngineUnavailable(f"mvn reported success but {zip_path} is missing",
+                                      log_path=root / f"mvn-elasticsearch-{version}.log")
+        progress(f"elasticsearch {version}: downloaded {zip_path.stat().st_size / 1e6:.0f} MB "
+                 f"in {time.monotonic() - t0:.1f}s; extracting")
+        staging = root / f".elasticsearch-{version}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        _extract(zip_path, staging)
+        inner = staging / f"elasticsearch-{version}"
+        if not (inner / "bin" / "elasticsearch").is_file():
+            raise c.EngineStartError(f"{zip_path.name} has no elasticsearch-{version}/bin/elasticsearch")
+        shutil.rmtree(home, ignore_errors=True)
+        inner.rename(home)
+        shutil.rmtree(staging, ignore_errors=True)
+        zip_path.unlink()  # Maven keeps its copy in ~/.m2
+        modules = sorted(p.name for p in (home / "modules").iterdir())
+        (home / READY_MARKER).write_text(f"{coordinates(version)}\nmodules: {' '.join(modules)}\n")
+        progress(f"elasticsearch {version}: ready in {home} ({time.monotonic() - t0:.1f}s; "
+                 f"modules: {', '.join(modules)})")
+    return home
+
+
+def modules(home: Path) -> list[str]:
+    return sorted(p.name for p in (home / "modules").iterdir() if p.is_dir())
+
+
+def _config_yaml(*, cluster_name: str, http_port: int, transport_port: int, data: Path, logs: Path,
+                 security_module: bool) -> str:
+    lines = [
+        "# written by engine/_elasticsearch.py at each start; edits are lost",
+        f"cluster.name: {cluster_name}",
+        "node.name: meridian-es",
+        "network.host: 127.0.0.1",
+        f"http.port: {http_port}",
+        f"transport.port: {transport_port}",
+        "discovery.type: single-node",
+        "cluster.routing.allocation.disk.threshold_enabled: false",
+        # dev/test node: allow DELETE of wildcard index patterns (test clean-up)
+        "action.destructive_requires_name: false",
+        f"path.data: {data}",
+        f"path.logs: {logs}",
+    ]
+    if security_module:
+        # only when the module is there: an unknown setting stops the node
+        lines.append("xpack.security.enabled: false")
+    return "\n".join(lines) + "\n"
+
+
+def start(port: int = 9200, *, base_dir: str | os.PathLike[str] | None = None, heap: str = "512m",
+          version: str = ES_VERSION, cache: str | os.PathLike[str] | None = None,
+          timeout: float = c.START_TIMEOUT, progress: c.Progress = c._quiet,
+          watchdog: bool = True) -> c.EngineHandle:
+    java_home = c.find_java_home()
+    home = fetch(version, cache=cache, progress=progress)
+    if port == 0:
+        port = c.free_port(avoid=(9200, 9201))
+    transport = c.transport_port_for(port)
+    run_dir, persistent = c.make_run_dir("elasticsearch", base_dir)
+    config, data, logs, tmp = (run_dir / "config", run_dir / "data", run_dir / "logs", run_dir / "tmp")
+    # config is rebuilt from the distribution each start; data survives only in a persistent dir
+    shutil.rmtree(config, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(home / "config", config)
+    for d in (data, logs, tmp):
+        d.mkdir(parents=True, exist_ok=True)
+    cluster_name = c.cluster_name_for("elasticsearch", port, persistent)
+    (config / "elasticsearch.yml").write_text(_config_yaml(
+        cluster_name=cluster_name, http_port=port, transport_port=transport, data=data, logs=logs,
+        security_module=(home / "modules" / "x-pack-security").is_dir(),
+    ))
+    log_path = run_dir / "console.log"
+    log_path.write_text("")
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_"))}
+    env.update({
+        "ES_JAVA_HOME": str(java_home),
+        "ES_PATH_CONF": str(config),
+        "ES_TMPDIR": str(tmp),
+        "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
+    })
+    if c.running_as_root():
+        # Elasticsearch refuses to run as root: run it as an unprivileged system user.
+        user = c.ensure_engine_user()
+        c.chown_tree(run_dir, user)
+        if not c.user_can_access(user, home / "bin" / "elasticsearch", home / "lib"):
+            # the cache is somewhere that user cannot reach (a checkout under /root...):
+            # keep a copy of the distribution in a system-wide cache instead.
+            progress(f"elasticsearch: {user.pw_name} cannot read {home}; using {ROOT_FALLBACK_CACHE}")
+            home = fetch(version, cache=ROOT_FALLBACK_CACHE, progress=progress)
+        if not c.user_can_access(user, home / "bin" / "elasticsearch", home / "lib", java_home / "bin" / "java",
+                                 run_dir / "config" / "elasticsearch.yml"):
+            raise c.EngineUnavailable(
+                f"user {user.pw_name} cannot read {home}, {java_home} or {run_dir} (a parent directory is "
+                "not world-traversable, e.g. under /root); put --data / TMPDIR / MERIDIAN_ENGINE_CACHE "
+                "outside /root")
+        env.update({"HOME": str(run_dir), "USER": user.pw_name, "LOGNAME": user.pw_name})
+        cmd = ["runuser", "-u", user.pw_name, "--", str(home / "bin" / "elasticsearch")]
+    else:
+        cmd = [str(home / "bin" / "elasticsearch")]
+
+    return c.launch(kind="elasticsearch", version=version, cmd=cmd, env=env, cwd=run_dir, log_path=log_path,
+                    http_port=port, transport_port=transport, data_dir=data, run_dir=run_dir,
+                    cluster_name=cluster_name, persistent=persistent, timeout=timeout, progress=progress,
+                    watchdog=watchdog)
