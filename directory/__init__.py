@@ -34,9 +34,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount each domain's blueprint."""
+    from directory.api.views import api
+    from directory.practitioners.views import bp as practitioners
     from directory.site import bp as site
 
     app.register_blueprint(site)
+    app.register_blueprint(practitioners)
+    app.register_blueprint(api)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -102,6 +102,7 @@ class SearchPage:
     total: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     took_ms: float = 0.0
+    engine_took_ms: float | None = None
 
 
 @dataclass(frozen=True)

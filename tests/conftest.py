@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from directory import create_app
 from directory.extensions import db
 from tests.support.postgres import PostgresUnavailable, start_cluster
+
+pytest_plugins = ["tests.integration.conftest_engines"]
 
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -84,10 +87,10 @@ class ConnectionBoundSession(FlaskSession):
         return self.bind
 
 
-@pytest.fixture
-def session(app: Flask) -> Iterator[sa.orm.scoped_session[Any]]:
-    """Run the test inside a transaction that is rolled back afterwards (commits become savepoints)."""
-    with app.app_context():
+@contextmanager
+def rolled_back_session(application: Flask) -> Iterator[sa.orm.scoped_session[Any]]:
+    """Run a block inside a transaction that is rolled back afterwards (commits become savepoints)."""
+    with application.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()
         original = db.session
@@ -102,6 +105,13 @@ def session(app: Flask) -> Iterator[sa.orm.scoped_session[Any]]:
             db.session = original
             transaction.rollback()
             connection.close()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[sa.orm.scoped_session[Any]]:
+    """Run the test inside a transaction that is rolled back afterwards."""
+    with rolled_back_session(app) as scoped:
+        yield scoped
 
 
 @pytest.fixture

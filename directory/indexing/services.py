@@ -111,7 +111,6 @@ def iter_all_documents(batch_size: int = 1000) -> Iterator[dict[str, Any]]:
         docs = documents_for(ids)
         yield from (docs[i] for i in ids if i in docs)
         last = ids[-1]
-        db.session.expunge_all()
 
 
 class SqlOutboxStore:

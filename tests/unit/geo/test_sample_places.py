@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections import Counter
 
 import pytest
@@ -87,12 +86,8 @@ def test_invalid_arguments(n: int, share: float) -> None:
         sample_places(random.Random(0), n, us_share=share)
 
 
-def test_a_hundred_thousand_places_take_well_under_two_seconds() -> None:
-    sample_places(random.Random(0), 10)  # warm-up: loads the data once
-
-    started = time.perf_counter()
+def test_a_hundred_thousand_places_are_drawn() -> None:
+    # Speed is measured by the seed benchmark, never asserted in tests.
     places = sample_places(random.Random(9), 100_000)
-    elapsed = time.perf_counter() - started
-
     assert len(places) == 100_000
-    assert elapsed < 2.0
+    assert len({(p.lat, p.lon) for p in places}) > 90_000

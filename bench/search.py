@@ -1,0 +1,706 @@
+"""Search benchmark: indexing throughput, query latency (service, HTTP API, engine) and change visibility.
+
+Not a test. Run from the repository root, e.g.::
+
+    .venv/bin/python bench/search.py --sizes 10000,100000 --backends embedded,elasticsearch,opensearch
+
+For each size N it seeds one fresh SQLite database once, then for each backend builds an app on that
+same database, rebuilds the index, replays one deterministic query mix through the service and the
+HTTP API, measures how long a committed change takes to show up in search, and prints one table
+(also written to bench/results/search-N.txt). See bench/README.md for what each column means.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, bench/ is sys.path[0] and this file would shadow the `search` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import cProfile  # noqa: E402
+import io  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import pstats  # noqa: E402
+import random  # noqa: E402
+import signal  # noqa: E402
+import sqlite3  # noqa: E402
+import string  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+import requests  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from directory import create_app  # noqa: E402
+from directory.errors import DomainError  # noqa: E402
+from directory.extensions import db  # noqa: E402
+from directory.geo import sample_places  # noqa: E402
+from directory.indexing.services import outbox_status, reindex_all, sync_outbox  # noqa: E402
+from directory.practitioners.models import Location, Practitioner  # noqa: E402
+from directory.practitioners.search_service import build_query, search_practitioners  # noqa: E402
+from search import SearchBackend, SearchPage, SearchQuery  # noqa: E402
+
+RESULTS_DIR = ROOT / "bench" / "results"
+BACKENDS = ("embedded", "elasticsearch", "opensearch")
+CLUSTER = ("elasticsearch", "opensearch")
+API_PATH = "/api/v1/practitioners/search"
+MIX_SEED = 7
+RADII_KM = (5, 10, 25, 50, 100)
+METHODS = ("filiform-needling", "electroacupuncture", "moxibustion", "tui-na", "cupping", "auricular",
+           "acupressure", "laser-acupuncture", "scalp-acupuncture", "gua-sha")
+CONDITIONS = ("low-back-pain", "sciatica", "neck-pain", "torticollis", "knee-osteoarthritis", "hip-osteoarthritis",
+              "shoulder-osteoarthritis", "spondylosis", "early-disc-herniation", "headache-migraine", "fibromyalgia",
+              "frozen-shoulder", "plantar-fasciitis", "chemotherapy-nausea", "tennis-elbow")
+LANGUAGES = ("es", "es", "es", "zh", "zh", "fr", "vi", "ko", "de", "ja", "ru", "pt", "en")
+FREE_TEXT = ("moxa", "lumbago", "back pain", "cupping", "sciatica", "migraine", "tui na", "frozen shoulder",
+             "ear acupuncture", "knee arthritis")
+VISIBILITY_CHANGES = 10
+VISIBILITY_TIMEOUT_S = 30.0
+POLL_S = 0.02
+WORKER_INTERVAL_S = 0.5  # what `flask serve` uses (directory/cli.py serve_command --sync-interval)
+API_WARMUP = 50
+TARGETS_AT = 100_000
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Return the ``pct`` percentile of ``values`` with linear interpolation (numpy's default)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass
+class Latencies:
+    """Milliseconds of one measured pass, with its percentiles."""
+
+    ms: list[float] = field(default_factory=list)
+
+    def p(self, pct: float) -> float:
+        """Return the ``pct`` percentile."""
+        return percentile(self.ms, pct)
+
+    def triple(self) -> str:
+        """Return "p50/p95/p99" rounded for the table."""
+        return "/".join(_fmt(self.p(q)) for q in (50, 95, 99))
+
+
+def _fmt(value: float) -> str:
+    """Format a latency compactly: one decimal under 100, none above."""
+    if value != value:  # NaN
+        return "-"
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def say(message: str) -> None:
+    """Print one progress line, flushed (the script runs for minutes, often in the background)."""
+    print(message, flush=True)
+
+
+# --------------------------------------------------------------------------- machine and engines
+
+
+def machine_facts(engine_versions: dict[str, str]) -> str:
+    """Return one line with CPU count, RAM, CPU model, Python, SQLite and engine versions."""
+    ram_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    model = ""
+    with contextlib.suppress(OSError):
+        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "")
+    engines = ", ".join(f"{k} {v}" for k, v in engine_versions.items()) or "no cluster engine"
+    return (f"machine: nproc={os.cpu_count()}, RAM={ram_gib:.1f} GiB, CPU={model or platform.machine()}, "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {engines}")
+
+
+def engine_version(url: str) -> str:
+    """Return "<distribution> <version>" as the node reports it at GET /."""
+    info = requests.get(url, timeout=10).json()["version"]
+    return f"{info.get('distribution', 'elasticsearch')} {info['number']}"
+
+
+class Engines:
+    """Starts at most one real node at a time (nproc is small) and stops it, also on errors."""
+
+    def __init__(self, external: dict[str, str | None], heap: str) -> None:
+        self.external = {k: v.rstrip("/") for k, v in external.items() if v}
+        self.heap = heap
+        self.handle: Any = None
+        self.versions: dict[str, str] = {}
+
+    @contextlib.contextmanager
+    def running(self, kind: str) -> Iterator[str]:
+        """Yield the URL of a ``kind`` node: the external one, or a fresh node stopped afterwards."""
+        if kind in self.external:
+            url = self.external[kind]
+            self.versions[kind] = engine_version(url)
+            yield url
+            return
+        from engine import start_elasticsearch, start_opensearch
+
+        start = start_elasticsearch if kind == "elasticsearch" else start_opensearch
+        say(f"  starting {kind} (heap {self.heap}) ...")
+        self.handle = start(0, heap=self.heap, progress=lambda m: say(f"    {m}"))
+        try:
+            self.versions[kind] = engine_version(self.handle.url)
+            yield self.handle.url
+        finally:
+            self.stop()
+
+    def owned(self, kind: str) -> bool:
+        """Tell whether this run started the ``kind`` node (so its indices need no cleanup)."""
+        return kind not in self.external
+
+    def stop(self) -> None:
+        """Stop the node this run started, if any."""
+        if self.handle is not None:
+            say(f"  stopping {self.handle.kind}")
+            self.handle.stop()
+            self.handle = None
+
+
+# --------------------------------------------------------------------------- database and apps
+
+
+def make_app(workdir: Path, backend: str, url: str | None = None, prefix: str = "bench") -> Flask:
+    """Return an app on the shared benchmark database, configured for ``backend``."""
+    config: dict[str, Any] = {
+        "SECRET_KEY": "bench-secret-key",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'meridian.db'}",
+        "INSTANCE_DIR": workdir,
+        "SEARCH_BACKEND": backend,
+        "SEARCH_EMBEDDED_PATH": str(workdir / "search-embedded.db"),
+        "SEARCH_INDEX_PREFIX": prefix,
+    }
+    if url:
+        config["SEARCH_URL"] = url
+    return create_app(config)
+
+
+def seed_database(workdir: Path, size: int) -> float:
+    """Migrate a fresh database, load vocabularies, seed ``size`` practitioners; return the seed seconds."""
+    from directory.practitioners.vocabulary import load_vocabularies
+    from directory.seed import seed_practitioners
+
+    app = make_app(workdir, "embedded")
+    with app.app_context():
+        upgrade(directory=str(app.config["MIGRATIONS_DIR"]))
+        load_vocabularies()
+        db.session.commit()
+        started = time.perf_counter()
+        seed_practitioners(size, seed=42)
+        db.session.commit()
+        elapsed = time.perf_counter() - started
+        db.engine.dispose()
+    return elapsed
+
+
+def sample_last_names(app: Flask, rng: random.Random, k: int) -> list[str]:
+    """Return ``k`` real last names from the seeded database, chosen deterministically."""
+    with app.app_context():
+        names = sorted(set(db.session.scalars(select(Practitioner.last_name).order_by(Practitioner.id).limit(5000))))
+    return rng.sample(names, min(k, len(names)))
+
+
+def visibility_candidates(app: Flask, k: int) -> list[int]:
+    """Return ``k`` verified, shown practitioners with a location, the same for every backend."""
+    with app.app_context():
+        ids = db.session.scalars(
+            select(Practitioner.id)
+            .where(Practitioner.hidden.is_(False), Practitioner.vetting_status.in_(("verified", "expiring")),
+                   Practitioner.id.in_(select(Location.practitioner_id)))
+            .order_by(Practitioner.id).limit(2000)
+        ).all()
+    return random.Random(11).sample(list(ids), k)
+
+
+# --------------------------------------------------------------------------- the query mix
+
+
+def build_mix(count: int, last_names: list[str]) -> list[dict[str, Any]]:
+    """Return ``count`` API query-parameter dicts, deterministic (random.Random(7)), one mix for all backends."""
+    rng = random.Random(MIX_SEED)
+    origins = sample_places(rng, count)
+    return [_one_query(rng, place.lat, place.lon, last_names) for place in origins]
+
+
+def _one_query(rng: random.Random, lat: float, lon: float, last_names: list[str]) -> dict[str, Any]:
+    """Return one realistic search: a place and radius, some filters, a sort and a page."""
+    params: dict[str, Any] = {"lat": lat, "lon": lon, "radius_km": rng.choice(RADII_KM)}
+    if rng.random() < 0.40:
+        params["method"] = rng.choice(METHODS)
+    if rng.random() < 0.30:
+        params["condition"] = rng.choice(CONDITIONS)
+    if rng.random() < 0.15:
+        params["q"] = rng.choice(last_names) if rng.random() < 0.3 and last_names else rng.choice(FREE_TEXT)
+    if rng.random() < 0.15:
+        params["language"] = rng.choice(LANGUAGES)
+    params["sort"] = _pick_sort(rng, "q" in params)
+    params["page"] = rng.choices((1, 2, 3), weights=(90, 7, 3))[0]
+    params["verified_only"] = "true" if rng.random() < 0.85 else "false"
+    return params
+
+
+def _pick_sort(rng: random.Random, has_text: bool) -> str:
+    """Return a sort order: relevance mostly with text, distance mostly without."""
+    weights = (20, 70, 10) if has_text else (65, 10, 25)
+    return rng.choices(("distance", "relevance", "rating"), weights=weights)[0]
+
+
+def describe_mix(mix: list[dict[str, Any]]) -> str:
+    """Return one line with the share of each feature in the mix."""
+    def share(test: Callable[[dict[str, Any]], bool]) -> str:
+        return f"{100 * sum(map(test, mix)) / len(mix):.0f}%"
+
+    return (f"query mix: {len(mix)} queries, method {share(lambda q: 'method' in q)}, "
+            f"condition {share(lambda q: 'condition' in q)}, text {share(lambda q: 'q' in q)}, "
+            f"language {share(lambda q: 'language' in q)}, sort distance/relevance/rating "
+            f"{share(lambda q: q['sort'] == 'distance')}/{share(lambda q: q['sort'] == 'relevance')}/"
+            f"{share(lambda q: q['sort'] == 'rating')}, page 1 {share(lambda q: q['page'] == 1)}, "
+            f"verified_only {share(lambda q: q['verified_only'] == 'true')}")
+
+
+def service_args(params: dict[str, Any]) -> tuple[dict[str, Any], None, float, float]:
+    """Return build_query's arguments for the same search the API parameters describe."""
+    filters = {
+        "radius_km": float(params["radius_km"]),
+        "methods": (params["method"],) if "method" in params else (),
+        "conditions": (params["condition"],) if "condition" in params else (),
+        "languages": (params["language"],) if "language" in params else (),
+        "text": params.get("q", ""),
+        "verified_only": params["verified_only"] == "true",
+        "sort": params["sort"],
+        "page": params["page"],
+    }
+    return filters, None, params["lat"], params["lon"]
+
+
+# --------------------------------------------------------------------------- measuring queries
+
+
+class EngineClock:
+    """Wraps one backend instance's ``search`` to record the engine's own time of every call."""
+
+    def __init__(self, backend: SearchBackend) -> None:
+        self.backend = backend
+        self.inner = backend.search
+        self.ms: list[float] = []
+        self.recording = False
+        backend.search = self._search  # type: ignore[method-assign]
+
+    def _search(self, query: SearchQuery) -> SearchPage:
+        page = self.inner(query)
+        if self.recording:
+            self.ms.append(page.engine_took_ms if page.engine_took_ms is not None else page.took_ms)
+        return page
+
+    @contextlib.contextmanager
+    def record(self) -> Iterator[Latencies]:
+        """Record engine times into a fresh Latencies for the duration of the block."""
+        self.ms, self.recording = [], True
+        result = Latencies()
+        try:
+            yield result
+        finally:
+            self.recording = False
+            result.ms = self.ms
+
+
+@dataclass
+class ServicePass:
+    """The result of one pass of the mix through the service."""
+
+    latency: Latencies
+    totals: list[int | None]
+    errors: int
+
+
+def run_service_pass(app: Flask, mix: list[dict[str, Any]]) -> ServicePass:
+    """Call search_practitioners(*build_query(...)) for each query, one app context each (like a request)."""
+    result = ServicePass(Latencies(), [], 0)
+    for params in mix:
+        with app.app_context():
+            started = time.perf_counter()
+            try:
+                total: int | None = search_practitioners(*build_query(*service_args(params))).total
+            except DomainError:
+                total, result.errors = None, result.errors + 1
+            result.latency.ms.append((time.perf_counter() - started) * 1000)
+        result.totals.append(total)
+    return result
+
+
+@contextlib.contextmanager
+def http_server(app: Flask, threads: int = 8) -> Iterator[str]:
+    """Serve ``app`` with waitress on a free 127.0.0.1 port in a background thread; yield its base URL."""
+    from waitress.server import create_server
+    from waitress.wasyncore import close_all
+
+    server: Any = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True, name="bench-waitress")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.task_dispatcher.shutdown()
+        close_all(server._map)
+        thread.join(timeout=5)
+
+
+def run_api_pass(base_url: str, mix: list[dict[str, Any]]) -> tuple[Latencies, int]:
+    """GET the search API for each query, sequentially on one keep-alive session; return latencies and non-200s."""
+    latency, errors = Latencies(), 0
+    with requests.Session() as http:
+        for params in mix:
+            started = time.perf_counter()
+            response = http.get(base_url + API_PATH, params=params, timeout=30)
+            response.content  # noqa: B018 (the body is part of the request)
+            latency.ms.append((time.perf_counter() - started) * 1000)
+            errors += response.status_code != 200
+    return latency, errors
+
+
+# --------------------------------------------------------------------------- change visibility
+
+
+class OutboxWorker:
+    """The outbox worker of `flask serve` (directory/cli.py _outbox_worker), but stoppable."""
+
+    def __init__(self, app: Flask, interval: float = WORKER_INTERVAL_S) -> None:
+        self.app = app
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="bench-outbox-worker")
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            with self.app.app_context():
+                try:
+                    sync_outbox(self.app.extensions["search"].backend())
+                finally:
+                    db.session.remove()
+            self.stopping.wait(self.interval)
+
+    def __enter__(self) -> OutboxWorker:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=30)
+
+
+def measure_visibility(app: Flask, candidates: list[int]) -> list[float]:
+    """Rename each candidate to a unique word, commit, poll a text search until it shows; restore names."""
+    rng = random.Random(13)
+    seconds, originals = [], {}
+    with OutboxWorker(app):
+        for pid in candidates:
+            word = "".join(rng.choice(string.ascii_lowercase) for _ in range(12))
+            originals[pid] = _rename(app, pid, word)
+            committed = time.perf_counter()
+            seconds.append(_wait_until_found(app, pid, word, committed))
+        for pid, name in originals.items():
+            _rename(app, pid, name)
+        _wait_for_empty_outbox(app)
+    return seconds
+
+
+def _rename(app: Flask, pid: int, last_name: str) -> str:
+    """Set one practitioner's last name and commit; return the previous one."""
+    with app.app_context():
+        practitioner = db.session.get(Practitioner, pid)
+        assert practitioner is not None
+        previous, practitioner.last_name = practitioner.last_name, last_name
+        db.session.commit()
+    return previous
+
+
+def _wait_until_found(app: Flask, pid: int, word: str, committed: float) -> float:
+    """Return seconds from ``committed`` until a search for ``word`` returns ``pid`` (inf on timeout)."""
+    query = SearchQuery(text=word, verified_only=False)
+    while time.perf_counter() - committed < VISIBILITY_TIMEOUT_S:
+        with app.app_context():
+            if any(row.practitioner.id == pid for row in search_practitioners(query).rows):
+                return time.perf_counter() - committed
+        time.sleep(POLL_S)
+    return float("inf")
+
+
+def _wait_for_empty_outbox(app: Flask, timeout: float = 60.0) -> None:
+    """Block until the worker has applied every pending change (so the next backend starts clean)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            if outbox_status().pending == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("the outbox did not drain within a minute")
+
+
+# --------------------------------------------------------------------------- one backend, one size
+
+
+@dataclass
+class BackendResult:
+    """Everything measured for one backend at one size."""
+
+    backend: str
+    indexed: int = 0
+    index_s: float = 0.0
+    service: Latencies = field(default_factory=Latencies)
+    api: Latencies = field(default_factory=Latencies)
+    engine: Latencies = field(default_factory=Latencies)
+    visible_s: list[float] = field(default_factory=list)
+    totals: list[int | None] = field(default_factory=list)
+    errors: str = ""
+
+    @property
+    def docs_per_s(self) -> float:
+        """Return indexing throughput."""
+        return self.indexed / self.index_s if self.index_s else 0.0
+
+    def ratio(self, pct: float) -> float:
+        """Return API / engine at the ``pct`` percentile."""
+        engine = self.engine.p(pct)
+        return self.api.p(pct) / engine if engine else float("inf")
+
+
+def bench_backend(kind: str, workdir: Path, url: str | None, mix: list[dict[str, Any]], candidates: list[int],
+                  *, profile: bool = False, external: bool = False) -> BackendResult:
+    """Index, query (service, then API), and measure change visibility on one backend."""
+    result = BackendResult(kind)
+    app = make_app(workdir, kind, url, prefix=f"bench{os.getpid()}")
+    try:
+        with app.app_context():
+            backend = app.extensions["search"].backend()
+            backend.ensure_index()
+            started = time.perf_counter()
+            result.indexed = reindex_all(backend)
+            result.index_s = time.perf_counter() - started
+        say(f"  {kind}: indexed {result.indexed} docs in {result.index_s:.1f}s ({result.docs_per_s:.0f} docs/s)")
+        clock = EngineClock(backend)
+        _measure_queries(app, clock, mix, result)
+        if profile:
+            profile_service(app, mix, workdir.name, kind)
+        result.visible_s = measure_visibility(app, candidates)
+        say(f"  {kind}: visible after commit {_fmt_visibility(result.visible_s)} s (p50/max)")
+    finally:
+        _close_app(app, drop_index=external)
+    return result
+
+
+def _measure_queries(app: Flask, clock: EngineClock, mix: list[dict[str, Any]], result: BackendResult) -> None:
+    """Warm up, then measure the service pass and the API pass (engine times recorded during the API pass)."""
+    run_service_pass(app, mix)
+    service = run_service_pass(app, mix)
+    result.service, result.totals = service.latency, service.totals
+    say(f"  {result.backend}: service p50/p95/p99 {service.latency.triple()} ms ({service.errors} domain errors)")
+    with http_server(app) as base_url:
+        run_api_pass(base_url, mix[:API_WARMUP])
+        with clock.record() as engine:
+            result.api, api_errors = run_api_pass(base_url, mix)
+    result.engine = engine
+    result.errors = f"{service.errors} service errors, {api_errors} non-200 API responses"
+    say(f"  {result.backend}: API p50/p95/p99 {result.api.triple()} ms, engine {result.engine.triple()} ms "
+        f"({result.errors})")
+
+
+def _close_app(app: Flask, drop_index: bool) -> None:
+    """Release the backend and the database pool; drop the benchmark index on an external cluster."""
+    with app.app_context():
+        backend: Any = app.extensions["search"].backend()
+        if drop_index:
+            for index in backend.engine.alias_targets(backend.alias):
+                backend.engine.delete_index(index)
+        app.extensions["search"].close()
+        db.engine.dispose()
+
+
+def profile_service(app: Flask, mix: list[dict[str, Any]], label: str, kind: str) -> None:
+    """Profile the service pass and the in-process API path with cProfile; write the top functions."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_service_pass(app, mix)
+    client = app.test_client()
+    for params in mix:
+        client.get(API_PATH, query_string=params)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(30)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"profile-{label}-{kind}.txt"
+    path.write_text(out.getvalue())
+    say(f"  {kind}: cProfile of service + in-process API written to {path}")
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt_visibility(seconds: list[float]) -> str:
+    """Return "p50/max" seconds."""
+    if not seconds:
+        return "-"
+    return f"{percentile(seconds, 50):.2f}/{max(seconds):.2f}"
+
+
+COLUMNS = ("backend", "index docs/s", "service ms p50/p95/p99", "API ms p50/p95/p99", "engine ms p50/p95/p99",
+           "API/engine p95 (p50)", "visible s p50/max")
+
+
+def table(results: list[BackendResult]) -> str:
+    """Return the aligned result table."""
+    rows = [COLUMNS] + [
+        (r.backend, f"{r.docs_per_s:,.0f}", r.service.triple(), r.api.triple(), r.engine.triple(),
+         f"{r.ratio(95):.2f} ({r.ratio(50):.2f})", _fmt_visibility(r.visible_s))
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = [" | ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+             for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def targets(results: list[BackendResult], size: int) -> list[str]:
+    """Return one PASS/MISS line per target and backend."""
+    lines = [f"targets (set for N={TARGETS_AT:,}" + ("" if size == TARGETS_AT else "; shown for reference") + "):"]
+
+    def check(ok: bool, text: str) -> None:
+        lines.append(f"  [{'PASS' if ok else 'MISS'}] {text}")
+
+    for r in results:
+        limit = 60.0 if r.backend == "embedded" else 30.0
+        check(r.api.p(95) <= limit, f"{r.backend}: API p95 {r.api.p(95):.1f} ms <= {limit:.0f} ms")
+        check(r.ratio(95) <= 1.5, f"{r.backend}: API/engine p95 ratio {r.ratio(95):.2f} <= 1.5")
+        check(r.docs_per_s >= 3000, f"{r.backend}: indexing {r.docs_per_s:,.0f} docs/s >= 3,000")
+        worst = max(r.visible_s) if r.visible_s else float("inf")
+        check(worst <= 2.0, f"{r.backend}: visible after commit max {worst:.2f} s <= 2 s")
+    return lines
+
+
+def agreement(results: list[BackendResult]) -> str:
+    """Return how many queries found the same total on every backend (a sanity check, not a target)."""
+    if len(results) < 2:
+        return ""
+    same = sum(len(set(totals)) == 1 for totals in zip(*(r.totals for r in results), strict=True))
+    zero = sum(t == 0 for t in results[0].totals)
+    return f"sanity: {same}/{len(results[0].totals)} queries have the same total on every backend; " \
+           f"{zero} queries find nothing"
+
+
+def report(size: int, seed_s: float, mix: list[dict[str, Any]], results: list[BackendResult],
+           engines: Engines) -> str:
+    """Return the full text block for one size."""
+    lines = [
+        f"Meridian search benchmark, N={size:,} practitioners ({time.strftime('%Y-%m-%d %H:%M')})",
+        machine_facts(engines.versions),
+        f"seed: {size:,} practitioners in {seed_s:.1f}s ({size / seed_s:,.0f} docs/s); {describe_mix(mix)}",
+        "",
+        table(results),
+        "",
+        *(f"{r.backend}: {r.errors}" for r in results),
+        agreement(results),
+        "",
+        *targets(results, size),
+    ]
+    return "\n".join(line for line in lines if line is not None)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def bench_size(size: int, args: argparse.Namespace, engines: Engines) -> str:
+    """Seed one database of ``size`` practitioners and run every backend on it; return the report."""
+    with tempfile.TemporaryDirectory(prefix=f"meridian-bench-{size}-") as tmp:
+        workdir = Path(tmp)
+        say(f"N={size:,}: seeding into {workdir} ...")
+        seed_s = seed_database(workdir, size)
+        say(f"N={size:,}: seeded in {seed_s:.1f}s ({size / seed_s:,.0f} docs/s)")
+        probe = make_app(workdir, "embedded")
+        mix = build_mix(args.queries, sample_last_names(probe, random.Random(MIX_SEED), 20))
+        candidates = visibility_candidates(probe, VISIBILITY_CHANGES)
+        say(describe_mix(mix))
+        results = []
+        for kind in args.backends:
+            say(f"N={size:,}: {kind}")
+            results.append(_bench_one(kind, workdir, mix, candidates, args, engines))
+    text = report(size, seed_s, mix, results, engines)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"search-{size}.txt").write_text(text + "\n")
+    return text
+
+
+def _bench_one(kind: str, workdir: Path, mix: list[dict[str, Any]], candidates: list[int],
+               args: argparse.Namespace, engines: Engines) -> BackendResult:
+    """Run one backend, inside its own node's lifetime for cluster backends."""
+    profile = kind in args.profile
+    if kind not in CLUSTER:
+        return bench_backend(kind, workdir, None, mix, candidates, profile=profile)
+    with engines.running(kind) as url:
+        return bench_backend(kind, workdir, url, mix, candidates, profile=profile, external=not engines.owned(kind))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Return the command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000", help="comma-separated practitioner counts (default 10000)")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated, of " + ", ".join(BACKENDS))
+    parser.add_argument("--queries", type=int, default=300, help="queries in the mix (default 300)")
+    parser.add_argument("--es-url", help="use this Elasticsearch instead of starting one")
+    parser.add_argument("--os-url", help="use this OpenSearch instead of starting one")
+    parser.add_argument("--heap", default="1g", help="JVM heap of the nodes this script starts (default 1g)")
+    parser.add_argument("--profile", default="", help="comma-separated backends to cProfile (writes bench/results/)")
+    args = parser.parse_args(argv)
+    args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.profile = [b.strip() for b in args.profile.split(",") if b.strip()]
+    unknown = set(args.backends) - set(BACKENDS)
+    if unknown:
+        parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def _sigterm(_signum: int, _frame: Any) -> None:
+    """Turn SIGTERM into KeyboardInterrupt so engines are stopped on the way out."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for every size; print each table as soon as it is ready."""
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm)
+    engines = Engines({"elasticsearch": args.es_url, "opensearch": args.os_url}, args.heap)
+    try:
+        for size in args.sizes:
+            text = bench_size(size, args, engines)
+            say("\n" + text + "\n")
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    finally:
+        engines.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

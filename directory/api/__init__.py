@@ -1,0 +1,1 @@
+"""The versioned JSON API (v1): thin views over the same services as the pages."""

@@ -1,0 +1,133 @@
+"""Find practitioners: the engine picks and orders ids, the database supplies the truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from directory.errors import DomainError, InvalidParameter
+from directory.extensions import db, search
+from directory.geo import Place, resolve_place
+from directory.practitioners.models import Condition, Language, Location, Method, Practitioner
+from directory.reviews.models import Review
+from search import InvalidQuery, SearchPage, SearchQuery, SearchUnavailable
+from search.geo import arc_distance_km
+
+
+class SearchUnavailableError(DomainError):
+    """The search engine is down; the page says so instead of showing "no results"."""
+
+    status = 503
+    code = "search_unavailable"
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One practitioner as a result card shows it."""
+
+    practitioner: Practitioner
+    distance_km: float | None
+    nearest: Location
+    rating_average: float | None
+    rating_count: int
+    highlight: str = ""
+
+
+@dataclass
+class SearchResults:
+    """A page of results with what the page needs to render filters and paging."""
+
+    query: SearchQuery
+    origin: Place | None
+    rows: list[ResultRow]
+    total: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    took_ms: float = 0.0
+    engine_took_ms: float | None = None
+
+    @property
+    def pages(self) -> int:
+        """Return the number of pages."""
+        return max(1, -(-self.total // self.query.per_page))
+
+
+def vocabulary_choices() -> dict[str, dict[str, str]]:
+    """Return slug -> display name for methods, conditions and languages."""
+    return {
+        "method": dict(db.session.execute(select(Method.slug, Method.name).order_by(Method.sort_order)).all()),
+        "condition": dict(db.session.execute(
+            select(Condition.slug, Condition.name).order_by(Condition.sort_order)).all()),
+        "language": dict(db.session.execute(select(Language.code, Language.name).order_by(Language.name)).all()),
+    }
+
+
+def build_query(filters: dict[str, Any], place: str | None, lat: float | None, lon: float | None) -> tuple[SearchQuery, Place | None]:
+    """Resolve the place (coordinates win over text) and return the SearchQuery with its origin."""
+    origin = None
+    if lat is not None and lon is not None:
+        origin = Place(label=f"{lat:.4f}, {lon:.4f}", lat=lat, lon=lon, kind="coordinates", country="", region=None,
+                       city=None, postal_code=None, population=0)
+    elif place and place.strip():
+        origin = resolve_place(place)
+    try:
+        query = SearchQuery(lat=origin.lat if origin else None, lon=origin.lon if origin else None, **filters)
+    except InvalidQuery as exc:
+        raise InvalidParameter(exc.message, field=exc.field) from None
+    return query, origin
+
+
+def search_practitioners(query: SearchQuery, origin: Place | None = None) -> SearchResults:
+    """Run ``query`` on the engine, then load the visible rows from the database in hit order."""
+    try:
+        page = search.backend().search(query)
+    except SearchUnavailable as exc:
+        raise SearchUnavailableError("Search is temporarily unavailable. Please try again in a minute.",
+                                     reason=str(exc)) from None
+    if page.total and not page.hits and query.page > 1:
+        last = max(1, -(-page.total // query.per_page))
+        raise InvalidParameter(f"page {query.page} is past the last page ({last})", field="page")
+    rows = _load_rows(page, query)
+    return SearchResults(query, origin, rows, page.total, page.facets, page.took_ms, page.engine_took_ms)
+
+
+def _load_rows(page: SearchPage, query: SearchQuery) -> list[ResultRow]:
+    """Load hit rows by id, keep hit order, and re-apply the visibility rule in SQL."""
+    ids = [h.id for h in page.hits]
+    if not ids:
+        return []
+    stmt = (
+        select(Practitioner)
+        .where(Practitioner.id.in_(ids), Practitioner.hidden.is_(False), Practitioner.vetting_status != "suspended")
+        .options(selectinload(Practitioner.locations), selectinload(Practitioner.methods),
+                 selectinload(Practitioner.conditions), selectinload(Practitioner.languages))
+    )
+    if query.verified_only:
+        stmt = stmt.where(Practitioner.vetting_status.in_(("verified", "expiring")))
+    found = {p.id: p for p in db.session.scalars(stmt)}
+    ratings: dict[int, tuple[float, int]] = {
+        int(row[0]): (float(row[1]), int(row[2]))
+        for row in db.session.execute(
+            select(Review.practitioner_id, func.avg(Review.rating), func.count())
+            .where(Review.practitioner_id.in_(ids), Review.moderation_state == "published")
+            .group_by(Review.practitioner_id)
+        )
+    }
+    rows = []
+    for hit in page.hits:
+        p = found.get(hit.id)
+        if p is None or not p.locations:
+            continue
+        average, count = ratings.get(p.id, (None, 0))
+        rows.append(ResultRow(p, hit.distance_km, _nearest(p, query), average, count, hit.highlight))
+    return rows
+
+
+def _nearest(p: Practitioner, query: SearchQuery) -> Location:
+    """Return the practitioner's location nearest the origin (the first one without an origin)."""
+    if query.lat is None or query.lon is None:
+        return p.locations[0]
+    lat, lon = query.lat, query.lon
+    return min(p.locations, key=lambda loc: arc_distance_km(lat, lon, loc.latitude, loc.longitude))

@@ -1,0 +1,244 @@
+"""The cluster backend: Elasticsearch 8/9 or OpenSearch 2/3 through their official clients.
+
+Request bodies come from search.query and are identical for both engines; the few
+call-signature differences live in the two small adapters below.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from search.query import build_search_body
+from search.types import FACET_FIELDS, ApplyResult, Change, SearchHit, SearchPage, SearchQuery, SearchUnavailable
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "long"},
+        "slug": {"type": "keyword"},
+        "name": {"type": "text", "analyzer": "standard"},
+        "display_name": {"type": "keyword", "index": False},
+        "bio": {"type": "text", "analyzer": "standard"},
+        "vocabulary": {"type": "text", "analyzer": "standard"},
+        "places": {"type": "text", "analyzer": "standard"},
+        "methods": {"type": "keyword"},
+        "conditions": {"type": "keyword"},
+        "languages": {"type": "keyword"},
+        "gender": {"type": "keyword"},
+        "accepting_new_patients": {"type": "boolean"},
+        "telehealth": {"type": "boolean"},
+        "wheelchair_accessible": {"type": "boolean"},
+        "vetting_status": {"type": "keyword"},
+        "verified": {"type": "boolean"},
+        "visible": {"type": "boolean"},
+        "rating_average": {"type": "double"},
+        "rating_count": {"type": "integer"},
+        "locations": {"type": "geo_point"},
+        "name_suggest": {"type": "completion", "analyzer": "simple"},
+    },
+}
+BULK_CHUNK = 1000
+
+
+class _ElasticsearchAdapter:
+    """Calls in the `elasticsearch` client's keyword style."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        from elastic_transport import ConnectionError as ESConnectionError
+        from elastic_transport import ConnectionTimeout
+        from elasticsearch import Elasticsearch, helpers
+        from elasticsearch import TransportError as ESTransportError
+
+        self.client: Any = Elasticsearch(url, request_timeout=timeout, max_retries=1, retry_on_timeout=False)
+        self.helpers: Any = helpers
+        self.errors: tuple[type[Exception], ...] = (ESConnectionError, ConnectionTimeout, ESTransportError)
+
+    def create_index(self, name: str, settings: dict[str, Any]) -> None:
+        self.client.indices.create(index=name, settings=settings, mappings=MAPPINGS)
+
+    def exists_alias(self, alias: str) -> bool:
+        return bool(self.client.indices.exists_alias(name=alias))
+
+    def alias_targets(self, alias: str) -> list[str]:
+        result = self.client.options(ignore_status=404).indices.get_alias(name=alias)
+        return [k for k in dict(result) if k not in ("error", "status")]
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        self.client.indices.update_aliases(actions=actions)
+
+    def delete_index(self, name: str) -> None:
+        self.client.options(ignore_status=404).indices.delete(index=name)
+
+    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.client.search(index=index, body=body))
+
+    def count(self, index: str) -> int:
+        return int(self.client.count(index=index)["count"])
+
+    def refresh(self, index: str) -> None:
+        self.client.indices.refresh(index=index)
+
+    def health(self) -> dict[str, Any]:
+        return dict(self.client.cluster.health())
+
+    def suggest(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.client.search(index=index, body=body))
+
+
+class _OpenSearchAdapter(_ElasticsearchAdapter):
+    """Calls in `opensearch-py`'s body style."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        from opensearchpy import ConnectionError as OSConnectionError
+        from opensearchpy import ConnectionTimeout, OpenSearch, TransportError, helpers
+
+        self.client = OpenSearch(url, timeout=timeout, max_retries=1, retry_on_timeout=False)
+        self.helpers = helpers
+        self.errors = (OSConnectionError, ConnectionTimeout, TransportError)
+
+    def create_index(self, name: str, settings: dict[str, Any]) -> None:
+        self.client.indices.create(index=name, body={"settings": settings, "mappings": MAPPINGS})
+
+    def alias_targets(self, alias: str) -> list[str]:
+        result = self.client.indices.get_alias(name=alias, ignore=404)
+        return [k for k in dict(result) if k not in ("error", "status")]
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        self.client.indices.update_aliases(body={"actions": actions})
+
+    def delete_index(self, name: str) -> None:
+        self.client.indices.delete(index=name, ignore=404)
+
+
+class ClusterBackend:
+    """SearchBackend over an Elasticsearch or OpenSearch cluster, read through an alias."""
+
+    def __init__(self, kind: str, url: str, *, index_prefix: str = "meridian", timeout: float = 5.0,
+                 replicas: int = 0) -> None:
+        self.name = kind
+        self.alias = f"{index_prefix}-practitioners"
+        self.settings = {"number_of_shards": 1, "number_of_replicas": replicas, "max_result_window": 10_000}
+        adapter = _OpenSearchAdapter if kind == "opensearch" else _ElasticsearchAdapter
+        self.engine = adapter(url, timeout)
+
+    def _call(self, what: str, fn: Any, *args: Any) -> Any:
+        """Run one engine call, turning connection and transport failures into SearchUnavailable."""
+        try:
+            return fn(*args)
+        except self.engine.errors as exc:
+            raise SearchUnavailable(f"{self.name} {what} failed: {exc}") from exc
+
+    def _new_index_name(self) -> str:
+        """Return a fresh versioned index name (the alias points at exactly one of them)."""
+        return f"{self.alias}-v{time.strftime('%Y%m%d%H%M%S')}-{time.perf_counter_ns() % 1_000_000:06d}"
+
+    def ensure_index(self) -> None:
+        """Create a first versioned index behind the alias if the alias does not exist."""
+        if self._call("alias lookup", self.engine.exists_alias, self.alias):
+            return
+        name = self._new_index_name()
+        self._call("index creation", self.engine.create_index, name, self.settings)
+        self._call("alias creation", self.engine.update_aliases, [{"add": {"index": name, "alias": self.alias}}])
+
+    def apply(self, changes: Sequence[Change]) -> ApplyResult:
+        """Bulk-write the changes; report each document's acknowledgement separately."""
+        actions = [
+            {"_op_type": "index", "_index": self.alias, "_id": str(c.doc_id), "_source": c.document}
+            if c.document is not None
+            else {"_op_type": "delete", "_index": self.alias, "_id": str(c.doc_id)}
+            for c in changes
+        ]
+        result = ApplyResult()
+        try:
+            for ok, item in self.engine.helpers.streaming_bulk(
+                self.engine.client, actions, chunk_size=BULK_CHUNK, raise_on_error=False, raise_on_exception=True,
+                max_retries=2,
+            ):
+                op, info = next(iter(item.items()))
+                doc_id = int(info["_id"])
+                # Deleting a document that is not there is the state we wanted.
+                if ok or (op == "delete" and info.get("status") == 404):
+                    result.acknowledged.append(doc_id)
+                else:
+                    result.failed[doc_id] = str(info.get("error") or info.get("status"))
+        except self.engine.errors as exc:
+            done = set(result.acknowledged) | set(result.failed)
+            result.failed.update({c.doc_id: f"{self.name} unavailable: {exc}" for c in changes if c.doc_id not in done})
+        return result
+
+    def reindex(self, documents: Iterable[dict[str, Any]], progress: Any = None) -> int:
+        """Load a new index, swap the alias to it in one atomic call, drop the old ones."""
+        old = self._call("alias lookup", self.engine.alias_targets, self.alias)
+        name = self._new_index_name()
+        self._call("index creation", self.engine.create_index, name, {**self.settings, "refresh_interval": "-1"})
+        count = 0
+        for _ok, _item in self.engine.helpers.streaming_bulk(
+            self.engine.client,
+            ({"_op_type": "index", "_index": name, "_id": str(d["id"]), "_source": d} for d in documents),
+            chunk_size=BULK_CHUNK, raise_on_error=True, max_retries=2,
+        ):
+            count += 1
+            if progress:
+                progress(1)
+        self.engine.client.indices.put_settings(index=name, body={"index": {"refresh_interval": "1s"}})
+        self._call("refresh", self.engine.refresh, name)
+        actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
+        actions.append({"add": {"index": name, "alias": self.alias}})
+        self._call("alias swap", self.engine.update_aliases, actions)
+        for index in old:
+            self._call("old index removal", self.engine.delete_index, index)
+        return count
+
+    def refresh(self) -> None:
+        """Make every acknowledged write visible to searches now (tests and benchmarks)."""
+        self._call("refresh", self.engine.refresh, self.alias)
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Run ``query`` and map hits, distances and facet buckets."""
+        started = time.perf_counter()
+        response = self._call("search", self.engine.search, self.alias, build_search_body(query))
+        hits = [_hit(h, query) for h in response["hits"]["hits"]]
+        facets = {name: {b["key"]: b["doc_count"] for b in response["aggregations"][name]["buckets"]}
+                  for name in FACET_FIELDS}
+        return SearchPage(hits=hits, total=int(response["hits"]["total"]["value"]), facets=facets,
+                          took_ms=(time.perf_counter() - started) * 1000, engine_took_ms=float(response.get("took", 0)))
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        """Return practitioner names completing ``prefix`` (completion suggester)."""
+        from search.documents import fold
+
+        body = {"_source": ["display_name"], "suggest": {"names": {"prefix": fold(prefix.strip()),
+                "completion": {"field": "name_suggest", "size": limit, "skip_duplicates": True}}}}
+        response = self._call("suggest", self.engine.suggest, self.alias, body)
+        return [o["_source"]["display_name"] for o in response["suggest"]["names"][0]["options"]]
+
+    def count(self) -> int:
+        """Return the number of documents behind the alias."""
+        return int(self._call("count", self.engine.count, self.alias))
+
+    def health(self) -> dict[str, Any]:
+        """Report cluster status and document count, or unavailable with the reason."""
+        try:
+            health = self._call("health", self.engine.health)
+            return {"status": "ok" if health["status"] in ("green", "yellow") else "unavailable", "backend": self.name,
+                    "cluster_status": health["status"], "documents": self.count()}
+        except SearchUnavailable as exc:
+            return {"status": "unavailable", "backend": self.name, "error": str(exc)}
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.engine.client.close()
+
+
+def _hit(raw: dict[str, Any], query: SearchQuery) -> SearchHit:
+    """Return one SearchHit, reading the distance from the geo sort value."""
+    doc_id = int(raw["_id"])
+    distance = None
+    if query.has_origin:
+        # The _geo_distance sort is always present with an origin; it is the one float among the sort values after
+        # the boolean/score/rating keys, found by position from the end (before the id tie-breaker).
+        distance = float(raw["sort"][-2])
+    highlight = " … ".join(f for fragments in raw.get("highlight", {}).values() for f in fragments)
+    return SearchHit(id=doc_id, distance_km=distance, score=float(raw.get("_score") or 0.0), highlight=highlight)

@@ -1,0 +1,159 @@
+"""Parity: the same documents and queries give the same ids, in the same order, on every backend.
+
+The embedded case runs everywhere; Elasticsearch and OpenSearch run against real nodes
+started once per session by engine/ (required when CI=true).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from search import SearchBackend, SearchQuery, create_backend
+from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
+from search.types import Change
+
+BOSTON = (42.3601, -71.0589)
+KM_LAT = 1 / 111.195  # degrees of latitude per km on Elasticsearch's sphere
+
+MOXA = VocabularyTerm("moxibustion", "Moxibustion", ("moxa", "moxa therapy"))
+NEEDLING = VocabularyTerm("filiform-needling", "Filiform needling", ("needling",))
+CUPPING = VocabularyTerm("cupping", "Cupping", ("cupping therapy",))
+BACK = VocabularyTerm("low-back-pain", "Low back pain", ("lumbago", "backache"))
+NECK = VocabularyTerm("torticollis", "Torticollis", ("wry neck",))
+
+
+def _north_of_boston(km: float, city: str = "Boston") -> PlacePoint:
+    return PlacePoint(BOSTON[0] + km * KM_LAT, BOSTON[1], city, "MA", "02108", "US")
+
+
+def _doc(pid: int, first: str, last: str, points: list[PlacePoint], **kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = dict(id=pid, slug=f"p-{pid}", first_name=first, last_name=last, title="L.Ac.",
+                                bio="Licensed acupuncturist.", gender="female", accepting_new_patients=True,
+                                telehealth=False, hidden=False, vetting_status="verified", locations=tuple(points),
+                                methods=(NEEDLING,), conditions=(BACK,), languages=("en",))
+    base.update(kw)
+    return practitioner_search_document(PractitionerSource(**base))
+
+
+DOCS = [
+    _doc(1, "Ada", "Near", [_north_of_boston(1.0)], methods=(MOXA, NEEDLING), rating_average=4.5, rating_count=10),
+    _doc(2, "Bo", "Mid", [_north_of_boston(5.0)], methods=(CUPPING,), conditions=(NECK,), languages=("en", "zh"),
+         rating_average=5.0, rating_count=2, gender="male"),
+    _doc(3, "Cy", "Inside", [_north_of_boston(24.9)], rating_average=3.0, rating_count=4, telehealth=True),
+    _doc(4, "Di", "Outside", [_north_of_boston(25.1)]),
+    # Two clinics: far one first; found through the near one, distance to the nearest.
+    _doc(5, "Eve", "Twosites", [PlacePoint(40.7128, -74.0060, "New York", "NY", "10007", "US"), _north_of_boston(3.0)],
+         methods=(MOXA,), bio="Moxibustion and warm needle for lumbago."),
+    _doc(6, "Fay", "Pending", [_north_of_boston(2.0)], vetting_status="pending"),
+    _doc(7, "Gus", "Suspended", [_north_of_boston(2.5)], vetting_status="suspended"),
+    _doc(8, "Hal", "Hidden", [_north_of_boston(1.5)], hidden=True),
+    _doc(9, "Zoë", "Ñúñez", [_north_of_boston(4.0, "Zürich Street")], vetting_status="expiring",
+         languages=("es",), bio="Habla español. Zürich trained."),
+    _doc(10, "李", "伟", [_north_of_boston(6.0)], languages=("zh",), methods=(CUPPING, MOXA)),
+    # Antimeridian pair (Fiji) and the north pole pair.
+    _doc(11, "Ike", "East", [PlacePoint(-16.80, 179.95, "Taveuni", "", "", "FJ")]),
+    _doc(12, "Jo", "West", [PlacePoint(-16.80, -179.95, "Taveuni", "", "", "FJ")]),
+    _doc(13, "Kai", "Pole", [PlacePoint(89.95, 0.0, "North", "", "", "NO")]),
+    _doc(14, "Lu", "Pole", [PlacePoint(89.95, 180.0, "North", "", "", "NO")]),
+]
+
+
+def _near_boston(**kw: Any) -> SearchQuery:
+    return SearchQuery(lat=BOSTON[0], lon=BOSTON[1], **kw)
+
+
+# (name, query, expected ids in order, expected total)
+CASES: list[tuple[str, SearchQuery, list[int]]] = [
+    ("radius edge: 24.9 in, 25.1 out", _near_boston(radius_km=25), [1, 5, 9, 2, 10, 3]),
+    ("unverified included when asked, verified first", _near_boston(radius_km=25, verified_only=False),
+     [1, 5, 9, 2, 10, 3, 6]),
+    ("wider radius reaches the 25.1 km one", _near_boston(radius_km=26), [1, 5, 9, 2, 10, 3, 4]),
+    ("method filter", _near_boston(methods=("moxibustion",)), [1, 5, 10]),
+    ("OR within a kind", _near_boston(methods=("moxibustion", "cupping")), [1, 5, 2, 10]),
+    ("AND across kinds", _near_boston(methods=("cupping",), conditions=("torticollis",)), [2]),
+    ("language filter", _near_boston(languages=("zh",)), [2, 10]),
+    ("gender and telehealth flags", _near_boston(gender="female", telehealth=True), [3]),
+    ("synonym typed as text", _near_boston(text="moxa"), [1, 5, 10]),
+    ("condition synonym", _near_boston(text="lumbago", radius_km=5), [1, 5, 9]),
+    ("accents folded", _near_boston(text="zurich"), [9]),
+    ("unicode name", _near_boston(text="Ñúñez"), [9]),
+    ("query syntax is only data", _near_boston(text='moxa" OR (*:\\ AND'), []),
+    ("nothing matches", _near_boston(text="homeopathy"), []),
+    ("pagination page 2", _near_boston(per_page=2, page=2), [9, 2]),
+    ("sort by rating", _near_boston(sort="rating"), [2, 1, 3, 5, 9, 10]),
+    ("antimeridian", SearchQuery(lat=-16.80, lon=179.99, radius_km=20), [11, 12]),
+    ("antimeridian from the west", SearchQuery(lat=-16.80, lon=-179.99, radius_km=20), [12, 11]),
+    ("north pole", SearchQuery(lat=90.0, lon=0.0, radius_km=10), [13, 14]),
+    ("no origin, everywhere", SearchQuery(methods=("moxibustion",)), [1, 5, 10]),
+]
+
+
+@pytest.fixture(scope="module", params=["embedded", "elasticsearch", "opensearch"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchBackend]:
+    """Return a backend of each kind loaded with DOCS."""
+    kind = request.param
+    if kind == "embedded":
+        instance = create_backend("embedded", path=str(Path(tmp_path_factory.mktemp("parity")) / "s.db"))
+    else:
+        url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
+        instance = create_backend(kind, url=url, index_prefix=f"parity-{kind}")
+    instance.ensure_index()
+    instance.reindex(iter(DOCS))
+    yield instance
+    instance.close()
+
+
+@pytest.mark.parametrize(("name", "query", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_same_ids_in_the_same_order(backend: SearchBackend, name: str, query: SearchQuery, expected: list[int]) -> None:
+    page = backend.search(query)
+    assert [h.id for h in page.hits] == expected, name
+
+
+def test_distances_are_to_the_nearest_location(backend: SearchBackend) -> None:
+    page = backend.search(_near_boston(radius_km=25))
+    distances = {h.id: h.distance_km for h in page.hits}
+    assert distances[1] == pytest.approx(1.0, abs=0.01)
+    assert distances[5] == pytest.approx(3.0, abs=0.01)
+    assert distances[3] == pytest.approx(24.9, abs=0.01)
+
+
+def test_totals_and_facets(backend: SearchBackend) -> None:
+    page = backend.search(_near_boston(per_page=2))
+    assert page.total == 6
+    assert page.facets["methods"] == {"moxibustion": 3, "filiform-needling": 3, "cupping": 2}
+    assert page.facets["languages"] == {"en": 4, "zh": 2, "es": 1}
+    assert page.facets["vetting_status"] == {"verified": 5, "expiring": 1}
+
+
+def test_relevance_puts_name_matches_before_bio_matches(backend: SearchBackend) -> None:
+    page = backend.search(_near_boston(text="moxibustion", sort="relevance"))
+    ids = [h.id for h in page.hits]
+    assert set(ids) == {1, 5, 10}
+    assert ids.index(5) == 0, "moxibustion in vocabulary and bio outranks vocabulary only"
+
+
+def test_updates_and_deletes_apply(backend: SearchBackend) -> None:
+    moved = dict(DOCS[3], locations=[{"lat": BOSTON[0], "lon": BOSTON[1]}])
+    result = backend.apply([Change(4, moved), Change(6, None)])
+    assert sorted(result.acknowledged) == [4, 6] and not result.failed
+    if hasattr(backend, "refresh"):
+        backend.refresh()
+    ids = [h.id for h in backend.search(_near_boston(radius_km=25, verified_only=False)).hits]
+    assert ids[0] == 4 and 6 not in ids
+    backend.apply([Change(4, DOCS[3]), Change(6, DOCS[5])])
+    if hasattr(backend, "refresh"):
+        backend.refresh()
+
+
+def test_suggest_completes_names(backend: SearchBackend) -> None:
+    assert "Ada Near" in backend.suggest("ad")
+
+
+def test_replace_keeps_query_immutable() -> None:
+    q = _near_boston()
+    assert replace(q, page=2).page == 2 and q.page == 1
