@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_config(config))
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -30,6 +31,16 @@ def register_extensions(app: Flask) -> None:
     from directory.extensions import init_extensions
 
     init_extensions(app)
+
+
+def register_security(app: Flask) -> None:
+    """Load signed-in users and enforce every route's declared access rule."""
+    from directory.accounts.policy import enforce_access_rules
+    from directory.accounts.services import load_user
+    from directory.extensions import login_manager
+
+    login_manager.user_loader(load_user)
+    app.before_request(enforce_access_rules)
 
 
 def register_blueprints(app: Flask) -> None:

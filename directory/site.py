@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from directory.accounts.policy import public
 from directory.extensions import db, search
 from directory.practitioners.models import Condition, Method
 
@@ -15,6 +16,7 @@ bp = Blueprint("site", __name__)
 
 
 @bp.get("/")
+@public
 def home() -> str:
     """Render the home page with the search form."""
     methods = db.session.scalars(select(Method).order_by(Method.sort_order)).all()
@@ -23,6 +25,7 @@ def home() -> str:
 
 
 @bp.get("/healthz")
+@public
 def healthz() -> Any:
     """Report database and search health as JSON; 503 when the database is unreachable."""
     body: dict[str, Any] = {"database": "ok"}

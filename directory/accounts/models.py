@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,7 +20,7 @@ ROLES = ("patient", "doctor", "practitioner", "admin")
 ACCOUNT_STATES = ("active", "pending_approval", "locked", "deleted")
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     """A person who signs in: a patient, a doctor, a practitioner or an admin."""
 
     __tablename__ = "user"

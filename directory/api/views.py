@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from directory.accounts.policy import public
 from directory.errors import InvalidParameter
 from directory.practitioners.forms import SearchForm
 from directory.practitioners.search_service import (
@@ -20,6 +21,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @api.get("/practitioners/search")
+@public
 def practitioners_search() -> Any:
     """Search practitioners; 400 with the field at fault on bad input, 503 when the engine is down."""
     form = SearchForm(request.args, vocabulary=vocabulary_choices())

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
+from directory.accounts.policy import public
 from directory.errors import DomainError
 from directory.geo import PlaceAmbiguous
 from directory.practitioners.forms import SearchForm
@@ -15,6 +16,7 @@ bp = Blueprint("practitioners", __name__)
 
 
 @bp.get("/search")
+@public
 def search_page() -> Any:
     """Show the search form, results, facets and paging; errors appear beside the form."""
     vocabulary = vocabulary_choices()
