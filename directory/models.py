@@ -1,7 +1,7 @@
 """Import every model so the metadata (and Alembic's autogenerate) sees the whole schema."""
 
 import directory.indexing.listeners  # noqa: F401  (outbox rows written at flush time)
-from directory.accounts.models import AuditEvent, User
+from directory.accounts.models import AuditEvent, OutgoingEmail, User
 from directory.indexing.models import SearchOutbox
 from directory.practitioners.models import (
     Condition,
@@ -20,6 +20,7 @@ from directory.vetting.models import Credential, VerificationCheck
 
 __all__ = [
     "AuditEvent",
+    "OutgoingEmail",
     "Condition",
     "ConditionSynonym",
     "Credential",

@@ -64,3 +64,21 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     subject_id: Mapped[int | None] = mapped_column(Integer)
     ip_address: Mapped[str] = mapped_column(String(45), default="")
     details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class OutgoingEmail(db.Model):  # type: ignore[name-defined,misc]
+    """A message waiting to be sent (password reset, confirmation, alerts); the test suite reads these."""
+
+    __tablename__ = "outgoing_email"
+    __table_args__ = (CheckConstraint("recipient LIKE '%_@_%'", name="recipient_is_address"),
+                      CheckConstraint("attempts >= 0", name="attempts_non_negative"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
