@@ -1,7 +1,7 @@
 """Import every model so the metadata (and Alembic's autogenerate) sees the whole schema."""
 
 import directory.indexing.listeners  # noqa: F401  (outbox rows written at flush time)
-from directory.accounts.models import AuditEvent, OutgoingEmail, User
+from directory.accounts.models import AuditEvent, OutgoingEmail, PractitionerClaim, User
 from directory.indexing.models import SearchOutbox
 from directory.practitioners.models import (
     Condition,
@@ -30,6 +30,7 @@ __all__ = [
     "MethodSynonym",
     "OpeningHours",
     "Practitioner",
+    "PractitionerClaim",
     "Referral",
     "ReferralEvent",
     "Review",

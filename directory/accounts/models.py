@@ -82,3 +82,29 @@ class OutgoingEmail(db.Model):  # type: ignore[name-defined,misc]
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+CLAIM_DECISIONS = ("pending", "approved", "rejected")
+
+
+class PractitionerClaim(db.Model):  # type: ignore[name-defined,misc]
+    """A practitioner's request to own a profile, and the admin's decision on it."""
+
+    __tablename__ = "practitioner_claim"
+    __table_args__ = (
+        _enum_check("decision", CLAIM_DECISIONS, "decision_known"),
+        CheckConstraint("(decision = 'pending') = (decided_at IS NULL)", name="decided_when_not_pending"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id", ondelete="CASCADE"), index=True)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decision: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    practitioner: Mapped[Practitioner] = relationship()
