@@ -37,19 +37,25 @@ def register_security(app: Flask) -> None:
     """Load signed-in users and enforce every route's declared access rule."""
     from directory.accounts.policy import enforce_access_rules
     from directory.accounts.services import load_user
+    from directory.errors import unauthorized
     from directory.extensions import login_manager
 
     login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(unauthorized)
     app.before_request(enforce_access_rules)
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount each domain's blueprint."""
+    from directory.accounts.admin import bp as accounts_admin
+    from directory.accounts.views import bp as accounts
     from directory.api.views import api
     from directory.practitioners.views import bp as practitioners
     from directory.site import bp as site
 
     app.register_blueprint(site)
+    app.register_blueprint(accounts)
+    app.register_blueprint(accounts_admin)
     app.register_blueprint(practitioners)
     app.register_blueprint(api)
 

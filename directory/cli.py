@@ -20,6 +20,9 @@ from search import SearchUnavailable
 
 def register(app: Flask) -> None:
     """Attach every command group to ``app.cli``."""
+    from directory.accounts.cli import users_group
+
+    app.cli.add_command(users_group)
     app.cli.add_command(bootstrap_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(search_group)

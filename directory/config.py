@@ -33,7 +33,18 @@ class Config:
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "false").lower() == "true"
+    REMEMBER_COOKIE_HTTPONLY = True
+    FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "false").lower() == "true"
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "true").lower() == "true"
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SEARCH_API = os.environ.get("RATELIMIT_SEARCH_API", "120 per minute")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Meridian <no-reply@meridian.invalid>")
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    NPI_REGISTRY_URL = os.environ.get("NPI_REGISTRY_URL", "https://npiregistry.cms.hhs.gov/api/")
     DEMO_PRACTITIONERS = int(os.environ.get("DEMO_PRACTITIONERS", "2000"))
 
 
@@ -42,9 +53,10 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Production: every secret and backing service must be given explicitly."""
+    """Production: every secret and backing service must be given explicitly; HTTPS only."""
 
     SESSION_COOKIE_SECURE = True
+    FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "true").lower() == "true"
 
 
 CONFIGS: dict[str, type[Config]] = {"development": DevelopmentConfig, "production": ProductionConfig}

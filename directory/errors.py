@@ -46,6 +46,16 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def unauthorized() -> Any:
+    """Answer an anonymous request to a signed-in-only route: 401 JSON for the API, else sign-in."""
+    from flask import flash, jsonify, redirect, request, url_for
+
+    if wants_json():
+        return jsonify({"error": "unauthorized", "message": "sign in first"}), 401
+    flash("Please sign in to continue.", "info")
+    return redirect(url_for("accounts.sign_in", next=request.full_path if request.query_string else request.path))
+
+
 def register_error_handlers(app: Any) -> None:
     """Install the handlers that turn errors into pages or JSON, never a traceback."""
     from flask import jsonify, render_template

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -38,6 +41,8 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "accounts.sign_in"
 login_manager.login_message = "Please sign in to continue."
+limiter = Limiter(key_func=get_remote_address)
+talisman = Talisman()
 
 
 @event.listens_for(Engine, "connect")
@@ -96,10 +101,38 @@ class SearchExtension:
 search = SearchExtension()
 
 
+def content_security_policy(tile_url: str) -> dict[str, Any]:
+    """Return the CSP: scripts and styles only from this site (no inline), map tiles from their host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(tile_url)
+    tile_origin = f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"  # Leaflet's {s} subdomains
+    return {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": ["'self'", "data:", tile_origin],
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+
+
 def init_extensions(app: Flask) -> None:
     """Bind every extension to ``app``."""
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        strict_transport_security=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=content_security_policy(app.config["MAP_TILE_URL"]),
+        referrer_policy="strict-origin-when-cross-origin",
+    )
     search.init_app(app)

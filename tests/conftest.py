@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -59,6 +59,8 @@ def make_config(database_url: str, tmp: Path, **extra: Any) -> dict[str, Any]:
         "SEARCH_BACKEND": "embedded",
         "SEARCH_EMBEDDED_PATH": str(tmp / "search.db"),
         "INSTANCE_DIR": tmp,
+        "RATELIMIT_ENABLED": False,  # rate-limit tests turn it on in their own app
+        "SERVER_NAME": None,
         **extra,
     }
 
@@ -87,9 +89,20 @@ class ConnectionBoundSession(FlaskSession):
         return self.bind
 
 
+def _fresh_g(sender: Flask, **extra: Any) -> None:
+    """Empty ``g`` at each request start.
+
+    The test holds an app context open, and Flask reuses it for requests, so without this
+    ``g`` (Flask-WTF's CSRF token, Flask-Login's user) would leak from one request to the
+    next, which never happens in production where every request gets its own context.
+    """
+    g.__dict__.clear()
+
+
 @contextmanager
 def rolled_back_session(application: Flask) -> Iterator[sa.orm.scoped_session[Any]]:
     """Run a block inside a transaction that is rolled back afterwards (commits become savepoints)."""
+    request_started.connect(_fresh_g, application)
     with application.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()
@@ -105,6 +118,7 @@ def rolled_back_session(application: Flask) -> Iterator[sa.orm.scoped_session[An
             db.session = original
             transaction.rollback()
             connection.close()
+            request_started.disconnect(_fresh_g, application)
 
 
 @pytest.fixture

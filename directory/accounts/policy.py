@@ -86,7 +86,17 @@ def enforce_access_rules() -> None:
     if not current_user.is_authenticated:
         login_manager = current_app.login_manager  # type: ignore[attr-defined]
         return login_manager.unauthorized()  # type: ignore[no-any-return]
+    _audit_refusal()
     abort(403)
+
+
+def _audit_refusal() -> None:
+    """Record a signed-in user's refused request in the audit trail."""
+    from directory.accounts.audit import record_audit
+    from directory.extensions import db
+
+    record_audit("forbidden", actor_id=current_user.id, path=request.path, method=request.method)
+    db.session.commit()
 
 
 def can_edit_practitioner(user: Any, practitioner_id: int) -> bool:

@@ -1,9 +1,44 @@
-"""Account services: loading users for Flask-Login (sign-up, sign-in and the rest follow)."""
+"""Account services: sign-up, confirmation, sign-in with lock-out, resets, approvals, privacy."""
 
 from __future__ import annotations
 
-from directory.accounts.models import User
+import json
+from datetime import timedelta
+from typing import Any
+
+from flask import url_for
+from sqlalchemy import select
+
+from directory.accounts import passwords, tokens
+from directory.accounts.audit import record_audit
+from directory.accounts.mail import queue_email
+from directory.accounts.models import AuditEvent, PractitionerClaim, User
+from directory.clock import utcnow
+from directory.errors import DomainError, InvalidParameter, NotFound
 from directory.extensions import db
+from directory.practitioners.models import Practitioner
+from directory.referrals.models import Referral
+from directory.reviews.models import Review
+from directory.screening.models import Screening
+
+SELF_SERVICE_ROLES = ("patient", "doctor", "practitioner")
+LOCKOUT_AFTER = 5
+LOCKOUT_MAX = timedelta(hours=24)
+SIGN_IN_FAILED = "Email or password is incorrect, or sign-in is paused after repeated attempts. Try again later or reset your password."
+
+
+class Forbidden(DomainError):
+    """The signed-in user may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class SignInFailed(DomainError):
+    """Wrong email or password, unconfirmed or locked: one message, so accounts cannot be enumerated."""
+
+    status = 401
+    code = "sign_in_failed"
 
 
 def load_user(user_id: str) -> User | None:
@@ -12,3 +47,231 @@ def load_user(user_id: str) -> User | None:
         return None
     user = db.session.get(User, int(user_id))
     return user if user is not None and user.state == "active" else None
+
+
+def normalise_email(email: str) -> str:
+    """Return the stored form of an email address."""
+    return email.strip().lower()
+
+
+def sign_up(email: str, password: str, full_name: str, role: str) -> User:
+    """Create an account and queue its confirmation email; doctors and practitioners await approval."""
+    if role not in SELF_SERVICE_ROLES:
+        raise InvalidParameter("choose patient, doctor or practitioner", field="role")
+    problem = passwords.password_problem(password)
+    if problem:
+        raise InvalidParameter(problem, field="password")
+    email = normalise_email(email)
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        # Tell the owner, not the requester: the page looks the same either way.
+        queue_email(email, "Someone tried to sign up with your email", _text("already_registered"), "already_registered")
+        return existing
+    user = User(email=email, password_hash=passwords.hash_password(password), full_name=full_name.strip(), role=role)
+    db.session.add(user)
+    db.session.flush()
+    send_confirmation(user)
+    record_audit("sign_up", actor_id=user.id, subject_type="user", subject_id=user.id, role=role)
+    return user
+
+
+def send_confirmation(user: User) -> None:
+    """Queue the email-confirmation link."""
+    link = url_for("accounts.confirm_email", token=tokens.make_token("confirm", {"uid": user.id, "email": user.email}),
+                   _external=True)
+    queue_email(user.email, "Confirm your Meridian account", _text("confirm", link=link), "confirm")
+
+
+def confirm_email(token: str) -> User:
+    """Mark the email confirmed for a valid token."""
+    payload = tokens.read_token("confirm", token, tokens.CONFIRM_MAX_AGE_S)
+    user = db.session.get(User, payload["uid"]) if payload else None
+    if user is None or payload is None or user.email != payload.get("email"):
+        raise InvalidParameter("This confirmation link is invalid or has expired.", field="token")
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        record_audit("email_confirmed", actor_id=user.id, subject_type="user", subject_id=user.id)
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the user for correct, confirmed, unlocked credentials; count and lock out failures."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        passwords.dummy_verify()
+        record_audit("sign_in_failed", actor_id=None, reason="unknown_email")
+        raise SignInFailed(SIGN_IN_FAILED)
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        record_audit("sign_in_failed", actor_id=user.id, subject_type="user", subject_id=user.id, reason="locked")
+        raise SignInFailed(SIGN_IN_FAILED)
+    if not passwords.verify_password(user.password_hash, password) or user.state != "active":
+        _count_failure(user, now)
+        raise SignInFailed(SIGN_IN_FAILED)
+    if user.email_confirmed_at is None:
+        raise SignInFailed("Please confirm your email first: we sent you a link when you signed up.")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    user.failed_sign_ins, user.locked_until = 0, None
+    record_audit("sign_in", actor_id=user.id, subject_type="user", subject_id=user.id)
+    return user
+
+
+def _count_failure(user: User, now: Any) -> None:
+    """Count a failed sign-in; from the fifth on, lock for a doubling period (1 min ... 24 h)."""
+    user.failed_sign_ins += 1
+    if user.failed_sign_ins >= LOCKOUT_AFTER:
+        delay = min(LOCKOUT_MAX, timedelta(minutes=2 ** (user.failed_sign_ins - LOCKOUT_AFTER)))
+        user.locked_until = now + delay
+    record_audit("sign_in_failed", actor_id=user.id, subject_type="user", subject_id=user.id,
+                 failures=user.failed_sign_ins)
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link if the account exists; the answer never says whether it does."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or user.state != "active":
+        return
+    # The hash fragment makes the link single-use: it stops matching once the password changes.
+    token = tokens.make_token("reset", {"uid": user.id, "h": user.password_hash[-16:]})
+    link = url_for("accounts.reset_password", token=token, _external=True)
+    queue_email(user.email, "Reset your Meridian password", _text("reset", link=link), "reset")
+    record_audit("password_reset_requested", actor_id=user.id, subject_type="user", subject_id=user.id)
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password for a valid, unused reset token."""
+    payload = tokens.read_token("reset", token, tokens.RESET_MAX_AGE_S)
+    user = db.session.get(User, payload["uid"]) if payload else None
+    if user is None or payload is None or user.password_hash[-16:] != payload.get("h"):
+        raise InvalidParameter("This reset link is invalid, used or expired. Ask for a new one.", field="token")
+    problem = passwords.password_problem(new_password)
+    if problem:
+        raise InvalidParameter(problem, field="password")
+    user.password_hash = passwords.hash_password(new_password)
+    user.failed_sign_ins, user.locked_until = 0, None
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()  # the link proved the address
+    record_audit("password_reset", actor_id=user.id, subject_type="user", subject_id=user.id)
+    return user
+
+
+def approve_user(admin: User, user_id: int, licence_number: str = "", jurisdiction: str = "") -> User:
+    """Approve a doctor or practitioner; a doctor's licence is recorded as a credential."""
+    from directory.vetting.models import Credential
+
+    user = _get_user(user_id)
+    if user.id == admin.id:
+        record_audit("self_approval_refused", actor_id=admin.id, subject_type="user", subject_id=user.id)
+        raise Forbidden("You cannot approve your own account.")
+    if user.role not in ("doctor", "practitioner"):
+        raise InvalidParameter("only doctors and practitioners need approval", field="user")
+    if user.role == "doctor":
+        if not licence_number.strip() or not jurisdiction.strip():
+            raise InvalidParameter("record the doctor's licence number and jurisdiction", field="licence_number")
+        db.session.add(Credential(user_id=user.id, kind="state_licence", number=licence_number.strip(),
+                                  jurisdiction=jurisdiction.strip(), issuer="Medical board"))
+    user.approved_at, user.approved_by_id = utcnow(), admin.id
+    record_audit("user_approved", actor_id=admin.id, subject_type="user", subject_id=user.id, role=user.role)
+    return user
+
+
+def change_role(admin: User, user_id: int, role: str) -> User:
+    """Change a user's role (admins only; never one's own)."""
+    user = _get_user(user_id)
+    if user.id == admin.id:
+        raise Forbidden("You cannot change your own role.")
+    if role not in ("patient", "doctor", "practitioner", "admin"):
+        raise InvalidParameter("unknown role", field="role")
+    old = user.role
+    if role != "practitioner":
+        user.practitioner_id = None
+    user.role = role
+    user.approved_at = utcnow() if role in ("admin", "patient") else None
+    record_audit("role_changed", actor_id=admin.id, subject_type="user", subject_id=user.id, old=old, new=role)
+    return user
+
+
+def request_claim(user: User, slug: str, evidence: str) -> PractitionerClaim:
+    """Ask to own an existing profile; an admin decides."""
+    practitioner = db.session.scalar(select(Practitioner).where(Practitioner.slug == slug.strip().lower()))
+    if practitioner is None:
+        raise InvalidParameter("No profile has that address; copy it from the profile page.", field="slug")
+    owner = db.session.scalar(select(User).where(User.practitioner_id == practitioner.id))
+    if owner is not None:
+        raise InvalidParameter("That profile already has an owner; contact us if it is yours.", field="slug")
+    claim = PractitionerClaim(user_id=user.id, practitioner_id=practitioner.id, evidence=evidence.strip())
+    db.session.add(claim)
+    record_audit("claim_requested", actor_id=user.id, subject_type="practitioner", subject_id=practitioner.id)
+    return claim
+
+
+def decide_claim(admin: User, claim_id: int, approve: bool, note: str) -> PractitionerClaim:
+    """Approve (the user now owns the profile) or reject a pending claim."""
+    claim = db.session.get(PractitionerClaim, claim_id)
+    if claim is None or claim.decision != "pending":
+        raise NotFound("No pending claim with that id.")
+    if claim.user_id == admin.id:
+        raise Forbidden("You cannot decide your own claim.")
+    claim.decision = "approved" if approve else "rejected"
+    claim.decided_at, claim.decided_by_id, claim.note = utcnow(), admin.id, note.strip()
+    if approve:
+        claim.user.practitioner_id = claim.practitioner_id
+        claim.user.approved_at = claim.user.approved_at or utcnow()
+    record_audit(f"claim_{claim.decision}", actor_id=admin.id, subject_type="practitioner",
+                 subject_id=claim.practitioner_id, user_id=claim.user_id)
+    return claim
+
+
+def export_user_data(user: User) -> dict[str, Any]:
+    """Return everything Meridian holds about a user, as JSON-ready data."""
+    reviews = db.session.scalars(select(Review).where(Review.author_id == user.id)).all()
+    screenings = db.session.scalars(select(Screening).where(Screening.user_id == user.id)).all()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.id)).all()
+    record_audit("data_export", actor_id=user.id, subject_type="user", subject_id=user.id)
+    return {
+        "account": {"email": user.email, "full_name": user.full_name, "role": user.role,
+                    "created_at": user.created_at.isoformat(), "email_confirmed": user.email_confirmed_at is not None},
+        "reviews": [{"practitioner_id": r.practitioner_id, "rating": r.rating, "title": r.title, "body": r.body,
+                     "created_at": r.created_at.isoformat()} for r in reviews],
+        "screenings": [{"answers": json.loads(s.answers), "verdicts": json.loads(s.verdicts),
+                        "created_at": s.created_at.isoformat()} for s in screenings],
+        "activity": [{"action": e.action, "at": e.occurred_at.isoformat()} for e in events],
+    }
+
+
+def delete_account(user: User) -> None:
+    """Delete the account: reviews stay anonymised, referrals lose the patient's contact data."""
+    for review in db.session.scalars(select(Review).where(Review.author_id == user.id)):
+        review.author_id, review.author_display_name = None, "Former patient"
+    for referral in db.session.scalars(select(Referral).where(Referral.patient_id == user.id)):
+        referral.patient_id, referral.patient_name, referral.patient_contact = None, None, None
+    record_audit("account_deleted", actor_id=None, subject_type="user", subject_id=user.id)
+    db.session.delete(user)
+
+
+def _get_user(user_id: int) -> User:
+    """Return a user or raise NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+MESSAGES = {
+    "confirm": "Welcome to Meridian.\n\nConfirm your email address by opening this link (valid 3 days):\n{link}\n",
+    "reset": "Someone asked to reset your Meridian password.\n\nOpen this link within an hour to choose a new one:\n"
+             "{link}\n\nIf it was not you, ignore this message; your password stays the same.\n",
+    "already_registered": "Someone tried to create a Meridian account with this address, which already has one.\n"
+                          "If it was you, sign in or reset your password. If not, you can ignore this message.\n",
+}
+
+
+def _text(name: str, **values: str) -> str:
+    """Return the text of a standard message."""
+    return MESSAGES[name].format(**values)
+
+
+def record_forbidden(actor_id: int, path: str) -> None:
+    """Audit a refused attempt (self-approval, editing someone else's profile...)."""
+    record_audit("forbidden", actor_id=actor_id, path=path)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from directory.accounts.policy import public
 from directory.errors import InvalidParameter
+from directory.extensions import limiter
 from directory.practitioners.forms import SearchForm
 from directory.practitioners.search_service import (
     ResultRow,
@@ -22,6 +23,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @api.get("/practitioners/search")
 @public
+@limiter.limit(lambda: current_app.config["RATELIMIT_SEARCH_API"])
 def practitioners_search() -> Any:
     """Search practitioners; 400 with the field at fault on bad input, 503 when the engine is down."""
     form = SearchForm(request.args, vocabulary=vocabulary_choices())

@@ -1,0 +1,97 @@
+"""Admin screens for accounts: approvals, roles, profile claims, the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from directory.accounts import services
+from directory.accounts.forms import ApproveForm, AuditFilterForm, ClaimDecisionForm, RoleForm
+from directory.accounts.models import AuditEvent, PractitionerClaim, User
+from directory.accounts.policy import roles_required
+from directory.errors import DomainError
+from directory.extensions import db
+
+bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
+AUDIT_PAGE = 100
+
+
+@bp.get("/users")
+@roles_required("admin")
+def users() -> Any:
+    """List accounts awaiting approval, pending profile claims, and recent accounts."""
+    waiting = db.session.scalars(select(User).where(User.role.in_(("doctor", "practitioner")),
+                                                    User.approved_at.is_(None)).order_by(User.created_at)).all()
+    claims = db.session.scalars(select(PractitionerClaim).where(PractitionerClaim.decision == "pending")
+                                .order_by(PractitionerClaim.requested_at)).all()
+    recent = db.session.scalars(select(User).order_by(User.created_at.desc()).limit(50)).all()
+    return render_template("accounts/admin_users.html", waiting=waiting, claims=claims, recent=recent,
+                           approve_form=ApproveForm(), role_form=RoleForm(), claim_form=ClaimDecisionForm())
+
+
+def _admin_action(action: Any, success: str) -> Any:
+    """Run one admin service call, commit, and report the outcome on the users page."""
+    try:
+        action()
+        db.session.commit()
+        flash(success, "success")
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            services.record_forbidden(current_user.id, request.path)
+            db.session.commit()
+        flash(exc.message, "error")
+        return redirect(url_for("accounts_admin.users")), exc.status
+    return redirect(url_for("accounts_admin.users"))
+
+
+@bp.post("/users/<int:user_id>/approve")
+@roles_required("admin")
+def approve(user_id: int) -> Any:
+    """Approve a doctor or practitioner."""
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("accounts_admin.users")), 400
+    return _admin_action(lambda: services.approve_user(current_user, user_id, form.licence_number.data or "",
+                                                       form.jurisdiction.data or ""), "Account approved.")
+
+
+@bp.post("/users/<int:user_id>/role")
+@roles_required("admin")
+def change_role(user_id: int) -> Any:
+    """Change a user's role."""
+    form = RoleForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("accounts_admin.users")), 400
+    return _admin_action(lambda: services.change_role(current_user, user_id, form.role.data), "Role changed.")
+
+
+@bp.post("/claims/<int:claim_id>")
+@roles_required("admin")
+def decide_claim(claim_id: int) -> Any:
+    """Approve or reject a profile claim."""
+    form = ClaimDecisionForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("accounts_admin.users")), 400
+    return _admin_action(lambda: services.decide_claim(current_user, claim_id, form.decision.data == "approve",
+                                                       form.note.data or ""), "Claim decided.")
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit() -> Any:
+    """Show the audit trail, newest first, filtered by action, actor and subject type."""
+    form = AuditFilterForm(request.args)
+    stmt = select(AuditEvent, User.email).outerjoin(User, User.id == AuditEvent.actor_id)
+    if form.validate():
+        if form.action.data:
+            stmt = stmt.where(AuditEvent.action == form.action.data.strip())
+        if form.actor.data:
+            stmt = stmt.where(User.email == form.actor.data.strip().lower())
+        if form.subject_type.data:
+            stmt = stmt.where(AuditEvent.subject_type == form.subject_type.data.strip())
+    rows = db.session.execute(stmt.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)).all()
+    return render_template("accounts/admin_audit.html", form=form, rows=rows)

@@ -1,0 +1,92 @@
+"""Account forms; rules match the services and the database (lower-case email, role list)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from directory.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+
+ROLE_CHOICES = [SelectChoice("patient", "Patient"), SelectChoice("doctor", "Doctor (referring physician)"),
+                SelectChoice("practitioner", "Acupuncture practitioner")]
+EMAIL = [DataRequired("Enter your email address."), Email("Enter a valid email address."), Length(max=254)]
+NEW_PASSWORD = [DataRequired("Choose a password."), Length(min=MIN_LENGTH, max=MAX_LENGTH,
+                                                            message=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")]
+
+
+class SignUpForm(FlaskForm):
+    """Create an account."""
+
+    full_name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=160)])
+    email = EmailField("Email", validators=EMAIL)
+    password = PasswordField("Password (12 characters or more)", validators=NEW_PASSWORD)
+    role = SelectField("I am a", choices=ROLE_CHOICES, default="patient")
+
+
+class SignInForm(FlaskForm):
+    """Sign in; ``next`` is checked by the view (same-site paths only)."""
+
+    email = EmailField("Email", validators=EMAIL)
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)])
+    next = HiddenField(validators=[Optional(), Length(max=500)])
+
+
+class ResetRequestForm(FlaskForm):
+    """Ask for a password-reset link."""
+
+    email = EmailField("Email", validators=EMAIL)
+
+
+class NewPasswordForm(FlaskForm):
+    """Choose a new password."""
+
+    password = PasswordField("New password (12 characters or more)", validators=NEW_PASSWORD)
+    confirm = PasswordField("Repeat the new password", validators=[EqualTo("password", "The passwords differ.")])
+
+
+class ConfirmDeleteForm(FlaskForm):
+    """Delete one's account: type DELETE to confirm."""
+
+    confirm = StringField("Type DELETE to confirm", validators=[DataRequired(), Length(max=10)])
+
+
+class ClaimForm(FlaskForm):
+    """Ask to own an existing practitioner profile."""
+
+    slug = StringField("Profile address (the part after /practitioners/)",
+                       validators=[DataRequired("Enter the profile address."), Length(max=120)])
+    evidence = TextAreaField("How we can check it is you (licence number, clinic website...)",
+                             validators=[DataRequired("Tell us how to check."), Length(max=2000)])
+
+
+class ApproveForm(FlaskForm):
+    """Approve a doctor or practitioner (a doctor's licence is recorded)."""
+
+    licence_number = StringField("Licence number", validators=[Optional(), Length(max=60)])
+    jurisdiction = StringField("Jurisdiction (state or country)", validators=[Optional(), Length(max=60)])
+
+
+class RoleForm(FlaskForm):
+    """Change a user's role."""
+
+    role = SelectField("Role", choices=[*ROLE_CHOICES, SelectChoice("admin", "Admin")])
+
+
+class ClaimDecisionForm(FlaskForm):
+    """Approve or reject a profile claim."""
+
+    decision = SelectField("Decision", choices=[SelectChoice("approve", "Approve"), SelectChoice("reject", "Reject")])
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
+
+
+class AuditFilterForm(FlaskForm):
+    """Filter the audit trail."""
+
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    action = StringField("Action", validators=[Optional(), Length(max=60)])
+    actor = StringField("Actor email", validators=[Optional(), Length(max=254)])
+    subject_type = StringField("Subject type", validators=[Optional(), Length(max=40)])

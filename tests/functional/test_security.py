@@ -1,0 +1,133 @@
+"""Attacks and protections: CSRF, open redirects, XSS, SQL meta-characters, size, fixation, headers, rate limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from directory import create_app
+from directory.accounts.models import User
+from directory.accounts.passwords import hash_password
+from directory.clock import utcnow
+from directory.extensions import db
+from tests import factories
+from tests.conftest import make_config, rolled_back_session
+from tests.support.web import csrf_from, post_form, sign_in_as
+
+PASSWORD = "correct horse battery staple"
+
+
+def _user(role: str = "patient", **kw: Any) -> User:
+    return factories.user(role, password_hash=hash_password(PASSWORD), email_confirmed_at=utcnow(), **kw)
+
+
+def test_post_without_csrf_token_is_refused(client: Any) -> None:
+    _user(email="csrf@example.org")
+    response = client.post("/sign-in", data={"email": "csrf@example.org", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+
+
+def test_post_with_wrong_csrf_token_is_refused(client: Any) -> None:
+    client.get("/sign-in")
+    response = client.post("/sign-in", data={"csrf_token": "forged", "email": "x@example.org", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
+                                    "http:/evil.example"])
+def test_open_redirect_through_next_is_refused(client: Any, target: str) -> None:
+    _user(email="redirect@example.org")
+    response = post_form(client, "/sign-in", {"email": "redirect@example.org", "password": PASSWORD, "next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account"
+
+
+def test_next_within_the_site_is_followed(client: Any) -> None:
+    _user(email="next@example.org")
+    response = post_form(client, "/sign-in", {"email": "next@example.org", "password": PASSWORD,
+                                              "next": "/search?method=moxibustion"})
+    assert response.headers["Location"] == "/search?method=moxibustion"
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'])
+def test_stored_xss_in_names_renders_escaped(client: Any, text: str) -> None:
+    admin = _user("admin", approved_at=utcnow())
+    _user("doctor", full_name=text)
+    factories.practitioner(first_name=text, bio=text, vetting_status="verified")
+    sign_in_as(client, admin)
+    for page in ("/admin/users", "/account"):
+        html = client.get(page).get_data(as_text=True)
+        assert text not in html
+    listing = client.get("/admin/users").get_data(as_text=True)
+    assert "&lt;" in listing
+
+
+def test_sql_meta_characters_are_stored_literally(client: Any) -> None:
+    name = "Robert'); DROP TABLE \"user\";-- %_\\"
+    post_form(client, "/sign-up", {"full_name": name, "email": "bobby@example.org", "password": PASSWORD,
+                                   "role": "patient"})
+    assert db.session.scalars(select(User).where(User.email == "bobby@example.org")).one().full_name == name
+
+
+def test_oversized_body_is_413(client: Any, app: Flask) -> None:
+    body = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = client.post("/sign-in", data=body, content_type="application/octet-stream")
+    assert response.status_code == 413
+
+
+def test_session_is_renewed_on_sign_in(client: Any) -> None:
+    _user(email="fixation@example.org")
+    with client.session_transaction() as session:
+        session["planted"] = "attacker-chosen"
+    before = client.get_cookie("session").value
+    post_form(client, "/sign-in", {"email": "fixation@example.org", "password": PASSWORD})
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["_user_id"]
+    assert client.get_cookie("session").value != before
+
+
+def test_security_headers_and_cookie_flags(client: Any) -> None:
+    _user(email="headers@example.org")
+    response = post_form(client, "/sign-in", {"email": "headers@example.org", "password": PASSWORD})
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.fixture
+def limited_app(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app on the test database with rate limiting on (memory storage, fresh counters)."""
+    limited = create_app(make_config(database_url, tmp_path, RATELIMIT_ENABLED=True,
+                                     RATELIMIT_SEARCH_API="3 per minute"))
+    with rolled_back_session(limited):
+        limited.extensions["search"].backend().ensure_index()
+        yield limited
+    limited.extensions["search"].close()
+
+
+def test_sign_in_is_rate_limited_with_retry_after(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    token = csrf_from(client.get("/sign-in").get_data(as_text=True))
+    statuses = [client.post("/sign-in", data={"csrf_token": token, "email": "rl@example.org", "password": "x" * 12})
+                .status_code for _ in range(11)]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10] == 429
+    last = client.post("/sign-in", data={"csrf_token": token, "email": "rl@example.org", "password": "x" * 12})
+    assert last.status_code == 429 and int(last.headers["Retry-After"]) > 0
+
+
+def test_search_api_is_rate_limited(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    statuses = [client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.1").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.1").get_json()["error"] == "too_many_requests"
