@@ -50,6 +50,7 @@ def register_blueprints(app: Flask) -> None:
     from directory.accounts.admin import bp as accounts_admin
     from directory.accounts.views import bp as accounts
     from directory.api.views import api
+    from directory.practitioners.manage import bp as practitioner_manage
     from directory.practitioners.views import bp as practitioners
     from directory.site import bp as site
 
@@ -57,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts)
     app.register_blueprint(accounts_admin)
     app.register_blueprint(practitioners)
+    app.register_blueprint(practitioner_manage)
     app.register_blueprint(api)
 
 

@@ -43,3 +43,22 @@ def create_admin(email: str, full_name: str, password: str) -> None:
     record_audit("role_changed", actor_id=None, subject_type="user", subject_id=user.id, new="admin", via="cli")
     db.session.commit()
     click.echo(f"{email} is an admin")
+
+
+@click.group("mail")
+def mail_group() -> None:
+    """Deliver queued email."""
+
+
+@mail_group.command("send")
+@with_appcontext
+def send_mail() -> None:
+    """Send queued messages through MAIL_SERVER (host:port); without it, they stay queued."""
+    from flask import current_app
+
+    from directory.accounts.mail import send_pending
+
+    if not current_app.config.get("MAIL_SERVER"):
+        raise click.ClickException("MAIL_SERVER is not set (host:port of an SMTP server); messages stay queued")
+    sent, failed = send_pending()
+    click.echo(f"sent {sent}, failed {failed}")

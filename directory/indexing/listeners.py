@@ -24,9 +24,16 @@ def _practitioner_id(obj: Any) -> int | None:
     return None
 
 
+_ENQUEUED = "search_outbox_enqueued"
+
+
 @event.listens_for(Session, "after_flush")
 def _write_outbox_rows(session: Session, flush_context: Any) -> None:
-    """Add one outbox row per touched practitioner, inside the flush's transaction."""
+    """Add one outbox row per touched practitioner and transaction, inside the flush's transaction.
+
+    One row per transaction is enough: the worker rebuilds the document from the
+    database as it is when it syncs, which includes every later change.
+    """
     touched: dict[int, str] = {}
     for obj in list(session.new) + list(session.dirty):
         pid = _practitioner_id(obj)
@@ -36,9 +43,19 @@ def _write_outbox_rows(session: Session, flush_context: Any) -> None:
         pid = _practitioner_id(obj)
         if pid is not None:
             touched[pid] = "delete" if isinstance(obj, Practitioner) else touched.get(pid, "upsert")
+    enqueued: set[int] = session.info.setdefault(_ENQUEUED, set())
+    touched = {pid: op for pid, op in touched.items() if pid not in enqueued}
     if touched:
+        enqueued.update(touched)
         now = utcnow()
         session.connection().execute(
             insert(SearchOutbox.__table__),
             [{"practitioner_id": pid, "operation": op, "enqueued_at": now, "attempts": 0} for pid, op in sorted(touched.items())],
         )
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_enqueued(session: Session, *args: Any) -> None:
+    """Start a fresh set per transaction; after any rollback (even of a savepoint) rows may be gone."""
+    session.info.pop(_ENQUEUED, None)

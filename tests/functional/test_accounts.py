@@ -207,3 +207,48 @@ def test_create_admin_command(app: Flask, session: Any) -> None:
     assert ok.exit_code == 0, ok.output
     admin = _user("boss@example.org")
     assert admin.role == "admin" and admin.approved_at and admin.email_confirmed_at
+
+
+def test_practitioner_edits_own_profile_and_search_follows(client: Any) -> None:
+    from directory.indexing.models import SearchOutbox
+
+    own = factories.practitioner(slug="own-profile")
+    user = _confirmed_user("practitioner", approved_at=utcnow(), practitioner_id=own.id)
+    sign_in_as(client, user)
+    db.session.commit()
+    db.session.query(SearchOutbox).delete()
+    db.session.commit()
+    response = post_form(client, "/practitioners/own-profile/edit",
+                         {"bio": "Now offering moxibustion.", "accepting_new_patients": "y",
+                          "methods": ["moxibustion", "cupping"], "conditions": ["sciatica"], "languages": ["en", "fr"]})
+    assert response.status_code == 302
+    db.session.expire_all()
+    edited = db.session.get(type(own), own.id)
+    assert edited.bio == "Now offering moxibustion." and not edited.telehealth
+    assert sorted(m.slug for m in edited.methods) == ["cupping", "moxibustion"]
+    assert db.session.scalars(select(SearchOutbox.practitioner_id)).all() == [own.id]
+
+
+def test_practitioner_editing_another_profile_is_refused_and_audited(client: Any) -> None:
+    factories.practitioner(slug="mine")
+    other = factories.practitioner(slug="someone-else", bio="Original")
+    user = _confirmed_user("practitioner", approved_at=utcnow(),
+                           practitioner_id=db.session.scalar(select(factories.Practitioner.id).where(
+                               factories.Practitioner.slug == "mine")))
+    sign_in_as(client, user)
+    assert client.get("/practitioners/someone-else/edit").status_code == 403
+    token = client.get("/practitioners/mine/edit").get_data(as_text=True)
+    from tests.support.web import csrf_from
+
+    response = client.post("/practitioners/someone-else/edit", data={"csrf_token": csrf_from(token), "bio": "Hijacked"})
+    assert response.status_code == 403
+    assert db.session.get(type(other), other.id).bio == "Original"
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "forbidden")).all()
+    assert len(events) == 2 and all(e.subject_id == other.id and e.actor_id == user.id for e in events)
+
+
+def test_unapproved_practitioner_cannot_edit(client: Any) -> None:
+    own = factories.practitioner(slug="not-yet")
+    user = _confirmed_user("practitioner", practitioner_id=own.id)
+    sign_in_as(client, user)
+    assert client.get("/practitioners/not-yet/edit").status_code == 403

@@ -35,6 +35,8 @@ EXPECTED: dict[str, set[str]] = {
     "accounts.request_reset": ANYONE, "accounts.reset_password": ANYONE,
     "accounts.sign_out": SIGNED_IN, "accounts.dashboard": SIGNED_IN, "accounts.export_data": SIGNED_IN,
     "accounts.delete_account": {"patient"}, "accounts.claim_profile": {"practitioner"},
+    # Allowed roles reach the object check: another's profile is then a 403 of its own (tested separately).
+    "practitioner_manage.edit_profile": {"practitioner", "admin"},
 }
 ADMIN_BLUEPRINTS = ("accounts_admin.", "vetting.")
 ROLES = ["anonymous", "patient", "doctor", "practitioner", "admin"]
