@@ -74,9 +74,22 @@ def cmd_start(args: argparse.Namespace) -> int:
                 handles.append(start_elasticsearch(args.es_port, base_dir=data, heap=args.heap, progress=_say))
             else:
                 handles.append(start_opensearch(args.os_port, base_dir=data, heap=args.heap, progress=_say))
-        _state_file().write_text(json.dumps([
-            {"kind": h.kind, "version": h.version, "url": h.url, "pid": h.pid, "log": str(h.log_path),
-             "data": str(h.data_dir)} for h in handles], indent=2))
+        _state_file().write_text(
+            json.dumps(
+                [
+                    {
+                        "kind": h.kind,
+                        "version": h.version,
+                        "url": h.url,
+                        "pid": h.pid,
+                        "log": str(h.log_path),
+                        "data": str(h.data_dir),
+                    }
+                    for h in handles
+                ],
+                indent=2,
+            )
+        )
         print()
         for h in handles:
             print(f"  {h.kind:<13} {h.version:<7} {h.url}   log: {h.log_path}")
@@ -114,10 +127,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"mvn:            {find_mvn()}")
     except EngineStartError as exc:
         print(f"mvn:            MISSING - {exc}")
-    print(f"elasticsearch:  {ES_VERSION} {'fetched' if _elasticsearch.is_fetched() else 'not fetched'}"
-          f" ({_elasticsearch.home_dir()})")
-    print(f"opensearch:     {OS_VERSION} {'built' if _opensearch.is_fetched() else 'not built'}"
-          f" ({_opensearch.build_dir()})")
+    print(
+        f"elasticsearch:  {ES_VERSION} {'fetched' if _elasticsearch.is_fetched() else 'not fetched'}"
+        f" ({_elasticsearch.home_dir()})"
+    )
+    print(
+        f"opensearch:     {OS_VERSION} {'built' if _opensearch.is_fetched() else 'not built'}"
+        f" ({_opensearch.build_dir()})"
+    )
     urls = {f"http://127.0.0.1:{args.es_port}", f"http://127.0.0.1:{args.os_port}"}
     state = _state_file()
     if state.is_file():
@@ -137,7 +154,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m engine", description="Local Elasticsearch/OpenSearch nodes from Maven Central.")
+    p = argparse.ArgumentParser(
+        prog="python -m engine", description="Local Elasticsearch/OpenSearch nodes from Maven Central."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("start", help="start node(s) in the foreground until Ctrl-C")

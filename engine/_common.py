@@ -11,6 +11,7 @@ import json
 import os
 import pwd
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -27,7 +28,7 @@ from pathlib import Path
 ENGINE_DIR = Path(__file__).resolve().parent
 ENGINE_USER = "meridian-engine"
 MIN_JAVA = 21
-START_TIMEOUT = 120.0
+START_TIMEOUT = float(os.environ.get("MERIDIAN_ENGINE_START_TIMEOUT", "120"))
 LOG_TAIL_LINES = 40
 
 Progress = Callable[[str], None]
@@ -156,8 +157,10 @@ def find_java_home(minimum: int = MIN_JAVA) -> Path:
 def find_mvn() -> str:
     mvn = os.environ.get("MERIDIAN_MVN") or shutil.which("mvn")
     if not mvn or not shutil.which(mvn):
-        raise EngineUnavailable(f"Maven not found ({mvn or 'no mvn on PATH'}): install it (apt-get install maven) "
-                                "or set MERIDIAN_MVN to the mvn executable.")
+        raise EngineUnavailable(
+            f"Maven not found ({mvn or 'no mvn on PATH'}): install it (apt-get install maven) "
+            "or set MERIDIAN_MVN to the mvn executable."
+        )
     return mvn
 
 
@@ -172,8 +175,9 @@ def run_mvn(args: list[str], *, log_path: Path, java_home: Path | None, what: st
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
         try:
-            rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, cwd=cwd, timeout=1800).returncode
+            rc = subprocess.run(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd, timeout=1800
+            ).returncode
         except subprocess.TimeoutExpired:
             rc = -1
         except OSError as exc:
@@ -197,9 +201,19 @@ def ensure_engine_user() -> pwd.struct_passwd:
         pass
     useradd = shutil.which("useradd") or "/usr/sbin/useradd"
     proc = subprocess.run(
-        [useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-         "--shell", "/usr/sbin/nologin", ENGINE_USER],
-        capture_output=True, text=True,
+        [
+            useradd,
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            ENGINE_USER,
+        ],
+        capture_output=True,
+        text=True,
     )
     try:
         return pwd.getpwnam(ENGINE_USER)
@@ -222,16 +236,11 @@ def user_can_access(user: pwd.struct_passwd, *paths: Path) -> bool:
     runuser = shutil.which("runuser")
     if not runuser:
         return False
-    test = " && ".join(f"test -r {shlex_quote(str(p))}" for p in paths)
-    proc = subprocess.run([runuser, "-u", user.pw_name, "--", "/bin/sh", "-c", test],
-                          capture_output=True, stdin=subprocess.DEVNULL)
+    test = " && ".join(f"test -r {shlex.quote(str(p))}" for p in paths)
+    proc = subprocess.run(
+        [runuser, "-u", user.pw_name, "--", "/bin/sh", "-c", test], capture_output=True, stdin=subprocess.DEVNULL
+    )
     return proc.returncode == 0
-
-
-def shlex_quote(s: str) -> str:
-    import shlex
-
-    return shlex.quote(s)
 
 
 # --------------------------------------------------------------------------- ports / http
@@ -356,7 +365,7 @@ def group_rss_bytes(pgid: int) -> int:
             continue
         try:
             stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             if int(fields[2]) != pgid:  # field 5 of stat: pgrp
                 continue
             total += int((entry / "statm").read_text().split()[1]) * page
@@ -392,47 +401,46 @@ def _group_exists(pgid: int) -> bool:
 
 
 _WATCHDOG = r"""
-import os, signal, sys, time
-parent, pgid = int(sys.argv[1]), int(sys.argv[2])
-def alive(pid):
+import os, shutil, signal, sys, time
+parent, pgid, cleanup = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def exists(kill, pid):
     try:
-        os.kill(pid, 0)
+        kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
     return True
-def group(pgid):
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-while alive(parent) and group(pgid):
+while exists(os.kill, parent) and exists(os.killpg, pgid):
     time.sleep(1)
-if group(pgid):
+if exists(os.killpg, pgid):
     try:
         os.killpg(pgid, signal.SIGTERM)
         for _ in range(200):
             time.sleep(0.1)
-            if not group(pgid):
+            if not exists(os.killpg, pgid):
                 break
         else:
             os.killpg(pgid, signal.SIGKILL)
+            time.sleep(1)
     except ProcessLookupError:
         pass
+    if cleanup:
+        shutil.rmtree(cleanup, ignore_errors=True)
 """
 
 
-def start_watchdog(engine_pgid: int) -> subprocess.Popen:
-    """A tiny detached process that kills the engine if this Python process dies
-    without stopping it (pytest killed, Ctrl-C twice...), so no JVM is orphaned."""
+def start_watchdog(engine_pgid: int, cleanup_dir: Path | None) -> subprocess.Popen:
+    """A tiny detached process that kills the engine (and removes its temporary
+    run dir) if this Python process dies without stopping it (pytest killed...),
+    so no JVM is orphaned."""
     return subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(engine_pgid)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True, close_fds=True,
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(engine_pgid), str(cleanup_dir or "")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
     )
 
 
@@ -463,35 +471,54 @@ def launch(
     started = time.monotonic()
     log = open(log_path, "ab")
     try:
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
     except OSError as exc:
         log.close()
         raise EngineStartError(f"{kind}: could not run {cmd[0]}: {exc}", log_path=log_path) from exc
     log.close()
-    handle = EngineHandle(kind=kind, version=version, url=url, http_port=http_port,
-                          transport_port=transport_port, process=proc, log_path=log_path,
-                          data_dir=data_dir, run_dir=run_dir, cluster_name=cluster_name,
-                          persistent=persistent)
+    handle = EngineHandle(
+        kind=kind,
+        version=version,
+        url=url,
+        http_port=http_port,
+        transport_port=transport_port,
+        process=proc,
+        log_path=log_path,
+        data_dir=data_dir,
+        run_dir=run_dir,
+        cluster_name=cluster_name,
+        persistent=persistent,
+    )
     if watchdog:
-        handle._watchdog = start_watchdog(proc.pid)
+        handle._watchdog = start_watchdog(proc.pid, None if persistent else run_dir)
     progress(f"{kind} {version}: starting on {url} (pid {proc.pid}, log {log_path})")
     deadline = started + timeout
     try:
         while True:
             if proc.poll() is not None:
-                raise EngineStartError(f"{kind} {version} exited with code {proc.returncode} before it was ready",
-                                       log_path=log_path)
+                raise EngineStartError(
+                    f"{kind} {version} exited with code {proc.returncode} before it was ready", log_path=log_path
+                )
             health = cluster_health(url, timeout=3.0)
             if health is not None:
                 if health.get("cluster_name") != cluster_name:
                     raise EngineStartError(
                         f"{kind}: {url} answered for cluster {health.get('cluster_name')!r}, "
-                        f"not ours ({cluster_name!r}): another node owns the port", log_path=log_path)
+                        f"not ours ({cluster_name!r}): another node owns the port",
+                        log_path=log_path,
+                    )
                 break
             if time.monotonic() > deadline:
-                raise EngineStartError(f"{kind} {version} not healthy on {url} after {timeout:.0f}s",
-                                       log_path=log_path)
+                raise EngineStartError(f"{kind} {version} not healthy on {url} after {timeout:.0f}s", log_path=log_path)
             time.sleep(0.25)
     except BaseException as exc:
         tail = log_tail(log_path)

@@ -47,8 +47,19 @@ def _extract(zip_path: Path, dest: Path) -> None:
                 os.chmod(target, 0o755)
 
 
-def fetch(version: str = ES_VERSION, *, cache: str | os.PathLike[str] | None = None,
-          progress: c.Progress = c._quiet) -> Path:
+def _make_world_readable(root: Path) -> None:
+    for dirpath, _dirnames, filenames in os.walk(root):
+        os.chmod(dirpath, os.stat(dirpath).st_mode | 0o755)
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            if not os.path.islink(p):
+                mode = os.stat(p).st_mode
+                os.chmod(p, mode | 0o444 | (0o111 if mode & 0o100 else 0))
+
+
+def fetch(
+    version: str = ES_VERSION, *, cache: str | os.PathLike[str] | None = None, progress: c.Progress = c._quiet
+) -> Path:
     """Download the zip with Maven (into ~/.m2) and extract it once into the cache."""
     root = c.cache_dir(cache)
     home = home_dir(version, cache)
@@ -61,18 +72,27 @@ def fetch(version: str = ES_VERSION, *, cache: str | os.PathLike[str] | None = N
         downloads = root / "downloads"
         progress(f"elasticsearch {version}: mvn dependency:copy {coordinates(version)}")
         c.run_mvn(
-            ["org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
-             f"-Dartifact={coordinates(version)}", f"-DoutputDirectory={downloads}",
-             "-Dmdep.overWriteReleases=false", "-Dmdep.useBaseVersion=true"],
-            log_path=root / f"mvn-elasticsearch-{version}.log", java_home=None,
-            what=f"downloading {coordinates(version)}", cwd=root,
+            [
+                "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
+                f"-Dartifact={coordinates(version)}",
+                f"-DoutputDirectory={downloads}",
+                "-Dmdep.overWriteReleases=false",
+                "-Dmdep.useBaseVersion=true",
+            ],
+            log_path=root / f"mvn-elasticsearch-{version}.log",
+            java_home=None,
+            what=f"downloading {coordinates(version)}",
+            cwd=root,
         )
         zip_path = downloads / f"{ES_ARTIFACT}-{version}.zip"
         if not zip_path.is_file():
-            raise c.EngineUnavailable(f"mvn reported success but {zip_path} is missing",
-                                      log_path=root / f"mvn-elasticsearch-{version}.log")
-        progress(f"elasticsearch {version}: downloaded {zip_path.stat().st_size / 1e6:.0f} MB "
-                 f"in {time.monotonic() - t0:.1f}s; extracting")
+            raise c.EngineUnavailable(
+                f"mvn reported success but {zip_path} is missing", log_path=root / f"mvn-elasticsearch-{version}.log"
+            )
+        progress(
+            f"elasticsearch {version}: downloaded {zip_path.stat().st_size / 1e6:.0f} MB "
+            f"in {time.monotonic() - t0:.1f}s; extracting"
+        )
         staging = root / f".elasticsearch-{version}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
@@ -80,14 +100,16 @@ def fetch(version: str = ES_VERSION, *, cache: str | os.PathLike[str] | None = N
         inner = staging / f"elasticsearch-{version}"
         if not (inner / "bin" / "elasticsearch").is_file():
             raise c.EngineStartError(f"{zip_path.name} has no elasticsearch-{version}/bin/elasticsearch")
+        _make_world_readable(inner)  # the engine user (see start) must read it whatever the umask
         shutil.rmtree(home, ignore_errors=True)
         inner.rename(home)
         shutil.rmtree(staging, ignore_errors=True)
         zip_path.unlink()  # Maven keeps its copy in ~/.m2
         modules = sorted(p.name for p in (home / "modules").iterdir())
         (home / READY_MARKER).write_text(f"{coordinates(version)}\nmodules: {' '.join(modules)}\n")
-        progress(f"elasticsearch {version}: ready in {home} ({time.monotonic() - t0:.1f}s; "
-                 f"modules: {', '.join(modules)})")
+        progress(
+            f"elasticsearch {version}: ready in {home} ({time.monotonic() - t0:.1f}s; modules: {', '.join(modules)})"
+        )
     return home
 
 
@@ -95,8 +117,9 @@ def modules(home: Path) -> list[str]:
     return sorted(p.name for p in (home / "modules").iterdir() if p.is_dir())
 
 
-def _config_yaml(*, cluster_name: str, http_port: int, transport_port: int, data: Path, logs: Path,
-                 security_module: bool) -> str:
+def _config_yaml(
+    *, cluster_name: str, http_port: int, transport_port: int, data: Path, logs: Path, security_module: bool
+) -> str:
     lines = [
         "# written by engine/_elasticsearch.py at each start; edits are lost",
         f"cluster.name: {cluster_name}",
@@ -117,10 +140,17 @@ def _config_yaml(*, cluster_name: str, http_port: int, transport_port: int, data
     return "\n".join(lines) + "\n"
 
 
-def start(port: int = 9200, *, base_dir: str | os.PathLike[str] | None = None, heap: str = "512m",
-          version: str = ES_VERSION, cache: str | os.PathLike[str] | None = None,
-          timeout: float = c.START_TIMEOUT, progress: c.Progress = c._quiet,
-          watchdog: bool = True) -> c.EngineHandle:
+def start(
+    port: int = 9200,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    heap: str = "512m",
+    version: str = ES_VERSION,
+    cache: str | os.PathLike[str] | None = None,
+    timeout: float = c.START_TIMEOUT,
+    progress: c.Progress = c._quiet,
+    watchdog: bool = True,
+) -> c.EngineHandle:
     java_home = c.find_java_home()
     home = fetch(version, cache=cache, progress=progress)
     if port == 0:
@@ -135,20 +165,28 @@ def start(port: int = 9200, *, base_dir: str | os.PathLike[str] | None = None, h
     for d in (data, logs, tmp):
         d.mkdir(parents=True, exist_ok=True)
     cluster_name = c.cluster_name_for("elasticsearch", port, persistent)
-    (config / "elasticsearch.yml").write_text(_config_yaml(
-        cluster_name=cluster_name, http_port=port, transport_port=transport, data=data, logs=logs,
-        security_module=(home / "modules" / "x-pack-security").is_dir(),
-    ))
+    (config / "elasticsearch.yml").write_text(
+        _config_yaml(
+            cluster_name=cluster_name,
+            http_port=port,
+            transport_port=transport,
+            data=data,
+            logs=logs,
+            security_module=(home / "modules" / "x-pack-security").is_dir(),
+        )
+    )
     log_path = run_dir / "console.log"
     log_path.write_text("")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_"))}
-    env.update({
-        "ES_JAVA_HOME": str(java_home),
-        "ES_PATH_CONF": str(config),
-        "ES_TMPDIR": str(tmp),
-        "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
-    })
+    env.update(
+        {
+            "ES_JAVA_HOME": str(java_home),
+            "ES_PATH_CONF": str(config),
+            "ES_TMPDIR": str(tmp),
+            "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
+        }
+    )
     if c.running_as_root():
         # Elasticsearch refuses to run as root: run it as an unprivileged system user.
         user = c.ensure_engine_user()
@@ -158,18 +196,37 @@ def start(port: int = 9200, *, base_dir: str | os.PathLike[str] | None = None, h
             # keep a copy of the distribution in a system-wide cache instead.
             progress(f"elasticsearch: {user.pw_name} cannot read {home}; using {ROOT_FALLBACK_CACHE}")
             home = fetch(version, cache=ROOT_FALLBACK_CACHE, progress=progress)
-        if not c.user_can_access(user, home / "bin" / "elasticsearch", home / "lib", java_home / "bin" / "java",
-                                 run_dir / "config" / "elasticsearch.yml"):
+        if not c.user_can_access(
+            user,
+            home / "bin" / "elasticsearch",
+            home / "lib",
+            java_home / "bin" / "java",
+            run_dir / "config" / "elasticsearch.yml",
+        ):
             raise c.EngineUnavailable(
                 f"user {user.pw_name} cannot read {home}, {java_home} or {run_dir} (a parent directory is "
                 "not world-traversable, e.g. under /root); put --data / TMPDIR / MERIDIAN_ENGINE_CACHE "
-                "outside /root")
+                "outside /root"
+            )
         env.update({"HOME": str(run_dir), "USER": user.pw_name, "LOGNAME": user.pw_name})
         cmd = ["runuser", "-u", user.pw_name, "--", str(home / "bin" / "elasticsearch")]
     else:
         cmd = [str(home / "bin" / "elasticsearch")]
 
-    return c.launch(kind="elasticsearch", version=version, cmd=cmd, env=env, cwd=run_dir, log_path=log_path,
-                    http_port=port, transport_port=transport, data_dir=data, run_dir=run_dir,
-                    cluster_name=cluster_name, persistent=persistent, timeout=timeout, progress=progress,
-                    watchdog=watchdog)
+    return c.launch(
+        kind="elasticsearch",
+        version=version,
+        cmd=cmd,
+        env=env,
+        cwd=run_dir,
+        log_path=log_path,
+        http_port=port,
+        transport_port=transport,
+        data_dir=data,
+        run_dir=run_dir,
+        cluster_name=cluster_name,
+        persistent=persistent,
+        timeout=timeout,
+        progress=progress,
+        watchdog=watchdog,
+    )

@@ -54,11 +54,19 @@ def build_dir(version: str = OS_VERSION, cache: str | os.PathLike[str] | None = 
 
 def is_fetched(version: str = OS_VERSION, cache: str | os.PathLike[str] | None = None) -> bool:
     marker = build_dir(version, cache) / READY_MARKER
-    return marker.is_file() and marker.read_text().split()[0] == _source_hash(version)
+    if not marker.is_file():
+        return False
+    words = marker.read_text().split()
+    return bool(words) and words[0] == _source_hash(version)
 
 
-def fetch(version: str = OS_VERSION, *, cache: str | os.PathLike[str] | None = None,
-          progress: c.Progress = c._quiet, java_home: Path | None = None) -> Path:
+def fetch(
+    version: str = OS_VERSION,
+    *,
+    cache: str | os.PathLike[str] | None = None,
+    progress: c.Progress = c._quiet,
+    java_home: Path | None = None,
+) -> Path:
     """Build the launcher and copy its runtime classpath into the cache (once per
     version + source change)."""
     root = c.cache_dir(cache)
@@ -71,19 +79,25 @@ def fetch(version: str = OS_VERSION, *, cache: str | os.PathLike[str] | None = N
             return out
         java_home = java_home or c.find_java_home()
         t0 = time.monotonic()
-        progress(f"opensearch {version}: mvn package in {SOURCE_DIR} (resolves org.opensearch:opensearch:{version} "
-                 f"+ module plugins from Maven Central; JAVA_HOME={java_home})")
+        progress(
+            f"opensearch {version}: mvn package in {SOURCE_DIR} (resolves org.opensearch:opensearch:{version} "
+            f"+ module plugins from Maven Central; JAVA_HOME={java_home})"
+        )
         staging = root / f".opensearch-{version}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         log_path = root / f"mvn-opensearch-{version}.log"
-        c.run_mvn(["-f", str(POM), "package", f"-Dopensearch.version={version}",
-                   f"-Dmeridian.build.dir={staging}"],
-                  log_path=log_path, java_home=java_home, what=f"building the OpenSearch {version} launcher",
-                  cwd=SOURCE_DIR)
+        c.run_mvn(
+            ["-f", str(POM), "package", f"-Dopensearch.version={version}", f"-Dmeridian.build.dir={staging}"],
+            log_path=log_path,
+            java_home=java_home,
+            what=f"building the OpenSearch {version} launcher",
+            cwd=SOURCE_DIR,
+        )
         jars = list(staging.glob("meridian-opensearch-launcher-*.jar"))
         if len(jars) != 1 or not (staging / "lib").is_dir():
-            raise c.EngineStartError(f"mvn package did not produce the launcher jar and lib/ in {staging}",
-                                     log_path=log_path)
+            raise c.EngineStartError(
+                f"mvn package did not produce the launcher jar and lib/ in {staging}", log_path=log_path
+            )
         jars[0].rename(staging / "launcher.jar")
         for junk in ("classes", "generated-sources", "maven-archiver", "maven-status"):
             shutil.rmtree(staging / junk, ignore_errors=True)
@@ -95,10 +109,17 @@ def fetch(version: str = OS_VERSION, *, cache: str | os.PathLike[str] | None = N
     return out
 
 
-def start(port: int = 9201, *, base_dir: str | os.PathLike[str] | None = None, heap: str = "512m",
-          version: str = OS_VERSION, cache: str | os.PathLike[str] | None = None,
-          timeout: float = c.START_TIMEOUT, progress: c.Progress = c._quiet,
-          watchdog: bool = True) -> c.EngineHandle:
+def start(
+    port: int = 9201,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    heap: str = "512m",
+    version: str = OS_VERSION,
+    cache: str | os.PathLike[str] | None = None,
+    timeout: float = c.START_TIMEOUT,
+    progress: c.Progress = c._quiet,
+    watchdog: bool = True,
+) -> c.EngineHandle:
     java_home = c.find_java_home()
     out = fetch(version, cache=cache, progress=progress, java_home=java_home)
     if port == 0:
@@ -110,20 +131,25 @@ def start(port: int = 9201, *, base_dir: str | os.PathLike[str] | None = None, h
     for d in (config, data, logs):
         d.mkdir(parents=True, exist_ok=True)
     cluster_name = c.cluster_name_for("opensearch", port, persistent)
-    (config / "opensearch.yml").write_text("\n".join([
-        "# written by engine/_opensearch.py at each start; edits are lost",
-        f"cluster.name: {cluster_name}",
-        "node.name: meridian-os",
-        "network.host: 127.0.0.1",
-        f"http.port: {port}",
-        f"transport.port: {transport}",
-        "discovery.type: single-node",
-        "cluster.routing.allocation.disk.threshold_enabled: false",
-        "action.destructive_requires_name: false",
-        f"path.data: {data}",
-        f"path.logs: {logs}",
-        # no plugins.security.*: the security plugin is not installed, so it would be an unknown setting
-    ]) + "\n")
+    (config / "opensearch.yml").write_text(
+        "\n".join(
+            [
+                "# written by engine/_opensearch.py at each start; edits are lost",
+                f"cluster.name: {cluster_name}",
+                "node.name: meridian-os",
+                "network.host: 127.0.0.1",
+                f"http.port: {port}",
+                f"transport.port: {transport}",
+                "discovery.type: single-node",
+                "cluster.routing.allocation.disk.threshold_enabled: false",
+                "action.destructive_requires_name: false",
+                f"path.data: {data}",
+                f"path.logs: {logs}",
+                # no plugins.security.*: the security plugin is not installed, so it would be an unknown setting
+            ]
+        )
+        + "\n"
+    )
     (config / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
     log_path = run_dir / "console.log"
     log_path.write_text("")
@@ -131,7 +157,8 @@ def start(port: int = 9201, *, base_dir: str | os.PathLike[str] | None = None, h
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAVA_", "OPENSEARCH_"))}
     cmd = [
         str(java_home / "bin" / "java"),
-        f"-Xms{heap}", f"-Xmx{heap}",
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
         "-XX:+UseG1GC",
         "-XX:+ExitOnOutOfMemoryError",
         f"-Djava.io.tmpdir={run_dir}",
@@ -141,12 +168,27 @@ def start(port: int = 9201, *, base_dir: str | os.PathLike[str] | None = None, h
         "-Dio.netty.recycler.maxCapacityPerThread=0",
         "--enable-native-access=ALL-UNNAMED",
         "--add-modules=jdk.incubator.vector",
-        "-cp", f"{out / 'launcher.jar'}{os.pathsep}{out / 'lib'}/*",
-        MAIN_CLASS, str(run_dir),
+        "-cp",
+        f"{out / 'launcher.jar'}{os.pathsep}{out / 'lib'}/*",
+        MAIN_CLASS,
+        str(run_dir),
     ]
     # OpenSearch's in-process Node does not run the root check of its Bootstrap,
     # so unlike Elasticsearch it runs as the current user.
-    return c.launch(kind="opensearch", version=version, cmd=cmd, env=env, cwd=run_dir, log_path=log_path,
-                    http_port=port, transport_port=transport, data_dir=data, run_dir=run_dir,
-                    cluster_name=cluster_name, persistent=persistent, timeout=timeout, progress=progress,
-                    watchdog=watchdog)
+    return c.launch(
+        kind="opensearch",
+        version=version,
+        cmd=cmd,
+        env=env,
+        cwd=run_dir,
+        log_path=log_path,
+        http_port=port,
+        transport_port=transport,
+        data_dir=data,
+        run_dir=run_dir,
+        cluster_name=cluster_name,
+        persistent=persistent,
+        timeout=timeout,
+        progress=progress,
+        watchdog=watchdog,
+    )

@@ -27,17 +27,32 @@ MAPPING = {
 }
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
 
-DOCS = {
-    "p1": {"name": "Ana Lee", "bio": "Treats low back pain and sciatica with needling and cupping.",
-           "methods": ["needling", "cupping"], "verified": True, "location": {"lat": 42.3503, "lon": -71.0810}},
-    "p2": {"name": "Ben Ortiz", "bio": "Neck pain and shoulder osteoarthritis; moxibustion.",
-           "methods": ["needling", "moxibustion"], "verified": True, "location": {"lat": 42.3736, "lon": -71.1097}},
-    "p3": {"name": "Chen Wu", "bio": "Low back pain and knee osteoarthritis.",
-           "methods": ["needling", "tui-na"], "verified": False, "location": {"lat": 42.2626, "lon": -71.8023}},
+DOCS: dict[str, dict[str, Any]] = {
+    "p1": {
+        "name": "Ana Lee",
+        "bio": "Treats low back pain and sciatica with needling and cupping.",
+        "methods": ["needling", "cupping"],
+        "verified": True,
+        "location": {"lat": 42.3503, "lon": -71.0810},
+    },
+    "p2": {
+        "name": "Ben Ortiz",
+        "bio": "Neck pain and shoulder osteoarthritis; moxibustion.",
+        "methods": ["needling", "moxibustion"],
+        "verified": True,
+        "location": {"lat": 42.3736, "lon": -71.1097},
+    },
+    "p3": {
+        "name": "Chen Wu",
+        "bio": "Low back pain and knee osteoarthritis.",
+        "methods": ["needling", "tui-na"],
+        "verified": False,
+        "location": {"lat": 42.2626, "lon": -71.8023},
+    },
 }
 
 
-def arc_distance_m(a: dict, b: dict) -> float:
+def arc_distance_m(a: dict[str, float], b: dict[str, float]) -> float:
     """Haversine on the mean Earth radius the engines use for arc distance."""
     r = 6371008.7714
     la1, la2 = math.radians(a["lat"]), math.radians(b["lat"])
@@ -51,15 +66,18 @@ class Client:
 
     def __init__(self, kind: str, url: str) -> None:
         self.kind = kind
+        self.raw: Any
+        self.helpers: Any
         if kind == "elasticsearch":
-            from elasticsearch import Elasticsearch, helpers
+            import elasticsearch
+            import elasticsearch.helpers
 
-            self.raw: Any = Elasticsearch(url, request_timeout=30)
+            self.raw, self.helpers = elasticsearch.Elasticsearch(url, request_timeout=30), elasticsearch.helpers
         else:
-            from opensearchpy import OpenSearch, helpers
+            import opensearchpy
+            import opensearchpy.helpers
 
-            self.raw = OpenSearch(hosts=[url], timeout=30)
-        self.helpers = helpers
+            self.raw, self.helpers = opensearchpy.OpenSearch(hosts=[url], timeout=30), opensearchpy.helpers
 
     def create_index(self, name: str) -> None:
         if self.kind == "elasticsearch":
@@ -67,9 +85,10 @@ class Client:
         else:
             self.raw.indices.create(index=name, body={"settings": SETTINGS, "mappings": MAPPING})
 
-    def bulk(self, index: str, docs: dict[str, dict]) -> tuple[int, list]:
+    def bulk(self, index: str, docs: dict[str, dict[str, Any]]) -> tuple[int, Any]:
         actions = [{"_op_type": "index", "_index": index, "_id": i, "_source": d} for i, d in docs.items()]
-        return self.helpers.bulk(self.raw, actions)
+        ok, errors = self.helpers.bulk(self.raw, actions)
+        return ok, errors
 
     def refresh(self, index: str) -> None:
         self.raw.indices.refresh(index=index)
@@ -117,15 +136,22 @@ def index(client: Client):
 
 
 def test_geo_filter_sort_and_terms_aggregation(client: Client, index: str) -> None:
-    resp = client.search(index, {
-        "size": 10,
-        "query": {"bool": {"filter": [
-            {"term": {"methods": "needling"}},
-            {"geo_distance": {"distance": "10km", "location": BOSTON}},
-        ]}},
-        "sort": [{"_geo_distance": {"location": BOSTON, "order": "asc", "unit": "m"}}],
-        "aggs": {"methods": {"terms": {"field": "methods"}}},
-    })
+    resp = client.search(
+        index,
+        {
+            "size": 10,
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"term": {"methods": "needling"}},
+                        {"geo_distance": {"distance": "10km", "location": BOSTON}},
+                    ]
+                }
+            },
+            "sort": [{"_geo_distance": {"location": BOSTON, "order": "asc", "unit": "m"}}],
+            "aggs": {"methods": {"terms": {"field": "methods"}}},
+        },
+    )
 
     hits = resp["hits"]
     assert hits["total"] == {"value": 2, "relation": "eq"}
@@ -140,13 +166,18 @@ def test_geo_filter_sort_and_terms_aggregation(client: Client, index: str) -> No
 
 
 def test_text_match_with_distance_sort(client: Client, index: str) -> None:
-    resp = client.search(index, {
-        "query": {"bool": {
-            "must": [{"match": {"bio": {"query": "Back PAIN", "operator": "and"}}}],
-            "filter": [{"geo_distance": {"distance": "100km", "location": BOSTON}}],
-        }},
-        "sort": [{"_geo_distance": {"location": BOSTON, "order": "asc"}}],
-    })
+    resp = client.search(
+        index,
+        {
+            "query": {
+                "bool": {
+                    "must": [{"match": {"bio": {"query": "Back PAIN", "operator": "and"}}}],
+                    "filter": [{"geo_distance": {"distance": "100km", "location": BOSTON}}],
+                }
+            },
+            "sort": [{"_geo_distance": {"location": BOSTON, "order": "asc"}}],
+        },
+    )
     assert [h["_id"] for h in resp["hits"]["hits"]] == ["p1", "p3"]
 
 
@@ -161,10 +192,12 @@ def test_atomic_alias_swap(client: Client, index: str) -> None:
         assert client.bulk(v2, {"p3": DOCS["p3"]}) == (1, [])
         client.refresh(v2)
 
-        client.update_aliases([
-            {"remove": {"index": index, "alias": alias}},
-            {"add": {"index": v2, "alias": alias}},
-        ])
+        client.update_aliases(
+            [
+                {"remove": {"index": index, "alias": alias}},
+                {"add": {"index": v2, "alias": alias}},
+            ]
+        )
 
         assert client.alias_targets(alias) == {v2}
         assert client.count(alias) == 1
