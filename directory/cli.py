@@ -53,6 +53,10 @@ def bootstrap_command(demo: bool) -> None:
         raise _database_error(exc) from None
     if empty and demo:
         _seed(current_app.config["DEMO_PRACTITIONERS"], 42)
+    from directory.seed import refresh_statistics
+
+    refresh_statistics()
+    db.session.commit()
     backend = search.backend()
     backend.ensure_index()
     total = db.session.scalar(select(func.count(Practitioner.id))) or 0

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, insert, select, text
 
 from directory.clock import today as clock_today
 from directory.clock import utcnow
@@ -135,7 +135,18 @@ def seed_practitioners(count: int, seed: int, progress: Callable[[int], None] | 
         written += len(places[start:start + CHUNK])
         if progress:
             progress(len(places[start:start + CHUNK]))
+    refresh_statistics()
     return written
+
+
+def refresh_statistics() -> None:
+    """Refresh the query planner's statistics after bulk writes.
+
+    Without them SQLite picks the low-selectivity review.moderation_state index for
+    per-practitioner rating queries and scans most of the table (PostgreSQL's
+    autovacuum does this by itself, but an explicit ANALYZE is harmless there).
+    """
+    db.session.execute(text("ANALYZE"))
 
 
 def _next_id(table: str) -> int:

@@ -63,6 +63,8 @@ def fold(text: str) -> str:
     Done here rather than in the engine because Elasticsearch's test distribution has
     no asciifolding filter; every backend then sees the same folded text.
     """
+    if text.isascii():  # most text: nothing to strip, and 20x faster than decomposing
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 

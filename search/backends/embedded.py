@@ -36,6 +36,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5 (
 );
 """
 TERM_KINDS = ("methods", "conditions", "languages")
+MATCH_TABLE = ("CREATE TEMP TABLE m (id INTEGER PRIMARY KEY, dist REAL, score REAL, verified INTEGER, "
+               "rating_average REAL, rating_count INTEGER, vetting_status TEXT)")
 BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio"))
 
 
@@ -155,7 +157,9 @@ class EmbeddedBackend:
         sql, params = _match_sql(query)
         try:
             conn.execute("DROP TABLE IF EXISTS temp.m")
-            conn.execute(f"CREATE TEMP TABLE m AS {sql}", params)
+            # A rowid table keyed by doc id: facet and page queries look matches up by key.
+            conn.execute(MATCH_TABLE)
+            conn.execute(f"INSERT INTO temp.m {sql}", params)
             total = conn.execute("SELECT count(*) FROM temp.m").fetchone()[0]
             rows = conn.execute(
                 f"SELECT id, dist, score FROM temp.m ORDER BY {_order_by(query)} LIMIT ? OFFSET ?",  # noqa: S608
@@ -263,9 +267,10 @@ def _order_by(q: SearchQuery) -> str:
 def _facets(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     """Count each facet value over all matches (not just the page)."""
     facets: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
+    # CROSS JOIN fixes the order: from the matches into doc_term_doc, so cost follows the result size.
     for kind, value, n in conn.execute(
-        "SELECT kind, value, count(*) FROM doc_term WHERE kind IN ('methods', 'conditions', 'languages') "
-        "AND doc_id IN (SELECT id FROM temp.m) GROUP BY kind, value"
+        "SELECT t.kind, t.value, count(*) FROM temp.m m CROSS JOIN doc_term t ON t.doc_id = m.id "
+        "WHERE t.kind IN ('methods', 'conditions', 'languages') GROUP BY t.kind, t.value"
     ):
         facets[kind][value] = n
     for status, n in conn.execute("SELECT vetting_status, count(*) FROM temp.m GROUP BY vetting_status"):
