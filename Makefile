@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 PORT ?= 5000
 STAMP := $(VENV)/.installed
+VENDOR := static/vendor/leaflet/leaflet.js
 
 .PHONY: run test lint typecheck pytest pytest-postgres engine system-deps clean
 
@@ -15,8 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Leaflet (copied into static/vendor/ by package.json's postinstall) and axe-core (browser tests), from npm.
+# Without npm the site still works: maps stay off, and the browser tests skip (fail in CI).
+$(VENDOR): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund && touch $@; \
+	else echo "npm not found: maps are off and browser tests skip (apt-get install npm)"; fi
+
 ## Start Meridian on http://127.0.0.1:$(PORT) (SQLite + embedded search, demo data on first run).
-run: $(STAMP)
+run: $(STAMP) $(VENDOR)
 	$(FLASK) bootstrap
 	PORT=$(PORT) $(FLASK) serve
 
@@ -29,7 +36,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(VENDOR)
 	$(BIN)/pytest
 
 # The database-facing tests again on PostgreSQL (same migrations).
@@ -45,4 +52,4 @@ system-deps:
 	@bash tests/support/system-deps.sh
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache node_modules static/vendor

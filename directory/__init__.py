@@ -50,13 +50,17 @@ def register_blueprints(app: Flask) -> None:
     from directory.accounts.admin import bp as accounts_admin
     from directory.accounts.views import bp as accounts
     from directory.api.views import api
+    from directory.content.views import bp as content
     from directory.practitioners.manage import bp as practitioner_manage
     from directory.practitioners.views import bp as practitioners
+    from directory.screening.views import bp as screening
     from directory.site import bp as site
 
     app.register_blueprint(site)
     app.register_blueprint(accounts)
     app.register_blueprint(accounts_admin)
+    app.register_blueprint(content)
+    app.register_blueprint(screening)
     app.register_blueprint(practitioners)
     app.register_blueprint(practitioner_manage)
     app.register_blueprint(api)

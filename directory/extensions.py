@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -70,25 +70,17 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-class SearchExtension:
-    """Holds the configured search backend; built on first use, so start-up does no I/O."""
+class SearchState:
+    """One app's search backend, created on first use (so start-up does no I/O)."""
 
-    def init_app(self, app: Flask) -> None:
-        """Register on ``app``; the backend itself is created lazily by ``backend()``."""
-        app.extensions["search"] = self
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self._settings = settings
         self._backend: SearchBackend | None = None
-        self._config = {
-            "kind": app.config["SEARCH_BACKEND"],
-            "url": app.config.get("SEARCH_URL"),
-            "path": app.config["SEARCH_EMBEDDED_PATH"],
-            "index_prefix": app.config["SEARCH_INDEX_PREFIX"],
-            "timeout": app.config["SEARCH_TIMEOUT_S"],
-        }
 
     def backend(self) -> SearchBackend:
-        """Return the backend, creating it on first use."""
+        """Return this app's backend, creating it on first use."""
         if self._backend is None:
-            self._backend = create_backend(**self._config)
+            self._backend = create_backend(**self._settings)
         return self._backend
 
     def close(self) -> None:
@@ -96,6 +88,25 @@ class SearchExtension:
         if self._backend is not None:
             self._backend.close()
             self._backend = None
+
+
+class SearchExtension:
+    """Gives each app its own SearchState in ``app.extensions["search"]``; ``backend()`` uses the current app's."""
+
+    def init_app(self, app: Flask) -> None:
+        """Register a SearchState built from ``app``'s settings."""
+        app.extensions["search"] = SearchState({
+            "kind": app.config["SEARCH_BACKEND"],
+            "url": app.config.get("SEARCH_URL"),
+            "path": app.config["SEARCH_EMBEDDED_PATH"],
+            "index_prefix": app.config["SEARCH_INDEX_PREFIX"],
+            "timeout": app.config["SEARCH_TIMEOUT_S"],
+        })
+
+    def backend(self) -> SearchBackend:
+        """Return the current app's backend."""
+        state: SearchState = current_app.extensions["search"]
+        return state.backend()
 
 
 search = SearchExtension()

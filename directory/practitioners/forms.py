@@ -17,6 +17,11 @@ def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def _drop_blank(values: list[str] | None) -> list[str]:
+    """Drop empty values, so a form's "Any method" option (value "") means no filter."""
+    return [v for v in values or [] if v]
+
+
 TRI_STATE = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
 
@@ -36,9 +41,9 @@ class SearchForm(FlaskForm):
     lon = FloatField("Longitude", validators=[Optional(), NumberRange(-180, 180, "lon must be between -180 and 180")])
     radius_km = FloatField("Within (km)", default=25, validators=[Optional(), NumberRange(
         0.1, 500, "radius_km must be more than 0 and at most 500")])
-    method = SelectMultipleField("Method", choices=[], validate_choice=False)
-    condition = SelectMultipleField("Condition", choices=[], validate_choice=False)
-    language = SelectMultipleField("Language", choices=[], validate_choice=False)
+    method = SelectMultipleField("Method", choices=[], validate_choice=False, filters=[_drop_blank])
+    condition = SelectMultipleField("Condition", choices=[], validate_choice=False, filters=[_drop_blank])
+    language = SelectMultipleField("Language", choices=[], validate_choice=False, filters=[_drop_blank])
     gender = SelectField("Practitioner gender", choices=_choices([("", "Any"), *[(g, g.title()) for g in GENDERS]]),
                          default="")
     accepting_new_patients = SelectField("Accepting new patients", choices=_choices(TRI_STATE), default="")

@@ -1,18 +1,27 @@
-"""Patient-facing pages: search results and practitioner profiles."""
+"""Patient-facing pages: search results, autocomplete, and practitioner profiles."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request, session, url_for
 
 from directory.accounts.policy import public
+from directory.clock import utcnow
 from directory.errors import DomainError
 from directory.geo import PlaceAmbiguous
 from directory.practitioners.forms import SearchForm
-from directory.practitioners.search_service import build_query, search_practitioners, vocabulary_choices
+from directory.practitioners.profile_service import CREDENTIAL_KINDS, load_profile
+from directory.practitioners.search_page import RADII_KM, card_extras, query_args, relaxations
+from directory.practitioners.search_service import SearchResults, build_query, search_practitioners, vocabulary_choices
+from directory.practitioners.suggest_service import suggest
+from directory.screening.services import remembered_result
 
 bp = Blueprint("practitioners", __name__)
+
+# OpenStreetMap's standard tiles; production sets MAP_TILE_URL to its own tile server or provider.
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
 
 
 @bp.get("/search")
@@ -22,12 +31,12 @@ def search_page() -> Any:
     vocabulary = vocabulary_choices()
     form = SearchForm(request.args, vocabulary=vocabulary)
     context: dict[str, Any] = {"form": form, "vocabulary": vocabulary, "results": None, "error": None,
-                               "candidates": []}
+                               "candidates": [], "radii": RADII_KM, "map": map_settings()}
     status = 200
     if request.args and form.validate():
         try:
             query, origin = build_query(form.filters(), form.place.data, form.lat.data, form.lon.data)
-            context["results"] = search_practitioners(query, origin)
+            context.update(_results_context(search_practitioners(query, origin), vocabulary))
         except PlaceAmbiguous as exc:
             context["error"], context["candidates"] = exc.message, exc.candidates
         except DomainError as exc:
@@ -35,3 +44,53 @@ def search_page() -> Any:
     elif request.args:
         context["error"], status = form.first_error()[1], 400
     return render_template("practitioners/search.html", **context), status
+
+
+def _results_context(results: SearchResults, vocabulary: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Return what the page shows around a page of results."""
+    args = request.args.to_dict(flat=False)
+    methods = list(results.query.methods)
+    screening = remembered_result(session)
+    return {
+        "results": results,
+        "extras": card_extras(results.rows, utcnow(), screening, methods),
+        "relaxations": [] if results.rows else relaxations(args, results.query, vocabulary),
+        "screening": screening,
+        "screening_url": url_for("screening.questionnaire", method=methods[0],
+                                 return_to=request.full_path.rstrip("?")) if methods else None,
+        "page_args": {page: query_args(args, page=page) for page in _nearby_pages(results)},
+    }
+
+
+def _nearby_pages(results: SearchResults) -> list[int]:
+    """Return the page numbers the pager links to: first, last, and two either side of the current one."""
+    current, last = results.query.page, results.pages
+    return sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
+
+
+@bp.get("/search/suggest")
+@public
+def suggest_json() -> Any:
+    """Return autocomplete suggestions for the search box as JSON (places, methods, conditions)."""
+    return jsonify({"suggestions": [s.to_json() for s in suggest(request.args.get("q", ""))]})
+
+
+@bp.get("/practitioners/<slug>")
+@public
+def profile(slug: str) -> str:
+    """Show a practitioner's public profile; a friendly 404 when there is none."""
+    return render_template("practitioners/profile.html", profile=load_profile(slug, utcnow()),
+                           map=map_settings(), referral_url=_referral_url(slug), kinds=CREDENTIAL_KINDS)
+
+
+def map_settings() -> dict[str, str]:
+    """Return the map's tile URL template and attribution (configurable: MAP_TILE_URL, MAP_TILE_ATTRIBUTION)."""
+    return {"tile_url": current_app.config.get("MAP_TILE_URL", DEFAULT_TILE_URL),
+            "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION)}
+
+
+def _referral_url(slug: str) -> str | None:
+    """Return the doctors' referral form for this practitioner once the referrals blueprint is mounted."""
+    if "referrals.new" not in current_app.view_functions:
+        return None
+    return url_for("referrals.new", practitioner=slug)

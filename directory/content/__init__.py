@@ -1,0 +1,1 @@
+"""Short information pages written for patients."""

@@ -1,0 +1,176 @@
+"""A practitioner's public profile: what they offer, where and when, and the evidence behind their status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from directory.errors import NotFound
+from directory.extensions import db
+from directory.practitioners.hours import NextOpening, next_opening, weekly_hours
+from directory.practitioners.models import Location, Practitioner
+from directory.reviews.models import Review
+from directory.vetting.chain import CHAINED_FIELDS, verify_chain
+from directory.vetting.models import Credential, VerificationCheck
+
+REVIEWS_SHOWN = 10
+
+STATUS_EXPLANATIONS = {
+    "verified": "Every required licence and registration was confirmed with the body that issued it, and the "
+                "latest check of the federal exclusion list found no match.",
+    "expiring": "Verified, but a licence or a check runs out within 30 days, so a renewal is due soon.",
+    "pending": "Checks are under way: some licences or registrations have not been confirmed yet.",
+    "unverified": "This practitioner has not submitted licences or registrations for checking yet.",
+    "lapsed": "A licence has expired or a check is out of date, so this profile is not verified until it is renewed.",
+}
+CREDENTIAL_KINDS = {
+    "state_licence": "State licence", "national_licence": "National licence", "certification": "Board certification",
+    "npi": "National Provider Identifier (NPI)", "insurance": "Professional liability insurance",
+    "medical_degree": "Medical degree", "foreign_registration": "Professional registration",
+}
+CHECK_SOURCES = {
+    "npi_registry": "NPI registry (NPPES)", "exclusion_list": "Federal exclusion list (OIG LEIE)",
+    "state_board": "State licensing board", "certification_body": "Certification body",
+    "document": "Document check by a Meridian admin", "manual": "Look-up by a Meridian admin",
+}
+CHECK_OUTCOMES = {
+    "pass": "Confirmed", "fail": "Not confirmed", "error": "Could not be completed; will be repeated",
+    "needs_review": "Being reviewed by an admin",
+}
+
+
+@dataclass(frozen=True)
+class LocationView:
+    """A practice location with its week of hours and when it next opens."""
+
+    location: Location
+    week: list[tuple[str, list[str]]]
+    next_opening: NextOpening | None
+
+    @property
+    def booking_url(self) -> str:
+        """Return the booking link only when it is a web address (never ``javascript:`` or the like)."""
+        url = self.location.booking_url.strip()
+        return url if url.lower().startswith(("https://", "http://")) else ""
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """One verification check in plain words."""
+
+    sequence: int
+    performed_on: date
+    what: str
+    source: str
+    outcome: str
+    outcome_code: str
+    reference: str
+    row_hash: str
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    """Published reviews: average, count, and how many gave each star rating (5 down to 1)."""
+
+    average: float | None
+    count: int
+    distribution: list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything the profile page shows."""
+
+    practitioner: Practitioner
+    status_explanation: str
+    locations: list[LocationView]
+    credentials: list[Credential]
+    history: list[CheckView]
+    chain_head: str | None
+    chain_intact: bool
+    rating: RatingSummary
+    reviews: list[Review]
+
+
+def load_profile(slug: str, now: datetime) -> Profile:
+    """Return the public profile for ``slug``; NotFound when it is missing, hidden or suspended."""
+    practitioner = _visible_practitioner(slug)
+    checks = list(practitioner.checks)
+    return Profile(
+        practitioner=practitioner,
+        status_explanation=STATUS_EXPLANATIONS.get(practitioner.vetting_status, ""),
+        locations=[LocationView(loc, weekly_hours(loc.hours), next_opening(loc.hours, loc.timezone, now))
+                   for loc in practitioner.locations],
+        credentials=[c for c in practitioner.credentials if c.withdrawn_at is None],
+        history=[_check_view(check) for check in reversed(checks)],
+        chain_head=checks[-1].row_hash if checks else None,
+        chain_intact=not verify_chain(_chain_row(check) for check in checks),
+        rating=rating_summary(practitioner.id),
+        reviews=_recent_reviews(practitioner.id),
+    )
+
+
+def _visible_practitioner(slug: str) -> Practitioner:
+    """Load the practitioner with everything the page shows, or raise NotFound (search's visibility rule)."""
+    stmt = (
+        select(Practitioner)
+        .where(Practitioner.slug == slug[:120], Practitioner.hidden.is_(False),
+               Practitioner.vetting_status != "suspended")
+        .options(selectinload(Practitioner.locations).selectinload(Location.hours),
+                 selectinload(Practitioner.methods), selectinload(Practitioner.conditions),
+                 selectinload(Practitioner.languages), selectinload(Practitioner.credentials),
+                 selectinload(Practitioner.checks).selectinload(VerificationCheck.credential))
+    )
+    practitioner = db.session.scalars(stmt).first()
+    if practitioner is None:
+        raise NotFound("We could not find that practitioner. They may have left the directory, "
+                       "or the link may be mistyped.")
+    return practitioner
+
+
+def _check_view(check: VerificationCheck) -> CheckView:
+    """Describe one check for patients."""
+    return CheckView(check.sequence, check.performed_at.date(), _what_was_checked(check),
+                     CHECK_SOURCES.get(check.source, check.source), CHECK_OUTCOMES.get(check.outcome, check.outcome),
+                     check.outcome, check.reference, check.row_hash)
+
+
+def _what_was_checked(check: VerificationCheck) -> str:
+    """Name the credential a check was about (or the exclusion list, which is about the person)."""
+    credential = check.credential
+    if credential is None:
+        return "Not excluded from federal health programmes" if check.source == "exclusion_list" else "Identity"
+    kind = CREDENTIAL_KINDS.get(credential.kind, credential.kind)
+    where = f", {credential.jurisdiction}" if credential.jurisdiction else ""
+    return f"{kind} {credential.number}{where}"
+
+
+def _chain_row(check: VerificationCheck) -> dict[str, Any]:
+    """Return the fields the chain hash covers, so the page can re-verify what it shows."""
+    row = {name: getattr(check, name) for name in CHAINED_FIELDS}
+    row["row_hash"] = check.row_hash
+    row["evidence"] = check.evidence
+    return row
+
+
+def rating_summary(practitioner_id: int) -> RatingSummary:
+    """Return the average, count and star distribution of the published reviews."""
+    counts = {int(stars): int(n) for stars, n in db.session.execute(
+        select(Review.rating, func.count()).where(Review.practitioner_id == practitioner_id,
+                                                  Review.moderation_state == "published").group_by(Review.rating)
+    )}
+    total = sum(counts.values())
+    average = sum(stars * n for stars, n in counts.items()) / total if total else None
+    return RatingSummary(average, total, [(stars, counts.get(stars, 0)) for stars in range(5, 0, -1)])
+
+
+def _recent_reviews(practitioner_id: int) -> list[Review]:
+    """Return the newest published reviews."""
+    return list(db.session.scalars(
+        select(Review).where(Review.practitioner_id == practitioner_id, Review.moderation_state == "published")
+        .order_by(Review.created_at.desc(), Review.id.desc()).limit(REVIEWS_SHOWN)
+    ))

@@ -1,0 +1,107 @@
+"""What the search page shows around the results: card extras, and ways out of an empty result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from directory.extensions import db
+from directory.practitioners.hours import NextOpening, next_opening
+from directory.practitioners.models import OpeningHours
+from directory.practitioners.search_service import ResultRow
+from directory.screening.rules import VERDICT_LABELS
+from directory.screening.services import ScreeningResult
+from search import SearchQuery
+
+RADII_KM = (5, 10, 25, 50, 100, 250, 500)
+TOGGLES = {"accepting_new_patients": "accepting new patients", "telehealth": "telehealth",
+           "wheelchair_accessible": "wheelchair access", "gender": "practitioner gender"}
+
+
+@dataclass(frozen=True)
+class MethodVerdict:
+    """A method a card lists, with the patient's screening verdict for it."""
+
+    name: str
+    verdict: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CardExtras:
+    """What a result card adds to the row: next opening and screening verdicts."""
+
+    next_opening: NextOpening | None
+    verdicts: list[MethodVerdict]
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """One way to widen an empty search: what it does, and the query string that does it."""
+
+    label: str
+    params: dict[str, list[str]]
+
+
+def card_extras(rows: Sequence[ResultRow], now: datetime, screening: ScreeningResult | None,
+                methods: Sequence[str]) -> dict[int, CardExtras]:
+    """Return, per practitioner id, when the nearest location next opens and the verdicts for ``methods``."""
+    location_ids = [row.nearest.id for row in rows]
+    hours: dict[int, list[OpeningHours]] = {lid: [] for lid in location_ids}
+    for h in db.session.scalars(select(OpeningHours).where(OpeningHours.location_id.in_(location_ids))):
+        hours[h.location_id].append(h)
+    return {
+        row.practitioner.id: CardExtras(
+            next_opening(hours[row.nearest.id], row.nearest.timezone, now),
+            _verdicts(row, screening, methods),
+        )
+        for row in rows
+    }
+
+
+def _verdicts(row: ResultRow, screening: ScreeningResult | None, methods: Sequence[str]) -> list[MethodVerdict]:
+    """Return the verdicts for the filtered methods this practitioner offers (none without a screening)."""
+    if screening is None:
+        return []
+    offered = [m for m in row.practitioner.methods if m.slug in methods]
+    return [MethodVerdict(m.name, screening.verdict_for(m.slug), VERDICT_LABELS[screening.verdict_for(m.slug)])
+            for m in offered]
+
+
+def relaxations(args: Mapping[str, list[str]], query: SearchQuery,
+                vocabulary: Mapping[str, Mapping[str, str]]) -> list[Relaxation]:
+    """Return the ways to widen a search that found nothing: a wider radius, then each filter dropped."""
+    base = {key: list(values) for key, values in args.items() if key != "page"}
+    found: list[Relaxation] = []
+    wider = next((r for r in RADII_KM if r > query.radius_km), None)
+    if query.has_origin and wider:
+        found.append(Relaxation(f"Search within {wider} km", {**base, "radius_km": [str(wider)]}))
+    for kind, label in (("method", "method"), ("condition", "condition"), ("language", "language")):
+        for value in base.get(kind, []):
+            rest = [v for v in base[kind] if v != value]
+            name = vocabulary[kind].get(value, value)
+            found.append(Relaxation(f"Remove the {label} “{name}”", {**base, kind: rest}))
+    for key, label in TOGGLES.items():
+        if any(base.get(key, [])):
+            found.append(Relaxation(f"Remove the filter on {label}", {**base, key: []}))
+    if query.text:
+        found.append(Relaxation(f"Remove the keywords “{query.text}”", {**base, "q": []}))
+    if query.verified_only:
+        found.append(Relaxation("Include practitioners whose checks are still in progress",
+                                {**base, "verified_only": ["false"]}))
+    return found
+
+
+def query_args(args: Mapping[str, list[str]], **changes: Any) -> dict[str, list[str]]:
+    """Return ``args`` with ``changes`` applied (None removes a key), for building links."""
+    merged = {key: list(values) for key, values in args.items()}
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = [str(value)]
+    return merged

@@ -1,0 +1,60 @@
+"""The browser tests' database: demo practitioners plus a few known ones around Cambridge, MA 02139."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from directory.clock import utcnow
+from directory.models import Practitioner
+from directory.seed import seed_practitioners
+from tests import factories
+from tests.support import profiles
+
+DEMO_PRACTITIONERS = 400
+# Verified practitioners a few km around 02139, so a method filter has something to keep and drop.
+NEIGHBOURS = [
+    ("Hana", "Ito", ("moxibustion", "cupping"), 42.3736, -71.1190, "Cambridge"),
+    ("Omar", "Haddad", ("electroacupuncture", "filiform-needling"), 42.3876, -71.0995, "Somerville"),
+    ("Lena", "Vogel", ("tui-na", "moxibustion"), 42.3505, -71.1054, "Boston"),
+    ("Sam", "Okafor", ("cupping", "gua-sha"), 42.3601, -71.0589, "Boston"),
+    ("Rita", "Costa", ("moxibustion", "electroacupuncture", "filiform-needling"), 42.3954, -71.1426, "Arlington"),
+]
+CAMBRIDGE = {"city": "Cambridge", "region": "MA", "postal_code": "02139", "country": "US", "timezone": "America/New_York"}
+
+
+def seed_e2e_database() -> dict[str, str]:
+    """Seed demo data and the known practitioners; return their slugs by role in the tests."""
+    seed_practitioners(DEMO_PRACTITIONERS, seed=2026)
+    moxa = factories.practitioner(
+        slug="ada-moxley", first_name="Ada", last_name="Moxley", title="L.Ac.",
+        methods=("moxibustion", "filiform-needling"), conditions=("low-back-pain", "sciatica"), languages=("en", "zh"),
+        bio="Ada treats low back pain and sciatica with moxibustion and gentle needling.",
+        locations=[{**CAMBRIDGE, "name": "Moxley Acupuncture", "address_line1": "12 Brookline St",
+                    "latitude": 42.3626, "longitude": -71.1030, "phone": "(617) 555-0142",
+                    "booking_url": "https://example.org/book/ada", "wheelchair_accessible": True}],
+    )
+    needles = factories.practitioner(
+        slug="bruno-needleman", first_name="Bruno", last_name="Needleman", methods=("filiform-needling",),
+        locations=[{**CAMBRIDGE, "address_line1": "200 Mass Ave", "latitude": 42.3650, "longitude": -71.1000}],
+    )
+    pending = factories.practitioner(
+        slug="cora-pending", first_name="Cora", last_name="Pending", vetting_status="pending", methods=("moxibustion",),
+        locations=[{**CAMBRIDGE, "address_line1": "5 Pearl St", "latitude": 42.3640, "longitude": -71.1050}],
+    )
+    for first, last, methods, lat, lon, city in NEIGHBOURS:
+        factories.practitioner(
+            slug=f"{first}-{last}".lower(), first_name=first, last_name=last, methods=methods,
+            conditions=("low-back-pain", "neck-pain"),
+            locations=[{**CAMBRIDGE, "city": city, "address_line1": "1 Harbour Rd", "latitude": lat, "longitude": lon}])
+    _add_history(moxa)
+    profiles.add_reviews(moxa, [5, 5, 4, 3])
+    return {"moxa": moxa.slug, "needles": needles.slug, "pending": pending.slug}
+
+
+def _add_history(p: Practitioner) -> None:
+    """Give ``p`` a licence, an NPI and three chained, passing checks."""
+    licence = profiles.credential(p, valid_until=(utcnow() + timedelta(days=400)).date())
+    npi = profiles.credential(p, kind="npi", issuer="CMS NPPES", number="1234567893", jurisdiction="US")
+    profiles.add_checks(p, [(licence, "state_board", 90, "MA-LIC-AC12345", "pass"),
+                            (npi, "npi_registry", 60, "NPPES 1234567893", "pass"),
+                            (None, "exclusion_list", 3, "LEIE 2026-11", "pass")])

@@ -1,0 +1,63 @@
+"""axe-core (from npm) on the patient pages: no serious or critical accessibility violations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import AXE_JS, LiveServer, new_page, screenshot
+
+pytestmark = pytest.mark.e2e
+
+# WCAG 2.1 A and AA, plus axe's best practices (landmarks, headings).
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}
+PAGES = {
+    "home": "/",
+    "search": "/search?place=02139&method=moxibustion&radius_km=50&verified_only=false",
+    "search-empty": "/search?place=02139&radius_km=5&q=homeopathy",
+    "search-error": "/search?place=%3Cscript%3E&radius_km=9999",
+    "profile": "/practitioners/ada-moxley",
+    "screening": "/screening?method=moxibustion",
+    "about": "/about-acupuncture",
+    "not-found": "/practitioners/nobody",
+}
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Inject axe-core and return the serious and critical violations on the page."""
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+                     for v in violations)
+
+
+@pytest.fixture
+def axe_page(browser: Any, live_server: LiveServer) -> Any:
+    """A page whose context lets the test inject axe-core despite the CSP (the app's own code never needs this)."""
+    page, _ = new_page(browser, live_server, bypass_csp=True)
+    yield page
+    page.context.close()
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_serious_accessibility_violations(axe_page: Any, live_server: LiveServer, name: str) -> None:
+    axe_page.goto(live_server.at(PAGES[name]))
+    axe_page.wait_for_load_state("networkidle")
+    violations = axe_violations(axe_page)
+    assert not violations, describe(violations)
+
+
+def test_screening_result_has_no_serious_violations(axe_page: Any, live_server: LiveServer) -> None:
+    axe_page.goto(live_server.at("/screening"))
+    axe_page.get_by_label("pregnant").check()
+    axe_page.get_by_label("blood thinners").check()
+    axe_page.get_by_role("button", name="See my results").click()
+    axe_page.wait_for_load_state("networkidle")
+    violations = axe_violations(axe_page)
+    screenshot(axe_page, "screening-result-axe")
+    assert not violations, describe(violations)

@@ -1,0 +1,116 @@
+"""GET /practitioners/<slug>: what a patient sees, the verification evidence, and the friendly 404."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from directory.extensions import db
+from tests import factories
+from tests.support import profiles
+
+
+@pytest.fixture
+def ada(session: Any) -> Any:
+    """A verified practitioner with two credentials, three chained checks and four reviews."""
+    p = factories.practitioner(slug="ada-moxley", first_name="Ada", last_name="Moxley",
+                               methods=("moxibustion", "filiform-needling"), conditions=("low-back-pain", "sciatica"),
+                               languages=("en", "zh"),
+                               locations=[{"name": "Moxley Acupuncture", "phone": "(617) 555-0142",
+                                           "booking_url": "https://example.org/book"}])
+    licence = profiles.credential(p)
+    npi = profiles.credential(p, kind="npi", issuer="CMS NPPES", number="1234567893", jurisdiction="US")
+    profiles.add_checks(p, [(licence, "state_board", 90, "MA-LIC", "pass"), (npi, "npi_registry", 60, "NPPES", "error"),
+                            (None, "exclusion_list", 3, "LEIE", "pass")])
+    profiles.add_reviews(p, [5, 5, 4, 2])
+    profiles.add_reviews(p, [1], state="pending")
+    db.session.commit()
+    return p
+
+
+def page(client: Any, slug: str) -> tuple[int, str]:
+    response = client.get(f"/practitioners/{slug}")
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_profile_shows_what_a_patient_needs(client: Any, ada: Any) -> None:
+    status, html = page(client, "ada-moxley")
+    assert status == 200
+    for text in ("Ada Moxley, L.Ac.", "Moxibustion", "Filiform needling", "Low back pain", "Sciatica",
+                 "English, Chinese", "Moxley Acupuncture", "1 Main St", "Monday", "09:00–17:00", "Closed",
+                 "Verified", "Book online", "tel:(617)555-0142", "Take the one-minute screening"):
+        assert text in html, text
+    assert "complements conventional medical treatment; it does not replace it" in html
+
+
+def test_verification_history_is_newest_first_in_plain_words(client: Any, ada: Any) -> None:
+    html = page(client, "ada-moxley")[1]
+    history = html[html.index('class="history"'):html.index("</table>", html.index('class="history"'))]
+    rows = re.findall(r"<tr>\s*<td data-label=\"Date\"><time datetime=\"([\d-]+)\"", history)
+    assert len(rows) == 3 and rows == sorted(rows, reverse=True)
+    assert history.index("Federal exclusion list") < history.index("NPI registry") < history.index("State licensing board")
+    assert "Could not be completed; will be repeated" in history and "Confirmed" in history
+    assert "State licence AC12345, MA" in history
+
+
+def test_chain_head_hash_is_shown_and_verified(client: Any, ada: Any) -> None:
+    html = page(client, "ada-moxley")[1]
+    head = ada.checks[-1].row_hash
+    assert f'<code class="hash">{head}</code>' in html
+    assert "The chain adds up." in html
+
+
+def test_a_broken_chain_is_said_plainly(client: Any, session: Any) -> None:
+    p = factories.practitioner(slug="broken-chain")
+    profiles.add_checks(p, [(None, "exclusion_list", 9, "", "pass"), (None, "exclusion_list", 1, "", "pass")],
+                        tamper_at=2)
+    db.session.commit()
+    html = page(client, "broken-chain")[1]
+    assert "The chain does not add up" in html
+
+
+def test_reviews_show_the_published_rating_distribution(client: Any, ada: Any) -> None:
+    html = page(client, "ada-moxley")[1]
+    assert "4.0 out of 5 from 4 reviews." in html
+    assert re.search(r"5 stars</th>\s*<td><meter min=\"0\" max=\"4\" value=\"2\"", html)
+    assert re.search(r"1 star</th>\s*<td><meter min=\"0\" max=\"4\" value=\"0\"", html)
+    assert html.count("helpful and careful") == 4  # the pending review is not shown
+
+
+def test_statuses_are_explained_in_plain_words(client: Any, session: Any) -> None:
+    factories.practitioner(slug="still-pending", vetting_status="pending")
+    db.session.commit()
+    html = page(client, "still-pending")[1]
+    assert "Checks in progress" in html and "have not been confirmed yet" in html
+    assert "No checks have been recorded yet." in html
+
+
+@pytest.mark.parametrize("fields", [{"hidden": True}, {"vetting_status": "suspended"}])
+def test_hidden_and_suspended_profiles_are_a_friendly_404(client: Any, session: Any, fields: dict[str, Any]) -> None:
+    factories.practitioner(slug="not-listed", **fields)
+    db.session.commit()
+    status, html = page(client, "not-listed")
+    assert status == 404 and "We could not find that practitioner" in html
+
+
+@pytest.mark.parametrize("slug", ["nobody-here", "x" * 5000, "%3Cscript%3Ealert(1)%3C%2Fscript%3E", "%C3%BC%F0%9F%98%80",
+                                  "..%2F..%2Fetc%2Fpasswd", "ada-moxley%00"])
+def test_missing_or_tampered_slugs_are_a_friendly_404(client: Any, ada: Any, slug: str) -> None:
+    status, html = page(client, slug)
+    assert status == 404
+    assert "We could not find that practitioner" in html or "We could not find that page" in html
+    assert "<script>alert(1)" not in html
+
+
+def test_a_booking_link_that_is_not_a_web_address_is_not_shown(client: Any, session: Any) -> None:
+    factories.practitioner(slug="bad-link", locations=[{"booking_url": "javascript:alert(1)"}])
+    db.session.commit()
+    html = page(client, "bad-link")[1]
+    assert "javascript:" not in html and "Book online" not in html
+
+
+def test_profile_offers_the_screening_for_its_first_method(client: Any, ada: Any) -> None:
+    html = page(client, "ada-moxley")[1]
+    assert "/screening?practitioner=ada-moxley&amp;method=filiform-needling" in html
