@@ -47,6 +47,7 @@ class LiveServer:
 
     url: str
     slugs: dict[str, str] = field(default_factory=dict)
+    app: Flask | None = None
 
     def at(self, path: str) -> str:
         """Return the absolute URL of ``path``."""
@@ -86,7 +87,7 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
     server: Any = create_server(app, host="127.0.0.1", port=0, threads=6)
     thread = threading.Thread(target=server.run, name="e2e-waitress", daemon=True)
     thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.effective_port}", slugs)
+    yield LiveServer(f"http://127.0.0.1:{server.effective_port}", slugs, app)
     server.close()
     thread.join(timeout=5)
     with app.app_context():

@@ -21,6 +21,9 @@ PAGES = {
     "screening": "/screening?method=moxibustion",
     "about": "/about-acupuncture",
     "not-found": "/practitioners/nobody",
+    "sign-in": "/sign-in",
+    "sign-up": "/sign-up",
+    "reset-password": "/reset-password",
 }
 
 
