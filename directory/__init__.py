@@ -37,11 +37,12 @@ def register_security(app: Flask) -> None:
     """Load signed-in users and enforce every route's declared access rule."""
     from directory.accounts.policy import enforce_access_rules
     from directory.accounts.services import load_user
-    from directory.errors import unauthorized
+    from directory.errors import refuse_nul_bytes, unauthorized
     from directory.extensions import login_manager
 
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
+    app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access_rules)
 
 

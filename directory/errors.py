@@ -46,6 +46,21 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def refuse_nul_bytes() -> None:
+    """Answer 400 to a path, query string or form carrying a NUL character.
+
+    PostgreSQL text cannot hold NUL (0x00), so such input would otherwise end as a
+    database error; no legitimate form value contains one.
+    """
+    from flask import abort, request
+
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400, description="The request contains a NUL character, which no field accepts.")
+
+
 def unauthorized() -> Any:
     """Answer an anonymous request to a signed-in-only route: 401 JSON for the API, else sign-in."""
     from flask import flash, jsonify, redirect, request, url_for

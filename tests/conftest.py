@@ -65,6 +65,18 @@ def make_config(database_url: str, tmp: Path, **extra: Any) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def extra_app(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Flask]:
+    """Build another app on the test database with its own settings; release its connections afterwards."""
+    application = create_app(make_config(database_url, tmp, **overrides))
+    try:
+        yield application
+    finally:
+        application.extensions["search"].close()
+        with application.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """Return the app with its database built by running the migrations, vocabularies loaded."""

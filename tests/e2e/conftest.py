@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
 
 from directory import create_app

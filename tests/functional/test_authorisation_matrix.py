@@ -15,11 +15,10 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
-from directory import create_app
 from directory.accounts.policy import rule_for
 from directory.clock import utcnow
 from tests import factories
-from tests.conftest import make_config, rolled_back_session
+from tests.conftest import extra_app, rolled_back_session
 from tests.support.web import sign_in_as
 
 ANYONE = {"anonymous", "patient", "doctor", "practitioner", "admin"}
@@ -60,15 +59,13 @@ def _url(rule: Rule) -> str:
 @pytest.fixture
 def matrix_app(app: Flask, database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, dict[str, Any]]]:
     """An app without CSRF (this test is about access, CSRF has its own) and one user per role."""
-    matrix = create_app(make_config(database_url, tmp_path, WTF_CSRF_ENABLED=False))
-    with rolled_back_session(matrix):
+    with extra_app(database_url, tmp_path, WTF_CSRF_ENABLED=False) as matrix, rolled_back_session(matrix):
         matrix.extensions["search"].backend().ensure_index()
         profile = factories.practitioner()
         users = {role: factories.user(role, email_confirmed_at=utcnow(), approved_at=utcnow(),
                                       practitioner_id=profile.id if role == "practitioner" else None)
                  for role in ROLES if role != "anonymous"}
         yield matrix, users
-    matrix.extensions["search"].close()
 
 
 def _status(app: Flask, users: dict[str, Any], role: str, rule: Rule) -> tuple[int, str]:

@@ -10,13 +10,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from directory import create_app
 from directory.accounts.models import User
 from directory.accounts.passwords import hash_password
 from directory.clock import utcnow
 from directory.extensions import db
 from tests import factories
-from tests.conftest import make_config, rolled_back_session
+from tests.conftest import extra_app, rolled_back_session
 from tests.support.web import csrf_from, post_form, sign_in_as
 
 PASSWORD = "correct horse battery staple"
@@ -107,12 +106,10 @@ def test_security_headers_and_cookie_flags(client: Any) -> None:
 @pytest.fixture
 def limited_app(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on the test database with rate limiting on (memory storage, fresh counters)."""
-    limited = create_app(make_config(database_url, tmp_path, RATELIMIT_ENABLED=True,
-                                     RATELIMIT_SEARCH_API="3 per minute"))
-    with rolled_back_session(limited):
+    with extra_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_SEARCH_API="3 per minute") as limited, \
+            rolled_back_session(limited):
         limited.extensions["search"].backend().ensure_index()
         yield limited
-    limited.extensions["search"].close()
 
 
 def test_sign_in_is_rate_limited_with_retry_after(limited_app: Flask) -> None:
@@ -131,3 +128,18 @@ def test_search_api_is_rate_limited(limited_app: Flask) -> None:
     statuses = [client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.1").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.1").get_json()["error"] == "too_many_requests"
+
+
+@pytest.mark.parametrize("url", ["/practitioners/ada%00", "/search?place=Boston%00", "/search?q=%00",
+                                 "/api/v1/practitioners/search?q=a%00b", "/search?method%00=x", "/search/suggest?q=%00"])
+def test_nul_bytes_are_a_400_not_a_database_error(client: Any, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
+
+
+def test_nul_bytes_in_a_form_are_refused(client: Any) -> None:
+    response = post_form(client, "/sign-up", {"full_name": "Nul\x00Name", "email": "nul@example.org",
+                                              "password": PASSWORD, "role": "patient"})
+    assert response.status_code == 400
+    assert db.session.scalars(select(User).where(User.email == "nul@example.org")).first() is None

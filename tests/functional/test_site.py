@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from directory import create_app
-from tests.conftest import make_config
+from tests.conftest import extra_app
 
 
 def test_home_page_shows_the_search_form(client: Any) -> None:
@@ -29,8 +28,8 @@ def test_healthz_reports_database_and_search(client: Any) -> None:
 
 
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
-    app = create_app(make_config(f"sqlite:///{tmp_path}/missing/dir/x.db", tmp_path))
-    response = app.test_client().get("/healthz")
+    with extra_app(f"sqlite:///{tmp_path}/missing/dir/x.db", tmp_path) as app:
+        response = app.test_client().get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
     assert body["database"] == "unavailable"

@@ -12,14 +12,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from directory import create_app
 from directory.extensions import db
 from directory.indexing.models import SearchOutbox
 from directory.indexing.services import outbox_status, retry_now, sync_outbox
 from search import SearchQuery, create_backend
 from search.backends.cluster import ClusterBackend
 from tests import factories
-from tests.conftest import make_config, rolled_back_session
+from tests.conftest import extra_app, rolled_back_session
 
 DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused at once
 CAMBRIDGE = SearchQuery(lat=42.3647, lon=-71.1042, radius_km=5, per_page=100, page=1)
@@ -31,15 +30,13 @@ def cluster(request: pytest.FixtureRequest, app: Flask, database_url: str, tmp_p
     kind = request.param
     url = request.getfixturevalue(f"{kind}_url")
     prefix = f"outage-{uuid.uuid4().hex[:8]}"
-    live_app = create_app(make_config(database_url, tmp_path, SEARCH_BACKEND=kind, SEARCH_URL=url,
-                                      SEARCH_INDEX_PREFIX=prefix))
     dead = create_backend(kind, url=DEAD_URL, index_prefix=prefix, timeout=1.0)
-    with rolled_back_session(live_app):
+    with extra_app(database_url, tmp_path, SEARCH_BACKEND=kind, SEARCH_URL=url, SEARCH_INDEX_PREFIX=prefix) as live_app, \
+            rolled_back_session(live_app):
         live = live_app.extensions["search"].backend()
         live.ensure_index()
         yield {"app": live_app, "live": live, "dead": dead, "kind": kind, "url": url}
-        live_app.extensions["search"].close()
-        dead.close()
+    dead.close()
 
 
 def _ids(backend: ClusterBackend, query: SearchQuery) -> list[int]:
@@ -90,9 +87,13 @@ def test_changes_made_while_down_win_over_older_ones(cluster: dict[str, Any]) ->
 
 
 def test_search_answers_503_when_the_engine_is_down(cluster: dict[str, Any], database_url: str, tmp_path: Path) -> None:
-    down_app = create_app(make_config(database_url, tmp_path, SEARCH_BACKEND=cluster["kind"], SEARCH_URL=DEAD_URL,
-                                      SEARCH_TIMEOUT_S=1.0))
-    client = down_app.test_client()
+    with extra_app(database_url, tmp_path, SEARCH_BACKEND=cluster["kind"], SEARCH_URL=DEAD_URL,
+                   SEARCH_TIMEOUT_S=1.0) as down_app:
+        _assert_unavailable_answers(down_app.test_client())
+
+
+def _assert_unavailable_answers(client: Any) -> None:
+    """Assert the API, the page and the health check all say search is unavailable."""
     response = client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.10")
     assert response.status_code == 503
     assert response.get_json()["error"] == "search_unavailable"
@@ -101,4 +102,3 @@ def test_search_answers_503_when_the_engine_is_down(cluster: dict[str, Any], dat
     assert "temporarily unavailable" in page.get_data(as_text=True)
     health = client.get("/healthz").get_json()
     assert health["database"] == "ok" and health["search"]["status"] == "unavailable"
-    down_app.extensions["search"].close()
