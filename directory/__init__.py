@@ -56,12 +56,14 @@ def register_blueprints(app: Flask) -> None:
     from directory.practitioners.views import bp as practitioners
     from directory.screening.views import bp as screening
     from directory.site import bp as site
+    from directory.vetting.views import bp as vetting
 
     app.register_blueprint(site)
     app.register_blueprint(accounts)
     app.register_blueprint(accounts_admin)
     app.register_blueprint(content)
     app.register_blueprint(screening)
+    app.register_blueprint(vetting)
     app.register_blueprint(practitioners)
     app.register_blueprint(practitioner_manage)
     app.register_blueprint(api)

@@ -21,9 +21,12 @@ from search import SearchUnavailable
 def register(app: Flask) -> None:
     """Attach every command group to ``app.cli``."""
     from directory.accounts.cli import mail_group, users_group
+    from directory.vetting.cli import exclusions_group, vetting_group
 
     app.cli.add_command(users_group)
     app.cli.add_command(mail_group)
+    app.cli.add_command(vetting_group)
+    app.cli.add_command(exclusions_group)
     app.cli.add_command(bootstrap_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(search_group)

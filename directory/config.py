@@ -61,6 +61,13 @@ class ProductionConfig(Config):
 
 
 CONFIGS: dict[str, type[Config]] = {"development": DevelopmentConfig, "production": ProductionConfig}
+# Optional settings taken from the environment only when set; their defaults live with the
+# code that uses them (the vetting policy's NCQA windows, the NPI client's timeouts).
+OPTIONAL_FROM_ENV = (
+    "NPI_REGISTRY_TIMEOUT_S", "NPI_REGISTRY_RETRIES", "NPI_REGISTRY_BACKOFF_S",
+    "VETTING_DOCUMENT_DIR", "VETTING_DOCUMENT_MAX_BYTES", "VETTING_PRIMARY_SOURCE_DAYS", "VETTING_EXCLUSION_DAYS",
+    "VETTING_REVERIFY_MONTHS", "VETTING_EXPIRING_DAYS", "VETTING_ALERT_DAYS",
+)
 
 
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -71,6 +78,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     cls = CONFIGS[env]
     settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
     settings["MERIDIAN_ENV"] = env
+    settings.update({key: os.environ[key] for key in OPTIONAL_FROM_ENV if os.environ.get(key)})
     settings.update(overrides or {})
     _validate(settings)
     return settings

@@ -331,8 +331,10 @@ def _checks(rng: random.Random, credentials: list[dict[str, Any]], pid: int, now
     if not credentials or credentials[0]["_state"] == "unchecked":
         return []
     checks: list[dict[str, Any]] = []
+    # One credentialing decision: every primary-source check within NCQA's 120 days of it (vetting.status).
+    decided = now - timedelta(days=rng.randint(5, 500))
     for index, cred in enumerate(credentials):
-        at = now - timedelta(days=rng.randint(5, 500), minutes=rng.randint(0, 600))
+        at = decided - timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 600))
         checks.append({"_credential_index": index, "source": CHECK_SOURCE[cred["kind"]], "performed_at": at,
                        "outcome": "pass", "reference": "", "note": "demo data"})
     outcome = rng.choices(["pass", "needs_review"], [99, 1])[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -143,7 +144,10 @@ def _what_was_checked(check: VerificationCheck) -> str:
     """Name the credential a check was about (or the exclusion list, which is about the person)."""
     credential = check.credential
     if credential is None:
-        return "Not excluded from federal health programmes" if check.source == "exclusion_list" else "Identity"
+        if check.source == "exclusion_list":
+            return "Not excluded from federal health programmes"
+        described = _evidence(check).get("what_was_checked")
+        return str(described) if described else "Identity"
     kind = CREDENTIAL_KINDS.get(credential.kind, credential.kind)
     where = f", {credential.jurisdiction}" if credential.jurisdiction else ""
     return f"{kind} {credential.number}{where}"
@@ -174,3 +178,12 @@ def _recent_reviews(practitioner_id: int) -> list[Review]:
         select(Review).where(Review.practitioner_id == practitioner_id, Review.moderation_state == "published")
         .order_by(Review.created_at.desc(), Review.id.desc()).limit(REVIEWS_SHOWN)
     ))
+
+
+def _evidence(check: VerificationCheck) -> dict[str, Any]:
+    """Return a check's evidence as a dict (empty when it is not a JSON object)."""
+    try:
+        evidence = json.loads(check.evidence)
+    except ValueError:
+        return {}
+    return evidence if isinstance(evidence, dict) else {}

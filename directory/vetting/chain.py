@@ -65,6 +65,9 @@ def verify_chain(rows: Iterable[Mapping[str, Any]]) -> list[ChainBreak]:
             breaks.append(ChainBreak(seq, "previous_hash does not match the row before"))
         if row_hash(row) != row["row_hash"]:
             breaks.append(ChainBreak(seq, "content does not match its hash"))
+        # The row hash covers the evidence only through its digest, so the text is checked too.
+        if row.get("evidence") is not None and sha256_text(row["evidence"]) != row.get("evidence_sha256"):
+            breaks.append(ChainBreak(seq, "evidence does not match its hash"))
         previous = row["row_hash"]
         expected_sequence = seq + 1
     return breaks

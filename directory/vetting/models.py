@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, Mapper, ORMExecuteState, Session, mapped_column, relationship
 
 from directory.clock import utcnow
@@ -28,6 +39,7 @@ CREDENTIAL_KINDS = (
 )
 CHECK_SOURCES = ("npi_registry", "exclusion_list", "state_board", "certification_body", "document", "manual")
 CHECK_OUTCOMES = ("pass", "fail", "error", "needs_review")
+DECISION_ACTIONS = ("suspend", "reinstate")
 ONE_SUBJECT = "(practitioner_id IS NULL) <> (user_id IS NULL)"
 
 
@@ -124,8 +136,150 @@ def _refuse_delete(mapper: Mapper[Any], connection: Any, target: VerificationChe
 
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_changes(state: ORMExecuteState) -> None:
-    """Refuse ``update(VerificationCheck)``/``delete(VerificationCheck)`` statements too."""
+    """Refuse ``update(...)``/``delete(...)`` statements on append-only models too."""
     if (state.is_update or state.is_delete) and any(
-        m.class_ is VerificationCheck for m in state.all_mappers
+        m.class_ in (VerificationCheck, VettingDecision) for m in state.all_mappers
     ):
-        raise AppendOnlyViolation("verification checks are append-only")
+        raise AppendOnlyViolation("verification checks and vetting decisions are append-only")
+
+
+class VettingDecision(db.Model):  # type: ignore[name-defined,misc]
+    """An admin's suspension or reinstatement of a practitioner, with the reason; never changed."""
+
+    __tablename__ = "vetting_decision"
+    __table_args__ = (
+        CheckConstraint("reason <> ''", name="reason_present"),
+        _enum_check("action", DECISION_ACTIONS, "action_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id", ondelete="RESTRICT"), index=True)
+    action: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+@event.listens_for(VettingDecision, "before_update")
+def _refuse_decision_update(mapper: Mapper[Any], connection: Any, target: VettingDecision) -> None:
+    """Refuse any ORM update of a recorded decision."""
+    raise AppendOnlyViolation("vetting decisions are append-only; record a new decision instead")
+
+
+@event.listens_for(VettingDecision, "before_delete")
+def _refuse_decision_delete(mapper: Mapper[Any], connection: Any, target: VettingDecision) -> None:
+    """Refuse any ORM delete of a recorded decision."""
+    raise AppendOnlyViolation("vetting decisions are append-only and cannot be deleted")
+
+
+class VettingIdentity(db.Model):  # type: ignore[name-defined,misc]
+    """Identity details used only to match the exclusion list (admins only, never public)."""
+
+    __tablename__ = "vetting_identity"
+
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id", ondelete="CASCADE"), primary_key=True)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class FormerName(db.Model):  # type: ignore[name-defined,misc]
+    """A name the practitioner was known by before (exclusion lists may list them under it)."""
+
+    __tablename__ = "former_name"
+    __table_args__ = (
+        CheckConstraint("last_name <> ''", name="last_name_present"),
+        UniqueConstraint("practitioner_id", "first_name", "last_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id", ondelete="CASCADE"), index=True)
+    first_name: Mapped[str] = mapped_column(String(80), default="")
+    last_name: Mapped[str] = mapped_column(String(80))
+
+
+class ExpiryAlert(db.Model):  # type: ignore[name-defined,misc]
+    """An expiry alert that was sent (N days before a credential's valid-until date), so it is sent once."""
+
+    __tablename__ = "expiry_alert"
+    __table_args__ = (
+        UniqueConstraint("credential_id", "valid_until", "days_before"),
+        CheckConstraint("days_before >= 0", name="days_before_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credential.id", ondelete="CASCADE"), index=True)
+    valid_until: Mapped[date] = mapped_column(Date)
+    days_before: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ExclusionImport(db.Model):  # type: ignore[name-defined,misc]
+    """One import of the OIG exclusion list (LEIE): which file, its hash, and what it held."""
+
+    __tablename__ = "exclusion_import"
+    __table_args__ = (
+        CheckConstraint("length(sha256) = 64", name="hash_length"),
+        CheckConstraint("rows_read >= 0 AND rows_imported >= 0 AND rows_skipped >= 0", name="counts_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_date: Mapped[date] = mapped_column(Date)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    rows_read: Mapped[int] = mapped_column(Integer)
+    rows_imported: Mapped[int] = mapped_column(Integer)
+    rows_skipped: Mapped[int] = mapped_column(Integer)
+    # The first skipped rows as JSON [[line, reason], ...], for the admin to look at.
+    problems: Mapped[str] = mapped_column(Text, default="[]")
+
+    @property
+    def reference(self) -> str:
+        """Return how checks against this list name it (their ``reference``)."""
+        return f"LEIE {self.file_date} sha256:{self.sha256[:12]}"
+
+
+class Exclusion(db.Model):  # type: ignore[name-defined,misc]
+    """One row of the current exclusion list, as published (LEIE column layout)."""
+
+    __tablename__ = "exclusion"
+    __table_args__ = (
+        CheckConstraint("npi IS NULL OR length(npi) = 10", name="npi_length"),
+        CheckConstraint("length(record_key) = 64", name="record_key_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("exclusion_import.id", ondelete="CASCADE"), index=True)
+    line_number: Mapped[int] = mapped_column(Integer)
+    last_name: Mapped[str] = mapped_column(Text, default="")
+    first_name: Mapped[str] = mapped_column(Text, default="")
+    middle_name: Mapped[str] = mapped_column(Text, default="")
+    business_name: Mapped[str] = mapped_column(Text, default="")
+    general: Mapped[str] = mapped_column(Text, default="")
+    specialty: Mapped[str] = mapped_column(Text, default="")
+    upin: Mapped[str] = mapped_column(String(20), default="")
+    npi: Mapped[str | None] = mapped_column(String(10), index=True)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(Text, default="")
+    city: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    zip: Mapped[str] = mapped_column(String(10), default="")
+    exclusion_type: Mapped[str] = mapped_column(String(20), default="")
+    excluded_on: Mapped[date | None] = mapped_column(Date)
+    reinstated_on: Mapped[date | None] = mapped_column(Date)
+    waiver_on: Mapped[date | None] = mapped_column(Date)
+    waiver_state: Mapped[str] = mapped_column(String(2), default="")
+    # Stable across monthly files: lets an admin's "not this person" survive re-imports.
+    record_key: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class ExclusionName(db.Model):  # type: ignore[name-defined,misc]
+    """A normalised (last name, first name) under which an exclusion row can be found."""
+
+    __tablename__ = "exclusion_name"
+    __table_args__ = (Index("ix_exclusion_name_keys", "last_key", "first_key"),)
+
+    exclusion_id: Mapped[int] = mapped_column(ForeignKey("exclusion.id", ondelete="CASCADE"), primary_key=True)
+    last_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    first_key: Mapped[str] = mapped_column(String(80), primary_key=True)

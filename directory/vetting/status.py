@@ -1,22 +1,51 @@
-"""The vetting status rules: facts about credentials and checks in, one status out. Pure."""
+"""The vetting status rules: facts about credentials and checks in, one status out. Pure.
+
+A practitioner is verified after a *verification decision*: a day on which every required
+credential had a passing primary-source check at most ``primary_source_days`` old (NCQA
+credentialing standards allow 120 days between verification and decision). A decision holds
+for ``reverify_months`` (NCQA re-credentialing cycle: 36 months) provided the exclusion list
+was checked within ``exclusion_days``, no required credential expired and no later check
+failed. Decisions are derived from the dated passes, never stored, so the status cannot say
+more than the evidence does.
+"""
 
 from __future__ import annotations
 
+import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 LICENCE_KINDS = frozenset({"state_licence", "national_licence", "foreign_registration", "medical_degree"})
+DECISIVE_OUTCOMES = frozenset({"pass", "fail", "needs_review"})
+STATUSES = ("unverified", "pending", "verified", "expiring", "lapsed", "suspended")
+
+# Which check sources are a primary source for each kind of credential. An NPI registry
+# record is self-reported (NPPES), so it verifies the NPI itself and never a licence.
+PRIMARY_SOURCES: dict[str, frozenset[str]] = {
+    "state_licence": frozenset({"state_board", "document", "manual"}),
+    "national_licence": frozenset({"state_board", "document", "manual"}),
+    "foreign_registration": frozenset({"state_board", "document", "manual"}),
+    "medical_degree": frozenset({"state_board", "certification_body", "document", "manual"}),
+    "certification": frozenset({"certification_body", "document", "manual"}),
+    "npi": frozenset({"npi_registry", "manual"}),
+    "insurance": frozenset({"document", "manual"}),
+}
 
 
 @dataclass(frozen=True)
 class VettingPolicy:
-    """Freshness windows, after NCQA credentialing practice (configurable)."""
+    """Freshness windows, after NCQA credentialing standards (configurable)."""
 
-    # Everything is re-verified at least this often.
-    reverify_days: int = 36 * 30
+    # A primary-source check may be at most this old when the verification decision is made.
+    primary_source_days: int = 120
     # The exclusion list is re-checked at least monthly.
     exclusion_days: int = 31
+    # Everything is re-verified (a new decision) at least this often.
+    reverify_months: int = 36
     expiring_within_days: int = 30
+    # Days before a credential expires on which the practitioner and admins are alerted.
+    alert_days: tuple[int, ...] = (90, 60, 30, 14, 7, 0)
 
 
 DEFAULT_POLICY = VettingPolicy()
@@ -24,31 +53,89 @@ DEFAULT_POLICY = VettingPolicy()
 
 @dataclass(frozen=True)
 class CredentialFacts:
-    """One credential as the rules see it: kind, expiry and its latest checks."""
+    """One credential as the rules see it: kind, expiry and the outcomes of its primary-source checks.
+
+    ``last_pass_on`` is the latest passing check; ``passed_on`` may add earlier passes (a decision
+    can rest on them); ``last_outcome`` is the latest decisive outcome (pass, fail, needs_review).
+    """
 
     kind: str
     valid_until: date | None
     last_pass_on: date | None = None
     last_outcome: str | None = None
+    passed_on: tuple[date, ...] = ()
+    jurisdiction: str = ""
+    ref: int | None = None
+    submitted_on: date | None = None
+    last_checked_on: date | None = None
+    last_attempt_on: date | None = None
+
+    @property
+    def passes(self) -> tuple[date, ...]:
+        """Return every known pass date, oldest first."""
+        dates = set(self.passed_on)
+        if self.last_pass_on is not None:
+            dates.add(self.last_pass_on)
+        return tuple(sorted(dates))
+
+    @property
+    def blocked(self) -> bool:
+        """Tell whether the latest decisive check failed or awaits review."""
+        return self.last_outcome in ("fail", "needs_review")
+
+    def expired_on(self, today: date) -> bool:
+        """Tell whether the credential is past its valid-until date on ``today``."""
+        return self.valid_until is not None and self.valid_until < today
 
 
 @dataclass(frozen=True)
 class VettingFacts:
-    """What the rules need to know about one practitioner."""
+    """What the rules need to know about one practitioner.
+
+    ``regions`` are the US states the practitioner practises in: each needs its own licence.
+    """
 
     country: str
     credentials: tuple[CredentialFacts, ...] = ()
     last_exclusion_check_on: date | None = None
     last_exclusion_outcome: str | None = None
     suspended: bool = False
+    regions: tuple[str, ...] = ()
+    exclusion_list_newer: bool = False
+    last_exclusion_attempt_on: date | None = None
 
 
-def required_groups(country: str) -> list[frozenset[str]]:
+@dataclass(frozen=True)
+class RequiredGroup:
+    """Credential kinds of which the practitioner must hold one, optionally for one jurisdiction."""
+
+    label: str
+    kinds: frozenset[str]
+    jurisdiction: str = ""
+
+    def admits(self, credential: CredentialFacts) -> bool:
+        """Tell whether ``credential`` satisfies this group."""
+        if credential.kind not in self.kinds:
+            return False
+        if not self.jurisdiction or credential.kind == "national_licence":
+            return True
+        return credential.jurisdiction.strip().upper() == self.jurisdiction
+
+
+def required_groups(country: str, regions: Iterable[str] = ()) -> list[RequiredGroup]:
     """Return the credential groups a practitioner must hold (one of each group) in ``country``."""
-    groups = [LICENCE_KINDS]
+    states = sorted({r.strip().upper() for r in regions if r.strip()}) if country == "US" else []
+    groups = [RequiredGroup(f"licence ({s})", LICENCE_KINDS, s) for s in states] or [RequiredGroup("licence", LICENCE_KINDS)]
     if country == "US":
-        groups.append(frozenset({"npi"}))
+        groups.append(RequiredGroup("NPI", frozenset({"npi"})))
     return groups
+
+
+def add_months(day: date, months: int) -> date:
+    """Return ``day`` moved by ``months`` calendar months (clamped to the month's last day)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> str:
@@ -57,37 +144,55 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
         return "suspended"
     if not facts.credentials:
         return "unverified"
-    required = _required_credentials(facts)
+    required = required_credentials(facts, today)
     if required is None or facts.last_exclusion_outcome == "needs_review":
         return "pending"
-    if any(c.valid_until is not None and c.valid_until < today for c in required):
+    if any(c.expired_on(today) for c in required):
         return "lapsed"
-    if any(c.last_pass_on is None for c in required) or facts.last_exclusion_check_on is None:
+    decision = verification_decision(required, today, policy)
+    if any(c.blocked for c in required) or decision is None or facts.last_exclusion_check_on is None:
         return "pending"
-    if _stale(required, facts, today, policy):
+    if today > add_months(decision, policy.reverify_months) or _exclusion_stale(facts, today, policy):
         return "lapsed"
-    soon = today + timedelta(days=policy.expiring_within_days)
-    if any(c.valid_until is not None and c.valid_until <= soon for c in required) or any(
-        c.last_pass_on is not None and c.last_pass_on + timedelta(days=policy.reverify_days) <= soon for c in required
-    ):
-        return "expiring"
-    return "verified"
+    return "expiring" if _expiring(required, decision, today, policy) else "verified"
 
 
-def _required_credentials(facts: VettingFacts) -> list[CredentialFacts] | None:
+def required_credentials(facts: VettingFacts, today: date) -> list[CredentialFacts] | None:
     """Return the best credential for each required group, or None when a group is missing."""
+
+    def preference(c: CredentialFacts) -> tuple[bool, bool, date, date]:
+        # Unblocked first, then unexpired, then the latest pass, then the latest expiry.
+        return (not c.blocked, not c.expired_on(today), c.last_pass_on or date.min, c.valid_until or date.max)
+
     chosen = []
-    for group in required_groups(facts.country):
-        candidates = [c for c in facts.credentials if c.kind in group]
+    for group in required_groups(facts.country, facts.regions):
+        candidates = [c for c in facts.credentials if group.admits(c)]
         if not candidates:
             return None
-        chosen.append(max(candidates, key=lambda c: (c.last_pass_on or date.min, c.valid_until or date.max)))
+        chosen.append(max(candidates, key=preference))
     return chosen
 
 
-def _stale(required: list[CredentialFacts], facts: VettingFacts, today: date, policy: VettingPolicy) -> bool:
-    """Tell whether a required check or the exclusion check is older than its window."""
-    last_exclusion = facts.last_exclusion_check_on
-    if last_exclusion is None or (today - last_exclusion).days > policy.exclusion_days:
+def verification_decision(required: list[CredentialFacts], today: date,
+                          policy: VettingPolicy = DEFAULT_POLICY) -> date | None:
+    """Return the latest day on which every required credential had a pass within the primary-source window."""
+    window = timedelta(days=policy.primary_source_days)
+    candidates = sorted({d for c in required for d in c.passes if d <= today}, reverse=True)
+    for day in candidates:
+        if all(any(day - window <= p <= day for p in c.passes) for c in required):
+            return day
+    return None
+
+
+def _exclusion_stale(facts: VettingFacts, today: date, policy: VettingPolicy) -> bool:
+    """Tell whether the last exclusion-list check is older than its window."""
+    last = facts.last_exclusion_check_on
+    return last is None or (today - last).days > policy.exclusion_days
+
+
+def _expiring(required: list[CredentialFacts], decision: date, today: date, policy: VettingPolicy) -> bool:
+    """Tell whether a required credential or the decision itself runs out within the expiring window."""
+    soon = today + timedelta(days=policy.expiring_within_days)
+    if add_months(decision, policy.reverify_months) <= soon:
         return True
-    return any(c.last_pass_on is not None and (today - c.last_pass_on).days > policy.reverify_days for c in required)
+    return any(c.valid_until is not None and c.valid_until <= soon for c in required)

@@ -50,3 +50,19 @@ def test_rehashed_row_still_breaks_the_link_to_the_next() -> None:
     rows[0]["note"] = "quietly edited"
     rows[0]["row_hash"] = row_hash(rows[0])
     assert [(b.sequence, b.reason) for b in verify_chain(rows)] == [(2, "previous_hash does not match the row before")]
+
+
+def test_rewritten_evidence_is_detected_even_though_the_row_hash_covers_only_its_digest() -> None:
+    from directory.vetting.chain import sha256_text
+
+    rows = _chain(2)
+    for row in rows:
+        row["evidence"] = '{"hits":[]}'
+        row["evidence_sha256"] = sha256_text(row["evidence"])
+        row["previous_hash"] = None if row["sequence"] == 1 else rows[0]["row_hash"]
+        row["row_hash"] = row_hash(row)
+    rows[1]["previous_hash"] = rows[0]["row_hash"]
+    rows[1]["row_hash"] = row_hash(rows[1])
+    assert verify_chain(rows) == []
+    rows[0]["evidence"] = '{"hits":["someone"]}'
+    assert [(b.sequence, b.reason) for b in verify_chain(rows)] == [(1, "evidence does not match its hash")]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
-from directory.vetting.status import CredentialFacts, VettingFacts, compute_status
+from directory.vetting.status import CredentialFacts, VettingFacts, VettingPolicy, add_months, compute_status
 
 TODAY = date(2026, 11, 25)
 
@@ -66,3 +67,149 @@ def test_suspended_on_exclusion_hit_or_by_admin() -> None:
 def test_outside_the_us_no_npi_is_required() -> None:
     creds = (CredentialFacts("foreign_registration", None, TODAY - timedelta(days=10)),)
     assert compute_status(_facts(country="FR", credentials=creds), TODAY) == "verified"
+
+
+# --- the verification decision: primary-source checks at most 120 days old when it is made (NCQA)
+
+def _us(licence_pass: date | None, npi_pass: date | None, **kw: object) -> VettingFacts:
+    """Return US facts with one licence and one NPI passed on the given days."""
+    creds = (CredentialFacts("state_licence", TODAY + timedelta(days=400), licence_pass),
+             CredentialFacts("npi", None, npi_pass))
+    return _facts(credentials=creds, **kw)
+
+
+@pytest.mark.parametrize(("gap", "status"), [(0, "verified"), (120, "verified"), (121, "pending")])
+def test_a_decision_needs_every_pass_within_120_days_of_it(gap: int, status: str) -> None:
+    facts = _us(TODAY - timedelta(days=5 + gap), TODAY - timedelta(days=5))
+    assert compute_status(facts, TODAY) == status
+
+
+def test_an_older_decision_still_holds_inside_its_36_month_cycle() -> None:
+    two_years = TODAY - timedelta(days=730)
+    facts = _us(two_years, two_years + timedelta(days=10))
+    assert compute_status(facts, TODAY) == "verified"
+
+
+def test_a_recheck_of_one_credential_does_not_undo_the_decision() -> None:
+    old = TODAY - timedelta(days=700)
+    licence = CredentialFacts("state_licence", TODAY + timedelta(days=400), old)
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=2), passed_on=(old,))
+    assert compute_status(_facts(credentials=(licence, npi)), TODAY) == "verified"
+
+
+def test_lapsed_once_the_36_month_cycle_is_over() -> None:
+    decided = add_months(TODAY, -36) - timedelta(days=1)
+    assert compute_status(_us(decided, decided), TODAY) == "lapsed"
+
+
+def test_expiring_when_the_cycle_ends_within_30_days() -> None:
+    decided = add_months(TODAY, -36) + timedelta(days=20)
+    assert compute_status(_us(decided, decided), TODAY) == "expiring"
+
+
+def test_verified_on_the_last_day_of_the_cycle_is_expiring_not_lapsed() -> None:
+    decided = add_months(TODAY, -36)
+    assert compute_status(_us(decided, decided), TODAY) == "expiring"
+
+
+@pytest.mark.parametrize(("age", "status"), [(31, "verified"), (32, "lapsed")])
+def test_exclusion_check_window_is_31_days(age: int, status: str) -> None:
+    assert compute_status(_facts(last_exclusion_check_on=TODAY - timedelta(days=age)), TODAY) == status
+
+
+def test_pending_until_the_exclusion_list_was_checked_once() -> None:
+    assert compute_status(_facts(last_exclusion_check_on=None, last_exclusion_outcome=None), TODAY) == "pending"
+
+
+@pytest.mark.parametrize("outcome", ["fail", "needs_review"])
+def test_pending_when_the_latest_check_of_a_required_credential_did_not_pass(outcome: str) -> None:
+    licence = CredentialFacts("state_licence", TODAY + timedelta(days=400), TODAY - timedelta(days=20), outcome)
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=20))
+    assert compute_status(_facts(credentials=(licence, npi)), TODAY) == "pending"
+
+
+def test_a_pass_after_a_failed_check_verifies_again() -> None:
+    licence = CredentialFacts("state_licence", TODAY + timedelta(days=400), TODAY - timedelta(days=1), "pass")
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=20), "pass")
+    assert compute_status(_facts(credentials=(licence, npi)), TODAY) == "verified"
+
+
+@pytest.mark.parametrize("days_left", [31, 90])
+def test_not_expiring_when_expiry_is_more_than_30_days_away(days_left: int) -> None:
+    creds = (CredentialFacts("state_licence", TODAY + timedelta(days=days_left), TODAY), CredentialFacts("npi", None, TODAY))
+    assert compute_status(_facts(credentials=creds), TODAY) == "verified"
+
+
+def test_the_best_of_several_licences_counts() -> None:
+    expired = CredentialFacts("state_licence", TODAY - timedelta(days=10), TODAY - timedelta(days=400))
+    renewed = CredentialFacts("state_licence", TODAY + timedelta(days=700), TODAY - timedelta(days=5))
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=5))
+    assert compute_status(_facts(credentials=(expired, renewed, npi)), TODAY) == "verified"
+
+
+def test_each_state_practised_in_needs_its_own_licence() -> None:
+    ma = CredentialFacts("state_licence", None, TODAY - timedelta(days=5), jurisdiction="MA")
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=5))
+    assert compute_status(_facts(credentials=(ma, npi), regions=("MA",)), TODAY) == "verified"
+    assert compute_status(_facts(credentials=(ma, npi), regions=("MA", "NY")), TODAY) == "pending"
+    ny = CredentialFacts("state_licence", None, TODAY - timedelta(days=5), jurisdiction="ny")
+    assert compute_status(_facts(credentials=(ma, ny, npi), regions=("MA", "NY")), TODAY) == "verified"
+
+
+def test_a_national_licence_counts_in_every_state() -> None:
+    national = CredentialFacts("national_licence", None, TODAY - timedelta(days=5), jurisdiction="US")
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=5))
+    assert compute_status(_facts(credentials=(national, npi), regions=("MA", "NY")), TODAY) == "verified"
+
+
+def test_certification_and_insurance_are_not_required() -> None:
+    cert = CredentialFacts("certification", None, None)
+    creds = (*_facts().credentials, cert, CredentialFacts("insurance", TODAY - timedelta(days=3), None))
+    assert compute_status(_facts(credentials=creds), TODAY) == "verified"
+
+
+def test_suspension_wins_over_everything() -> None:
+    assert compute_status(_facts(credentials=(), suspended=True), TODAY) == "suspended"
+    assert compute_status(_facts(credentials=(), last_exclusion_outcome="fail"), TODAY) == "suspended"
+
+
+def test_policy_windows_are_configurable() -> None:
+    strict = VettingPolicy(primary_source_days=30, exclusion_days=7)
+    assert compute_status(_us(TODAY - timedelta(days=40), TODAY), TODAY, strict) == "pending"
+    assert compute_status(_facts(last_exclusion_check_on=TODAY - timedelta(days=8)), TODAY, strict) == "lapsed"
+
+
+@pytest.mark.parametrize(("day", "months", "expected"), [
+    (date(2026, 1, 31), 1, date(2026, 2, 28)), (date(2024, 1, 31), 1, date(2024, 2, 29)),
+    (date(2026, 11, 25), 36, date(2029, 11, 25)), (date(2026, 11, 25), -36, date(2023, 11, 25)),
+    (date(2026, 12, 15), 1, date(2027, 1, 15)),
+])
+def test_add_months_clamps_to_the_end_of_the_month(day: date, months: int, expected: date) -> None:
+    assert add_months(day, months) == expected
+
+
+def test_a_practitioners_life_goes_through_every_status() -> None:
+    """Each step changes one fact, as a real history would, and the status follows."""
+    day0 = TODAY
+    licence = CredentialFacts("state_licence", day0 + timedelta(days=60), None, submitted_on=day0)
+    npi = CredentialFacts("npi", None, None)
+    steps: list[tuple[VettingFacts, date, str]] = []
+    steps.append((VettingFacts("US"), day0, "unverified"))
+    facts = VettingFacts("US", credentials=(licence, npi))
+    steps.append((facts, day0, "pending"))
+    checked = VettingFacts("US", credentials=(replace(licence, last_pass_on=day0, last_outcome="pass"),
+                                              replace(npi, last_pass_on=day0, last_outcome="pass")),
+                           last_exclusion_check_on=day0, last_exclusion_outcome="pass")
+    steps.append((checked, day0, "verified"))
+    steps.append((replace(checked, last_exclusion_check_on=day0 + timedelta(days=30)), day0 + timedelta(days=31),
+                  "expiring"))
+    steps.append((replace(checked, last_exclusion_check_on=day0 + timedelta(days=60)), day0 + timedelta(days=61),
+                  "lapsed"))
+    renewed = replace(checked, credentials=(replace(licence, valid_until=day0 + timedelta(days=800),
+                                                    last_pass_on=day0 + timedelta(days=62), last_outcome="pass"),
+                                            checked.credentials[1]), last_exclusion_check_on=day0 + timedelta(days=62))
+    steps.append((renewed, day0 + timedelta(days=62), "verified"))
+    steps.append((replace(renewed, last_exclusion_outcome="needs_review"), day0 + timedelta(days=62), "pending"))
+    steps.append((replace(renewed, last_exclusion_outcome="fail"), day0 + timedelta(days=62), "suspended"))
+    steps.append((replace(renewed, suspended=True), day0 + timedelta(days=62), "suspended"))
+    assert [compute_status(f, d) for f, d, _ in steps] == [s for _, _, s in steps]

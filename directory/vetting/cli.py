@@ -1,0 +1,121 @@
+"""Vetting commands: `flask vetting run|verify-chain` and `flask exclusions import FILE`."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from directory.clock import today as clock_today
+from directory.extensions import db
+from directory.vetting.history import count_checks, verify_all_chains
+from directory.vetting.runner import RunSummary, plan_run, run_batch, send_expiry_alerts
+from directory.vetting.services import recompute_statuses
+from directory.vetting.sources.leie import ExclusionListInvalid, ImportReport, file_digest, import_exclusion_list
+from directory.vetting.sources.npi import NpiRegistryClient
+
+BATCH = 100  # practitioners per commit: an interrupted run keeps what it did
+SHOWN_PROBLEMS = 20
+
+
+@click.group("vetting")
+def vetting_group() -> None:
+    """Re-verify practitioners and check the tamper-evident history."""
+
+
+@vetting_group.command("run")
+@click.option("--dry-run", is_flag=True, help="Only report what is due; check nothing.")
+@with_appcontext
+def vetting_run(dry_run: bool) -> None:
+    """Run the checks that are due (NPI registry, exclusion list), queue manual ones, send expiry alerts."""
+    started, today = time.perf_counter(), clock_today()
+    plan = plan_run(today)
+    work = plan.work
+    click.echo(f"due: {len(work)} practitioners, {sum(len(w.automated) for w in work)} automated checks, "
+               f"{sum(len(w.manual) for w in work)} manual checks; {len(plan.outdated)} statuses to update")
+    if dry_run:
+        return
+    summary = RunSummary()
+    client = NpiRegistryClient.from_config()
+    try:
+        with click.progressbar(length=len(work), label="Checking practitioners") as bar:
+            for start in range(0, len(work), BATCH):
+                run_batch(work[start:start + BATCH], client, summary)
+                db.session.commit()
+                bar.update(len(work[start:start + BATCH]))
+        for start in range(0, len(plan.outdated), BATCH):
+            recompute_statuses(plan.outdated[start:start + BATCH])
+            db.session.commit()
+        summary.statuses_updated = len(plan.outdated)
+        summary.alerts = send_expiry_alerts(today)
+        db.session.commit()
+    finally:
+        client.close()
+    _print_summary(summary, time.perf_counter() - started)
+    if summary.errors:
+        raise click.exceptions.Exit(1)
+
+
+def _print_summary(summary: RunSummary, seconds: float) -> None:
+    """Print what a run did."""
+    for (source, outcome), count in sorted(summary.outcomes.items()):
+        click.echo(f"  {source}: {outcome} {count}")
+    click.echo(f"manual checks waiting in the admin queue: {summary.manual_queued}")
+    click.echo(f"statuses brought up to date: {summary.statuses_updated}")
+    click.echo(f"expiry alerts queued: {summary.alerts}")
+    for error in summary.errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(f"checked {summary.practitioners} practitioners in {seconds:.1f}s; {len(summary.errors)} errors")
+
+
+@vetting_group.command("verify-chain")
+@with_appcontext
+def verify_chain_command() -> None:
+    """Recompute every verification chain and report any break (exit code 1 if one is found)."""
+    with click.progressbar(length=count_checks(), label="Verifying chains") as bar:
+        report = verify_all_chains(progress=bar.update)
+    for subject, found in report.breaks:
+        click.echo(f"BREAK {subject}, sequence {found.sequence}: {found.reason}")
+    click.echo(f"verified {report.chains} chains, {report.rows} checks: {len(report.breaks)} breaks")
+    if report.breaks:
+        raise click.exceptions.Exit(1)
+
+
+@click.group("exclusions")
+def exclusions_group() -> None:
+    """Import the OIG exclusion list (LEIE)."""
+
+
+@exclusions_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--file-date", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Date of the list (default: the file's modification date).")
+@with_appcontext
+def exclusions_import(file: Path, file_date: datetime | None) -> None:
+    """Replace the exclusion list with an LEIE CSV (UPDATED.csv); importing the same file again changes nothing."""
+    started = time.perf_counter()
+    sha256, lines = file_digest(file)
+    try:
+        with click.progressbar(length=lines, label=f"Importing {file.name}") as bar:
+            report = import_exclusion_list(file, file_date.date() if file_date else None, bar.update, digest=sha256)
+    except ExclusionListInvalid as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    _print_import(report, time.perf_counter() - started)
+
+
+def _print_import(report: ImportReport, seconds: float) -> None:
+    """Print an import's totals and its skipped rows."""
+    if report.unchanged:
+        click.echo(f"unchanged: {report.file_name} (sha256 {report.sha256[:12]}) is already the current list")
+        return
+    for line, problem in report.problems[:SHOWN_PROBLEMS]:
+        click.echo(f"line {line}: {problem}", err=True)
+    if report.rows_skipped > SHOWN_PROBLEMS:
+        click.echo(f"... and {report.rows_skipped - SHOWN_PROBLEMS} more skipped rows", err=True)
+    rate = report.rows_imported / seconds if seconds else 0
+    click.echo(f"imported {report.rows_imported} of {report.rows_read} rows ({report.rows_skipped} skipped) "
+               f"from {report.file_name} in {seconds:.1f}s ({rate:.0f} rows/s); run `flask vetting run` to re-match")

@@ -1,0 +1,117 @@
+"""What needs checking, and which expiry alert is owed: pure functions over vetting facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from directory.vetting.status import (
+    DEFAULT_POLICY,
+    CredentialFacts,
+    VettingFacts,
+    VettingPolicy,
+    add_months,
+    required_credentials,
+    verification_decision,
+)
+
+# Sources a scheduled run may call without a person: everything else goes to the admin queue.
+AUTOMATED_KINDS = {"npi": "npi_registry"}
+# Re-check the exclusion list this many days before the monthly window closes, so a daily
+# cron run keeps every practitioner inside it even when a run fails once.
+EXCLUSION_MARGIN_DAYS = 7
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One check that should be made, why, and since when it has been waiting."""
+
+    source: str
+    reason: str
+    since: date
+    credential_ref: int | None = None
+    credential_kind: str = ""
+    automated: bool = False
+
+
+def due_items(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> list[DueItem]:
+    """Return the checks due for one practitioner on ``today``, oldest first."""
+    if not facts.credentials:
+        return []
+    decision = _current_decision(facts, today, policy)
+    items = [item for c in facts.credentials if (item := _credential_due(c, decision, today, policy))]
+    exclusion = _exclusion_due(facts, today, policy)
+    if exclusion is not None:
+        items.append(exclusion)
+    return sorted(items, key=lambda i: (i.since, i.source, i.credential_ref or 0))
+
+
+def _current_decision(facts: VettingFacts, today: date, policy: VettingPolicy) -> date | None:
+    """Return the verification decision still inside its re-verification cycle, if any."""
+    required = required_credentials(facts, today)
+    if required is None:
+        return None
+    decision = verification_decision(required, today, policy)
+    if decision is None or today > add_months(decision, policy.reverify_months):
+        return None
+    return decision
+
+
+def _credential_due(c: CredentialFacts, decision: date | None, today: date, policy: VettingPolicy) -> DueItem | None:
+    """Return the item due for one credential, or None when it needs nothing now."""
+    source = AUTOMATED_KINDS.get(c.kind, _manual_source(c.kind))
+    automated = c.kind in AUTOMATED_KINDS
+
+    def item(reason: str, since: date, auto: bool = automated) -> DueItem:
+        return DueItem(source, reason, since, c.ref, c.kind, auto)
+
+    if c.expired_on(today):
+        return item(f"expired on {c.valid_until}; a renewed credential is needed", c.valid_until or today, False)
+    if not c.passes and c.last_outcome is None:
+        return item("never checked", c.submitted_on or today)
+    if c.blocked:
+        return item(f"last check: {c.last_outcome}", c.last_checked_on or today, False)
+    fresh_until = c.passes[-1] + timedelta(days=policy.primary_source_days)
+    if decision is None and fresh_until < today:
+        return item(f"last pass {c.passes[-1]} is older than {policy.primary_source_days} days", fresh_until)
+    soon = today + timedelta(days=policy.expiring_within_days)
+    if decision is not None and add_months(decision, policy.reverify_months) <= soon:
+        cycle_end = add_months(decision, policy.reverify_months)
+        return item(f"re-verification due by {cycle_end}", cycle_end - timedelta(days=policy.expiring_within_days))
+    if c.valid_until is not None and c.valid_until <= soon:
+        return item(f"expires on {c.valid_until}", c.valid_until - timedelta(days=policy.expiring_within_days), False)
+    return None
+
+
+def _manual_source(kind: str) -> str:
+    """Return the usual manual source for a credential kind."""
+    return {"state_licence": "state_board", "national_licence": "state_board",
+            "certification": "certification_body"}.get(kind, "document")
+
+
+def _exclusion_due(facts: VettingFacts, today: date, policy: VettingPolicy) -> DueItem | None:
+    """Return the exclusion-list item due, or None."""
+    last = facts.last_exclusion_check_on
+    if facts.last_exclusion_outcome == "needs_review":
+        return DueItem("exclusion_list", "a name match awaits an admin's review", last or today)
+    if last is None:
+        first = min((c.submitted_on for c in facts.credentials if c.submitted_on), default=today)
+        return DueItem("exclusion_list", "never checked", first, automated=True)
+    renew_on = last + timedelta(days=policy.exclusion_days - EXCLUSION_MARGIN_DAYS)
+    if renew_on <= today:
+        return DueItem("exclusion_list", f"last checked {last}", renew_on, automated=True)
+    if facts.exclusion_list_newer:
+        return DueItem("exclusion_list", "a newer exclusion list was imported", today, automated=True)
+    return None
+
+
+def alert_threshold(valid_until: date | None, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> int | None:
+    """Return the alert owed today for a credential expiring on ``valid_until`` (days before expiry), or None.
+
+    When runs were missed, only the nearest threshold is owed (one alert, not a burst).
+    """
+    if valid_until is None:
+        return None
+    days_left = (valid_until - today).days
+    reached = [t for t in policy.alert_days if 0 <= days_left <= t]
+    return min(reached) if reached else None

@@ -1,0 +1,138 @@
+"""Gather what the status rules need from the database, for one practitioner or thousands at once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from directory.extensions import db
+from directory.practitioners.models import Location
+from directory.vetting.models import Credential, ExclusionImport, VerificationCheck, VettingDecision
+from directory.vetting.status import DECISIVE_OUTCOMES, PRIMARY_SOURCES, CredentialFacts, VettingFacts
+
+CHUNK = 500  # ids per IN (...) list: well under every database's bound-parameter limit
+
+
+@dataclass
+class _Checks:
+    """One credential's (or the exclusion list's) checks, folded as they are read in sequence order."""
+
+    passes: list[date] = field(default_factory=list)
+    last_outcome: str | None = None
+    last_checked_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    last_reference: str = ""
+
+    def add(self, outcome: str, at: datetime, reference: str = "") -> None:
+        """Fold one check in."""
+        self.last_attempt_at = at
+        if outcome in DECISIVE_OUTCOMES:
+            self.last_outcome, self.last_checked_at, self.last_reference = outcome, at, reference
+        if outcome == "pass":
+            self.passes.append(at.date())
+
+
+def load_facts(practitioner_ids: Sequence[int] | None = None) -> dict[int, VettingFacts]:
+    """Return the vetting facts of the given practitioners (all practitioners when None)."""
+    places = _places(practitioner_ids)
+    credentials = _rows(select(Credential.id, Credential.practitioner_id, Credential.kind, Credential.jurisdiction,
+                               Credential.valid_until, Credential.submitted_at)
+                        .where(Credential.withdrawn_at.is_(None)), Credential.practitioner_id, practitioner_ids)
+    by_credential, exclusion = _fold_checks(practitioner_ids)
+    suspended = _suspended(practitioner_ids)
+    listing = db.session.scalar(select(ExclusionImport).order_by(ExclusionImport.id.desc()).limit(1))
+    list_reference = listing.reference if listing else None
+    creds_of: dict[int, list[CredentialFacts]] = defaultdict(list)
+    for cred in credentials:
+        creds_of[cred.practitioner_id].append(_credential_facts(cred, by_credential.get(cred.id, _Checks())))
+    ids = practitioner_ids if practitioner_ids is not None else sorted(set(places) | set(creds_of) | set(exclusion))
+    return {pid: _facts(pid, places, creds_of, exclusion.get(pid, _Checks()), pid in suspended, list_reference)
+            for pid in ids}
+
+
+def _facts(pid: int, places: dict[int, tuple[str, tuple[str, ...]]], creds_of: dict[int, list[CredentialFacts]],
+           excl: _Checks, suspended: bool, list_reference: str | None) -> VettingFacts:
+    """Assemble one practitioner's facts."""
+    country, regions = places.get(pid, ("", ()))
+    return VettingFacts(
+        country=country,
+        regions=regions,
+        credentials=tuple(creds_of.get(pid, ())),
+        last_exclusion_check_on=excl.last_checked_at.date() if excl.last_checked_at else None,
+        last_exclusion_outcome=excl.last_outcome,
+        last_exclusion_attempt_on=excl.last_attempt_at.date() if excl.last_attempt_at else None,
+        # Checks name the list they ran against; one against an older list is superseded by the import.
+        exclusion_list_newer=bool(list_reference and excl.last_checked_at and excl.last_reference != list_reference),
+        suspended=suspended,
+    )
+
+
+def _credential_facts(cred: Any, checks: _Checks) -> CredentialFacts:
+    """Return the facts of one credential row and its folded checks."""
+    return CredentialFacts(
+        kind=cred.kind,
+        valid_until=cred.valid_until,
+        last_pass_on=checks.passes[-1] if checks.passes else None,
+        last_outcome=checks.last_outcome,
+        passed_on=tuple(checks.passes),
+        jurisdiction=cred.jurisdiction or "",
+        ref=cred.id,
+        submitted_on=cred.submitted_at.date() if cred.submitted_at else None,
+        last_checked_on=checks.last_checked_at.date() if checks.last_checked_at else None,
+        last_attempt_on=checks.last_attempt_at.date() if checks.last_attempt_at else None,
+    )
+
+
+def _rows(statement: Any, column: Any, ids: Sequence[int] | None) -> Iterator[Any]:
+    """Run ``statement`` for all rows or for ``ids`` in chunks, yielding result rows."""
+    if ids is None:
+        yield from db.session.execute(statement)
+        return
+    for start in range(0, len(ids), CHUNK):
+        yield from db.session.execute(statement.where(column.in_(ids[start:start + CHUNK])))
+
+
+def _places(ids: Sequence[int] | None) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """Return practitioner id -> (country of the first location, US states practised in)."""
+    rows = _rows(select(Location.practitioner_id, Location.country, Location.region).order_by(Location.id),
+                 Location.practitioner_id, ids)
+    country: dict[int, str] = {}
+    regions: dict[int, set[str]] = defaultdict(set)
+    for pid, loc_country, region in rows:
+        country.setdefault(pid, loc_country)
+        if loc_country == "US" and region:
+            regions[pid].add(region.strip().upper())
+    return {pid: (c, tuple(sorted(regions.get(pid, ())))) for pid, c in country.items()}
+
+
+def _fold_checks(ids: Sequence[int] | None) -> tuple[dict[int, _Checks], dict[int, _Checks]]:
+    """Fold every practitioner check into per-credential and per-practitioner exclusion summaries."""
+    statement = (select(VerificationCheck.practitioner_id, VerificationCheck.credential_id, VerificationCheck.source,
+                        VerificationCheck.outcome, VerificationCheck.performed_at, VerificationCheck.reference,
+                        Credential.kind)
+                 .outerjoin(Credential, Credential.id == VerificationCheck.credential_id)
+                 .where(VerificationCheck.practitioner_id.is_not(None))
+                 .order_by(VerificationCheck.practitioner_id, VerificationCheck.sequence))
+    by_credential: dict[int, _Checks] = defaultdict(_Checks)
+    exclusion: dict[int, _Checks] = defaultdict(_Checks)
+    for pid, cred_id, source, outcome, at, reference, kind in _rows(statement, VerificationCheck.practitioner_id, ids):
+        if source == "exclusion_list":
+            exclusion[pid].add(outcome, at, reference)
+        elif cred_id is not None and source in PRIMARY_SOURCES.get(kind, ()):
+            by_credential[cred_id].add(outcome, at)
+    return by_credential, exclusion
+
+
+def _suspended(ids: Sequence[int] | None) -> set[int]:
+    """Return the practitioners whose latest admin decision is a suspension."""
+    latest: dict[int, str] = {}
+    rows = _rows(select(VettingDecision.practitioner_id, VettingDecision.action).order_by(VettingDecision.id),
+                 VettingDecision.practitioner_id, ids)
+    for pid, action in rows:
+        latest[pid] = action
+    return {pid for pid, action in latest.items() if action == "suspend"}

@@ -1,0 +1,65 @@
+"""Admin forms of the verification queue; limits match the database columns."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from directory.vetting.models import Credential
+
+SOURCE_CHOICES = [SelectChoice("state_board", "State board / licensing authority look-up"),
+                  SelectChoice("certification_body", "Certification body (e.g. NCCAOM)"),
+                  SelectChoice("document", "Document examined"), SelectChoice("manual", "Other manual check")]
+OUTCOME_CHOICES = [SelectChoice("pass", "Pass: the source confirms it"),
+                   SelectChoice("fail", "Fail: the source contradicts it"),
+                   SelectChoice("needs_review", "Needs review: unclear, another admin should look")]
+NO_CREDENTIAL = SelectChoice(0, "None (the practitioner as a whole)")
+REASON = [DataRequired("Give the reason; it is kept with the decision."), Length(max=2000)]
+
+
+class RunCheckForm(FlaskForm):
+    """Run an automated source now (the form carries only the CSRF token)."""
+
+
+class ManualCheckForm(FlaskForm):
+    """Record a check made by hand: what, where, the outcome, a note and an optional document."""
+
+    credential_id = SelectField("Credential checked", coerce=int, choices=[NO_CREDENTIAL])
+    source = SelectField("Where it was checked", choices=SOURCE_CHOICES)
+    what = StringField("What was checked", validators=[DataRequired("Say what was checked."), Length(max=200)])
+    reference = StringField("URL or reference", validators=[Optional(), Length(max=500)])
+    outcome = SelectField("Outcome", choices=OUTCOME_CHOICES)
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
+    document = FileField("Document (PDF, PNG or JPEG)")
+
+    def offer_credentials(self, credentials: list[Credential]) -> None:
+        """Offer the practitioner's credentials as choices."""
+        self.credential_id.choices = [NO_CREDENTIAL] + [
+            SelectChoice(c.id, f"{c.kind.replace('_', ' ')} {c.number} {c.jurisdiction}".strip()) for c in credentials
+        ]
+
+
+class DecisionForm(FlaskForm):
+    """Suspend or reinstate: the reason is required."""
+
+    reason = TextAreaField("Reason", validators=REASON)
+
+
+class ExclusionReviewForm(FlaskForm):
+    """Decide on an exclusion-list hit."""
+
+    decision = RadioField("Decision", choices=[SelectChoice("clear", "Not this person: clear the match"),
+                                               SelectChoice("confirm", "Same person: confirm (the practitioner is suspended)")],
+                          validators=[DataRequired("Choose a decision.")])
+    reason = TextAreaField("Reason", validators=REASON)
+
+
+class IdentityForm(FlaskForm):
+    """Date of birth and former names, used only to match the exclusion list."""
+
+    date_of_birth = DateField("Date of birth", validators=[Optional()])
+    former_names = TextAreaField("Former names (one per line, first name then last name)",
+                                 validators=[Optional(), Length(max=2000)])

@@ -1,0 +1,61 @@
+"""Name normalisation for matching people across sources (exclusion list, NPI registry). Pure."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_SEPARATORS = re.compile(r"[\s\-]+")
+_NON_LETTERS = re.compile(r"[^a-z]")
+# Suffixes that registries put into the last-name field ("SMITH JR").
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "md", "lac", "phd"})
+# Particles that are never a surname on their own ("van" of "Van Dyke").
+_PARTICLES = frozenset({"van", "von", "de", "der", "den", "del", "della", "la", "le", "da", "di", "du", "st", "bin", "al"})
+
+
+def fold(text: str) -> str:
+    """Return ``text`` lower-cased with accents removed ("Zoë" -> "zoe")."""
+    if text.isascii():  # the common case (the LEIE is upper-case ASCII), ten times faster
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def name_key(text: str) -> str:
+    """Return the comparable form of one name: folded letters only ("O'Brien" -> "obrien")."""
+    return _NON_LETTERS.sub("", fold(text))
+
+
+def _parts(text: str) -> list[str]:
+    """Return the name's hyphen- or space-separated parts as keys, suffixes dropped."""
+    parts = [name_key(p) for p in _SEPARATORS.split(fold(text).replace(".", " "))]
+    return [p for p in parts if p and p not in _SUFFIXES]
+
+
+def last_name_keys(last_name: str) -> set[str]:
+    """Return the keys a last name can be found under: whole, and each part of a double name."""
+    parts = _parts(last_name)
+    if not parts:
+        return set()
+    keys = {"".join(parts)}
+    if len(parts) > 1:
+        keys.update(p for p in parts if len(p) > 1 and p not in _PARTICLES)
+    return keys
+
+
+def first_name_key(first_name: str) -> str:
+    """Return the key of a first name: its first part ("Mei Ling" -> "mei")."""
+    parts = _parts(first_name)
+    return parts[0] if parts else ""
+
+
+def name_pairs(first_name: str, last_names: Iterable[str]) -> set[tuple[str, str]]:
+    """Return every (last key, first key) pair for a person known by any of ``last_names``."""
+    first = first_name_key(first_name)
+    return {(last, first) for name in last_names for last in last_name_keys(name)}
+
+
+def same_person_name(first_a: str, last_a: str, first_b: str, last_b: str) -> bool:
+    """Tell whether two names match once normalised (double last names match on either part)."""
+    return first_name_key(first_a) == first_name_key(first_b) and bool(last_name_keys(last_a) & last_name_keys(last_b))

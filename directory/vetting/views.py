@@ -1,0 +1,200 @@
+"""Admin screens of the verification queue (mounted at /admin/vetting); every action is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from directory.accounts.audit import record_audit
+from directory.accounts.policy import roles_required
+from directory.errors import DomainError, NotFound
+from directory.extensions import db
+from directory.vetting import services
+from directory.vetting.checks import record_manual_check
+from directory.vetting.documents import InvalidDocument, document_path, store_document
+from directory.vetting.forms import DecisionForm, ExclusionReviewForm, IdentityForm, ManualCheckForm, RunCheckForm
+from directory.vetting.models import VerificationCheck
+from directory.vetting.queue import dossier, run_check, verification_queue
+from directory.vetting.sources.exclusions import review_exclusion
+
+bp = Blueprint("vetting", __name__, url_prefix="/admin/vetting")
+PER_PAGE = 50
+
+
+@bp.get("/")
+@roles_required("admin")
+def queue() -> Any:
+    """List practitioners with pending credentials or due checks, oldest first."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    entries, total = verification_queue(page, PER_PAGE)
+    return render_template("vetting/queue.html", entries=entries, total=total, page=page, per_page=PER_PAGE)
+
+
+def _forms(record: Any, **overrides: Any) -> dict[str, Any]:
+    """Return the screen's forms (fresh ones unless a submitted one is passed back with its errors)."""
+    manual = overrides.get("manual_form") or ManualCheckForm(formdata=None)
+    manual.offer_credentials(record.credentials)
+    return {"run_form": RunCheckForm(formdata=None), "manual_form": manual,
+            "decision_form": overrides.get("decision_form") or DecisionForm(formdata=None),
+            "review_form": overrides.get("review_form") or ExclusionReviewForm(formdata=None),
+            "identity_form": overrides.get("identity_form") or IdentityForm(
+                formdata=None, date_of_birth=record.date_of_birth,
+                former_names="\n".join(f"{n.first_name} {n.last_name}".strip() for n in record.former_names))}
+
+
+def _render(practitioner_id: int, status: int = 200, **forms: Any) -> Any:
+    """Render one practitioner's screen."""
+    record = dossier(practitioner_id)
+    return render_template("vetting/practitioner.html", record=record, **_forms(record, **forms)), status
+
+
+@bp.get("/practitioners/<int:practitioner_id>")
+@roles_required("admin")
+def practitioner(practitioner_id: int) -> Any:
+    """Show one practitioner's credentials, every check with its evidence, and the actions."""
+    return _render(practitioner_id)
+
+
+def _act(practitioner_id: int, action: Callable[[], Any], success: str) -> Any:
+    """Run one admin action, commit with its audit event, and go back to the practitioner's screen."""
+    try:
+        action()
+    except NotFound:
+        raise
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _render(practitioner_id, exc.status)
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("vetting.practitioner", practitioner_id=practitioner_id))
+
+
+@bp.post("/practitioners/<int:practitioner_id>/run/<source>")
+@roles_required("admin")
+def run(practitioner_id: int, source: str) -> Any:
+    """Run the NPI registry or exclusion-list check now."""
+    services.get_practitioner(practitioner_id)
+    if source not in ("npi_registry", "exclusion_list"):
+        raise NotFound("No such automated source.")
+    if not RunCheckForm().validate_on_submit():
+        return _render(practitioner_id, 400)
+    outcome: dict[str, str] = {}
+
+    def action() -> None:
+        outcome["result"] = run_check(practitioner_id, source, current_user).outcome
+
+    response = _act(practitioner_id, action, f"{source.replace('_', ' ')} check recorded")
+    if "result" in outcome:
+        flash(f"Outcome: {outcome['result']}", "info")
+    return response
+
+
+@bp.post("/practitioners/<int:practitioner_id>/checks")
+@roles_required("admin")
+def manual_check(practitioner_id: int) -> Any:
+    """Record a manual or document check, with an optional evidence document."""
+    record = services.get_practitioner(practitioner_id)
+    form = ManualCheckForm()
+    form.offer_credentials(list(record.credentials))
+    if not form.validate_on_submit():
+        return _render(practitioner_id, 400, manual_form=form)
+    upload = form.document.data
+    try:
+        document = store_document(upload.stream) if upload and upload.filename else None
+    except InvalidDocument as exc:
+        form.document.errors = [exc.message]
+        return _render(practitioner_id, 400, manual_form=form)
+    finally:
+        if upload:
+            upload.close()  # large uploads are spooled to a temporary file
+    return _act(practitioner_id, lambda: record_manual_check(
+        record, current_user, source=form.source.data, outcome=form.outcome.data, what=form.what.data or "",
+        reference=form.reference.data or "", note=form.note.data or "",
+        credential=services.credential_of(record, form.credential_id.data or None), document=document),
+        "Manual check recorded.")
+
+
+@bp.post("/practitioners/<int:practitioner_id>/suspend")
+@roles_required("admin")
+def suspend(practitioner_id: int) -> Any:
+    """Suspend the practitioner, with a reason."""
+    record = services.get_practitioner(practitioner_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _render(practitioner_id, 400, decision_form=form)
+    return _act(practitioner_id, lambda: services.suspend(record, form.reason.data or "", current_user),
+                "Practitioner suspended.")
+
+
+@bp.post("/practitioners/<int:practitioner_id>/reinstate")
+@roles_required("admin")
+def reinstate(practitioner_id: int) -> Any:
+    """Reinstate the practitioner, with a reason."""
+    record = services.get_practitioner(practitioner_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _render(practitioner_id, 400, decision_form=form)
+    return _act(practitioner_id, lambda: services.reinstate(record, form.reason.data or "", current_user),
+                "Practitioner reinstated.")
+
+
+@bp.post("/practitioners/<int:practitioner_id>/exclusion-review")
+@roles_required("admin")
+def exclusion_review(practitioner_id: int) -> Any:
+    """Clear or confirm an exclusion-list hit."""
+    record = services.get_practitioner(practitioner_id)
+    form = ExclusionReviewForm()
+    if not form.validate_on_submit():
+        return _render(practitioner_id, 400, review_form=form)
+    return _act(practitioner_id, lambda: review_exclusion(record, current_user, form.decision.data or "",
+                                                          form.reason.data or ""), "Exclusion-list review recorded.")
+
+
+@bp.post("/practitioners/<int:practitioner_id>/identity")
+@roles_required("admin")
+def identity(practitioner_id: int) -> Any:
+    """Update the date of birth and former names used for exclusion matching."""
+    record = services.get_practitioner(practitioner_id)
+    form = IdentityForm()
+    if not form.validate_on_submit():
+        return _render(practitioner_id, 400, identity_form=form)
+    names = services.parse_former_names(form.former_names.data or "")
+    return _act(practitioner_id, lambda: services.update_identity(record, current_user, form.date_of_birth.data, names),
+                "Identity details saved.")
+
+
+@bp.get("/checks/<int:check_id>/document")
+@roles_required("admin")
+def document(check_id: int) -> Any:
+    """Send the document attached to a check (admins only; the download is audited)."""
+    check = db.session.get(VerificationCheck, check_id)
+    stored = services.check_document(check) if check is not None else None
+    if check is None or stored is None:
+        raise NotFound("This check has no document.")
+    path = document_path(str(stored.get("stored_as", "")))
+    if path is None:
+        raise NotFound("The document file is missing.")
+    record_audit("vetting.document_viewed", actor_id=current_user.id, subject_type="verification_check",
+                 subject_id=check.id, document=stored.get("sha256"))
+    db.session.commit()
+    return send_file(path, mimetype=stored.get("mime"), as_attachment=True,
+                     download_name=f"check-{check.id}{path.suffix}")
+
+
+@bp.get("/credentials/<int:credential_id>/document")
+@roles_required("admin")
+def credential_document(credential_id: int) -> Any:
+    """Send the document a practitioner submitted with a credential (the download is audited)."""
+    credential = services.readable_credential_document(current_user, credential_id)
+    path = document_path(credential.document_path or "")
+    if path is None:
+        raise NotFound("The document file is missing.")
+    record_audit("vetting.document_viewed", actor_id=current_user.id, subject_type="credential",
+                 subject_id=credential.id, document=credential.document_sha256)
+    db.session.commit()
+    return send_file(path, mimetype=credential.document_mime, as_attachment=True,
+                     download_name=f"credential-{credential.id}{path.suffix}")

@@ -1,0 +1,42 @@
+"""Name normalisation for matching: accents, punctuation, double names, particles, suffixes."""
+
+from __future__ import annotations
+
+import pytest
+
+from directory.vetting.names import first_name_key, fold, last_name_keys, name_key, name_pairs, same_person_name
+
+
+@pytest.mark.parametrize(("text", "key"), [("O'Brien", "obrien"), ("Zoë", "zoe"), ("MÜLLER", "muller"),
+                                           ("  Chen ", "chen"), ("D'Angelo-Smith", "dangelosmith")])
+def test_name_key_keeps_letters_only(text: str, key: str) -> None:
+    assert name_key(text) == key
+
+
+def test_fold_keeps_ascii_fast_path_and_strips_accents() -> None:
+    assert fold("ABC") == "abc" and fold("Ångström") == "angstrom"
+
+
+@pytest.mark.parametrize(("last", "keys"), [
+    ("Chen", {"chen"}), ("Lopez-Garcia", {"lopezgarcia", "lopez", "garcia"}),
+    ("Lopez Garcia", {"lopezgarcia", "lopez", "garcia"}), ("Van Dyke", {"vandyke", "dyke"}),
+    ("Smith Jr.", {"smith"}), ("", set()),
+])
+def test_last_name_keys_cover_double_names(last: str, keys: set[str]) -> None:
+    assert last_name_keys(last) == keys
+
+
+def test_first_name_key_is_the_first_part() -> None:
+    assert first_name_key("Mei Ling") == "mei" and first_name_key("") == ""
+
+
+def test_name_pairs_cover_every_last_name() -> None:
+    assert name_pairs("Joan", ["Park", "Kim"]) == {("park", "joan"), ("kim", "joan")}
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    (("Mei", "Chen"), ("MEI", "CHEN"), True), (("Ana", "Lopez-Garcia"), ("ANA", "GARCIA"), True),
+    (("Mei", "Chen"), ("MAY", "CHEN"), False), (("Mei", "Chen"), ("MEI", "CHANG"), False),
+])
+def test_same_person_name(a: tuple[str, str], b: tuple[str, str], same: bool) -> None:
+    assert same_person_name(*a, *b) is same
