@@ -23,8 +23,9 @@ from directory.vetting.services import record_check
 from directory.vetting.sources.exclusions import check_exclusions
 from directory.vetting.sources.leie import import_exclusion_list
 from tests import factories
-from tests.support.auth import csrf_token, sign_in
 from tests.support.npi_server import FakeNpiRegistry, Scripted, found, npi_record, running_registry
+from tests.support.web import csrf_token
+from tests.support.web import sign_in_as as sign_in
 from tests.unit.vetting.builders import DATA, NPI, us_practitioner
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from directory.accounts.models import OutgoingEmail, User
 from directory.extensions import db
 
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*name="csrf_token"')
 _LINK = re.compile(r"https?://\S+")
 
 
@@ -19,6 +19,13 @@ def csrf_from(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "no csrf_token in the page"
     return match.group(1) or match.group(2)
+
+
+def csrf_token(client: Any, url: str) -> str:
+    """GET ``url`` (a page with a form) and return the CSRF token of its form."""
+    response = client.get(url)
+    assert response.status_code == 200, f"GET {url} answered {response.status_code}"
+    return csrf_from(response.get_data(as_text=True))
 
 
 def post_form(client: Any, url: str, data: dict[str, Any], form_page: str | None = None, **kw: Any) -> Any:
