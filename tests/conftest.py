@@ -17,6 +17,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 
 from directory import create_app
 from directory.extensions import db
+from tests.support.npi_server import FakeNpiRegistry, running_registry
 from tests.support.postgres import PostgresUnavailable, start_cluster
 
 pytest_plugins = ["tests.integration.conftest_engines"]
@@ -138,6 +139,20 @@ def session(app: Flask) -> Iterator[sa.orm.scoped_session[Any]]:
     """Run the test inside a transaction that is rolled back afterwards."""
     with rolled_back_session(app) as scoped:
         yield scoped
+
+
+@pytest.fixture(scope="session")
+def registry_server(app: Flask) -> Iterator[FakeNpiRegistry]:
+    """Run a local NPPES registry (the real JSON shape) for the session, the app's NPI client pointed at it."""
+    with running_registry(app) as registry:
+        yield registry
+
+
+@pytest.fixture
+def registry(registry_server: FakeNpiRegistry) -> FakeNpiRegistry:
+    """Return the local registry with no scripted answers and no recorded requests."""
+    registry_server.reset()
+    return registry_server
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -20,7 +20,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from directory.clock import utcnow
 from directory.extensions import db
@@ -61,59 +61,66 @@ practitioner_language = Table(
 )
 
 
-class Method(db.Model):  # type: ignore[name-defined,misc]
-    """A treatment method (filiform needling, moxibustion, ...)."""
+class VocabularyTermMixin:
+    """What every controlled-vocabulary entry has: a slug for URLs, a display name, an order."""
 
-    __tablename__ = "method"
-    __table_args__ = (CheckConstraint(SLUG_CHECK, name="slug_format"),)
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805 (SQLAlchemy declared_attr)
+        return (CheckConstraint(SLUG_CHECK, name="slug_format"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SynonymMixin:
+    """Another name patients use for a vocabulary entry, stored lower-case and unique."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805 (SQLAlchemy declared_attr)
+        return (CheckConstraint("term <> '' AND term = lower(term)", name="term_lower"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class Method(VocabularyTermMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A treatment method (filiform needling, moxibustion, ...)."""
+
+    __tablename__ = "method"
+
     synonyms: Mapped[list[MethodSynonym]] = relationship(
         back_populates="method", cascade="all, delete-orphan", order_by="MethodSynonym.term"
     )
 
 
-class MethodSynonym(db.Model):  # type: ignore[name-defined,misc]
-    """Another name patients use for a method ("moxa" for moxibustion)."""
+class MethodSynonym(SynonymMixin, db.Model):  # type: ignore[name-defined,misc]
+    """Another name for a method ("moxa" for moxibustion)."""
 
     __tablename__ = "method_synonym"
-    __table_args__ = (CheckConstraint("term <> '' AND term = lower(term)", name="term_lower"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     method_id: Mapped[int] = mapped_column(ForeignKey("method.id", ondelete="CASCADE"), index=True)
-    term: Mapped[str] = mapped_column(String(120), unique=True)
     method: Mapped[Method] = relationship(back_populates="synonyms")
 
 
-class Condition(db.Model):  # type: ignore[name-defined,misc]
+class Condition(VocabularyTermMixin, db.Model):  # type: ignore[name-defined,misc]
     """A condition patients seek treatment for (low back pain, sciatica, ...)."""
 
     __tablename__ = "condition"
-    __table_args__ = (CheckConstraint(SLUG_CHECK, name="slug_format"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(60), unique=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    sort_order: Mapped[int] = mapped_column(Integer, default=0)
     synonyms: Mapped[list[ConditionSynonym]] = relationship(
         back_populates="condition", cascade="all, delete-orphan", order_by="ConditionSynonym.term"
     )
 
 
-class ConditionSynonym(db.Model):  # type: ignore[name-defined,misc]
+class ConditionSynonym(SynonymMixin, db.Model):  # type: ignore[name-defined,misc]
     """Another name for a condition ("lumbago" for low back pain)."""
 
     __tablename__ = "condition_synonym"
-    __table_args__ = (CheckConstraint("term <> '' AND term = lower(term)", name="term_lower"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     condition_id: Mapped[int] = mapped_column(ForeignKey("condition.id", ondelete="CASCADE"), index=True)
-    term: Mapped[str] = mapped_column(String(120), unique=True)
     condition: Mapped[Condition] = relationship(back_populates="synonyms")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from directory.vetting.services import record_check
 from directory.vetting.sources.exclusions import check_exclusions
 from directory.vetting.sources.leie import import_exclusion_list
 from tests import factories
-from tests.support.npi_server import FakeNpiRegistry, Scripted, found, npi_record, running_registry
+from tests.support.npi_server import FakeNpiRegistry, Scripted, found, npi_record
 from tests.support.web import csrf_token
 from tests.support.web import sign_in_as as sign_in
 from tests.unit.vetting.builders import DATA, NPI, us_practitioner
@@ -31,18 +30,6 @@ from tests.unit.vetting.builders import DATA, NPI, us_practitioner
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
-
-@pytest.fixture(scope="module")
-def registry_server(app: Flask) -> Iterator[FakeNpiRegistry]:
-    """Run the fake NPPES registry for this module."""
-    with running_registry(app) as registry:
-        yield registry
-
-
-@pytest.fixture
-def registry(registry_server: FakeNpiRegistry) -> FakeNpiRegistry:
-    registry_server.reset()
-    return registry_server
 
 
 @pytest.fixture

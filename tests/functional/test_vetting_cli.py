@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
 
@@ -19,21 +17,8 @@ from directory.models import VerificationCheck
 from directory.vetting.cli import exclusions_group, vetting_group
 from directory.vetting.services import record_check
 from tests import factories
-from tests.support.npi_server import FakeNpiRegistry, Scripted, found, npi_record, running_registry
+from tests.support.npi_server import FakeNpiRegistry, Scripted, found, npi_record
 from tests.unit.vetting.builders import DATA, admin, credential, us_practitioner
-
-
-@pytest.fixture(scope="module")
-def registry_server(app: Flask) -> Iterator[FakeNpiRegistry]:
-    """Run the fake NPPES registry for this module."""
-    with running_registry(app) as registry:
-        yield registry
-
-
-@pytest.fixture
-def registry(registry_server: FakeNpiRegistry) -> FakeNpiRegistry:
-    registry_server.reset()
-    return registry_server
 
 
 def _invoke(app: Flask, group: Any, *args: str) -> Any:
