@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from directory.errors import DomainError, InvalidParameter
 from directory.extensions import db, search
 from directory.geo import Place, resolve_place
-from directory.practitioners.models import Condition, Language, Location, Method, Practitioner
+from directory.practitioners.cards import LocationCard, PractitionerCard, load_cards
+from directory.practitioners.vocabulary import cached_vocabulary
 from directory.reviews.models import Review
 from search import InvalidQuery, SearchPage, SearchQuery, SearchUnavailable
 from search.geo import arc_distance_km
@@ -28,9 +28,9 @@ class SearchUnavailableError(DomainError):
 class ResultRow:
     """One practitioner as a result card shows it."""
 
-    practitioner: Practitioner
+    practitioner: PractitionerCard
     distance_km: float | None
-    nearest: Location
+    nearest: LocationCard
     rating_average: float | None
     rating_count: int
     highlight: str = ""
@@ -55,12 +55,12 @@ class SearchResults:
 
 
 def vocabulary_choices() -> dict[str, dict[str, str]]:
-    """Return slug -> display name for methods, conditions and languages."""
+    """Return slug -> display name for methods, conditions and languages (from the vocabulary cache)."""
+    vocab = cached_vocabulary()
     return {
-        "method": dict(db.session.execute(select(Method.slug, Method.name).order_by(Method.sort_order)).all()),
-        "condition": dict(db.session.execute(
-            select(Condition.slug, Condition.name).order_by(Condition.sort_order)).all()),
-        "language": dict(db.session.execute(select(Language.code, Language.name).order_by(Language.name)).all()),
+        "method": {t.slug: t.name for t in vocab.methods.values()},
+        "condition": {t.slug: t.name for t in vocab.conditions.values()},
+        "language": {t.code: t.name for t in vocab.languages.values()},
     }
 
 
@@ -98,34 +98,26 @@ def _load_rows(page: SearchPage, query: SearchQuery) -> list[ResultRow]:
     ids = [h.id for h in page.hits]
     if not ids:
         return []
-    stmt = (
-        select(Practitioner)
-        .where(Practitioner.id.in_(ids), Practitioner.hidden.is_(False), Practitioner.vetting_status != "suspended")
-        .options(selectinload(Practitioner.locations), selectinload(Practitioner.methods),
-                 selectinload(Practitioner.conditions), selectinload(Practitioner.languages))
-    )
-    if query.verified_only:
-        stmt = stmt.where(Practitioner.vetting_status.in_(("verified", "expiring")))
-    found = {p.id: p for p in db.session.scalars(stmt)}
+    found = load_cards(ids, query.verified_only)
     ratings: dict[int, tuple[float, int]] = {
         int(row[0]): (float(row[1]), int(row[2]))
         for row in db.session.execute(
             select(Review.practitioner_id, func.avg(Review.rating), func.count())
-            .where(Review.practitioner_id.in_(ids), Review.moderation_state == "published")
+            .where(Review.practitioner_id.in_(list(found)), Review.moderation_state == "published")
             .group_by(Review.practitioner_id)
         )
-    }
+    } if found else {}
     rows = []
     for hit in page.hits:
-        p = found.get(hit.id)
-        if p is None or not p.locations:
+        card = found.get(hit.id)
+        if card is None or not card.locations:
             continue
-        average, count = ratings.get(p.id, (None, 0))
-        rows.append(ResultRow(p, hit.distance_km, _nearest(p, query), average, count, hit.highlight))
+        average, count = ratings.get(card.id, (None, 0))
+        rows.append(ResultRow(card, hit.distance_km, _nearest(card, query), average, count, hit.highlight))
     return rows
 
 
-def _nearest(p: Practitioner, query: SearchQuery) -> Location:
+def _nearest(p: PractitionerCard, query: SearchQuery) -> LocationCard:
     """Return the practitioner's location nearest the origin (the first one without an origin)."""
     if query.lat is None or query.lon is None:
         return p.locations[0]

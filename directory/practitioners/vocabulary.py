@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ def load_vocabularies() -> dict[str, int]:
         else:
             existing[code].name = name
     db.session.flush()
+    forget_cached_vocabulary()
     return added
 
 
@@ -60,3 +63,55 @@ def _sync_terms(model: Any, synonym_model: Any, parent: str, entries: list[dict[
         have = {s.term for s in row.synonyms}
         row.synonyms.extend(synonym_model(term=term) for term in wanted if term not in have)
     return added
+
+
+@dataclass(frozen=True)
+class Term:
+    """A vocabulary entry as pages show it (a method, a condition or a language)."""
+
+    slug: str
+    name: str
+
+    @property
+    def code(self) -> str:
+        """Return the slug under the name languages use (ISO 639-1 code)."""
+        return self.slug
+
+
+@dataclass(frozen=True)
+class VocabularyCache:
+    """The vocabularies of one database, by id (methods, conditions) and code (languages)."""
+
+    methods: dict[int, Term]
+    conditions: dict[int, Term]
+    languages: dict[str, Term]
+    loaded_at: float
+
+
+# Vocabularies change only through load_vocabularies (which clears this); the TTL bounds
+# how long another process may show an old name after a deploy changed the data file.
+_CACHE_TTL_S = 60.0
+_cache: dict[str, VocabularyCache] = {}
+
+
+def cached_vocabulary() -> VocabularyCache:
+    """Return this database's vocabularies, loaded at most once a minute per process."""
+    key = db.engine.url.render_as_string(hide_password=True)
+    entry = _cache.get(key)
+    if entry is None or time.monotonic() - entry.loaded_at > _CACHE_TTL_S:
+        entry = VocabularyCache(
+            methods={i: Term(s, n) for i, s, n in db.session.execute(
+                select(Method.id, Method.slug, Method.name).order_by(Method.sort_order))},
+            conditions={i: Term(s, n) for i, s, n in db.session.execute(
+                select(Condition.id, Condition.slug, Condition.name).order_by(Condition.sort_order))},
+            languages={c: Term(c, n) for c, n in db.session.execute(
+                select(Language.code, Language.name).order_by(Language.name))},
+            loaded_at=time.monotonic(),
+        )
+        _cache[key] = entry
+    return entry
+
+
+def forget_cached_vocabulary() -> None:
+    """Drop every cached vocabulary (after the tables changed)."""
+    _cache.clear()
