@@ -15,8 +15,10 @@ from directory.extensions import db
 from directory.indexing.models import SearchOutbox
 from directory.practitioners.models import (
     Condition,
+    ConditionSynonym,
     Location,
     Method,
+    MethodSynonym,
     Practitioner,
     practitioner_condition,
     practitioner_language,
@@ -33,14 +35,49 @@ RETRY_MAX_S = 300.0
 
 
 
-def load_sources(ids: Sequence[int]) -> dict[int, PractitionerSource]:
-    """Load everything search needs about these practitioners in a handful of queries."""
+@dataclass(frozen=True)
+class Vocabularies:
+    """Methods and conditions by id, each with the synonyms documents carry."""
+
+    methods: dict[int, VocabularyTerm]
+    conditions: dict[int, VocabularyTerm]
+
+
+def load_vocabularies_for_search() -> Vocabularies:
+    """Load both vocabularies with their synonyms in two queries each (once per rebuild, not per batch)."""
+    return Vocabularies(_vocabulary(Method, MethodSynonym, "method_id"),
+                        _vocabulary(Condition, ConditionSynonym, "condition_id"))
+
+
+def _vocabulary(model: Any, synonym_model: Any, fk: str) -> dict[int, VocabularyTerm]:
+    """Return id -> VocabularyTerm for one vocabulary."""
+    synonyms: dict[int, list[str]] = defaultdict(list)
+    for row in db.session.execute(select(getattr(synonym_model, fk), synonym_model.term).order_by(synonym_model.term)):
+        synonyms[int(row[0])].append(str(row[1]))
+    return {int(row[0]): VocabularyTerm(str(row[1]), str(row[2]), tuple(synonyms[int(row[0])]))
+            for row in db.session.execute(select(model.id, model.slug, model.name))}
+
+
+PRACTITIONER_COLUMNS = (Practitioner.id, Practitioner.slug, Practitioner.first_name, Practitioner.last_name,
+                        Practitioner.title, Practitioner.bio, Practitioner.gender, Practitioner.accepting_new_patients,
+                        Practitioner.telehealth, Practitioner.hidden, Practitioner.vetting_status)
+
+
+def load_sources(ids: Sequence[int], vocabularies: Vocabularies | None = None) -> dict[int, PractitionerSource]:
+    """Load everything search needs about these practitioners with tuple queries (no ORM objects)."""
     if not ids:
         return {}
-    practitioners = db.session.scalars(select(Practitioner).where(Practitioner.id.in_(ids))).all()
-    locations = _group(db.session.scalars(select(Location).where(Location.practitioner_id.in_(ids))), "practitioner_id")
-    methods = _terms(Method, practitioner_method, "method_id", ids)
-    conditions = _terms(Condition, practitioner_condition, "condition_id", ids)
+    vocab = vocabularies or load_vocabularies_for_search()
+    points: dict[int, list[PlacePoint]] = defaultdict(list)
+    location_rows: list[Any] = list(db.session.execute(
+        select(Location.practitioner_id, Location.latitude, Location.longitude, Location.city, Location.region,
+               Location.postal_code, Location.country, Location.wheelchair_accessible)
+        .where(Location.practitioner_id.in_(ids)).order_by(Location.id)
+    ))
+    for loc in location_rows:
+        points[int(loc[0])].append(PlacePoint(*loc[1:]))
+    methods = _linked(practitioner_method, "method_id", ids, vocab.methods)
+    conditions = _linked(practitioner_condition, "condition_id", ids, vocab.conditions)
     languages: dict[int, list[str]] = defaultdict(list)
     for lang_row in db.session.execute(
         select(practitioner_language.c.practitioner_id, practitioner_language.c.language_code)
@@ -55,60 +92,44 @@ def load_sources(ids: Sequence[int]) -> dict[int, PractitionerSource]:
             .group_by(Review.practitioner_id)
         )
     }
-    return {p.id: _source(p, locations, methods, conditions, languages, ratings) for p in practitioners}
+    sources = {}
+    practitioner_rows: list[Any] = list(db.session.execute(select(*PRACTITIONER_COLUMNS).where(Practitioner.id.in_(ids))))
+    for prac in practitioner_rows:
+        pid = int(prac[0])
+        average, count = ratings.get(pid, (None, 0))
+        sources[pid] = PractitionerSource(
+            **prac._mapping, locations=tuple(points[pid]), methods=tuple(methods[pid]), conditions=tuple(conditions[pid]),
+            languages=tuple(sorted(languages[pid])), rating_average=average, rating_count=count)
+    return sources
 
 
-def _source(p: Practitioner, locations: dict[int, list[Any]], methods: dict[int, list[VocabularyTerm]],
-            conditions: dict[int, list[VocabularyTerm]], languages: dict[int, list[str]],
-            ratings: dict[int, tuple[float, int]]) -> PractitionerSource:
-    """Return the PractitionerSource for one practitioner from the preloaded pieces."""
-    average, count = ratings.get(p.id, (None, 0))
-    return PractitionerSource(
-        id=p.id, slug=p.slug, first_name=p.first_name, last_name=p.last_name, title=p.title, bio=p.bio,
-        gender=p.gender, accepting_new_patients=p.accepting_new_patients, telehealth=p.telehealth, hidden=p.hidden,
-        vetting_status=p.vetting_status,
-        locations=tuple(PlacePoint(loc.latitude, loc.longitude, loc.city, loc.region, loc.postal_code, loc.country,
-                                   loc.wheelchair_accessible) for loc in locations.get(p.id, [])),
-        methods=tuple(methods.get(p.id, [])), conditions=tuple(conditions.get(p.id, [])),
-        languages=tuple(sorted(languages.get(p.id, []))), rating_average=average, rating_count=count,
-    )
-
-
-def _group(rows: Any, key: str) -> dict[int, list[Any]]:
-    """Group ORM rows by an attribute."""
-    grouped: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
-        grouped[getattr(row, key)].append(row)
-    return grouped
-
-
-def _terms(model: Any, link: Any, column: str, ids: Sequence[int]) -> dict[int, list[VocabularyTerm]]:
-    """Return each practitioner's vocabulary terms (with synonyms) through a link table."""
-    terms: list[Any] = list(db.session.scalars(select(model)))
-    vocab = {t.id: VocabularyTerm(t.slug, t.name, tuple(s.term for s in t.synonyms)) for t in terms}
+def _linked(link: Any, column: str, ids: Sequence[int], terms: dict[int, VocabularyTerm]) -> dict[int, list[VocabularyTerm]]:
+    """Return each practitioner's vocabulary terms through a link table."""
     grouped: dict[int, list[VocabularyTerm]] = defaultdict(list)
     for link_row in db.session.execute(
         select(link.c.practitioner_id, link.c[column]).where(link.c.practitioner_id.in_(ids))
     ):
-        grouped[int(link_row[0])].append(vocab[int(link_row[1])])
+        grouped[int(link_row[0])].append(terms[int(link_row[1])])
     return grouped
 
 
-def documents_for(ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+def documents_for(ids: Sequence[int], vocabularies: Vocabularies | None = None) -> dict[int, dict[str, Any]]:
     """Return the search document of each existing practitioner among ``ids``."""
-    return {pid: practitioner_search_document(src) for pid, src in load_sources(ids).items() if src.locations}
+    return {pid: practitioner_search_document(src) for pid, src in load_sources(ids, vocabularies).items()
+            if src.locations}
 
 
 def iter_all_documents(batch_size: int = 1000) -> Iterator[dict[str, Any]]:
     """Yield every practitioner's document, in id order, loading a batch at a time."""
     last = 0
+    vocabularies = load_vocabularies_for_search()
     while True:
         ids = db.session.scalars(
             select(Practitioner.id).where(Practitioner.id > last).order_by(Practitioner.id).limit(batch_size)
         ).all()
         if not ids:
             return
-        docs = documents_for(ids)
+        docs = documents_for(ids, vocabularies)
         yield from (docs[i] for i in ids if i in docs)
         last = ids[-1]
 

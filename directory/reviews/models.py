@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -34,6 +35,9 @@ class Review(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("body <> ''", name="body_present"),
         CheckConstraint("(response_body IS NULL) = (response_at IS NULL)", name="response_complete"),
         _enum_check("moderation_state", MODERATION_STATES, "moderation_state_known"),
+        # Ratings are read per practitioner among published reviews; with this index the
+        # planner needs no statistics to avoid scanning every published review.
+        Index("ix_review_practitioner_id_moderation_state", "practitioner_id", "moderation_state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

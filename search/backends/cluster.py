@@ -40,6 +40,9 @@ MAPPINGS: dict[str, Any] = {
     },
 }
 BULK_CHUNK = 1000
+REINDEX_CHUNK = 2000
+# Bulk writes may take longer than a search; they get their own, longer timeout.
+BULK_TIMEOUT_S = 120.0
 
 
 class _ElasticsearchAdapter:
@@ -57,6 +60,13 @@ class _ElasticsearchAdapter:
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
         self.client.indices.create(index=name, settings=settings, mappings=MAPPINGS)
+
+    def bulk_target(self) -> tuple[Any, dict[str, Any]]:
+        """Return the client and extra arguments to send bulk requests with (a longer timeout)."""
+        return self.client.options(request_timeout=BULK_TIMEOUT_S), {}
+
+    def put_settings(self, index: str, settings: dict[str, Any]) -> None:
+        self.client.indices.put_settings(index=index, settings=settings)
 
     def exists_alias(self, alias: str) -> bool:
         return bool(self.client.indices.exists_alias(name=alias))
@@ -94,12 +104,19 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
         from opensearchpy import ConnectionError as OSConnectionError
         from opensearchpy import ConnectionTimeout, OpenSearch, TransportError, helpers
 
-        self.client = OpenSearch(url, timeout=timeout, max_retries=1, retry_on_timeout=False)
+        # More than one pooled connection: the outbox worker and searches share the client.
+        self.client = OpenSearch(url, timeout=timeout, max_retries=1, retry_on_timeout=False, pool_maxsize=8)
         self.helpers = helpers
         self.errors = (OSConnectionError, ConnectionTimeout, TransportError)
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
         self.client.indices.create(index=name, body={"settings": settings, "mappings": MAPPINGS})
+
+    def bulk_target(self) -> tuple[Any, dict[str, Any]]:
+        return self.client, {"request_timeout": BULK_TIMEOUT_S}
+
+    def put_settings(self, index: str, settings: dict[str, Any]) -> None:
+        self.client.indices.put_settings(index=index, body=settings)
 
     def alias_targets(self, alias: str) -> list[str]:
         result = self.client.indices.get_alias(name=alias, ignore=404)
@@ -151,10 +168,11 @@ class ClusterBackend:
             for c in changes
         ]
         result = ApplyResult()
+        client, extra = self.engine.bulk_target()
         try:
             for ok, item in self.engine.helpers.streaming_bulk(
-                self.engine.client, actions, chunk_size=BULK_CHUNK, raise_on_error=False, raise_on_exception=True,
-                max_retries=2,
+                client, actions, chunk_size=BULK_CHUNK, raise_on_error=False, raise_on_exception=True,
+                max_retries=2, **extra,
             ):
                 op, info = next(iter(item.items()))
                 doc_id = int(info["_id"])
@@ -172,17 +190,21 @@ class ClusterBackend:
         """Load a new index, swap the alias to it in one atomic call, drop the old ones."""
         old = self._call("alias lookup", self.engine.alias_targets, self.alias)
         name = self._new_index_name()
-        self._call("index creation", self.engine.create_index, name, {**self.settings, "refresh_interval": "-1"})
+        # While nobody reads the new index: no refreshes, and the translog synced in the background.
+        loading = {"refresh_interval": "-1", "translog": {"durability": "async"}}
+        self._call("index creation", self.engine.create_index, name, {**self.settings, **loading})
+        client, extra = self.engine.bulk_target()
         count = 0
         for _ok, _item in self.engine.helpers.streaming_bulk(
-            self.engine.client,
+            client,
             ({"_op_type": "index", "_index": name, "_id": str(d["id"]), "_source": d} for d in documents),
-            chunk_size=BULK_CHUNK, raise_on_error=True, max_retries=2,
+            chunk_size=REINDEX_CHUNK, raise_on_error=True, max_retries=2, **extra,
         ):
             count += 1
             if progress:
                 progress(1)
-        self.engine.client.indices.put_settings(index=name, body={"index": {"refresh_interval": "1s"}})
+        self._call("settings", self.engine.put_settings, name,
+                   {"index": {"refresh_interval": "1s", "translog": {"durability": "request"}}})
         self._call("refresh", self.engine.refresh, name)
         actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
         actions.append({"add": {"index": name, "alias": self.alias}})

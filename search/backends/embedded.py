@@ -16,7 +16,16 @@ from typing import Any
 
 from search.geo import arc_distance_km, bounding_boxes, quantize
 from search.query import TEXT_FIELDS, text_terms
-from search.types import FACET_FIELDS, ApplyResult, Change, SearchHit, SearchPage, SearchQuery, SearchUnavailable
+from search.types import (
+    EARTH_RADIUS_KM,
+    FACET_FIELDS,
+    ApplyResult,
+    Change,
+    SearchHit,
+    SearchPage,
+    SearchQuery,
+    SearchUnavailable,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS doc (
@@ -62,6 +71,7 @@ class EmbeddedBackend:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.create_function("arc_km", 4, arc_distance_km, deterministic=True)
+                self._local.math = _has_math_functions(conn)
             except sqlite3.Error as exc:
                 raise SearchUnavailable(f"embedded index {self.path}: {exc}") from exc
             self._local.conn = conn
@@ -154,7 +164,7 @@ class EmbeddedBackend:
         """Run ``query``: filter, rank, page and count facets, all inside SQLite."""
         started = time.perf_counter()
         conn = self._conn()
-        sql, params = _match_sql(query)
+        sql, params = _match_sql(query, getattr(self._local, "math", False))
         try:
             conn.execute("DROP TABLE IF EXISTS temp.m")
             # A rowid table keyed by doc id: facet and page queries look matches up by key.
@@ -205,33 +215,56 @@ def _insert(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
     )
 
 
-def _match_sql(q: SearchQuery) -> tuple[str, list[Any]]:
+def _has_math_functions(conn: sqlite3.Connection) -> bool:
+    """Tell whether this SQLite has its built-in math functions (SQLITE_ENABLE_MATH_FUNCTIONS)."""
+    try:
+        conn.execute("SELECT asin(sqrt(power(sin(radians(1.0)), 2)))").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+def _distance_sql(math: bool) -> tuple[str, int]:
+    """Return the SQL distance from (?, ?) to point p and how many origin parameters it takes.
+
+    The same haversine as search.geo.arc_distance_km; in SQL it costs a tenth of calling
+    back into Python for each of the thousands of candidate points of a dense city.
+    """
+    if not math:
+        return "arc_km(?, ?, p.lat, p.lon)", 2
+    return (f"2 * {EARTH_RADIUS_KM!r} * asin(min(1.0, sqrt(power(sin((radians(p.lat) - radians(?)) / 2), 2) + "
+            "cos(radians(?)) * cos(radians(p.lat)) * power(sin(radians(p.lon - ?) / 2), 2))))"), 3
+
+
+def _match_sql(q: SearchQuery, math: bool = False) -> tuple[str, list[Any]]:
     """Return the SELECT of every matching doc as (id, dist, score, verified, rating...)."""
     params: list[Any] = []
-    joins, where = [], ["d.visible"]
+    ctes, joins, where = [], [], ["d.visible"]
+    score = "0.0"
+    terms = text_terms(q)
+    if terms:
+        # Matched once up front (MATERIALIZED): as a plain join, SQLite re-ran the full-text
+        # match for every practitioner inside the radius. Each word is a quoted FTS5 string:
+        # user text is data, never query syntax.
+        ctes.append(f"t AS MATERIALIZED (SELECT rowid AS doc_id, -bm25(doc_fts, {BM25_WEIGHTS}) AS score "  # noqa: S608
+                    "FROM doc_fts WHERE doc_fts MATCH ?)")
+        params.append(" ".join(f'"{w}"' for w in terms))
+        joins.append("JOIN t ON t.doc_id = d.id")
+        score = "t.score"
     dist = "NULL"
     if q.has_origin:
         boxes = bounding_boxes(q.lat or 0.0, q.lon or 0.0, q.radius_km)
         box_sql = " OR ".join("(r.max_lat >= ? AND r.min_lat <= ? AND r.max_lon >= ? AND r.min_lon <= ?)" for _ in boxes)
-        params += [q.lat, q.lon]
+        distance, origin_params = _distance_sql(math)
+        params += [q.lat, q.lat, q.lon] if origin_params == 3 else [q.lat, q.lon]
         for b in boxes:
             params += [b[0], b[1], b[2], b[3]]
         params.append(q.radius_km)
         joins.append(
-            "JOIN (SELECT p.doc_id, MIN(arc_km(?, ?, p.lat, p.lon)) AS dist FROM point_rtree r "  # noqa: S608
+            f"JOIN (SELECT p.doc_id, MIN({distance}) AS dist FROM point_rtree r "  # noqa: S608
             f"JOIN doc_point p ON p.id = r.id WHERE {box_sql} GROUP BY p.doc_id HAVING dist <= ?) g ON g.doc_id = d.id"
         )
         dist = "g.dist"
-    score = "0.0"
-    terms = text_terms(q)
-    if terms:
-        # Each word becomes a quoted FTS5 string: user text is data, never query syntax.
-        joins.append(
-            f"JOIN (SELECT rowid AS doc_id, -bm25(doc_fts, {BM25_WEIGHTS}) AS score FROM doc_fts "  # noqa: S608
-            "WHERE doc_fts MATCH ?) t ON t.doc_id = d.id"
-        )
-        params.append(" ".join(f'"{w}"' for w in terms))
-        score = "t.score"
     if q.verified_only:
         where.append("d.verified")
     for kind in TERM_KINDS:
@@ -245,12 +278,13 @@ def _match_sql(q: SearchQuery) -> tuple[str, list[Any]]:
         if value is not None:
             where.append(f"d.{column} = ?")
             params.append(value)
+    with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
     sql = (
-        f"SELECT d.id AS id, {dist} AS dist, {score} AS score, d.verified AS verified, "  # noqa: S608
+        f"{with_clause}SELECT d.id AS id, {dist} AS dist, {score} AS score, d.verified AS verified, "  # noqa: S608
         f"d.rating_average AS rating_average, d.rating_count AS rating_count, d.vetting_status AS vetting_status "
         f"FROM doc d {' '.join(joins)} WHERE {' AND '.join(where)}"
     )
-    # Geo join params come before the FTS param, matching the join order above.
+    # Parameters follow the text: the CTE's MATCH, then the geo join, then the filters.
     return sql, params
 
 
