@@ -24,6 +24,7 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import cProfile  # noqa: E402
 import io  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import pstats  # noqa: E402
@@ -34,6 +35,7 @@ import string  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+from collections import Counter  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
@@ -130,10 +132,13 @@ def machine_facts(engine_versions: dict[str, str]) -> str:
             f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {engines}")
 
 
-def engine_version(url: str) -> str:
-    """Return "<distribution> <version>" as the node reports it at GET /."""
-    info = requests.get(url, timeout=10).json()["version"]
-    return f"{info.get('distribution', 'elasticsearch')} {info['number']}"
+def engine_version(url: str, fallback: str) -> str:
+    """Return the version the node reports at GET / (``fallback`` when the root endpoint does not say)."""
+    with contextlib.suppress(requests.RequestException, ValueError):
+        number = requests.get(url, timeout=10).json().get("version", {}).get("number")
+        if number:
+            return str(number)
+    return fallback
 
 
 class Engines:
@@ -150,7 +155,7 @@ class Engines:
         """Yield the URL of a ``kind`` node: the external one, or a fresh node stopped afterwards."""
         if kind in self.external:
             url = self.external[kind]
-            self.versions[kind] = engine_version(url)
+            self.versions[kind] = engine_version(url, "version unknown")
             yield url
             return
         from engine import start_elasticsearch, start_opensearch
@@ -159,7 +164,7 @@ class Engines:
         say(f"  starting {kind} (heap {self.heap}) ...")
         self.handle = start(0, heap=self.heap, progress=lambda m: say(f"    {m}"))
         try:
-            self.versions[kind] = engine_version(self.handle.url)
+            self.versions[kind] = engine_version(self.handle.url, self.handle.version)
             yield self.handle.url
         finally:
             self.stop()
@@ -188,6 +193,11 @@ def make_app(workdir: Path, backend: str, url: str | None = None, prefix: str = 
         "SEARCH_BACKEND": backend,
         "SEARCH_EMBEDDED_PATH": str(workdir / "search-embedded.db"),
         "SEARCH_INDEX_PREFIX": prefix,
+        # One client replaying a mix back to back is not abuse; the limiter would answer 429 after 120 requests.
+        "RATELIMIT_ENABLED": False,
+        # The same timeout covers bulk requests; a 1,000-document bulk to a cold node on a busy 2-CPU box can take
+        # longer than the 5 s default (see the report). Searches are measured, not limited, here.
+        "SEARCH_TIMEOUT_S": 60.0,
     }
     if url:
         config["SEARCH_URL"] = url
@@ -302,6 +312,7 @@ class EngineClock:
         self.backend = backend
         self.inner = backend.search
         self.ms: list[float] = []
+        self.wall = Latencies()
         self.recording = False
         backend.search = self._search  # type: ignore[method-assign]
 
@@ -309,12 +320,13 @@ class EngineClock:
         page = self.inner(query)
         if self.recording:
             self.ms.append(page.engine_took_ms if page.engine_took_ms is not None else page.took_ms)
+            self.wall.ms.append(page.took_ms)
         return page
 
     @contextlib.contextmanager
     def record(self) -> Iterator[Latencies]:
-        """Record engine times into a fresh Latencies for the duration of the block."""
-        self.ms, self.recording = [], True
+        """Record engine times into a fresh Latencies for the duration of the block (``wall``: backend.search())."""
+        self.ms, self.wall, self.recording = [], Latencies(), True
         result = Latencies()
         try:
             yield result
@@ -329,19 +341,20 @@ class ServicePass:
 
     latency: Latencies
     totals: list[int | None]
-    errors: int
+    errors: Counter[str]
 
 
 def run_service_pass(app: Flask, mix: list[dict[str, Any]]) -> ServicePass:
     """Call search_practitioners(*build_query(...)) for each query, one app context each (like a request)."""
-    result = ServicePass(Latencies(), [], 0)
+    result = ServicePass(Latencies(), [], Counter())
     for params in mix:
         with app.app_context():
             started = time.perf_counter()
             try:
                 total: int | None = search_practitioners(*build_query(*service_args(params))).total
-            except DomainError:
-                total, result.errors = None, result.errors + 1
+            except DomainError as exc:
+                total = None
+                result.errors[f"{exc.code} ({exc.field})"] += 1
             result.latency.ms.append((time.perf_counter() - started) * 1000)
         result.totals.append(total)
     return result
@@ -364,17 +377,28 @@ def http_server(app: Flask, threads: int = 8) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def run_api_pass(base_url: str, mix: list[dict[str, Any]]) -> tuple[Latencies, int]:
-    """GET the search API for each query, sequentially on one keep-alive session; return latencies and non-200s."""
-    latency, errors = Latencies(), 0
+@dataclass
+class ApiPass:
+    """The result of one pass of the mix through the HTTP API."""
+
+    latency: Latencies
+    totals: list[int | None]
+    errors: Counter[int]
+
+
+def run_api_pass(base_url: str, mix: list[dict[str, Any]]) -> ApiPass:
+    """GET the search API for each query, sequentially on one keep-alive session."""
+    result = ApiPass(Latencies(), [], Counter())
     with requests.Session() as http:
         for params in mix:
             started = time.perf_counter()
             response = http.get(base_url + API_PATH, params=params, timeout=30)
-            response.content  # noqa: B018 (the body is part of the request)
-            latency.ms.append((time.perf_counter() - started) * 1000)
-            errors += response.status_code != 200
-    return latency, errors
+            body = response.content
+            result.latency.ms.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                result.errors[response.status_code] += 1
+            result.totals.append(json.loads(body)["total"] if response.status_code == 200 else None)
+    return result
 
 
 # --------------------------------------------------------------------------- change visibility
@@ -468,9 +492,12 @@ class BackendResult:
     service: Latencies = field(default_factory=Latencies)
     api: Latencies = field(default_factory=Latencies)
     engine: Latencies = field(default_factory=Latencies)
+    backend_wall: Latencies = field(default_factory=Latencies)
     visible_s: list[float] = field(default_factory=list)
     totals: list[int | None] = field(default_factory=list)
     errors: str = ""
+    load: list[float] = field(default_factory=list)
+    failure: str = ""
 
     @property
     def docs_per_s(self) -> float:
@@ -486,7 +513,7 @@ class BackendResult:
 def bench_backend(kind: str, workdir: Path, url: str | None, mix: list[dict[str, Any]], candidates: list[int],
                   *, profile: bool = False, external: bool = False) -> BackendResult:
     """Index, query (service, then API), and measure change visibility on one backend."""
-    result = BackendResult(kind)
+    result = BackendResult(kind, load=[os.getloadavg()[0]])
     app = make_app(workdir, kind, url, prefix=f"bench{os.getpid()}")
     try:
         with app.app_context():
@@ -499,9 +526,10 @@ def bench_backend(kind: str, workdir: Path, url: str | None, mix: list[dict[str,
         clock = EngineClock(backend)
         _measure_queries(app, clock, mix, result)
         if profile:
-            profile_service(app, mix, workdir.name, kind)
+            profile_service(app, mix, workdir.name.split("-")[2], kind)
         result.visible_s = measure_visibility(app, candidates)
         say(f"  {kind}: visible after commit {_fmt_visibility(result.visible_s)} s (p50/max)")
+        result.load.append(os.getloadavg()[0])
     finally:
         _close_app(app, drop_index=external)
     return result
@@ -512,13 +540,19 @@ def _measure_queries(app: Flask, clock: EngineClock, mix: list[dict[str, Any]], 
     run_service_pass(app, mix)
     service = run_service_pass(app, mix)
     result.service, result.totals = service.latency, service.totals
-    say(f"  {result.backend}: service p50/p95/p99 {service.latency.triple()} ms ({service.errors} domain errors)")
+    say(f"  {result.backend}: service p50/p95/p99 {service.latency.triple()} ms")
     with http_server(app) as base_url:
         run_api_pass(base_url, mix[:API_WARMUP])
         with clock.record() as engine:
-            result.api, api_errors = run_api_pass(base_url, mix)
-    result.engine = engine
-    result.errors = f"{service.errors} service errors, {api_errors} non-200 API responses"
+            api = run_api_pass(base_url, mix)
+    result.api, result.engine, result.backend_wall = api.latency, engine, clock.wall
+    same = sum(a == b for a, b in zip(api.totals, service.totals, strict=True))
+    unexpected = sum(n for status, n in api.errors.items() if status != 400)
+    result.errors = (f"service errors {dict(service.errors) or 'none'}, non-200 API responses "
+                     f"{dict(api.errors) or 'none'} (400 = page past the last one, expected); "
+                     f"API totals equal service totals on {same}/{len(mix)}"
+                     + (f"; WARNING: {unexpected} unexpected API failures, API latencies are not valid"
+                        if unexpected else ""))
     say(f"  {result.backend}: API p50/p95/p99 {result.api.triple()} ms, engine {result.engine.triple()} ms "
         f"({result.errors})")
 
@@ -570,6 +604,7 @@ COLUMNS = ("backend", "index docs/s", "service ms p50/p95/p99", "API ms p50/p95/
 def table(results: list[BackendResult]) -> str:
     """Return the aligned result table."""
     rows = [COLUMNS] + [
+        (r.backend, "FAILED", "-", "-", "-", "-", "-") if r.failure else
         (r.backend, f"{r.docs_per_s:,.0f}", r.service.triple(), r.api.triple(), r.engine.triple(),
          f"{r.ratio(95):.2f} ({r.ratio(50):.2f})", _fmt_visibility(r.visible_s))
         for r in results
@@ -589,6 +624,9 @@ def targets(results: list[BackendResult], size: int) -> list[str]:
         lines.append(f"  [{'PASS' if ok else 'MISS'}] {text}")
 
     for r in results:
+        if r.failure:
+            check(False, f"{r.backend}: failed, nothing measured")
+            continue
         limit = 60.0 if r.backend == "embedded" else 30.0
         check(r.api.p(95) <= limit, f"{r.backend}: API p95 {r.api.p(95):.1f} ms <= {limit:.0f} ms")
         check(r.ratio(95) <= 1.5, f"{r.backend}: API/engine p95 ratio {r.ratio(95):.2f} <= 1.5")
@@ -598,14 +636,52 @@ def targets(results: list[BackendResult], size: int) -> list[str]:
     return lines
 
 
-def agreement(results: list[BackendResult]) -> str:
+def agreement(results: list[BackendResult]) -> list[str]:
     """Return how many queries found the same total on every backend (a sanity check, not a target)."""
-    if len(results) < 2:
-        return ""
-    same = sum(len(set(totals)) == 1 for totals in zip(*(r.totals for r in results), strict=True))
-    zero = sum(t == 0 for t in results[0].totals)
-    return f"sanity: {same}/{len(results[0].totals)} queries have the same total on every backend; " \
-           f"{zero} queries find nothing"
+    ran = [r for r in results if not r.failure] or results
+    zero = sum(t == 0 for t in ran[0].totals)
+    if len(ran) < 2:
+        return [f"sanity: {zero}/{len(ran[0].totals)} queries find nothing"]
+    same = sum(len(set(totals)) == 1 for totals in zip(*(r.totals for r in ran), strict=True))
+    return [f"sanity: {same}/{len(results[0].totals)} queries have the same total on every backend that ran; "
+            f"{zero} find nothing"]
+
+
+def details(results: list[BackendResult], mix: list[dict[str, Any]]) -> str:
+    """Return per-backend breakdowns (by query feature) and the slowest queries, to find where time goes."""
+    lines = []
+    for r in results:
+        if r.failure or not len(r.engine.ms) == len(r.backend_wall.ms) == len(mix):
+            continue
+        lines.append(f"== {r.backend}: ms p50/p95 by query feature (API, engine, backend.search() wall and API "
+                     "recorded in the API pass; service in the service pass)")
+        for label, test in FEATURES:
+            picked = [i for i, q in enumerate(mix) if test(q)]
+            if picked:
+                lines.append(f"  {label:<16} n={len(picked):<4} " + "  ".join(
+                    f"{name} {_fmt(percentile([lat.ms[i] for i in picked], 50))}/"
+                    f"{_fmt(percentile([lat.ms[i] for i in picked], 95))}"
+                    for name, lat in (("API", r.api), ("engine", r.engine), ("backend.search", r.backend_wall),
+                                      ("service", r.service))))
+        lines.append("  slowest API calls:")
+        for i in sorted(range(len(mix)), key=lambda i: -r.api.ms[i])[:8]:
+            lines.append(f"    API {_fmt(r.api.ms[i])}  engine {_fmt(r.engine.ms[i])}  service {_fmt(r.service.ms[i])}  "
+                         f"total {r.totals[i]}  {mix[i]}")
+    return "\n".join(lines)
+
+
+FEATURES: tuple[tuple[str, Callable[[dict[str, Any]], bool]], ...] = (
+    ("all", lambda q: True),
+    ("text", lambda q: "q" in q),
+    ("no text", lambda q: "q" not in q),
+    ("method", lambda q: "method" in q),
+    ("condition", lambda q: "condition" in q),
+    ("language", lambda q: "language" in q),
+    ("radius <= 25 km", lambda q: q["radius_km"] <= 25),
+    ("radius >= 50 km", lambda q: q["radius_km"] >= 50),
+    ("sort rating", lambda q: q["sort"] == "rating"),
+    ("page > 1", lambda q: q["page"] > 1),
+)
 
 
 def report(size: int, seed_s: float, mix: list[dict[str, Any]], results: list[BackendResult],
@@ -618,12 +694,14 @@ def report(size: int, seed_s: float, mix: list[dict[str, Any]], results: list[Ba
         "",
         table(results),
         "",
-        *(f"{r.backend}: {r.errors}" for r in results),
-        agreement(results),
+        *(f"{r.backend}: FAILED: {r.failure[:300]}" if r.failure else
+          f"{r.backend}: {r.errors}; 1-min load average {' -> '.join(f'{x:.1f}' for x in r.load)}"
+          for r in results),
+        *agreement(results),
         "",
         *targets(results, size),
     ]
-    return "\n".join(line for line in lines if line is not None)
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- main
@@ -643,10 +721,15 @@ def bench_size(size: int, args: argparse.Namespace, engines: Engines) -> str:
         results = []
         for kind in args.backends:
             say(f"N={size:,}: {kind}")
-            results.append(_bench_one(kind, workdir, mix, candidates, args, engines))
+            try:
+                results.append(_bench_one(kind, workdir, mix, candidates, args, engines))
+            except Exception as exc:  # one backend failing must not lose the others' numbers
+                say(f"  {kind}: FAILED: {type(exc).__name__}: {exc}")
+                results.append(BackendResult(kind, totals=[None] * len(mix), failure=f"{type(exc).__name__}: {exc}"))
     text = report(size, seed_s, mix, results, engines)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"search-{size}.txt").write_text(text + "\n")
+    (RESULTS_DIR / f"search-{size}-details.txt").write_text(details(results, mix) + "\n")
     return text
 
 
