@@ -24,7 +24,7 @@ from directory.practitioners.models import (
     practitioner_language,
     practitioner_method,
 )
-from directory.reviews.models import Review
+from directory.reviews.services import published_ratings
 from search import SearchBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.sync import PendingChange, SyncReport, drain
@@ -84,14 +84,7 @@ def load_sources(ids: Sequence[int], vocabularies: Vocabularies | None = None) -
         .where(practitioner_language.c.practitioner_id.in_(ids))
     ):
         languages[int(lang_row[0])].append(str(lang_row[1]))
-    ratings: dict[int, tuple[float, int]] = {
-        int(row[0]): (float(row[1]), int(row[2]))
-        for row in db.session.execute(
-            select(Review.practitioner_id, func.avg(Review.rating), func.count())
-            .where(Review.practitioner_id.in_(ids), Review.moderation_state == "published")
-            .group_by(Review.practitioner_id)
-        )
-    }
+    ratings = published_ratings(ids)
     sources = {}
     practitioner_rows: list[Any] = list(db.session.execute(select(*PRACTITIONER_COLUMNS).where(Practitioner.id.in_(ids))))
     for prac in practitioner_rows:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-
 from directory.errors import DomainError, InvalidParameter
-from directory.extensions import db, search
+from directory.extensions import search
 from directory.geo import Place, resolve_place
 from directory.practitioners.cards import LocationCard, PractitionerCard, load_cards
 from directory.practitioners.vocabulary import cached_vocabulary
-from directory.reviews.models import Review
+from directory.reviews.services import published_ratings
 from search import InvalidQuery, SearchPage, SearchQuery, SearchUnavailable
 from search.geo import arc_distance_km
 
@@ -99,14 +97,7 @@ def _load_rows(page: SearchPage, query: SearchQuery) -> list[ResultRow]:
     if not ids:
         return []
     found = load_cards(ids, query.verified_only)
-    ratings: dict[int, tuple[float, int]] = {
-        int(row[0]): (float(row[1]), int(row[2]))
-        for row in db.session.execute(
-            select(Review.practitioner_id, func.avg(Review.rating), func.count())
-            .where(Review.practitioner_id.in_(list(found)), Review.moderation_state == "published")
-            .group_by(Review.practitioner_id)
-        )
-    } if found else {}
+    ratings = published_ratings(found)
     rows = []
     for hit in page.hits:
         card = found.get(hit.id)
