@@ -1,13 +1,26 @@
-"""The embedded backend: SQLite FTS5 for text, R*Tree for the radius prefilter.
+"""The embedded backend: SQLite FTS5 for text, a clustered point table for the radius.
 
 It lives in its own SQLite file beside the app database and needs nothing installed.
-Exact great-circle distance (on Lucene-quantized points) decides the radius and the
-order, so it returns the same ids in the same order as the cluster backend.
+Exact great-circle distance (on Lucene-quantized points) decides the radius edge and the
+order of the page, so it returns the same ids in the same order as the cluster backend.
+
+How a search stays fast on 100k practitioners (a dense 100 km search matches ~9k):
+
+* ``point`` holds one row per practice location, clustered on (0.1° latitude band,
+  longitude): a radius is a handful of contiguous range scans, not an index probe per
+  point. Each row carries what filters, sorts and facets need, so no join is made.
+* Distances are compared as squared chord lengths between unit vectors, stored per
+  point: plain arithmetic, monotonic in the great-circle distance. Haversine (the same
+  function the engines use) is only computed for the rows a page shows and for the few
+  points within a hair of the radius.
+* Facet values are coded as one character each (``facet_code``); a practitioner's
+  values are a short string, and facet counts are ``str.count`` over the matches'
+  concatenated strings instead of a join through a term table.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import sqlite3
 import threading
 import time
@@ -27,27 +40,55 @@ from search.types import (
     SearchUnavailable,
 )
 
+# Bumped whenever the tables change: an index file of another version is dropped and
+# rebuilt empty by ensure_index() (`flask bootstrap` then reindexes it).
+SCHEMA_VERSION = 2
+TABLES = ("doc", "suggest", "point", "doc_fts")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS doc (
-    id INTEGER PRIMARY KEY, source TEXT NOT NULL, visible INTEGER NOT NULL, verified INTEGER NOT NULL,
-    gender TEXT, accepting_new_patients INTEGER, telehealth INTEGER, wheelchair_accessible INTEGER,
-    vetting_status TEXT, rating_average REAL, rating_count INTEGER NOT NULL DEFAULT 0
+    id INTEGER PRIMARY KEY, display_name TEXT NOT NULL, visible INTEGER NOT NULL, verified INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS doc_term (
-    kind TEXT NOT NULL, value TEXT NOT NULL, doc_id INTEGER NOT NULL, PRIMARY KEY (kind, value, doc_id)
+CREATE TABLE IF NOT EXISTS facet_code (
+    kind TEXT NOT NULL, value TEXT NOT NULL, code TEXT NOT NULL UNIQUE, PRIMARY KEY (kind, value)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS doc_term_doc ON doc_term (doc_id);
-CREATE TABLE IF NOT EXISTS doc_point (id INTEGER PRIMARY KEY, doc_id INTEGER NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS doc_point_doc ON doc_point (doc_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS point_rtree USING rtree (id, min_lat, max_lat, min_lon, max_lon);
+CREATE TABLE IF NOT EXISTS suggest (value TEXT NOT NULL, doc_id INTEGER NOT NULL, PRIMARY KEY (value, doc_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS point (
+    band INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, doc_id INTEGER NOT NULL,
+    x REAL, y REAL, z REAL,
+    visible INTEGER NOT NULL, verified INTEGER NOT NULL, gender TEXT, accepting_new_patients INTEGER,
+    telehealth INTEGER, wheelchair_accessible INTEGER, rating_average REAL, rating_count INTEGER NOT NULL,
+    codes TEXT NOT NULL,
+    PRIMARY KEY (band, lon, lat, doc_id)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5 (
-    name, vocabulary, places, bio, tokenize = 'unicode61 remove_diacritics 2'
+    name, vocabulary, places, bio, cells, tokenize = 'unicode61 remove_diacritics 2'
 );
 """
-TERM_KINDS = ("methods", "conditions", "languages")
-MATCH_TABLE = ("CREATE TEMP TABLE m (id INTEGER PRIMARY KEY, dist REAL, score REAL, verified INTEGER, "
-               "rating_average REAL, rating_count INTEGER, vetting_status TEXT)")
-BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio"))
+# Secondary indexes, created after a bulk load rather than maintained row by row during it.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS suggest_doc ON suggest (doc_id);
+CREATE INDEX IF NOT EXISTS point_doc ON point (doc_id);
+"""
+BAND_PER_DEGREE = 10
+# A practitioner without a location still has one row (no coordinates) in a band no radius reaches.
+NO_POINT_BAND = 10_000
+CODED_KINDS = ("methods", "conditions", "languages")
+# Facet codes are Unicode private-use characters: they never occur in anything else stored.
+_CODE_BASE, _CODE_BASE_2, _CODE_SPAN = 0xE000, 0xF0000, 0x1900
+# Points whose squared chord is this close (relative) to the radius's get the exact haversine test.
+EDGE = 1e-9
+# Each location is also a word of the full-text index's ``cells`` column: its 0.5° cell. A text
+# search near a place matches the words AND the cells around it, so FTS5 only scores (bm25)
+# the practitioners nearby, not every practitioner in the country who mentions "sciatica".
+CELLS_PER_DEGREE = 2
+MAX_CELLS = 64
+TEXT_COLUMNS = "{name vocabulary places bio}"
+# Rows on either side of the page re-sorted by exact distance, so near-ties order as on the engines.
+SORT_MARGIN = 10
+MATCH_TABLE = ("CREATE TEMP TABLE m (id INTEGER PRIMARY KEY, d2 REAL, lat REAL, lon REAL, score REAL, "
+               "verified INTEGER, rating_average REAL, rating_count INTEGER, codes TEXT)")
+BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio")) + ", 0"
+Row = tuple[Any, ...]
 
 
 class EmbeddedBackend:
@@ -60,18 +101,20 @@ class EmbeddedBackend:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._codes: dict[tuple[str, str], str] = {}
+        self._decode: dict[str, tuple[str, str]] = {}
 
     # -- connections -------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
-        """Return this thread's connection, opening it (and the schema) on first use."""
+        """Return this thread's connection, opening it on first use."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
                 conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA temp_store=MEMORY")
                 conn.create_function("arc_km", 4, arc_distance_km, deterministic=True)
-                self._local.math = _has_math_functions(conn)
             except sqlite3.Error as exc:
                 raise SearchUnavailable(f"embedded index {self.path}: {exc}") from exc
             self._local.conn = conn
@@ -87,10 +130,47 @@ class EmbeddedBackend:
             self._all.clear()
         self._local = threading.local()
 
+    # -- facet codes -------------------------------------------------------
+    def _load_codes(self, conn: sqlite3.Connection) -> None:
+        """(Re)read the facet codes; they are only ever appended, so a cached copy is never wrong, only short."""
+        rows = conn.execute("SELECT kind, value, code FROM facet_code").fetchall()
+        self._codes = {(kind, value): code for kind, value, code in rows}
+        self._decode = {code: (kind, value) for kind, value, code in rows}
+
+    def _code(self, conn: sqlite3.Connection, kind: str, value: str, *, create: bool) -> str | None:
+        """Return the character standing for (kind, value); assign the next one if ``create``."""
+        code = self._codes.get((kind, value))
+        if code is None:
+            self._load_codes(conn)
+            code = self._codes.get((kind, value))
+        if code is None and create:
+            n = len(self._codes)
+            code = chr(_CODE_BASE + n if n < _CODE_SPAN else _CODE_BASE_2 + n - _CODE_SPAN)
+            conn.execute("INSERT INTO facet_code VALUES (?, ?, ?)", (kind, value, code))
+            self._codes[(kind, value)] = code
+            self._decode[code] = (kind, value)
+        return code
+
     # -- writing -----------------------------------------------------------
     def ensure_index(self) -> None:
-        """Create the tables if they are missing."""
-        self._conn().executescript(SCHEMA)
+        """Create the tables if they are missing; drop an index file of another schema version."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            stale = conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION
+            if stale:
+                for (table,) in conn.execute("SELECT name FROM pragma_table_list WHERE schema = 'main' "
+                                             "AND type IN ('table', 'virtual') AND name NOT LIKE 'sqlite_%'").fetchall():
+                    conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+            _script(conn, SCHEMA + INDEXES)
+            if stale:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if stale:
+            self._codes, self._decode = {}, {}
 
     def apply(self, changes: Sequence[Change]) -> ApplyResult:
         """Upsert or delete each document in one transaction; all succeed or none."""
@@ -100,35 +180,78 @@ class EmbeddedBackend:
             conn.execute("BEGIN IMMEDIATE")
             for change in changes:
                 _delete(conn, change.doc_id)
-                if change.document is not None:
-                    _insert(conn, change.document)
+            self._insert(conn, [c.document for c in changes if c.document is not None])
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK") if conn.in_transaction else None
+            self._codes, self._decode = {}, {}  # codes assigned in the rolled-back transaction are gone
             result.failed = {c.doc_id: str(exc) for c in changes}
             return result
         result.acknowledged = [c.doc_id for c in changes]
         return result
 
-    def reindex(self, documents: Iterable[dict[str, Any]], progress: Any = None) -> int:
+    def reindex(self, documents: Iterable[dict[str, Any]], progress: Any = None, batch_size: int = 1000) -> int:
         """Replace every document in one transaction; readers see the old index until commit."""
         self.ensure_index()
         conn = self._conn()
         count = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("doc", "doc_term", "doc_point", "point_rtree", "doc_fts"):
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
+            # Empty tables without secondary indexes load fastest; the indexes are built once at the end.
+            for table in TABLES:
+                conn.execute(f"DROP TABLE {table}")  # noqa: S608 (fixed table names)
+            _script(conn, SCHEMA)
+            batch: list[dict[str, Any]] = []
             for doc in documents:
-                _insert(conn, doc)
-                count += 1
-                if progress:
-                    progress(1)
+                batch.append(doc)
+                if len(batch) >= batch_size:
+                    count += self._flush(conn, batch, progress)
+            count += self._flush(conn, batch, progress)
+            _script(conn, INDEXES)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
+            self._codes, self._decode = {}, {}
             raise
         return count
+
+    def _flush(self, conn: sqlite3.Connection, batch: list[dict[str, Any]], progress: Any) -> int:
+        """Insert a batch of documents and report them to ``progress``; empty the batch."""
+        n = len(batch)
+        if n:
+            self._insert(conn, batch)
+            if progress:
+                progress(n)
+            batch.clear()
+        return n
+
+    def _insert(self, conn: sqlite3.Connection, docs: Sequence[dict[str, Any]]) -> None:
+        """Insert documents into every table, one statement per table."""
+        if not docs:
+            return
+        conn.executemany("INSERT INTO doc VALUES (?, ?, ?, ?)",
+                         [(d["id"], d["display_name"], d["visible"], d["verified"]) for d in docs])
+        conn.executemany("INSERT OR IGNORE INTO suggest VALUES (?, ?)",
+                         [(v, d["id"]) for d in docs for v in set(d["name_suggest"])])
+        conn.executemany("INSERT OR IGNORE INTO point VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         [row for d in docs for row in self._point_rows(conn, d)])
+        conn.executemany("INSERT INTO doc_fts (rowid, name, vocabulary, places, bio, cells) VALUES (?, ?, ?, ?, ?, ?)",
+                         [(d["id"], d["name"], d["vocabulary"], d["places"], d["bio"], _cells(d["locations"]))
+                          for d in docs])
+
+    def _point_rows(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> list[Row]:
+        """Return the point rows of one document: its attributes repeated on each of its locations."""
+        codes = "".join(self._code(conn, kind, value, create=True) or "" for kind in CODED_KINDS for value in doc[kind])
+        codes += self._code(conn, "vetting_status", doc["vetting_status"], create=True) or ""
+        attributes = (doc["visible"], doc["verified"], doc["gender"], doc["accepting_new_patients"], doc["telehealth"],
+                      doc["wheelchair_accessible"], doc["rating_average"], doc["rating_count"], codes)
+        if not doc["locations"]:
+            return [(NO_POINT_BAND, 0.0, 0.0, doc["id"], None, None, None, *attributes)]
+        rows = []
+        for point in doc["locations"]:
+            lat, lon = quantize(point["lat"], point["lon"])
+            rows.append((math.floor(lat * BAND_PER_DEGREE), lon, lat, doc["id"], *_unit_vector(lat, lon), *attributes))
+        return rows
 
     # -- reading -----------------------------------------------------------
     def count(self) -> int:
@@ -153,144 +276,157 @@ class EmbeddedBackend:
         if not key:
             return []
         rows = self._conn().execute(
-            "SELECT DISTINCT d.id, d.source FROM doc_term t JOIN doc d ON d.id = t.doc_id "
-            "WHERE t.kind = 'suggest' AND t.value >= ? AND t.value < ? AND d.visible "
-            "ORDER BY d.verified DESC, d.id LIMIT ?",
+            "SELECT DISTINCT d.id, d.display_name, d.verified FROM suggest s JOIN doc d ON d.id = s.doc_id "
+            "WHERE s.value >= ? AND s.value < ? AND d.visible ORDER BY d.verified DESC, d.id LIMIT ?",
             (key, key + "\uffff", limit),
         ).fetchall()
-        return [json.loads(source)["display_name"] for _, source in rows]
+        return [str(name) for _, name, _ in rows]
 
     def search(self, query: SearchQuery) -> SearchPage:
         """Run ``query``: filter, rank, page and count facets, all inside SQLite."""
         started = time.perf_counter()
         conn = self._conn()
-        sql, params = _match_sql(query, getattr(self._local, "math", False))
         try:
+            sql, params = self._match_sql(conn, query)
             conn.execute("DROP TABLE IF EXISTS temp.m")
-            # A rowid table keyed by doc id: facet and page queries look matches up by key.
             conn.execute(MATCH_TABLE)
             conn.execute(f"INSERT INTO temp.m {sql}", params)
-            total = conn.execute("SELECT count(*) FROM temp.m").fetchone()[0]
+            total, codes = conn.execute("SELECT count(*), group_concat(codes, '') FROM temp.m").fetchone()
+            window_start = max(0, query.offset - SORT_MARGIN)
             rows = conn.execute(
-                f"SELECT id, dist, score FROM temp.m ORDER BY {_order_by(query)} LIMIT ? OFFSET ?",  # noqa: S608
-                (query.per_page, query.offset),
+                "SELECT id, lat, lon, score, verified, rating_average, rating_count FROM temp.m "  # noqa: S608
+                f"ORDER BY {_order_by(query)} LIMIT ? OFFSET ?",
+                (query.offset - window_start + query.per_page + SORT_MARGIN, window_start),
             ).fetchall()
-            facets = _facets(conn)
             conn.execute("DROP TABLE temp.m")
         except sqlite3.Error as exc:
             raise SearchUnavailable(f"embedded search failed: {exc}") from exc
-        hits = [SearchHit(id=r[0], distance_km=r[1], score=r[2] or 0.0) for r in rows]
+        hits = _exact_page(rows, query, query.offset - window_start)
+        facets = self._facets(conn, codes or "")
         return SearchPage(hits=hits, total=total, facets=facets, took_ms=(time.perf_counter() - started) * 1000)
+
+    def _facets(self, conn: sqlite3.Connection, codes: str) -> dict[str, dict[str, int]]:
+        """Count each facet value over all matches from their concatenated codes."""
+        facets: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
+        if any(c not in self._decode for c in set(codes)):
+            self._load_codes(conn)
+        for code, (kind, value) in list(self._decode.items()):
+            n = codes.count(code)
+            if n:
+                facets[kind][value] = n
+        return facets
+
+    def _match_sql(self, conn: sqlite3.Connection, q: SearchQuery) -> tuple[str, list[Any]]:
+        """Return the SELECT of every matching doc: (id, d2, lat, lon, score, verified, rating..., codes)."""
+        ctes: list[str] = []
+        joins: list[str] = []
+        where = ["p.visible"]
+        having: list[str] = []
+        params: list[Any] = []
+        having_params: list[Any] = []
+        terms = text_terms(q)
+        score = "0.0"
+        if terms:
+            # Matched once up front (MATERIALIZED), not once per point, and scored only when the
+            # order needs it. Each word is a quoted FTS5 string: user text is data, never syntax.
+            relevance = q.sort == "relevance"
+            rank = f"-bm25(doc_fts, {BM25_WEIGHTS})" if relevance else "0.0"
+            ctes.append(f"t AS MATERIALIZED (SELECT rowid AS doc_id, {rank} AS score "  # noqa: S608
+                        "FROM doc_fts WHERE doc_fts MATCH ?)")
+            params.append(_fts_query(terms, q))
+            joins.append("JOIN t ON t.doc_id = p.doc_id")
+            score = "t.score"
+        d2 = "NULL"
+        if q.has_origin:
+            lat, lon = q.lat or 0.0, q.lon or 0.0
+            x, y, z = _unit_vector(lat, lon)
+            d2 = "min((p.x - ?) * (p.x - ?) + (p.y - ?) * (p.y - ?) + (p.z - ?) * (p.z - ?))"
+            params += [x, x, y, y, z, z]
+            boxes = []
+            for min_lat, max_lat, min_lon, max_lon in bounding_boxes(lat, lon, q.radius_km):
+                bands = range(math.floor(min_lat * BAND_PER_DEGREE), math.floor(max_lat * BAND_PER_DEGREE) + 1)
+                boxes.append(f"(p.band IN ({', '.join(str(b) for b in bands)}) AND p.lon BETWEEN ? AND ? "
+                             "AND p.lat BETWEEN ? AND ?)")
+                params += [min_lon, max_lon, min_lat, max_lat]
+            where.append(f"({' OR '.join(boxes)})")
+            chord2 = _chord2(q.radius_km)
+            having.append("d2 <= ? OR (d2 <= ? AND arc_km(?, ?, p.lat, p.lon) <= ?)")
+            having_params += [chord2 * (1 - EDGE), chord2 * (1 + EDGE), lat, lon, q.radius_km]
+        if q.verified_only:
+            where.append("p.verified")
+        for kind in CODED_KINDS:
+            values = getattr(q, kind)
+            if values:
+                codes = [c for v in values if (c := self._code(conn, kind, v, create=False))]
+                where.append("(" + " OR ".join("instr(p.codes, ?) > 0" for _ in codes) + ")" if codes else "0")
+                params += codes
+        for column in ("gender", "accepting_new_patients", "telehealth", "wheelchair_accessible"):
+            value = getattr(q, column)
+            if value is not None:
+                where.append(f"p.{column} = ?")
+                params.append(value)
+        with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
+        sql = (
+            f"{with_clause}SELECT p.doc_id, {d2} AS d2, p.lat, p.lon, {score}, p.verified, "  # noqa: S608
+            f"p.rating_average, p.rating_count, p.codes FROM point p {' '.join(joins)} "
+            f"WHERE {' AND '.join(where)} GROUP BY p.doc_id"
+            + (f" HAVING {' AND '.join(having)}" if having else "")
+        )
+        # Parameters follow the text: the CTE's MATCH, the distance, the boxes, the filters, the edge test.
+        return sql, [*params, *having_params]
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    """Run each statement of ``script`` inside the current transaction (executescript would commit it)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    """Return the 0.5° cell of a point."""
+    return math.floor((lat + 90) * CELLS_PER_DEGREE), math.floor((lon + 180) * CELLS_PER_DEGREE)
+
+
+def _cells(locations: list[dict[str, float]]) -> str:
+    """Return the cell words of a document's (quantized) locations."""
+    return " ".join(sorted({"g{}x{}".format(*_cell(*quantize(p["lat"], p["lon"]))) for p in locations}))
+
+
+def _fts_query(terms: list[str], q: SearchQuery) -> str:
+    """Return the FTS5 query: every word in the text columns, and near the origin one of its cells."""
+    text = f"{TEXT_COLUMNS} : ({' AND '.join(f'{chr(34)}{w}{chr(34)}' for w in terms)})"
+    if q.lat is None or q.lon is None:
+        return text
+    cells = []
+    for min_lat, max_lat, min_lon, max_lon in bounding_boxes(q.lat, q.lon, q.radius_km):
+        (lat0, lon0), (lat1, lon1) = _cell(min_lat, min_lon), _cell(max_lat, max_lon)
+        cells += [f"g{i}x{j}" for i in range(lat0, lat1 + 1) for j in range(lon0, lon1 + 1)]
+    if len(cells) > MAX_CELLS:  # near a pole: the radius filter alone is cheaper than hundreds of cells
+        return text
+    return f"{text} AND cells : ({' OR '.join(cells)})"
+
+
+def _unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
+    """Return the point on the unit sphere for (lat, lon) in degrees."""
+    phi, lmb = math.radians(lat), math.radians(lon)
+    return math.cos(phi) * math.cos(lmb), math.cos(phi) * math.sin(lmb), math.sin(phi)
+
+
+def _chord2(radius_km: float) -> float:
+    """Return the squared chord (on the unit sphere) of a great-circle distance."""
+    return float((2 * math.sin(min(math.pi, radius_km / EARTH_RADIUS_KM) / 2)) ** 2)
 
 
 def _delete(conn: sqlite3.Connection, doc_id: int) -> None:
     """Remove one document from every table."""
-    point_ids = [r[0] for r in conn.execute("SELECT id FROM doc_point WHERE doc_id = ?", (doc_id,))]
-    conn.executemany("DELETE FROM point_rtree WHERE id = ?", [(i,) for i in point_ids])
-    for table, column in (("doc", "id"), ("doc_term", "doc_id"), ("doc_point", "doc_id"), ("doc_fts", "rowid")):
+    for table, column in (("doc", "id"), ("suggest", "doc_id"), ("point", "doc_id"), ("doc_fts", "rowid")):
         conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (doc_id,))  # noqa: S608 (fixed names)
 
 
-def _insert(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
-    """Insert one document into every table."""
-    doc_id = doc["id"]
-    conn.execute(
-        "INSERT INTO doc VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            doc_id, json.dumps(doc), doc["visible"], doc["verified"], doc["gender"], doc["accepting_new_patients"],
-            doc["telehealth"], doc["wheelchair_accessible"], doc["vetting_status"], doc["rating_average"],
-            doc["rating_count"],
-        ),
-    )
-    terms = [(kind, value, doc_id) for kind in TERM_KINDS for value in doc[kind]]
-    terms += [("suggest", value, doc_id) for value in set(doc["name_suggest"])]
-    conn.executemany("INSERT OR IGNORE INTO doc_term VALUES (?, ?, ?)", terms)
-    for point in doc["locations"]:
-        lat, lon = quantize(point["lat"], point["lon"])
-        cur = conn.execute("INSERT INTO doc_point (doc_id, lat, lon) VALUES (?, ?, ?)", (doc_id, lat, lon))
-        conn.execute("INSERT INTO point_rtree VALUES (?, ?, ?, ?, ?)", (cur.lastrowid, lat, lat, lon, lon))
-    conn.execute(
-        "INSERT INTO doc_fts (rowid, name, vocabulary, places, bio) VALUES (?, ?, ?, ?, ?)",
-        (doc_id, doc["name"], doc["vocabulary"], doc["places"], doc["bio"]),
-    )
-
-
-def _has_math_functions(conn: sqlite3.Connection) -> bool:
-    """Tell whether this SQLite has its built-in math functions (SQLITE_ENABLE_MATH_FUNCTIONS)."""
-    try:
-        conn.execute("SELECT asin(sqrt(power(sin(radians(1.0)), 2)))").fetchone()
-    except sqlite3.OperationalError:
-        return False
-    return True
-
-
-def _distance_sql(math: bool) -> tuple[str, int]:
-    """Return the SQL distance from (?, ?) to point p and how many origin parameters it takes.
-
-    The same haversine as search.geo.arc_distance_km; in SQL it costs a tenth of calling
-    back into Python for each of the thousands of candidate points of a dense city.
-    """
-    if not math:
-        return "arc_km(?, ?, p.lat, p.lon)", 2
-    return (f"2 * {EARTH_RADIUS_KM!r} * asin(min(1.0, sqrt(power(sin((radians(p.lat) - radians(?)) / 2), 2) + "
-            "cos(radians(?)) * cos(radians(p.lat)) * power(sin(radians(p.lon - ?) / 2), 2))))"), 3
-
-
-def _match_sql(q: SearchQuery, math: bool = False) -> tuple[str, list[Any]]:
-    """Return the SELECT of every matching doc as (id, dist, score, verified, rating...)."""
-    params: list[Any] = []
-    ctes, joins, where = [], [], ["d.visible"]
-    score = "0.0"
-    terms = text_terms(q)
-    if terms:
-        # Matched once up front (MATERIALIZED): as a plain join, SQLite re-ran the full-text
-        # match for every practitioner inside the radius. Each word is a quoted FTS5 string:
-        # user text is data, never query syntax.
-        ctes.append(f"t AS MATERIALIZED (SELECT rowid AS doc_id, -bm25(doc_fts, {BM25_WEIGHTS}) AS score "  # noqa: S608
-                    "FROM doc_fts WHERE doc_fts MATCH ?)")
-        params.append(" ".join(f'"{w}"' for w in terms))
-        joins.append("JOIN t ON t.doc_id = d.id")
-        score = "t.score"
-    dist = "NULL"
-    if q.has_origin:
-        boxes = bounding_boxes(q.lat or 0.0, q.lon or 0.0, q.radius_km)
-        box_sql = " OR ".join("(r.max_lat >= ? AND r.min_lat <= ? AND r.max_lon >= ? AND r.min_lon <= ?)" for _ in boxes)
-        distance, origin_params = _distance_sql(math)
-        params += [q.lat, q.lat, q.lon] if origin_params == 3 else [q.lat, q.lon]
-        for b in boxes:
-            params += [b[0], b[1], b[2], b[3]]
-        params.append(q.radius_km)
-        joins.append(
-            f"JOIN (SELECT p.doc_id, MIN({distance}) AS dist FROM point_rtree r "  # noqa: S608
-            f"JOIN doc_point p ON p.id = r.id WHERE {box_sql} GROUP BY p.doc_id HAVING dist <= ?) g ON g.doc_id = d.id"
-        )
-        dist = "g.dist"
-    if q.verified_only:
-        where.append("d.verified")
-    for kind in TERM_KINDS:
-        values = getattr(q, kind)
-        if values:
-            marks = ", ".join("?" for _ in values)
-            where.append(f"d.id IN (SELECT doc_id FROM doc_term WHERE kind = '{kind}' AND value IN ({marks}))")  # noqa: S608
-            params += list(values)
-    for column in ("gender", "accepting_new_patients", "telehealth", "wheelchair_accessible"):
-        value = getattr(q, column)
-        if value is not None:
-            where.append(f"d.{column} = ?")
-            params.append(value)
-    with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
-    sql = (
-        f"{with_clause}SELECT d.id AS id, {dist} AS dist, {score} AS score, d.verified AS verified, "  # noqa: S608
-        f"d.rating_average AS rating_average, d.rating_count AS rating_count, d.vetting_status AS vetting_status "
-        f"FROM doc d {' '.join(joins)} WHERE {' AND '.join(where)}"
-    )
-    # Parameters follow the text: the CTE's MATCH, then the geo join, then the filters.
-    return sql, params
-
-
 def _order_by(q: SearchQuery) -> str:
-    """Return the ORDER BY matching search.query.build_sort."""
-    geo = "dist ASC, " if q.has_origin else ""
+    """Return the ORDER BY matching search.query.build_sort (by squared chord, refined in _exact_page)."""
+    geo = "d2 ASC, " if q.has_origin else ""
     if q.sort == "relevance" and text_terms(q):
         return f"score DESC, {geo}id ASC"
     if q.sort == "rating":
@@ -298,15 +434,22 @@ def _order_by(q: SearchQuery) -> str:
     return f"verified DESC, {geo}id ASC"
 
 
-def _facets(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
-    """Count each facet value over all matches (not just the page)."""
-    facets: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
-    # CROSS JOIN fixes the order: from the matches into doc_term_doc, so cost follows the result size.
-    for kind, value, n in conn.execute(
-        "SELECT t.kind, t.value, count(*) FROM temp.m m CROSS JOIN doc_term t ON t.doc_id = m.id "
-        "WHERE t.kind IN ('methods', 'conditions', 'languages') GROUP BY t.kind, t.value"
-    ):
-        facets[kind][value] = n
-    for status, n in conn.execute("SELECT vetting_status, count(*) FROM temp.m GROUP BY vetting_status"):
-        facets["vetting_status"][status] = n
-    return facets
+def _exact_page(rows: list[Row], q: SearchQuery, skip: int) -> list[SearchHit]:
+    """Give the window's rows their haversine distance, re-sort them exactly as the engines do, cut the page."""
+    hits = []
+    for doc_id, lat, lon, score, verified, rating_average, rating_count in rows:
+        distance = arc_distance_km(q.lat, q.lon, lat, lon) if q.lat is not None and q.lon is not None else None
+        hits.append((_sort_key(q, doc_id, distance or 0.0, score or 0.0, verified, rating_average, rating_count),
+                     SearchHit(id=doc_id, distance_km=distance, score=score or 0.0)))
+    hits.sort(key=lambda pair: pair[0])
+    return [hit for _, hit in hits[skip:skip + q.per_page]]
+
+
+def _sort_key(q: SearchQuery, doc_id: int, distance: float, score: float, verified: int,
+              rating_average: float | None, rating_count: int) -> tuple[Any, ...]:
+    """Return the Python sort key equal to _order_by with the exact distance."""
+    if q.sort == "relevance" and text_terms(q):
+        return (-score, distance, doc_id)
+    if q.sort == "rating":
+        return (-verified, rating_average is None, -(rating_average or 0.0), -rating_count, distance, doc_id)
+    return (-verified, distance, doc_id)

@@ -1,0 +1,141 @@
+"""What the embedded backend does on its own: schema upgrades, the radius edge, facet codes, deep pages.
+
+Parity with Elasticsearch and OpenSearch is tested in tests/integration/test_search_parity.py;
+these cases pin the embedded backend's own shortcuts (squared chords, cell words, coded facets)
+to the exact rule they stand in for.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from search.backends.embedded import SCHEMA_VERSION, EmbeddedBackend
+from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
+from search.geo import arc_distance_km, quantize
+from search.types import Change, SearchQuery
+
+ORIGIN = (47.6062, -122.3321)
+NEEDLING = VocabularyTerm("filiform-needling", "Filiform needling", ("needling",))
+CUPPING = VocabularyTerm("cupping", "Cupping", ("cupping therapy",))
+BACK = VocabularyTerm("low-back-pain", "Low back pain", ("lumbago",))
+
+
+def _doc(pid: int, lat: float, lon: float, **kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = dict(id=pid, slug=f"p-{pid}", first_name="Ann", last_name=f"Lee{pid}", title="L.Ac.",
+                                bio="Licensed acupuncturist.", gender="female", accepting_new_patients=True,
+                                telehealth=False, hidden=False, vetting_status="verified",
+                                locations=(PlacePoint(lat, lon, "Seattle", "WA", "98101", "US"),),
+                                methods=(NEEDLING,), conditions=(BACK,), languages=("en",))
+    base.update(kw)
+    return practitioner_search_document(PractitionerSource(**base))
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[EmbeddedBackend]:
+    instance = EmbeddedBackend(str(tmp_path / "search.db"))
+    instance.ensure_index()
+    yield instance
+    instance.close()
+
+
+def _near(**kw: Any) -> SearchQuery:
+    return SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], **kw)
+
+
+def test_an_index_of_an_older_schema_is_dropped_and_rebuilt_empty(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE doc (id INTEGER PRIMARY KEY, source TEXT NOT NULL)")
+        conn.execute("CREATE VIRTUAL TABLE point_rtree USING rtree (id, min_lat, max_lat, min_lon, max_lon)")
+        conn.execute("INSERT INTO doc VALUES (1, '{}')")
+    backend = EmbeddedBackend(str(path))
+    backend.ensure_index()
+    assert backend.count() == 0
+    backend.reindex([_doc(1, *ORIGIN)])
+    assert [h.id for h in backend.search(_near()).hits] == [1]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert not conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'point_rtree%'").fetchall()
+    backend.close()
+
+
+@pytest.mark.parametrize("km", [0.5, 7.0, 25.0, 180.0, 499.0])
+def test_the_radius_edge_follows_the_haversine_distance_to_the_last_digit(backend: EmbeddedBackend, km: float) -> None:
+    lat, lon = quantize(ORIGIN[0] + km / 111.2 * 0.6, ORIGIN[1] + km / 75.0 * 0.8)
+    backend.reindex([_doc(1, lat, lon)])
+    exact = arc_distance_km(ORIGIN[0], ORIGIN[1], lat, lon)
+    assert [h.id for h in backend.search(_near(radius_km=exact)).hits] == [1]
+    assert backend.search(_near(radius_km=exact * (1 - 1e-12))).total == 0
+    assert backend.search(_near(radius_km=exact)).hits[0].distance_km == exact
+
+
+def test_pages_are_slices_of_one_order_by_exact_distance_then_id(backend: EmbeddedBackend) -> None:
+    rng = random.Random(3)
+    docs = [_doc(i, ORIGIN[0] + rng.uniform(-0.2, 0.2), ORIGIN[1] + rng.uniform(-0.3, 0.3),
+                 vetting_status=rng.choice(["verified", "pending"])) for i in range(1, 121)]
+    # Five practitioners share one building: equal distances, ordered by id.
+    docs += [_doc(i, ORIGIN[0] + 0.01, ORIGIN[1]) for i in range(200, 205)]
+    backend.reindex(docs)
+    query = _near(radius_km=40, verified_only=False, per_page=7)
+    seen = [h for n in range(1, 20) for h in backend.search(replace(query, page=n)).hits]
+
+    def key(doc: dict[str, Any]) -> tuple[Any, ...]:
+        point = quantize(doc["locations"][0]["lat"], doc["locations"][0]["lon"])
+        return (not doc["verified"], arc_distance_km(*ORIGIN, *point), doc["id"])
+
+    expected = [d["id"] for d in sorted(docs, key=key) if arc_distance_km(*ORIGIN, *quantize(
+        d["locations"][0]["lat"], d["locations"][0]["lon"])) <= 40]
+    assert [h.id for h in seen] == expected
+
+
+def test_rating_order_then_distance(backend: EmbeddedBackend) -> None:
+    backend.reindex([
+        _doc(1, ORIGIN[0] + 0.01, ORIGIN[1], rating_average=4.0, rating_count=3),
+        _doc(2, ORIGIN[0] + 0.02, ORIGIN[1], rating_average=4.0, rating_count=9),
+        _doc(3, ORIGIN[0] + 0.03, ORIGIN[1]),
+        _doc(4, ORIGIN[0] + 0.04, ORIGIN[1], rating_average=5.0, rating_count=1),
+        _doc(5, ORIGIN[0] + 0.05, ORIGIN[1], rating_average=4.0, rating_count=3),
+    ])
+    assert [h.id for h in backend.search(_near(sort="rating")).hits] == [4, 2, 1, 5, 3]
+
+
+def test_facet_counts_cover_every_match_and_new_values_get_codes(backend: EmbeddedBackend) -> None:
+    backend.reindex([_doc(1, *ORIGIN), _doc(2, *ORIGIN, methods=(NEEDLING, CUPPING), languages=("en", "fr")),
+                     _doc(3, *ORIGIN, vetting_status="expiring", methods=(CUPPING,))])
+    page = backend.search(_near(per_page=1))
+    assert page.facets == {"methods": {"filiform-needling": 2, "cupping": 2}, "conditions": {"low-back-pain": 3},
+                           "languages": {"en": 3, "fr": 1}, "vetting_status": {"verified": 2, "expiring": 1}}
+    moxa = VocabularyTerm("moxibustion", "Moxibustion", ("moxa",))
+    assert backend.apply([Change(4, _doc(4, *ORIGIN, methods=(moxa,)))]).acknowledged == [4]
+    # A second backend on the same file (another process) learns the new code from the file.
+    other = EmbeddedBackend(backend.path)
+    assert other.search(_near(methods=("moxibustion",))).facets["methods"] == {"moxibustion": 1}
+    assert [h.id for h in other.search(_near(methods=("moxibustion", "cupping"))).hits] == [2, 3, 4]
+    assert other.search(_near(methods=("no-such-method",))).total == 0
+    other.close()
+
+
+def test_text_near_a_place_only_finds_practitioners_inside_the_radius(backend: EmbeddedBackend) -> None:
+    backend.reindex([
+        _doc(1, *ORIGIN, bio="Cupping for athletes."),
+        _doc(2, ORIGIN[0] + 2.0, ORIGIN[1], bio="Cupping for athletes."),  # 222 km north: another cell
+        _doc(3, ORIGIN[0] + 0.3, ORIGIN[1] + 0.4, bio="Cupping and needling."),  # ~44 km: a neighbouring cell
+    ])
+    for sort in ("relevance", "distance"):
+        assert [h.id for h in backend.search(_near(text="cupping", radius_km=50, sort=sort)).hits] == [1, 3]
+    assert [h.id for h in backend.search(SearchQuery(text="cupping")).hits] == [1, 2, 3]
+    # A cell word typed as text is not a place: the cells column is not searchable as text.
+    assert backend.search(SearchQuery(text="g275x115")).total == 0
+
+
+def test_a_practitioner_without_locations_is_found_only_without_an_origin(backend: EmbeddedBackend) -> None:
+    backend.reindex([_doc(1, *ORIGIN, locations=())])
+    assert backend.search(_near(radius_km=500)).total == 0
+    assert [h.id for h in backend.search(SearchQuery()).hits] == [1]
