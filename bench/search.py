@@ -684,13 +684,14 @@ FEATURES: tuple[tuple[str, Callable[[dict[str, Any]], bool]], ...] = (
 )
 
 
-def report(size: int, seed_s: float, mix: list[dict[str, Any]], results: list[BackendResult],
+def report(size: int, seed_s: float | None, mix: list[dict[str, Any]], results: list[BackendResult],
            engines: Engines) -> str:
     """Return the full text block for one size."""
     lines = [
         f"Meridian search benchmark, N={size:,} practitioners ({time.strftime('%Y-%m-%d %H:%M')})",
         machine_facts(engines.versions),
-        f"seed: {size:,} practitioners in {seed_s:.1f}s ({size / seed_s:,.0f} docs/s); {describe_mix(mix)}",
+        (f"seed: {size:,} practitioners in {seed_s:.1f}s ({size / seed_s:,.0f} docs/s)" if seed_s is not None
+         else f"seed: {size:,} practitioners, reused from an earlier run (--keep)") + f"; {describe_mix(mix)}",
         "",
         table(results),
         "",
@@ -709,11 +710,8 @@ def report(size: int, seed_s: float, mix: list[dict[str, Any]], results: list[Ba
 
 def bench_size(size: int, args: argparse.Namespace, engines: Engines) -> str:
     """Seed one database of ``size`` practitioners and run every backend on it; return the report."""
-    with tempfile.TemporaryDirectory(prefix=f"meridian-bench-{size}-") as tmp:
-        workdir = Path(tmp)
-        say(f"N={size:,}: seeding into {workdir} ...")
-        seed_s = seed_database(workdir, size)
-        say(f"N={size:,}: seeded in {seed_s:.1f}s ({size / seed_s:,.0f} docs/s)")
+    with _workdir(size, args.keep) as workdir:
+        seed_s = _seeded(workdir, size)
         probe = make_app(workdir, "embedded")
         mix = build_mix(args.queries, sample_last_names(probe, random.Random(MIX_SEED), 20))
         candidates = visibility_candidates(probe, VISIBILITY_CHANGES)
@@ -731,6 +729,33 @@ def bench_size(size: int, args: argparse.Namespace, engines: Engines) -> str:
     (RESULTS_DIR / f"search-{size}.txt").write_text(text + "\n")
     (RESULTS_DIR / f"search-{size}-details.txt").write_text(details(results, mix) + "\n")
     return text
+
+
+@contextlib.contextmanager
+def _workdir(size: int, keep: Path | None) -> Iterator[Path]:
+    """Yield a temporary directory, or ``keep/N`` (kept, so the next run skips seeding)."""
+    if keep is not None:
+        path = keep / str(size)
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix=f"meridian-bench-{size}-") as tmp:
+        yield Path(tmp)
+
+
+def _seeded(workdir: Path, size: int) -> float | None:
+    """Seed ``workdir`` unless a finished seed of ``size`` is there; return the seed seconds (None if reused)."""
+    marker = workdir / "seeded"
+    if marker.exists() and marker.read_text().strip() == str(size):
+        say(f"N={size:,}: reusing the database seeded in {workdir}")
+        return None
+    for stale in workdir.glob("*.db*"):
+        stale.unlink()
+    say(f"N={size:,}: seeding into {workdir} ...")
+    seed_s = seed_database(workdir, size)
+    marker.write_text(f"{size}\n")
+    say(f"N={size:,}: seeded in {seed_s:.1f}s ({size / seed_s:,.0f} docs/s)")
+    return seed_s
 
 
 def _bench_one(kind: str, workdir: Path, mix: list[dict[str, Any]], candidates: list[int],
@@ -752,6 +777,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--es-url", help="use this Elasticsearch instead of starting one")
     parser.add_argument("--os-url", help="use this OpenSearch instead of starting one")
     parser.add_argument("--heap", default="1g", help="JVM heap of the nodes this script starts (default 1g)")
+    parser.add_argument("--keep", type=Path, help="seed into KEEP/N and keep it; later runs with --keep reuse it")
     parser.add_argument("--profile", default="", help="comma-separated backends to cProfile (writes bench/results/)")
     args = parser.parse_args(argv)
     args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
