@@ -10,7 +10,6 @@ from directory.extensions import search
 from directory.geo import Place, resolve_place
 from directory.practitioners.cards import LocationCard, PractitionerCard, load_cards
 from directory.practitioners.vocabulary import cached_vocabulary
-from directory.reviews.services import published_ratings
 from search import InvalidQuery, SearchPage, SearchQuery, SearchUnavailable
 from search.geo import arc_distance_km
 
@@ -97,14 +96,13 @@ def _load_rows(page: SearchPage, query: SearchQuery) -> list[ResultRow]:
     if not ids:
         return []
     found = load_cards(ids, query.verified_only)
-    ratings = published_ratings(found)
     rows = []
     for hit in page.hits:
         card = found.get(hit.id)
         if card is None or not card.locations:
             continue
-        average, count = ratings.get(card.id, (None, 0))
-        rows.append(ResultRow(card, hit.distance_km, _nearest(card, query), average, count, hit.highlight))
+        rows.append(ResultRow(card, hit.distance_km, _nearest(card, query), card.rating_average, card.rating_count,
+                              hit.highlight))
     return rows
 
 

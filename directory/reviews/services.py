@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -22,3 +23,13 @@ def published_ratings(practitioner_ids: Collection[int]) -> dict[int, tuple[floa
             .group_by(Review.practitioner_id)
         )
     }
+
+
+def published_rating_columns(practitioner_id: Any) -> tuple[Any, Any]:
+    """Return (average, count) of published reviews as scalar subqueries correlated to ``practitioner_id``.
+
+    For queries that already select practitioners: the rating comes in the same round trip.
+    """
+    published = (Review.practitioner_id == practitioner_id, Review.moderation_state == "published")
+    return (select(func.avg(Review.rating)).where(*published).scalar_subquery(),
+            select(func.count()).select_from(Review).where(*published).scalar_subquery())
