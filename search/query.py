@@ -95,9 +95,9 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
         "from": query.offset,
         "size": query.per_page,
         "track_total_hits": True,
-        "track_scores": True,
+        # Hits are ids (_id) and sort values; nothing else is fetched. Scores are only computed when
+        # the order needs them (sort by _score), not for distance or rating orders.
         "_source": False,
-        "docvalue_fields": ["id"],
         "aggs": build_aggregations(),
     }
     if text:
