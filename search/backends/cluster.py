@@ -6,8 +6,12 @@ call-signature differences live in the two small adapters below.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import queue
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from search.query import build_search_body
@@ -41,6 +45,8 @@ MAPPINGS: dict[str, Any] = {
 }
 BULK_CHUNK = 1000
 REINDEX_CHUNK = 2000
+# Threads sending a rebuild's bulk requests while the calling thread builds the next documents.
+REINDEX_SENDERS = 2
 # Bulk writes may take longer than a search; they get their own, longer timeout.
 BULK_TIMEOUT_S = 120.0
 
@@ -57,6 +63,9 @@ class _ElasticsearchAdapter:
         self.client: Any = Elasticsearch(url, request_timeout=timeout, max_retries=1, retry_on_timeout=False)
         self.helpers: Any = helpers
         self.errors: tuple[type[Exception], ...] = (ESConnectionError, ConnectionTimeout, ESTransportError)
+        # How the client serialises what plain JSON cannot (dates, decimals); reindex encodes bulk bodies itself.
+        serializer: Any = self.client.transport.serializers.get_serializer("application/json")
+        self.json_default: Callable[[Any], Any] = serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
         self.client.indices.create(index=name, settings=settings, mappings=MAPPINGS)
@@ -64,6 +73,10 @@ class _ElasticsearchAdapter:
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
         """Return the client and extra arguments to send bulk requests with (a longer timeout)."""
         return self.client.options(request_timeout=BULK_TIMEOUT_S), {}
+
+    def bulk_raw(self, client: Any, extra: dict[str, Any], index: str, body: bytes) -> dict[str, Any]:
+        """Send one pre-encoded NDJSON bulk body to ``index``; return only ``errors`` and the items' errors."""
+        return dict(client.bulk(index=index, operations=body, filter_path="errors,items.*.error", **extra))
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, settings=settings)
@@ -108,12 +121,16 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
         self.client = OpenSearch(url, timeout=timeout, max_retries=1, retry_on_timeout=False, pool_maxsize=8)
         self.helpers = helpers
         self.errors = (OSConnectionError, ConnectionTimeout, TransportError)
+        self.json_default = self.client.transport.serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
         self.client.indices.create(index=name, body={"settings": settings, "mappings": MAPPINGS})
 
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
         return self.client, {"request_timeout": BULK_TIMEOUT_S}
+
+    def bulk_raw(self, client: Any, extra: dict[str, Any], index: str, body: bytes) -> dict[str, Any]:
+        return dict(client.bulk(index=index, body=body, filter_path="errors,items.*.error", **extra))
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, body=settings)
@@ -187,31 +204,127 @@ class ClusterBackend:
         return result
 
     def reindex(self, documents: Iterable[dict[str, Any]], progress: Any = None) -> int:
-        """Load a new index, swap the alias to it in one atomic call, drop the old ones."""
+        """Load a new index, swap the alias to it in one atomic call, drop the old ones.
+
+        If loading fails, the new index is deleted and the error re-raised; the alias and old index stay as they were.
+        """
         old = self._call("alias lookup", self.engine.alias_targets, self.alias)
         name = self._new_index_name()
         # While nobody reads the new index: no refreshes, and the translog synced in the background.
         loading = {"refresh_interval": "-1", "translog": {"durability": "async"}}
         self._call("index creation", self.engine.create_index, name, {**self.settings, **loading})
-        client, extra = self.engine.bulk_target()
-        count = 0
-        for _ok, _item in self.engine.helpers.streaming_bulk(
-            client,
-            ({"_op_type": "index", "_index": name, "_id": str(d["id"]), "_source": d} for d in documents),
-            chunk_size=REINDEX_CHUNK, raise_on_error=True, max_retries=2, **extra,
-        ):
-            count += 1
-            if progress:
-                progress(1)
-        self._call("settings", self.engine.put_settings, name,
-                   {"index": {"refresh_interval": "1s", "translog": {"durability": "request"}}})
-        self._call("refresh", self.engine.refresh, name)
+        try:
+            count = self._load(name, documents, progress)
+            self._call("settings", self.engine.put_settings, name,
+                       {"index": {"refresh_interval": "1s", "translog": {"durability": "request"}}})
+            self._call("refresh", self.engine.refresh, name)
+        except BaseException:
+            # Best effort: the error that stopped the load is the one to report.
+            with contextlib.suppress(Exception):
+                self.engine.delete_index(name)
+            raise
         actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
         actions.append({"add": {"index": name, "alias": self.alias}})
         self._call("alias swap", self.engine.update_aliases, actions)
         for index in old:
             self._call("old index removal", self.engine.delete_index, index)
         return count
+
+    def _load(self, name: str, documents: Iterable[dict[str, Any]], progress: Any) -> int:
+        """Bulk-load ``documents`` into ``name``; return how many the engine acknowledged.
+
+        The calling thread iterates ``documents`` (which may read the app database) and hands chunks through a
+        bounded queue to REINDEX_SENDERS threads that encode and send them, so building the next chunk overlaps the
+        engine indexing the previous ones. The first failure stops the load and is re-raised here; ``progress`` is
+        called in this thread with the number of documents acknowledged.
+        """
+        client, extra = self.engine.bulk_target()
+        chunks: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(maxsize=REINDEX_SENDERS)
+        results: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
+        failed = threading.Event()
+
+        def send_chunks() -> None:
+            while (chunk := chunks.get()) is not None:
+                if failed.is_set():
+                    continue  # keep draining so the producer never blocks on a full queue
+                try:
+                    results.put(self._send_chunk(client, extra, name, chunk))
+                except BaseException as exc:  # handed to the calling thread, re-raised there
+                    failed.set()
+                    results.put(exc)
+
+        senders = [threading.Thread(target=send_chunks, name=f"reindex-sender-{i}", daemon=True)
+                   for i in range(REINDEX_SENDERS)]
+        for sender in senders:
+            sender.start()
+        count = 0
+        error: BaseException | None = None
+
+        def collect() -> None:
+            nonlocal count, error
+            while True:
+                try:
+                    result = results.get_nowait()
+                except queue.Empty:
+                    return
+                if isinstance(result, BaseException):
+                    error = error or result
+                else:
+                    count += result
+                    if progress:
+                        progress(result)
+
+        try:
+            chunk: list[dict[str, Any]] = []
+            for document in documents:
+                chunk.append(document)
+                if len(chunk) >= REINDEX_CHUNK:
+                    chunks.put(chunk)
+                    chunk = []
+                    collect()
+                    if error is not None:
+                        break
+            else:
+                if chunk:
+                    chunks.put(chunk)
+        except BaseException:
+            failed.set()
+            raise
+        finally:
+            for _ in senders:
+                chunks.put(None)
+            for sender in senders:
+                sender.join()
+            collect()
+        if error is not None:
+            raise error
+        return count
+
+    def _send_chunk(self, client: Any, extra: dict[str, Any], name: str, chunk: list[dict[str, Any]]) -> int:
+        """Index one chunk of documents into ``name``; return how many were acknowledged.
+
+        One pre-encoded bulk request first. If the engine rejects any document, or the whole request with 429,
+        the chunk goes again through the client's streaming_bulk: it retries 429s with backoff and raises
+        BulkIndexError for documents that still fail (re-indexing the accepted ones is harmless).
+        """
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=self.engine.json_default).encode
+        body = "".join(f'{{"index":{{"_id":{encode(str(d["id"]))}}}}}\n{encode(d)}\n'
+                       for d in chunk).encode("utf-8", "surrogatepass")
+        try:
+            response = self.engine.bulk_raw(client, extra, name, body)
+        except Exception as exc:  # elasticsearch's ApiError is no TransportError: check the status on any error
+            if getattr(exc, "status_code", None) != 429:
+                raise
+        else:
+            if response.get("errors") is False:
+                return len(chunk)
+        done = 0
+        for _ok, _item in self.engine.helpers.streaming_bulk(
+            client, ({"_op_type": "index", "_index": name, "_id": str(d["id"]), "_source": d} for d in chunk),
+            chunk_size=len(chunk), raise_on_error=True, max_retries=2, **extra,
+        ):
+            done += 1
+        return done
 
     def refresh(self) -> None:
         """Make every acknowledged write visible to searches now (tests and benchmarks)."""
