@@ -261,7 +261,10 @@ def test_body_with_text_has_must_and_highlight() -> None:
     body = build_search_body(query)
     assert body["query"]["bool"] == {"filter": build_filters(query), "must": [build_text_query(query)]}
     assert body["sort"] == build_sort(query)
-    assert body["highlight"] == {"fields": {"bio": {"fragment_size": 120, "number_of_fragments": 1}, "vocabulary": {}}}
+    assert body["highlight"] == {
+        "highlight_query": {"multi_match": {"query": "moxa", "fields": ["bio", "vocabulary"]}},
+        "fields": {"bio": {"fragment_size": 120, "number_of_fragments": 1}, "vocabulary": {}},
+    }
 
 
 @pytest.mark.parametrize("text", ["", '"() *:\\'])
