@@ -10,6 +10,10 @@ from typing import Any
 
 VERIFIED_STATUSES = frozenset({"verified", "expiring"})
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Letters NFKD does not split into a base letter and an accent ("Łódź" must fold like "Lodz",
+# as the place gazetteer folds it).
+_LETTERS = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
+                          "ı": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def fold(text: str) -> str:
     """
     if text.isascii():  # most text: nothing to strip, and 20x faster than decomposing
         return text.casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 

@@ -45,6 +45,10 @@ MAPPINGS: dict[str, Any] = {
 }
 BULK_CHUNK = 1000
 REINDEX_CHUNK = 2000
+# What a search reads back; the engine leaves out the rest (_index, _ignored, shards, bucket bounds...).
+# Empty arrays are dropped by filter_path too, so readers use .get().
+SEARCH_FILTER_PATH = ("took,hits.total.value,hits.hits._id,hits.hits._score,hits.hits.sort,hits.hits.highlight,"
+                      "aggregations.*.buckets.key,aggregations.*.buckets.doc_count")
 # Threads sending a rebuild's bulk requests while the calling thread builds the next documents.
 REINDEX_SENDERS = 2
 # Bulk writes may take longer than a search; they get their own, longer timeout.
@@ -95,7 +99,7 @@ class _ElasticsearchAdapter:
         self.client.options(ignore_status=404).indices.delete(index=name)
 
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.client.search(index=index, body=body))
+        return dict(self.client.search(index=index, body=body, filter_path=SEARCH_FILTER_PATH))
 
     def count(self, index: str) -> int:
         return int(self.client.count(index=index)["count"])
@@ -334,8 +338,9 @@ class ClusterBackend:
         """Run ``query`` and map hits, distances and facet buckets."""
         started = time.perf_counter()
         response = self._call("search", self.engine.search, self.alias, build_search_body(query))
-        hits = [_hit(h, query) for h in response["hits"]["hits"]]
-        facets = {name: {b["key"]: b["doc_count"] for b in response["aggregations"][name]["buckets"]}
+        hits = [_hit(h, query) for h in response["hits"].get("hits", ())]
+        aggregations = response.get("aggregations", {})
+        facets = {name: {b["key"]: b["doc_count"] for b in aggregations.get(name, {}).get("buckets", ())}
                   for name in FACET_FIELDS}
         return SearchPage(hits=hits, total=int(response["hits"]["total"]["value"]), facets=facets,
                           took_ms=(time.perf_counter() - started) * 1000, engine_took_ms=float(response.get("took", 0)))

@@ -61,6 +61,12 @@ def test_fold_makes_accent_and_case_variants_one(text: str) -> None:
     assert fold(text) == "zoe"
 
 
+@pytest.mark.parametrize(("text", "folded"), [("Łódź", "lodz"), ("Øresund", "oresund"), ("Æsir Þór", "aesir thor"),
+                                              ("Đorđević", "dordevic"), ("straße", "strasse")])
+def test_fold_spells_letters_without_a_decomposition_as_the_gazetteer_does(text: str, folded: str) -> None:
+    assert fold(text) == folded
+
+
 @pytest.mark.parametrize("text", ["", "Moxa", "Low Back PAIN", "St.-Jean!! 02108", "name:Ada^5 (x OR y)", "\t\n ~"])
 def test_fold_ascii_fast_path_equals_the_slow_path(text: str) -> None:
     # A trailing "é" sends the same text down the decomposing path, which folds it to a trailing "e".
