@@ -85,7 +85,7 @@ MAX_CELLS = 64
 TEXT_COLUMNS = "{name vocabulary places bio}"
 # Rows on either side of the page re-sorted by exact distance, so near-ties order as on the engines.
 SORT_MARGIN = 10
-MATCH_TABLE = ("CREATE TEMP TABLE m (id INTEGER PRIMARY KEY, d2 REAL, lat REAL, lon REAL, score REAL, "
+MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, d2 REAL, lat REAL, lon REAL, score REAL, "
                "verified INTEGER, rating_average REAL, rating_count INTEGER, codes TEXT)")
 BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio")) + ", 0"
 Row = tuple[Any, ...]
@@ -288,8 +288,10 @@ class EmbeddedBackend:
         conn = self._conn()
         try:
             sql, params = self._match_sql(conn, query)
-            conn.execute("DROP TABLE IF EXISTS temp.m")
+            # One temporary table per connection, emptied per search: creating and dropping it each time
+            # changed the schema and made SQLite prepare every statement again.
             conn.execute(MATCH_TABLE)
+            conn.execute("DELETE FROM temp.m")
             conn.execute(f"INSERT INTO temp.m {sql}", params)
             total, codes = conn.execute("SELECT count(*), group_concat(codes, '') FROM temp.m").fetchone()
             window_start = max(0, query.offset - SORT_MARGIN)
@@ -298,7 +300,7 @@ class EmbeddedBackend:
                 f"ORDER BY {_order_by(query)} LIMIT ? OFFSET ?",
                 (query.offset - window_start + query.per_page + SORT_MARGIN, window_start),
             ).fetchall()
-            conn.execute("DROP TABLE temp.m")
+            conn.execute("DELETE FROM temp.m")
         except sqlite3.Error as exc:
             raise SearchUnavailable(f"embedded search failed: {exc}") from exc
         hits = _exact_page(rows, query, query.offset - window_start)
