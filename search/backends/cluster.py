@@ -61,12 +61,13 @@ class _ElasticsearchAdapter:
     def __init__(self, url: str, timeout: float) -> None:
         from elastic_transport import ConnectionError as ESConnectionError
         from elastic_transport import ConnectionTimeout
-        from elasticsearch import Elasticsearch, helpers
+        from elasticsearch import ApiError, Elasticsearch, helpers
         from elasticsearch import TransportError as ESTransportError
 
         self.client: Any = Elasticsearch(url, request_timeout=timeout, max_retries=1, retry_on_timeout=False)
         self.helpers: Any = helpers
-        self.errors: tuple[type[Exception], ...] = (ESConnectionError, ConnectionTimeout, ESTransportError)
+        # elasticsearch-py 8+: an error answer (404 missing index, 5xx) is an ApiError, not a TransportError.
+        self.errors: tuple[type[Exception], ...] = (ESConnectionError, ConnectionTimeout, ESTransportError, ApiError)
         # How the client serialises what plain JSON cannot (dates, decimals); reindex encodes bulk bodies itself.
         serializer: Any = self.client.transport.serializers.get_serializer("application/json")
         self.json_default: Callable[[Any], Any] = serializer.default

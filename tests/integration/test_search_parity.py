@@ -15,7 +15,7 @@ import pytest
 
 from search import SearchBackend, SearchQuery, create_backend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
-from search.types import Change
+from search.types import Change, SearchUnavailable
 
 BOSTON = (42.3601, -71.0589)
 KM_LAT = 1 / 111.195  # degrees of latitude per km on Elasticsearch's sphere
@@ -157,3 +157,17 @@ def test_suggest_completes_names(backend: SearchBackend) -> None:
 def test_replace_keeps_query_immutable() -> None:
     q = _near_boston()
     assert replace(q, page=2).page == 2 and q.page == 1
+
+
+@pytest.mark.parametrize("kind", ["embedded", "elasticsearch", "opensearch"])
+def test_a_missing_index_is_unavailable_not_a_crash(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    if kind == "embedded":
+        instance = create_backend("embedded", path=str(tmp_path / "never-built.db"))
+    else:
+        url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
+        instance = create_backend(kind, url=url, index_prefix=f"never-built-{kind}")
+    try:
+        with pytest.raises(SearchUnavailable):
+            instance.search(_near_boston())
+    finally:
+        instance.close()
