@@ -266,7 +266,7 @@ def _jitter(rng: random.Random, place: Place, km: float) -> Place:
     lat = max(-89.9, min(89.9, place.lat + dlat))
     lon = ((place.lon + dlon + 180) % 360) - 180
     return Place(place.label, lat, lon, place.kind, place.country, place.region, place.city, place.postal_code,
-                 place.population)
+                 place.population, place.timezone)
 
 
 def _location(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, pid: int, place: Place) -> None:
@@ -276,7 +276,7 @@ def _location(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool,
         "id": lid, "practitioner_id": pid, "name": f"{rng.choice(fake.last)} Acupuncture",
         "address_line1": fake.street_address(rng), "address_line2": "", "city": place.city or place.label,
         "region": place.region or "", "postal_code": place.postal_code or "", "country": place.country,
-        "latitude": round(place.lat, 6), "longitude": round(place.lon, 6), "timezone": "UTC",
+        "latitude": round(place.lat, 6), "longitude": round(place.lon, 6), "timezone": place.timezone or "UTC",
         "phone": fake.phone(rng), "booking_url": "", "wheelchair_accessible": rng.random() < 0.6,
     })
     opens = time(rng.choice([8, 9, 10]))

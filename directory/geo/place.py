@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
+from zoneinfo import available_timezones
 
 PlaceKind = Literal["postal_code", "city", "coordinates"]
 
@@ -23,6 +25,8 @@ class Place:
     city: str | None = None
     postal_code: str | None = None
     population: int = 0
+    # IANA time zone ("America/New_York") where the gazetteer knows it; bare coordinates have none.
+    timezone: str | None = None
 
 
 def us_city_label(city: str, state: str) -> str:
@@ -38,3 +42,14 @@ def postal_code_label(city: str, state: str, postal_code: str) -> str:
 def coordinates_label(lat: float, lon: float) -> str:
     """Return the label of a bare point, e.g. "42.37, -71.11"."""
     return f"{lat:.2f}, {lon:.2f}"
+
+
+@cache
+def _iana_zones() -> frozenset[str]:
+    """Return the IANA time zone names this machine's tz database knows (read once)."""
+    return frozenset(available_timezones())
+
+
+def iana_timezone(name: str | None) -> str | None:
+    """Return ``name`` if it is a known IANA time zone, else None (the data sets carry a few typos and blanks)."""
+    return name if name and name in _iana_zones() else None

@@ -87,6 +87,7 @@ def _near(place: Place, rng: random.Random, jitter: float) -> Place:
         place.city,
         place.postal_code,
         place.population,
+        place.timezone,
     )
 
 

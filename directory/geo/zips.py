@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import zipcodes
 
 from directory.geo.loading import collector_paused
-from directory.geo.place import Place, postal_code_label, us_city_label
+from directory.geo.place import Place, iana_timezone, postal_code_label, us_city_label
 from directory.geo.regions import US
 from directory.geo.text import normalize_name
 
@@ -27,6 +27,8 @@ class ZipCode(NamedTuple):
     # STANDARD ZIPs are delivery areas; PO BOX, UNIQUE (one firm) and MILITARY
     # ZIPs are not places a practice can be.
     standard: bool
+    # IANA time zone; a few records have none.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def _zip_code(record: dict[str, Any]) -> ZipCode | None:
         lat,
         lon,
         record["zip_code_type"] == "STANDARD",
+        iana_timezone(record.get("timezone")),
     )
 
 
@@ -104,6 +107,7 @@ def postal_code_place(zip_code: ZipCode, population: int = 0) -> Place:
         city=zip_code.city,
         postal_code=zip_code.code,
         population=population,
+        timezone=zip_code.timezone,
     )
 
 
@@ -119,6 +123,7 @@ def town_place(zips: list[ZipCode]) -> Place:
         country=first.country,
         region=first.state,
         city=first.city,
+        timezone=first.timezone,
     )
 
 

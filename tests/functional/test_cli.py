@@ -65,6 +65,16 @@ def test_seeded_places_are_real(app: Flask, session: Any) -> None:
     assert all(-90 <= loc.latitude <= 90 and -180 <= loc.longitude <= 180 for loc in us)
 
 
+def test_seeded_locations_keep_their_local_time_zone(app: Flask, session: Any) -> None:
+    # "Open now" on a card is computed in the location's zone: a Boston clinic in UTC would open at 4 a.m.
+    app.test_cli_runner().invoke(args=["seed", "--practitioners", "40", "--seed", "11", "--no-reindex"])
+    locations = session.scalars(select(Location)).all()
+    by_region = {(loc.country, loc.region): loc.timezone for loc in locations}
+    assert all(zone.startswith("America/") for (country, _), zone in by_region.items() if country == "US")
+    assert all(zone.startswith(("Europe/", "America/", "Australia/")) for zone in by_region.values())
+    assert "UTC" not in by_region.values()
+
+
 def _flask(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the real `flask` CLI in a subprocess with extra environment."""
     return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=PROJECT_ROOT, text=True,

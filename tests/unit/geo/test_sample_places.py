@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from zoneinfo import ZoneInfo
 
 import pytest
 import zipcodes
 
 from directory.geo import sample_places
+from directory.geo.place import iana_timezone
 from directory.geo.sampling import SAMPLE_COUNTRIES
 
 
@@ -91,3 +93,17 @@ def test_a_hundred_thousand_places_are_drawn() -> None:
     places = sample_places(random.Random(9), 100_000)
     assert len(places) == 100_000
     assert len({(p.lat, p.lon) for p in places}) > 90_000
+
+
+def test_every_sampled_place_carries_its_iana_time_zone() -> None:
+    places = sample_places(random.Random(5), 2000)
+
+    assert all(place.timezone and ZoneInfo(place.timezone) for place in places)
+    zones = {place.region: place.timezone for place in places if place.country == "US"}
+    assert zones.get("MA") == "America/New_York" and zones.get("CA") == "America/Los_Angeles"
+
+
+def test_unknown_time_zone_names_from_the_data_become_none() -> None:
+    assert iana_timezone("Europe/Paris") == "Europe/Paris"
+    assert iana_timezone("Napakiak") is None  # a typo in the zipcodes data
+    assert iana_timezone("") is None and iana_timezone(None) is None
