@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import cProfile  # noqa: E402
+import http.client  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -35,6 +36,7 @@ import string  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+import urllib.parse  # noqa: E402
 from collections import Counter  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
@@ -373,7 +375,9 @@ def http_server(app: Flask, threads: int = 8) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         server.task_dispatcher.shutdown()
-        close_all(server._map)
+        # Closed by the server's own loop thread: closing its sockets from here while it sits in select()
+        # made that thread die with "Bad file descriptor".
+        server.trigger.pull_trigger(lambda: close_all(server._map))
         thread.join(timeout=5)
 
 
@@ -387,17 +391,28 @@ class ApiPass:
 
 
 def run_api_pass(base_url: str, mix: list[dict[str, Any]]) -> ApiPass:
-    """GET the search API for each query, sequentially on one keep-alive session."""
+    """GET the search API for each query, sequentially on one keep-alive connection.
+
+    The client is the standard library's http.client: `requests` spends about 0.9 ms of its own per call
+    (session hooks, cookie jar, adapters), measured against the same server; that is the client's time, not
+    the API's. URLs are encoded before the clock starts.
+    """
     result = ApiPass(Latencies(), [], Counter())
-    with requests.Session() as http:
+    target = urllib.parse.urlsplit(base_url)
+    connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
+    try:
         for params in mix:
+            path = f"{API_PATH}?{urllib.parse.urlencode(params, doseq=True)}"
             started = time.perf_counter()
-            response = http.get(base_url + API_PATH, params=params, timeout=30)
-            body = response.content
+            connection.request("GET", path)
+            response = connection.getresponse()
+            body = response.read()
             result.latency.ms.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                result.errors[response.status_code] += 1
-            result.totals.append(json.loads(body)["total"] if response.status_code == 200 else None)
+            if response.status != 200:
+                result.errors[response.status] += 1
+            result.totals.append(json.loads(body)["total"] if response.status == 200 else None)
+    finally:
+        connection.close()
     return result
 
 
