@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from search.hours import WeeklyInterval, open_ranges
+
 VERIFIED_STATUSES = frozenset({"verified", "expiring"})
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Letters NFKD does not split into a base letter and an accent ("Łódź" must fold like "Lodz",
@@ -27,6 +29,9 @@ class PlacePoint:
     postal_code: str
     country: str
     wheelchair_accessible: bool = False
+    # IANA zone of the opening hours, and the hours: (weekday 0 = Monday, opens, closes) in local minutes.
+    timezone: str = "UTC"
+    hours: tuple[WeeklyInterval, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,5 +117,6 @@ def practitioner_search_document(p: PractitionerSource) -> dict[str, Any]:
         "rating_average": round(p.rating_average, 3) if p.rating_average is not None else None,
         "rating_count": p.rating_count,
         "locations": [{"lat": loc.lat, "lon": loc.lon} for loc in p.locations],
+        "open_hours": [{"gte": low, "lt": high} for loc in p.locations for low, high in open_ranges(loc.timezone, loc.hours)],
         "name_suggest": [fold(name), fold(p.last_name)],
     }

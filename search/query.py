@@ -43,6 +43,9 @@ def build_filters(query: SearchQuery) -> list[dict[str, Any]]:
         value = getattr(query, flag)
         if value is not None:
             filters.append({"term": {flag: value}})
+    if query.open_keys is not None:
+        # A term on a range field matches the documents with a range holding the value (search/hours.py).
+        filters.append({"terms": {"open_hours": list(query.open_keys)}} if query.open_keys else {"match_none": {}})
     return filters
 
 

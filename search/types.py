@@ -43,6 +43,9 @@ class SearchQuery:
     telehealth: bool | None = None
     wheelchair_accessible: bool | None = None
     text: str = ""
+    # Open now: the keys of "now" in every time zone in use (search.hours.open_keys); None means no filter,
+    # an empty tuple finds nobody (no location has hours in a zone in use).
+    open_keys: tuple[int, ...] | None = None
     verified_only: bool = True
     sort: SortOrder = "distance"
     page: int = 1

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -21,6 +21,7 @@ from directory.practitioners.models import (
     Location,
     Method,
     MethodSynonym,
+    OpeningHours,
     Practitioner,
     practitioner_condition,
     practitioner_language,
@@ -29,6 +30,7 @@ from directory.practitioners.models import (
 from directory.reviews.services import published_ratings
 from search import SearchBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
+from search.hours import WeeklyInterval
 from search.sync import PendingChange, SyncReport, drain
 
 RETRY_BASE_S = 2.0
@@ -80,13 +82,23 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
     ``match`` turns a practitioner-id column into a WHERE clause: ``IN (ids)`` for arbitrary ids, or an id range
     for a whole-table rebuild (cheaper to compile than a long IN list).
     """
+    hours: dict[int, list[WeeklyInterval]] = defaultdict(list)
+    for location_id, weekday, opens, closes in _rows(
+        select(OpeningHours.location_id, OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
+        .join(Location, Location.id == OpeningHours.location_id).where(match(Location.practitioner_id))
+    ):
+        hours[location_id].append((weekday, _minutes(opens), _minutes(closes)))
     points: dict[int, list[PlacePoint]] = defaultdict(list)
-    for loc in _rows(
-        select(Location.practitioner_id, Location.latitude, Location.longitude, Location.city, Location.region,
-               Location.postal_code, Location.country, Location.wheelchair_accessible)
+    no_hours: tuple[WeeklyInterval, ...] = ()
+    for pid, location_id, lat, lon, city, region, postal_code, country, accessible, zone in _rows(
+        select(Location.practitioner_id, Location.id, Location.latitude, Location.longitude, Location.city,
+               Location.region, Location.postal_code, Location.country, Location.wheelchair_accessible,
+               Location.timezone)
         .where(match(Location.practitioner_id)).order_by(Location.id)
     ):
-        points[loc[0]].append(PlacePoint(*loc[1:]))
+        location_hours = hours.get(location_id)
+        points[pid].append(PlacePoint(lat, lon, city, region, postal_code, country, accessible, zone,
+                                      tuple(location_hours) if location_hours else no_hours))
     methods = _linked(practitioner_method, "method_id", match, vocab.methods)
     conditions = _linked(practitioner_condition, "condition_id", match, vocab.conditions)
     languages: dict[int, list[str]] = defaultdict(list)
@@ -111,6 +123,11 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
             conditions=conditions.get(pid, empty), languages=tuple(sorted(langs)) if langs else empty,
             rating_average=average, rating_count=count)
     return sources
+
+
+def _minutes(moment: time) -> int:
+    """Return the minutes after midnight of a time of day."""
+    return moment.hour * 60 + moment.minute
 
 
 def _id_range(low: int, high: int) -> Callable[[Any], Any]:

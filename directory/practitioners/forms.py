@@ -49,6 +49,8 @@ class SearchForm(FlaskForm):
     accepting_new_patients = SelectField("Accepting new patients", choices=_choices(TRI_STATE), default="")
     telehealth = SelectField("Offers telehealth", choices=_choices(TRI_STATE), default="")
     wheelchair_accessible = SelectField("Wheelchair-accessible location", choices=_choices(TRI_STATE), default="")
+    # "true" keeps practitioners with a location open at this minute; "false" or "" (the default) filters nothing.
+    open_now = SelectField("Open now", choices=_choices(TRI_STATE), default="")
     q = StringField("Keywords", validators=[Optional(), Length(max=200, message="q must be at most 200 characters")])
     verified_only = SelectField("Verified only", choices=_choices([("true", "Yes"), ("false", "No")]),
                                 default="true")
@@ -110,6 +112,7 @@ class SearchForm(FlaskForm):
             "telehealth": _tri_state(self.telehealth.data),
             "wheelchair_accessible": _tri_state(self.wheelchair_accessible.data),
             "text": (self.q.data or "").strip(),
+            "open_now": self.open_now.data == "true",
             "verified_only": self.verified_only.data != "false",
             "sort": self.sort.data or "distance",
             "page": self.page.data or 1,

@@ -19,7 +19,7 @@ from search import SearchQuery
 
 RADII_KM = (5, 10, 25, 50, 100, 250, 500)
 TOGGLES = {"accepting_new_patients": "accepting new patients", "telehealth": "telehealth",
-           "wheelchair_accessible": "wheelchair access", "gender": "practitioner gender"}
+           "wheelchair_accessible": "wheelchair access", "gender": "practitioner gender", "open_now": "open now"}
 
 
 @dataclass(frozen=True)

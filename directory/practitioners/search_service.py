@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
+from directory.clock import utcnow
 from directory.errors import DomainError, InvalidParameter
-from directory.extensions import search
+from directory.extensions import db, search
 from directory.geo import Place, resolve_place
 from directory.practitioners.cards import LocationCard, PractitionerCard, load_cards
+from directory.practitioners.models import Location
 from directory.practitioners.vocabulary import cached_vocabulary
 from search import InvalidQuery, SearchPage, SearchQuery, SearchUnavailable
 from search.geo import arc_distance_km
+from search.hours import open_keys
 
 
 class SearchUnavailableError(DomainError):
@@ -61,8 +68,40 @@ def vocabulary_choices() -> dict[str, dict[str, str]]:
     }
 
 
+# Time zones change only when a location is added in a new one; a process re-reads them at most once a minute,
+# so such a location may be missing from "open now" searches for that minute.
+_ZONES_TTL_S = 60.0
+_zones: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+
+def zones_in_use() -> tuple[str, ...]:
+    """Return the time zones of every practice location (one index scan, at most once a minute per process)."""
+    key = db.engine.url.render_as_string(hide_password=True)
+    loaded_at, zones = _zones.get(key, (0.0, ()))
+    if not loaded_at or time.monotonic() - loaded_at > _ZONES_TTL_S:
+        zones = tuple(db.session.scalars(select(Location.timezone).distinct()))
+        _zones[key] = (time.monotonic(), zones)
+    return zones
+
+
+def forget_zones_in_use() -> None:
+    """Drop the cached time zones (tests, after their locations were rolled back)."""
+    _zones.clear()
+
+
+def open_now_keys(now: datetime | None = None) -> tuple[int, ...]:
+    """Return the keys of the present minute in every time zone in use (see search/hours.py)."""
+    return open_keys(zones_in_use(), now or utcnow())
+
+
 def build_query(filters: dict[str, Any], place: str | None, lat: float | None, lon: float | None) -> tuple[SearchQuery, Place | None]:
-    """Resolve the place (coordinates win over text) and return the SearchQuery with its origin."""
+    """Resolve the place (coordinates win over text) and return the SearchQuery with its origin.
+
+    ``filters`` may say ``open_now=True``: the query then carries the keys of this minute (search/hours.py).
+    """
+    filters = dict(filters)
+    if filters.pop("open_now", False):
+        filters["open_keys"] = open_now_keys()
     origin = None
     if lat is not None and lon is not None:
         origin = Place(label=f"{lat:.4f}, {lon:.4f}", lat=lat, lon=lon, kind="coordinates", country="", region=None,

@@ -40,6 +40,7 @@ MAPPINGS: dict[str, Any] = {
         "rating_average": {"type": "double"},
         "rating_count": {"type": "integer"},
         "locations": {"type": "geo_point"},
+        "open_hours": {"type": "long_range"},
         "name_suggest": {"type": "completion", "analyzer": "simple"},
     },
 }
@@ -76,6 +77,10 @@ class _ElasticsearchAdapter:
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
         self.client.indices.create(index=name, settings=settings, mappings=MAPPINGS)
+
+    def put_mappings(self, index: str) -> None:
+        """Add fields of MAPPINGS that ``index`` lacks (the engine refuses changes to existing ones)."""
+        self.client.indices.put_mapping(index=index, **MAPPINGS)
 
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
         """Return the client and extra arguments to send bulk requests with (a longer timeout)."""
@@ -137,6 +142,9 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
         self.client.indices.create(index=name, body={"settings": settings, "mappings": MAPPINGS})
 
+    def put_mappings(self, index: str) -> None:
+        self.client.indices.put_mapping(index=index, body=MAPPINGS)
+
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
         return self.client, {"request_timeout": BULK_TIMEOUT_S}
 
@@ -183,8 +191,13 @@ class ClusterBackend:
         return f"{self.alias}-v{time.strftime('%Y%m%d%H%M%S')}-{time.perf_counter_ns() % 1_000_000:06d}"
 
     def ensure_index(self) -> None:
-        """Create a first versioned index behind the alias if the alias does not exist."""
+        """Create a first versioned index behind the alias if the alias does not exist.
+
+        An existing index gets the fields added to MAPPINGS since it was built, so that writes of current documents
+        are accepted (the mapping is strict); its older documents gain them at the next `flask search reindex`.
+        """
         if self._call("alias lookup", self.engine.exists_alias, self.alias):
+            self._call("mapping update", self.engine.put_mappings, self.alias)
             return
         name = self._new_index_name()
         self._call("index creation", self.engine.create_index, name, self.settings)

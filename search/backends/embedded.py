@@ -42,8 +42,8 @@ from search.types import (
 
 # Bumped whenever the tables change: an index file of another version is dropped and
 # rebuilt empty by ensure_index() (`flask bootstrap` then reindexes it).
-SCHEMA_VERSION = 2
-TABLES = ("doc", "suggest", "point", "doc_fts")
+SCHEMA_VERSION = 3
+TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS doc (
     id INTEGER PRIMARY KEY, display_name TEXT NOT NULL, visible INTEGER NOT NULL, verified INTEGER NOT NULL
@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS point (
     telehealth INTEGER, wheelchair_accessible INTEGER, rating_average REAL, rating_count INTEGER NOT NULL,
     codes TEXT NOT NULL,
     PRIMARY KEY (band, lon, lat, doc_id)
+) WITHOUT ROWID;
+-- Opening hours as key ranges [low, high) (search/hours.py), for "open now".
+CREATE TABLE IF NOT EXISTS open_hours (
+    doc_id INTEGER NOT NULL, low INTEGER NOT NULL, high INTEGER NOT NULL, PRIMARY KEY (doc_id, low, high)
 ) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5 (
     name, vocabulary, places, bio, cells, tokenize = 'unicode61 remove_diacritics 2'
@@ -85,6 +89,8 @@ MAX_CELLS = 64
 TEXT_COLUMNS = "{name vocabulary places bio}"
 # Rows on either side of the page re-sorted by exact distance, so near-ties order as on the engines.
 SORT_MARGIN = 10
+# The keys of "now" in each time zone of an open-now search, filled per search.
+OPEN_KEY_TABLE = "CREATE TEMP TABLE IF NOT EXISTS open_key (key INTEGER PRIMARY KEY)"
 MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, d2 REAL, lat REAL, lon REAL, score REAL, "
                "verified INTEGER, rating_average REAL, rating_count INTEGER, codes TEXT)")
 BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio")) + ", 0"
@@ -235,6 +241,8 @@ class EmbeddedBackend:
                          [(v, d["id"]) for d in docs for v in set(d["name_suggest"])])
         conn.executemany("INSERT OR IGNORE INTO point VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          [row for d in docs for row in self._point_rows(conn, d)])
+        conn.executemany("INSERT OR IGNORE INTO open_hours VALUES (?, ?, ?)",
+                         [(d["id"], r["gte"], r["lt"]) for d in docs for r in d["open_hours"]])
         conn.executemany("INSERT INTO doc_fts (rowid, name, vocabulary, places, bio, cells) VALUES (?, ?, ?, ?, ?, ?)",
                          [(d["id"], d["name"], d["vocabulary"], d["places"], d["bio"], _cells(d["locations"]))
                           for d in docs])
@@ -288,6 +296,10 @@ class EmbeddedBackend:
         conn = self._conn()
         try:
             sql, params = self._match_sql(conn, query)
+            if query.open_keys:
+                conn.execute(OPEN_KEY_TABLE)
+                conn.execute("DELETE FROM temp.open_key")
+                conn.executemany("INSERT INTO temp.open_key VALUES (?)", [(k,) for k in query.open_keys])
             # One temporary table per connection, emptied per search: creating and dropping it each time
             # changed the schema and made SQLite prepare every statement again.
             conn.execute(MATCH_TABLE)
@@ -367,6 +379,9 @@ class EmbeddedBackend:
             if value is not None:
                 where.append(f"p.{column} = ?")
                 params.append(value)
+        if q.open_keys is not None:
+            where.append("EXISTS (SELECT 1 FROM open_hours o JOIN temp.open_key k ON k.key >= o.low AND k.key < o.high "
+                         "WHERE o.doc_id = p.doc_id)" if q.open_keys else "0")
         with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
         sql = (
             f"{with_clause}SELECT p.doc_id, {d2} AS d2, p.lat, p.lon, {score}, p.verified, "  # noqa: S608
@@ -422,7 +437,8 @@ def _chord2(radius_km: float) -> float:
 
 def _delete(conn: sqlite3.Connection, doc_id: int) -> None:
     """Remove one document from every table."""
-    for table, column in (("doc", "id"), ("suggest", "doc_id"), ("point", "doc_id"), ("doc_fts", "rowid")):
+    for table, column in (("doc", "id"), ("suggest", "doc_id"), ("point", "doc_id"), ("open_hours", "doc_id"),
+                          ("doc_fts", "rowid")):
         conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (doc_id,))  # noqa: S608 (fixed names)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Any
 
 import pytest
@@ -9,6 +10,8 @@ from flask import Flask
 
 from directory.extensions import db, search
 from directory.indexing.services import reindex_all, sync_outbox
+from directory.practitioners import search_service
+from directory.practitioners.models import OpeningHours
 from tests import factories
 
 CAMBRIDGE = {"lat": "42.3736", "lon": "-71.1097"}
@@ -88,6 +91,7 @@ def test_a_profile_change_reaches_search_through_the_outbox(client: Any, indexed
     ({"place": "y" * 10_000}, "place"),
     ({"verified_only": "maybe"}, "verified_only"),
     ({"telehealth": "yes please"}, "telehealth"),
+    ({"open_now": "soon"}, "open_now"),
     ({"page": "600", "per_page": "20", **CAMBRIDGE}, "page"),
 ])
 def test_bad_parameters_answer_400_naming_the_field(client: Any, indexed: dict[str, Any], params: dict[str, str],
@@ -152,3 +156,56 @@ def test_search_page_empty_state_suggests_widening(client: Any, indexed: dict[st
 def test_search_page_offers_ambiguous_candidates(client: Any, indexed: dict[str, Any]) -> None:
     html = client.get("/search?place=Springfield").get_data(as_text=True)
     assert "Did you mean" in html and "Springfield, MA" in html
+
+
+# Wednesday 25 November 2026 at 15:00 UTC is 10:00 in Cambridge MA (EST) and 16:00 in Lyon (CET).
+WEDNESDAY_10_IN_BOSTON = datetime(2026, 11, 25, 15, 0)
+
+
+@pytest.fixture
+def hours(app: Flask, session: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Practitioners with different hours and zones, indexed; "now" is Wednesday 10:00 in Cambridge."""
+    monkeypatch.setattr(search_service, "utcnow", lambda: WEDNESDAY_10_IN_BOSTON)
+    day = factories.practitioner(first_name="Day", last_name="Clinic")  # weekdays 9-17, America/New_York
+    evening = factories.practitioner(first_name="Eve", last_name="Ning", locations=[{"latitude": 42.37}])
+    evening.locations[0].hours = [OpeningHours(weekday=2, opens=time(18), closes=time(21))]
+    # In Cambridge, with its hours kept in Paris time: Wednesdays 14:00-15:30 there.
+    paris = factories.practitioner(first_name="Par", last_name="Isian", locations=[{"timezone": "Europe/Paris"}])
+    paris.locations[0].hours = [OpeningHours(weekday=2, opens=time(14), closes=time(15, 30))]
+    db.session.commit()
+    reindex_all(search.backend())
+    return {"day": day, "evening": evening, "paris": paris}
+
+
+def _open_ids(client: Any, **extra: str) -> list[int]:
+    body = client.get("/api/v1/practitioners/search", query_string={**CAMBRIDGE, "open_now": "true", **extra}).get_json()
+    return [h["id"] for h in body["hits"]]
+
+
+def test_open_now_keeps_practitioners_open_at_this_minute_in_their_zone(client: Any, hours: dict[str, Any]) -> None:
+    assert _open_ids(client) == [hours["day"].id]
+
+
+def test_open_now_follows_the_clock(client: Any, hours: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_service, "utcnow", lambda: WEDNESDAY_10_IN_BOSTON.replace(hour=23, minute=30))
+    assert _open_ids(client) == [hours["evening"].id]  # 18:30 in Cambridge
+    monkeypatch.setattr(search_service, "utcnow", lambda: WEDNESDAY_10_IN_BOSTON.replace(hour=13, minute=45))
+    assert _open_ids(client) == [hours["paris"].id]  # 14:45 in Paris, 08:45 in Cambridge
+
+
+@pytest.mark.parametrize("value", ["false", ""])
+def test_open_now_false_or_blank_filters_nothing(client: Any, hours: dict[str, Any], value: str) -> None:
+    assert len(_open_ids(client, open_now=value)) == 3
+
+
+def test_an_hours_change_reaches_open_now_through_the_outbox(client: Any, hours: dict[str, Any]) -> None:
+    hours["day"].locations[0].hours = [OpeningHours(weekday=5, opens=time(9), closes=time(12))]
+    db.session.commit()
+    sync_outbox(search.backend())
+    assert _open_ids(client) == []
+
+
+def test_search_page_offers_open_now_and_keeps_it_checked(client: Any, hours: dict[str, Any]) -> None:
+    page = client.get("/search", query_string={**CAMBRIDGE, "open_now": "true"}).get_data(as_text=True)
+    assert 'name="open_now" value="true" checked' in page
+    assert "1 practitioner " in page and "Day Clinic" in page and "Eve Ning" not in page

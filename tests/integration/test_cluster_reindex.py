@@ -12,6 +12,7 @@ import pytest
 from search import create_backend
 from search.backends import cluster
 from search.backends.cluster import ClusterBackend
+from search.types import Change
 from tests.integration.test_search_parity import DOCS
 
 
@@ -65,5 +66,26 @@ def test_a_rebuilt_index_is_merged_into_one_segment(request: pytest.FixtureReque
         (shard,) = client.indices.segments(index=index)["indices"][index]["shards"]["0"]
         assert len(shard["segments"]) == 1
         assert backend.count() == 6
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("kind", ["elasticsearch", "opensearch"])
+def test_ensure_index_adds_new_fields_to_an_index_built_before_them(request: pytest.FixtureRequest, kind: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    url = request.getfixturevalue(f"{kind}_url")
+    backend = create_backend(kind, url=url, index_prefix=f"upgrade-{uuid.uuid4().hex[:8]}")
+    assert isinstance(backend, ClusterBackend)
+    older = {**cluster.MAPPINGS, "properties": {k: v for k, v in cluster.MAPPINGS["properties"].items()
+                                                 if k != "open_hours"}}
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(cluster, "MAPPINGS", older)
+            backend.ensure_index()
+        # The mapping is strict: without the new field, the engine would refuse every current document.
+        backend.ensure_index()
+        result = backend.apply([Change(1, DOCS[0])])
+        assert result.acknowledged == [1] and not result.failed
+        assert DOCS[0]["open_hours"]
     finally:
         backend.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from search import SearchBackend, SearchQuery, create_backend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
+from search.hours import open_keys
 from search.types import Change, SearchUnavailable
 
 BOSTON = (42.3601, -71.0589)
@@ -31,6 +33,16 @@ def _north_of_boston(km: float, city: str = "Boston") -> PlacePoint:
     return PlacePoint(BOSTON[0] + km * KM_LAT, BOSTON[1], city, "MA", "02108", "US")
 
 
+def _hours(point: PlacePoint, zone: str, *intervals: tuple[int, int, int]) -> PlacePoint:
+    """Return ``point`` with weekly opening hours in ``zone``."""
+    return replace(point, timezone=zone, hours=intervals)
+
+
+MONDAY_9_TO_17 = (0, 9 * 60, 17 * 60)
+MONDAY_EVENING = (0, 18 * 60, 20 * 60)
+ZONES = ("America/New_York", "Europe/Zurich", "UTC")
+
+
 def _doc(pid: int, first: str, last: str, points: list[PlacePoint], **kw: Any) -> dict[str, Any]:
     base: dict[str, Any] = dict(id=pid, slug=f"p-{pid}", first_name=first, last_name=last, title="L.Ac.",
                                 bio="Licensed acupuncturist.", gender="female", accepting_new_patients=True,
@@ -41,18 +53,19 @@ def _doc(pid: int, first: str, last: str, points: list[PlacePoint], **kw: Any) -
 
 
 DOCS = [
-    _doc(1, "Ada", "Near", [_north_of_boston(1.0)], methods=(MOXA, NEEDLING), rating_average=4.5, rating_count=10),
-    _doc(2, "Bo", "Mid", [_north_of_boston(5.0)], methods=(CUPPING,), conditions=(NECK,), languages=("en", "zh"),
+    _doc(1, "Ada", "Near", [_hours(_north_of_boston(1.0), "America/New_York", MONDAY_9_TO_17)], methods=(MOXA, NEEDLING), rating_average=4.5, rating_count=10),
+    _doc(2, "Bo", "Mid", [_hours(_north_of_boston(5.0), "America/New_York", MONDAY_EVENING)], methods=(CUPPING,), conditions=(NECK,), languages=("en", "zh"),
          rating_average=5.0, rating_count=2, gender="male"),
     _doc(3, "Cy", "Inside", [_north_of_boston(24.9)], rating_average=3.0, rating_count=4, telehealth=True),
     _doc(4, "Di", "Outside", [_north_of_boston(25.1)]),
     # Two clinics: far one first; found through the near one, distance to the nearest.
-    _doc(5, "Eve", "Twosites", [PlacePoint(40.7128, -74.0060, "New York", "NY", "10007", "US"), _north_of_boston(3.0)],
+    _doc(5, "Eve", "Twosites", [_hours(PlacePoint(40.7128, -74.0060, "New York", "NY", "10007", "US"), "America/New_York",
+                                       MONDAY_9_TO_17), _north_of_boston(3.0)],
          methods=(MOXA,), bio="Moxibustion and warm needle for lumbago."),
     _doc(6, "Fay", "Pending", [_north_of_boston(2.0)], vetting_status="pending"),
     _doc(7, "Gus", "Suspended", [_north_of_boston(2.5)], vetting_status="suspended"),
     _doc(8, "Hal", "Hidden", [_north_of_boston(1.5)], hidden=True),
-    _doc(9, "Zoë", "Ñúñez", [_north_of_boston(4.0, "Zürich Street")], vetting_status="expiring",
+    _doc(9, "Zoë", "Ñúñez", [_hours(_north_of_boston(4.0, "Zürich Street"), "Europe/Zurich", MONDAY_9_TO_17)], vetting_status="expiring",
          languages=("es",), bio="Habla español. Zürich trained."),
     _doc(10, "李", "伟", [_north_of_boston(6.0)], languages=("zh",), methods=(CUPPING, MOXA)),
     # Antimeridian pair (Fiji) and the north pole pair.
@@ -90,6 +103,13 @@ CASES: list[tuple[str, SearchQuery, list[int]]] = [
     ("antimeridian from the west", SearchQuery(lat=-16.80, lon=-179.99, radius_km=20), [12, 11]),
     ("north pole", SearchQuery(lat=90.0, lon=0.0, radius_km=10), [13, 14]),
     ("no origin, everywhere", SearchQuery(methods=("moxibustion",)), [1, 5, 10]),
+    # Monday 15:00 UTC: 10:00 in Boston and New York, 16:00 in Zurich. Eve is open through her New York clinic.
+    ("open now, each location in its own zone", _near_boston(open_keys=open_keys(ZONES, datetime(2026, 1, 5, 15))),
+     [1, 5, 9]),
+    # Monday 23:30 UTC: 18:30 in Boston (the evening hours), already Tuesday in Zurich.
+    ("open now in the evening", _near_boston(open_keys=open_keys(ZONES, datetime(2026, 1, 5, 23, 30))), [2]),
+    ("open now, summer time", _near_boston(open_keys=open_keys(ZONES, datetime(2026, 7, 6, 20, 59))), [1, 5]),
+    ("open now with no zone in use", _near_boston(open_keys=()), []),
 ]
 
 

@@ -15,13 +15,16 @@ from search.documents import (
     practitioner_search_document,
     words,
 )
+from search.hours import MINUTES_PER_WEEK, zone_code
 
 MOXA = VocabularyTerm("moxibustion", "Moxibustion", ("moxa", "moxa therapy"))
 NEEDLING = VocabularyTerm("filiform-needling", "Filiform needling", ("needling",))
 BACK = VocabularyTerm("low-back-pain", "Low back pain", ("lumbago", "backache"))
 NECK = VocabularyTerm("torticollis", "Torticollis", ("wry neck",))
 ZURICH = PlacePoint(47.3769, 8.5417, "Zürich", "ZH", "8001", "CH")
-BOSTON = PlacePoint(42.3601, -71.0589, "Boston", "MA", "02108", "US", wheelchair_accessible=True)
+BOSTON = PlacePoint(42.3601, -71.0589, "Boston", "MA", "02108", "US", wheelchair_accessible=True,
+                    timezone="America/New_York", hours=((0, 540, 1020), (1, 540, 1020)))
+NEW_YORK_WEEK = zone_code("America/New_York") * MINUTES_PER_WEEK
 
 
 def _source(**kw: Any) -> PractitionerSource:
@@ -123,8 +126,22 @@ def test_full_document() -> None:
         "rating_average": 4.667,
         "rating_count": 3,
         "locations": [{"lat": 47.3769, "lon": 8.5417}, {"lat": 42.3601, "lon": -71.0589}],
+        "open_hours": [{"gte": NEW_YORK_WEEK + 540, "lt": NEW_YORK_WEEK + 1020},
+                       {"gte": NEW_YORK_WEEK + 1440 + 540, "lt": NEW_YORK_WEEK + 1440 + 1020}],
         "name_suggest": ["zoe nunez", "nunez"],
     }
+
+
+def test_open_hours_hold_every_location_in_its_own_zone() -> None:
+    zurich = replace(ZURICH, timezone="Europe/Zurich", hours=((0, 480, 720),))
+    ranges = _doc(locations=(zurich, BOSTON))["open_hours"]
+    zurich_week = zone_code("Europe/Zurich") * MINUTES_PER_WEEK
+    assert ranges[0] == {"gte": zurich_week + 480, "lt": zurich_week + 720}
+    assert len(ranges) == 3 and all(NEW_YORK_WEEK <= r["gte"] < NEW_YORK_WEEK + MINUTES_PER_WEEK for r in ranges[1:])
+
+
+def test_a_location_without_hours_is_never_open() -> None:
+    assert _doc(locations=(ZURICH,))["open_hours"] == []
 
 
 def test_one_document_holds_every_location_in_order() -> None:

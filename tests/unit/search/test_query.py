@@ -108,6 +108,15 @@ def test_boolean_flag_filters_when_set_including_false(flag: str, value: bool) -
     assert build_filters(query) == [VISIBLE, {"term": {flag: value}}]
 
 
+def test_open_now_is_a_terms_filter_on_the_hour_ranges() -> None:
+    query = SearchQuery(verified_only=False, open_keys=(30, 10, 20))
+    assert build_filters(query) == [VISIBLE, {"terms": {"open_hours": [30, 10, 20]}}]
+
+
+def test_open_now_with_no_zone_in_use_matches_nothing() -> None:
+    assert build_filters(SearchQuery(verified_only=False, open_keys=())) == [VISIBLE, {"match_none": {}}]
+
+
 def test_boolean_flags_unset_add_no_filter() -> None:
     query = SearchQuery(accepting_new_patients=None, telehealth=None, wheelchair_accessible=None)
     assert build_filters(query) == [VISIBLE, VERIFIED]
