@@ -17,7 +17,6 @@ from flask_sqlalchemy.session import Session as FlaskSession
 
 from directory import create_app
 from directory.extensions import db
-from directory.practitioners.search_service import forget_zones_in_use
 from tests.support.npi_server import FakeNpiRegistry, running_registry
 from tests.support.postgres import PostgresUnavailable, start_cluster
 
@@ -138,7 +137,6 @@ def rolled_back_session(application: Flask) -> Iterator[sa.orm.scoped_session[An
 @pytest.fixture
 def session(app: Flask) -> Iterator[sa.orm.scoped_session[Any]]:
     """Run the test inside a transaction that is rolled back afterwards."""
-    forget_zones_in_use()  # the time zones cached for "open now" may be those of a rolled-back test
     with rolled_back_session(app) as scoped:
         yield scoped
 

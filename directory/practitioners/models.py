@@ -205,7 +205,7 @@ class Location(db.Model):  # type: ignore[name-defined,misc]
     country: Mapped[str] = mapped_column(String(2))
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", index=True)
     phone: Mapped[str] = mapped_column(String(40), default="")
     booking_url: Mapped[str] = mapped_column(String(500), default="")
     wheelchair_accessible: Mapped[bool] = mapped_column(Boolean, default=False)

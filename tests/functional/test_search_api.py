@@ -186,6 +186,10 @@ def test_open_now_keeps_practitioners_open_at_this_minute_in_their_zone(client: 
     assert _open_ids(client) == [hours["day"].id]
 
 
+def test_zones_in_use_are_the_distinct_zones_of_every_location(hours: dict[str, Any]) -> None:
+    assert search_service.zones_in_use() == ["America/New_York", "Europe/Paris"]
+
+
 def test_open_now_follows_the_clock(client: Any, hours: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_service, "utcnow", lambda: WEDNESDAY_10_IN_BOSTON.replace(hour=23, minute=30))
     assert _open_ids(client) == [hours["evening"].id]  # 18:30 in Cambridge
