@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUTES_PER_DAY = 24 * 60
@@ -31,11 +31,16 @@ def zone_code(zone: str) -> int:
     return zlib.crc32(zone.encode("utf-8"))
 
 
-def open_ranges(zone: str, intervals: Iterable[WeeklyInterval]) -> list[tuple[int, int]]:
-    """Return the key ranges [low, high) of a location's weekly opening intervals in ``zone``."""
+@lru_cache(maxsize=4096)
+def open_ranges(zone: str, intervals: tuple[WeeklyInterval, ...]) -> tuple[tuple[int, int], ...]:
+    """Return the key ranges [low, high) of a location's weekly opening intervals in ``zone``.
+
+    Cached: locations share a few hundred combinations of zone and week, and a rebuild meets each one 100,000 times.
+    """
     base = zone_code(zone) * MINUTES_PER_WEEK
-    return sorted({(base + day * MINUTES_PER_DAY + opens, base + day * MINUTES_PER_DAY + closes)
-                   for day, opens, closes in intervals if 0 <= day < 7 and 0 <= opens < closes <= MINUTES_PER_DAY})
+    return tuple(sorted({(base + day * MINUTES_PER_DAY + opens, base + day * MINUTES_PER_DAY + closes)
+                         for day, opens, closes in intervals
+                         if 0 <= day < 7 and 0 <= opens < closes <= MINUTES_PER_DAY}))
 
 
 @cache

@@ -86,6 +86,7 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
     for location_id, weekday, opens, closes in _rows(
         select(OpeningHours.location_id, OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
         .join(Location, Location.id == OpeningHours.location_id).where(match(Location.practitioner_id))
+        .order_by(OpeningHours.location_id, OpeningHours.weekday, OpeningHours.opens)
     ):
         hours[location_id].append((weekday, _minutes(opens), _minutes(closes)))
     points: dict[int, list[PlacePoint]] = defaultdict(list)

@@ -15,7 +15,7 @@ MONDAY_9_TO_17 = (0, 9 * 60, 17 * 60)
 
 def _is_open(zone: str, intervals: list[tuple[int, int, int]], at: datetime) -> bool:
     keys = open_keys([zone], at)
-    return any(low <= key < high for low, high in open_ranges(zone, intervals) for key in keys)
+    return any(low <= key < high for low, high in open_ranges(zone, tuple(intervals)) for key in keys)
 
 
 def test_zone_code_is_the_crc32_of_the_name() -> None:
@@ -32,13 +32,13 @@ def test_keys_stay_within_a_signed_64_bit_range_field() -> None:
 
 
 def test_open_ranges_are_local_minutes_of_the_week_in_the_zone_block() -> None:
-    assert open_ranges(NEW_YORK, [MONDAY_9_TO_17, (5, 600, 720)]) == [
-        (BASE + 540, BASE + 1020), (BASE + 5 * MINUTES_PER_DAY + 600, BASE + 5 * MINUTES_PER_DAY + 720)]
+    assert open_ranges(NEW_YORK, (MONDAY_9_TO_17, (5, 600, 720))) == (
+        (BASE + 540, BASE + 1020), (BASE + 5 * MINUTES_PER_DAY + 600, BASE + 5 * MINUTES_PER_DAY + 720))
 
 
 def test_open_ranges_drop_impossible_intervals_and_duplicates() -> None:
-    assert open_ranges(NEW_YORK, [(7, 540, 600), (0, 600, 540), (0, 0, MINUTES_PER_DAY + 1), MONDAY_9_TO_17,
-                                  MONDAY_9_TO_17]) == [(BASE + 540, BASE + 1020)]
+    assert open_ranges(NEW_YORK, ((7, 540, 600), (0, 600, 540), (0, 0, MINUTES_PER_DAY + 1), MONDAY_9_TO_17,
+                                  MONDAY_9_TO_17)) == ((BASE + 540, BASE + 1020),)
 
 
 def test_open_keys_are_the_local_minute_of_the_week_in_each_zone() -> None:
@@ -66,8 +66,8 @@ def test_a_range_never_matches_another_zones_now() -> None:
     # 10:00 Monday in Tokyo is 20:00 Sunday in New York: the New York practice is closed, whatever Tokyo's keys say.
     at = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
     keys = open_keys(["Asia/Tokyo", NEW_YORK], at)
-    assert not any(low <= key < high for low, high in open_ranges(NEW_YORK, [MONDAY_9_TO_17]) for key in keys)
-    assert any(low <= key < high for low, high in open_ranges("Asia/Tokyo", [MONDAY_9_TO_17]) for key in keys)
+    assert not any(low <= key < high for low, high in open_ranges(NEW_YORK, (MONDAY_9_TO_17,)) for key in keys)
+    assert any(low <= key < high for low, high in open_ranges("Asia/Tokyo", (MONDAY_9_TO_17,)) for key in keys)
 
 
 def test_unknown_zone_names_read_as_utc() -> None:
