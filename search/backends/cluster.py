@@ -54,8 +54,6 @@ SEARCH_FILTER_PATH = ("took,hits.total.value,hits.hits._id,hits.hits._score,hits
 REINDEX_SENDERS = 2
 # Bulk writes may take longer than a search; they get their own, longer timeout.
 BULK_TIMEOUT_S = 120.0
-# Merging a freshly built index into one segment: about 5 s for 100k practitioners on 2 cores.
-MERGE_TIMEOUT_S = 900.0
 
 
 class _ElasticsearchAdapter:
@@ -92,10 +90,6 @@ class _ElasticsearchAdapter:
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, settings=settings)
-
-    def force_merge(self, index: str) -> None:
-        """Merge ``index`` into one segment, waiting for the merge to finish."""
-        self.client.options(request_timeout=MERGE_TIMEOUT_S).indices.forcemerge(index=index, max_num_segments=1)
 
     def exists_alias(self, alias: str) -> bool:
         return bool(self.client.indices.exists_alias(name=alias))
@@ -153,9 +147,6 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         self.client.indices.put_settings(index=index, body=settings)
-
-    def force_merge(self, index: str) -> None:
-        self.client.indices.forcemerge(index=index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
 
     def alias_targets(self, alias: str) -> list[str]:
         result = self.client.indices.get_alias(name=alias, ignore=404)
@@ -231,7 +222,7 @@ class ClusterBackend:
         return result
 
     def reindex(self, documents: Iterable[dict[str, Any]], progress: Any = None) -> int:
-        """Load a new index, merge it into one segment, swap the alias to it in one atomic call, drop the old ones.
+        """Load a new index, swap the alias to it in one atomic call, drop the old ones.
 
         If loading fails, the new index is deleted and the error re-raised; the alias and old index stay as they were.
         """
@@ -244,10 +235,6 @@ class ClusterBackend:
             count = self._load(name, documents, progress)
             self._call("settings", self.engine.put_settings, name,
                        {"index": {"refresh_interval": "1s", "translog": {"durability": "request"}}})
-            # A bulk load leaves several segments that the node would go on merging in the background while it
-            # already serves searches; merged first, searches at 100k practitioners took 1-4 ms instead of 3-7.
-            # The merge flushes what is still buffered; the refresh after it makes searches read the merged segment.
-            self._call("merge", self.engine.force_merge, name)
             self._call("refresh", self.engine.refresh, name)
         except BaseException:
             # Best effort: the error that stopped the load is the one to report.

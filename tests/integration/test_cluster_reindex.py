@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -32,40 +29,6 @@ def test_reindex_swaps_the_alias_and_drops_the_old_index(request: pytest.Fixture
         assert backend.count() == 5
         backend.ensure_index()  # idempotent: the alias exists, nothing changes
         assert backend.engine.alias_targets(backend.alias) == second
-    finally:
-        backend.close()
-
-
-@pytest.mark.parametrize("kind", ["elasticsearch", "opensearch"])
-def test_a_rebuilt_index_is_merged_into_one_segment(request: pytest.FixtureRequest, kind: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    url = request.getfixturevalue(f"{kind}_url")
-    monkeypatch.setattr(cluster, "REINDEX_CHUNK", 3)
-    backend = create_backend(kind, url=url, index_prefix=f"merge-{uuid.uuid4().hex[:8]}")
-    assert isinstance(backend, ClusterBackend)
-    client = backend.engine.client
-
-    def documents() -> Iterator[dict[str, Any]]:
-        """Yield two chunks; make the first one a segment of its own before the second is sent."""
-        yield from DOCS[:3]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            loading = [name for name in client.indices.get(index=f"{backend.alias}-v*") if name not in old]
-            if loading:
-                client.indices.refresh(index=loading[0])
-                if client.count(index=loading[0])["count"] == 3:
-                    break
-            time.sleep(0.05)
-        yield from DOCS[3:6]
-
-    try:
-        backend.ensure_index()
-        old = backend.engine.alias_targets(backend.alias)
-        assert backend.reindex(documents()) == 6
-        (index,) = backend.engine.alias_targets(backend.alias)
-        (shard,) = client.indices.segments(index=index)["indices"][index]["shards"]["0"]
-        assert len(shard["segments"]) == 1
-        assert backend.count() == 6
     finally:
         backend.close()
 
