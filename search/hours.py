@@ -14,12 +14,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
-# An unknown zone name is read as UTC, as the result cards read it (directory/practitioners/hours.py).
+# An unknown zone name is read as UTC, here and on the result cards (directory/practitioners/hours.py).
 FALLBACK_ZONE = "UTC"
 
 # (weekday 0 = Monday, opens, closes) in minutes after local midnight; closes after opens.
@@ -43,8 +43,8 @@ def open_ranges(zone: str, intervals: tuple[WeeklyInterval, ...]) -> tuple[tuple
                          if 0 <= day < 7 and 0 <= opens < closes <= MINUTES_PER_DAY}))
 
 
-@cache
-def _zone(name: str) -> ZoneInfo:
+@lru_cache(maxsize=1024)  # the tz database has ~600 names; bounded all the same, as names come from data
+def zone_info(name: str) -> ZoneInfo:
     """Return the tz database zone called ``name`` (UTC when the name is unknown).
 
     Kept here for good: ZoneInfo's own cache holds only 8 zones strongly, so with a few dozen zones in use every
@@ -61,7 +61,7 @@ def open_keys(zones: Iterable[str], at: datetime) -> tuple[int, ...]:
     instant = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     keys = set()
     for name in zones:
-        local = instant.astimezone(_zone(name))
+        local = instant.astimezone(zone_info(name))
         keys.add(zone_code(name) * MINUTES_PER_WEEK + local.weekday() * MINUTES_PER_DAY
                  + local.hour * 60 + local.minute)
     return tuple(sorted(keys))

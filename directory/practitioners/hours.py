@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from search.hours import zone_info
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -39,12 +40,8 @@ class NextOpening:
 
 
 def local_now(timezone: str, now_utc: datetime) -> datetime:
-    """Return the naive-UTC ``now_utc`` as local time in ``timezone`` (UTC when the name is unknown)."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return now_utc.replace(tzinfo=UTC).astimezone(zone)
+    """Return the naive-UTC ``now_utc`` as local time in ``timezone`` (UTC when the name is unknown, as search reads it)."""
+    return now_utc.replace(tzinfo=UTC).astimezone(zone_info(timezone))
 
 
 def next_opening(hours: Iterable[Interval], timezone: str, now_utc: datetime) -> NextOpening | None:
