@@ -25,6 +25,12 @@ def _drop_blank(values: list[str] | None) -> list[str]:
 TRI_STATE = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
 
+def _yes_no(label: str, name: str, pairs: list[tuple[str, str]] = TRI_STATE, default: str = "") -> SelectField:
+    """Return a true/false select whose error names the parameter and its values (not "Not a valid choice")."""
+    return SelectField(label, choices=_choices(pairs), default=default, validate_choice=False,
+                       validators=[AnyOf([value for value, _ in pairs], message=f"{name} must be true or false")])
+
+
 def _tri_state(value: str | None) -> bool | None:
     """Return True, False or None (no filter) from "true"/"false"/""."""
     return {"true": True, "false": False}.get(value or "")
@@ -46,14 +52,13 @@ class SearchForm(FlaskForm):
     language = SelectMultipleField("Language", choices=[], validate_choice=False, filters=[_drop_blank])
     gender = SelectField("Practitioner gender", choices=_choices([("", "Any"), *[(g, g.title()) for g in GENDERS]]),
                          default="")
-    accepting_new_patients = SelectField("Accepting new patients", choices=_choices(TRI_STATE), default="")
-    telehealth = SelectField("Offers telehealth", choices=_choices(TRI_STATE), default="")
-    wheelchair_accessible = SelectField("Wheelchair-accessible location", choices=_choices(TRI_STATE), default="")
+    accepting_new_patients = _yes_no("Accepting new patients", "accepting_new_patients")
+    telehealth = _yes_no("Offers telehealth", "telehealth")
+    wheelchair_accessible = _yes_no("Wheelchair-accessible location", "wheelchair_accessible")
     # "true" keeps practitioners with a location open at this minute; "false" or "" (the default) filters nothing.
-    open_now = SelectField("Open now", choices=_choices(TRI_STATE), default="")
+    open_now = _yes_no("Open now", "open_now")
     q = StringField("Keywords", validators=[Optional(), Length(max=200, message="q must be at most 200 characters")])
-    verified_only = SelectField("Verified only", choices=_choices([("true", "Yes"), ("false", "No")]),
-                                default="true")
+    verified_only = _yes_no("Verified only", "verified_only", [("true", "Yes"), ("false", "No")], default="true")
     sort = SelectField("Sort by", choices=_choices([("distance", "Distance"), ("relevance", "Relevance"), ("rating", "Rating")]),
                        default="distance", validators=[AnyOf(["distance", "relevance", "rating"])])
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, message="page must be 1 or more")])

@@ -182,6 +182,13 @@ def _open_ids(client: Any, **extra: str) -> list[int]:
     return [h["id"] for h in body["hits"]]
 
 
+@pytest.mark.parametrize("field", ["open_now", "telehealth", "accepting_new_patients", "wheelchair_accessible",
+                                   "verified_only"])
+def test_yes_no_parameters_say_which_values_they_take(client: Any, field: str) -> None:
+    body = client.get("/api/v1/practitioners/search", query_string={**CAMBRIDGE, field: "soon"}).get_json()
+    assert body == {"error": "invalid_parameter", "field": field, "message": f"{field} must be true or false"}
+
+
 def test_open_now_keeps_practitioners_open_at_this_minute_in_their_zone(client: Any, hours: dict[str, Any]) -> None:
     assert _open_ids(client) == [hours["day"].id]
 
