@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -265,8 +265,7 @@ def _jitter(rng: random.Random, place: Place, km: float) -> Place:
     dlon = rng.uniform(-km, km) / 111.0
     lat = max(-89.9, min(89.9, place.lat + dlat))
     lon = ((place.lon + dlon + 180) % 360) - 180
-    return Place(place.label, lat, lon, place.kind, place.country, place.region, place.city, place.postal_code,
-                 place.population, place.timezone)
+    return replace(place, lat=lat, lon=lon)
 
 
 def _location(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, pid: int, place: Place) -> None:
