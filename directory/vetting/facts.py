@@ -41,7 +41,7 @@ def load_facts(practitioner_ids: Sequence[int] | None = None) -> dict[int, Vetti
     """Return the vetting facts of the given practitioners (all practitioners when None)."""
     places = _places(practitioner_ids)
     credentials = _rows(select(Credential.id, Credential.practitioner_id, Credential.kind, Credential.jurisdiction,
-                               Credential.valid_until, Credential.submitted_at)
+                               Credential.valid_from, Credential.valid_until, Credential.submitted_at)
                         .where(Credential.withdrawn_at.is_(None)), Credential.practitioner_id, practitioner_ids)
     by_credential, exclusion = _fold_checks(practitioner_ids)
     suspended = _suspended(practitioner_ids)
@@ -76,6 +76,7 @@ def _credential_facts(cred: Any, checks: _Checks) -> CredentialFacts:
     """Return the facts of one credential row and its folded checks."""
     return CredentialFacts(
         kind=cred.kind,
+        valid_from=cred.valid_from,
         valid_until=cred.valid_until,
         last_pass_on=checks.passes[-1] if checks.passes else None,
         last_outcome=checks.last_outcome,

@@ -69,6 +69,7 @@ class CredentialFacts:
     submitted_on: date | None = None
     last_checked_on: date | None = None
     last_attempt_on: date | None = None
+    valid_from: date | None = None
 
     @property
     def passes(self) -> tuple[date, ...]:
@@ -86,6 +87,14 @@ class CredentialFacts:
     def expired_on(self, today: date) -> bool:
         """Tell whether the credential is past its valid-until date on ``today``."""
         return self.valid_until is not None and self.valid_until < today
+
+    def not_yet_valid_on(self, today: date) -> bool:
+        """Tell whether the credential only comes into force after ``today``."""
+        return self.valid_from is not None and self.valid_from > today
+
+    def in_force_on(self, today: date) -> bool:
+        """Tell whether ``today`` lies inside the credential's validity window (both ends included)."""
+        return not self.expired_on(today) and not self.not_yet_valid_on(today)
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,9 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
         return "pending"
     if any(c.expired_on(today) for c in required):
         return "lapsed"
+    if any(c.not_yet_valid_on(today) for c in required):
+        # Checked or not, a licence that is not yet in force does not license anyone today.
+        return "pending"
     decision = verification_decision(required, today, policy)
     if any(c.blocked for c in required) or decision is None or facts.last_exclusion_check_on is None:
         return "pending"
@@ -160,9 +172,11 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
 def required_credentials(facts: VettingFacts, today: date) -> list[CredentialFacts] | None:
     """Return the best credential for each required group, or None when a group is missing."""
 
-    def preference(c: CredentialFacts) -> tuple[bool, bool, date, date]:
-        # Unblocked first, then unexpired, then the latest pass, then the latest expiry.
-        return (not c.blocked, not c.expired_on(today), c.last_pass_on or date.min, c.valid_until or date.max)
+    def preference(c: CredentialFacts) -> tuple[bool, bool, bool, date, date]:
+        # Unblocked first, then in force today, then unexpired (a renewal that starts later),
+        # then the latest pass, then the latest expiry.
+        return (not c.blocked, c.in_force_on(today), not c.expired_on(today), c.last_pass_on or date.min,
+                c.valid_until or date.max)
 
     chosen = []
     for group in required_groups(facts.country, facts.regions):

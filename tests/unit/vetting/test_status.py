@@ -213,3 +213,40 @@ def test_a_practitioners_life_goes_through_every_status() -> None:
     steps.append((replace(renewed, last_exclusion_outcome="fail"), day0 + timedelta(days=62), "suspended"))
     steps.append((replace(renewed, suspended=True), day0 + timedelta(days=62), "suspended"))
     assert [compute_status(f, d) for f, d, _ in steps] == [s for _, _, s in steps]
+
+
+# --- the validity window: a credential counts only from its valid-from to its valid-until day
+
+def _licence_valid(valid_from: date | None, valid_until: date | None, **kw: object) -> VettingFacts:
+    """Return US facts whose licence (passed a month ago) is valid from ``valid_from`` to ``valid_until``."""
+    licence = CredentialFacts("state_licence", valid_until, TODAY - timedelta(days=30), valid_from=valid_from)
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=30))
+    return _facts(credentials=(licence, npi), **kw)
+
+
+@pytest.mark.parametrize(("starts_in", "status"), [(1, "pending"), (0, "verified"), (-1, "verified")])
+def test_a_licence_counts_from_its_valid_from_day(starts_in: int, status: str) -> None:
+    facts = _licence_valid(TODAY + timedelta(days=starts_in), TODAY + timedelta(days=700))
+    assert compute_status(facts, TODAY) == status
+
+
+@pytest.mark.parametrize(("ends_in", "status"), [(1, "expiring"), (0, "expiring"), (-1, "lapsed")])
+def test_a_licence_counts_up_to_its_valid_until_day(ends_in: int, status: str) -> None:
+    facts = _licence_valid(TODAY - timedelta(days=700), TODAY + timedelta(days=ends_in))
+    assert compute_status(facts, TODAY) == status
+
+
+def test_a_future_licence_never_verifies_even_when_checked() -> None:
+    # The issue's example: a licence valid 2027-07-18 - 2029-07-17, passed at the board.
+    facts = _licence_valid(date(2027, 7, 18), date(2029, 7, 17))
+    assert compute_status(facts, TODAY) == "pending"
+    assert compute_status(facts, date(2027, 7, 18)) != "pending"
+
+
+def test_the_licence_in_force_counts_before_a_renewal_that_starts_later() -> None:
+    current = CredentialFacts("state_licence", TODAY + timedelta(days=100), TODAY - timedelta(days=30),
+                              valid_from=TODAY - timedelta(days=600))
+    renewal = CredentialFacts("state_licence", TODAY + timedelta(days=900), TODAY - timedelta(days=2),
+                              valid_from=TODAY + timedelta(days=100))
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=30))
+    assert compute_status(_facts(credentials=(renewal, current, npi)), TODAY) == "verified"
