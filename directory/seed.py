@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from faker import Faker
@@ -402,16 +403,23 @@ def _chain(batch: Batch, ids: IdCounters, checks: list[dict[str, Any]], credenti
     previous = None
     for sequence, check in enumerate(checks, start=1):
         index = check["_credential_index"]
-        evidence = json.dumps({"demo": True, "source": check["source"]})
+        evidence, evidence_sha256 = _demo_evidence(check["source"])
         row = {"id": ids.take("verification_check"), "practitioner_id": credentials[0]["practitioner_id"],
                "user_id": None, "sequence": sequence,
                "credential_id": credentials[index]["id"] if index is not None else None, "source": check["source"],
                "performed_by_id": None, "performed_at": check["performed_at"], "outcome": check["outcome"],
                "reference": check["reference"], "note": check["note"], "evidence": evidence,
-               "evidence_sha256": sha256_text(evidence), "previous_hash": previous}
+               "evidence_sha256": evidence_sha256, "previous_hash": previous}
         row["row_hash"] = row_hash(row)
         previous = row["row_hash"]
         batch.add("verification_check", row)
+
+
+@cache
+def _demo_evidence(source: str) -> tuple[str, str]:
+    """Return the demo evidence of a check from ``source`` and its digest (the same for every demo check)."""
+    evidence = json.dumps({"demo": True, "source": source})
+    return evidence, sha256_text(evidence)
 
 
 def _reviews(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, pid: int, now: datetime) -> None:
