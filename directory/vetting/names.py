@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
+from search.text import fold
+
 _SEPARATORS = re.compile(r"[\s\-]+")
-_NON_LETTERS = re.compile(r"[^a-z]")
+# Everything but letters, of any script: "Дмитрий" keeps a key of its own rather than none.
+_NON_LETTERS = re.compile(r"[\W\d_]+")
 # Suffixes that registries put into the last-name field ("SMITH JR").
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "md", "lac", "phd"})
 # Particles that are never a surname on their own ("van" of "Van Dyke").
 _PARTICLES = frozenset({"van", "von", "de", "der", "den", "del", "della", "la", "le", "da", "di", "du", "st", "bin", "al"})
-
-
-def fold(text: str) -> str:
-    """Return ``text`` lower-cased with accents removed ("Zoë" -> "zoe")."""
-    if text.isascii():  # the common case (the LEIE is upper-case ASCII), ten times faster
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
 def name_key(text: str) -> str:
