@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import unicodedata
 
-# Letters that NFKD does not split into a base letter and an accent, spelled as ASCII the way
-# registries, passports (ICAO 9303) and gazetteers spell them: "Łukaszewska" -> "lukaszewska",
-# "Søren" -> "soren", "Þórunn" -> "thorunn", "Đặng" -> "dang", "Işık" -> "isik". Keys are
+# Letters that NFKD does not split into a base letter and an accent, spelled with the plain
+# letters underneath (as GeoNames' ASCII names write "Łódź" as "Lodz"): "Łukaszewska" ->
+# "lukaszewska", "Søren" -> "soren", "Þórunn" -> "thorunn", "Đặng" -> "dang", "Işık" -> "isik". Keys are
 # lower-case: the text is case-folded first (which already spells "ß" and "ẞ" as "ss").
 _LETTERS = str.maketrans({
     "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ı": "i", "ħ": "h", "ŧ": "t", "ĸ": "k", "ƒ": "f",

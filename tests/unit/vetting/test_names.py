@@ -63,3 +63,17 @@ def test_non_ascii_names_match_their_registry_spelling(first: str, last: str, li
 def test_letters_of_other_scripts_are_kept_in_keys() -> None:
     assert name_key("Иванов") == "иванов" and name_key("Søren") == "soren"
     assert not same_person_name("Дмитрий", "Иванов", "ДМИТРИЙ", "ПЕТРОВ")
+
+
+@pytest.mark.parametrize(("first", "last", "listed_first", "listed_last"), [
+    ("Jürgen", "Müller", "JUERGEN", "MUELLER"), ("Jürgen", "Müller", "JURGEN", "MULLER"),
+    ("Søren", "Kierkegaard", "SOEREN", "KIERKEGAARD"), ("Åsa", "Öberg", "AASA", "OEBERG"),
+])
+def test_letters_passports_write_out_match_either_spelling(first: str, last: str, listed_first: str,
+                                                          listed_last: str) -> None:
+    assert same_person_name(first, last, listed_first, listed_last)
+    assert name_pairs(listed_first, [listed_last]) <= name_pairs(first, [last])
+
+
+def test_written_out_spellings_are_only_added_for_the_letters_themselves() -> None:
+    assert last_name_keys("Mueller") == {"mueller"} and not same_person_name("Jan", "Mueller", "JAN", "MULLER")
