@@ -195,7 +195,8 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
         "title": _title(rng, place.country), "bio": _bio(rng, first, place, methods, conditions),
         "gender": gender, "npi": _npi(pid) if place.country == "US" else None,
         "accepting_new_patients": rng.random() < 0.8, "telehealth": rng.random() < 0.25, "photo_path": None,
-        "hidden": False, "vetting_status": status, "vetting_status_since": now, "verified_since": since, "created_at": now, "updated_at": now,
+        "hidden": False, "vetting_status": status, "vetting_status_since": now, "verified_since": since,
+        "created_at": now, "updated_at": now,
     })
     for loc_place in _location_places(rng, place):
         _location(batch, ids, rng, fake, pid, loc_place)
@@ -324,8 +325,8 @@ def _credentials(rng: random.Random, place: Place, pid: int, today: date,
         valid_from = min(valid_from, decided.date() - timedelta(days=90))
     us = place.country == "US"
     base = {"practitioner_id": pid, "user_id": None, "document_path": None, "document_sha256": None,
-            "document_mime": None,
-            "submitted_at": now if state == "unchecked" else decided - timedelta(days=70), "withdrawn_at": None, "_state": state}
+            "document_mime": None, "submitted_at": now if state == "unchecked" else decided - timedelta(days=70),
+            "withdrawn_at": None, "_state": state}
     licence = {**base, "kind": "state_licence" if us else "foreign_registration",
                "issuer": f"{place.region} Board of Acupuncture" if us else f"{place.country} acupuncture register",
                "number": f"AC{rng.randint(10000, 99999)}", "jurisdiction": place.region if us else place.country,

@@ -239,7 +239,7 @@ def _decision_run_start(required: list[CredentialFacts], today: date, policy: Ve
     # Passes before a credential's latest failed check belong to an earlier, broken run.
     passes = [[p for p in c.passes if p <= today and (c.last_blocked_on is None or p > c.last_blocked_on)]
               for c in required]
-    days = decision_days(passes, policy)
+    days = _decision_days(passes, policy)
     if not days:
         return max((p[-1] for p in passes if p), default=None)
     start = days[-1]
@@ -250,7 +250,7 @@ def _decision_run_start(required: list[CredentialFacts], today: date, policy: Ve
     return start
 
 
-def decision_days(passes: Sequence[Sequence[date]], policy: VettingPolicy = DEFAULT_POLICY) -> list[date]:
+def _decision_days(passes: Sequence[Sequence[date]], policy: VettingPolicy = DEFAULT_POLICY) -> list[date]:
     """Return, oldest first, every day on which each credential's sorted passes had one within the window."""
     window = timedelta(days=policy.primary_source_days)
 
