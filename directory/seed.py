@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from faker import Faker
@@ -30,7 +31,7 @@ from directory.models import (
 from directory.practitioners.models import practitioner_condition, practitioner_language, practitioner_method
 from directory.practitioners.slugs import slugify
 from directory.vetting.chain import row_hash, sha256_text
-from directory.vetting.status import CredentialFacts, VettingFacts, compute_status
+from directory.vetting.status import CredentialFacts, VettingFacts, compute_status, verified_since
 
 LOCALES = {"US": "en_US", "FR": "fr_FR", "GB": "en_GB", "DE": "de_DE", "CA": "en_CA", "AU": "en_AU", "ES": "es_ES",
            "IT": "it_IT", "NL": "nl_NL", "CH": "de_CH", "IE": "en_IE"}
@@ -186,15 +187,16 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
     last = rng.choice(fake.last)
     methods = _pick(rng, METHOD_WEIGHTS, rng.randint(1, 4))
     conditions = rng.sample(sorted(vocab["conditions"]), rng.randint(2, 6))
-    credentials = _credentials(rng, place, pid, today)
-    checks = _checks(rng, credentials, pid, now)
-    status = _status(place.country, credentials, checks, today, suspended=rng.random() < 0.003)
+    credentials, decided = _credentials(rng, place, pid, today, now)
+    checks = _checks(rng, credentials, decided, now)
+    status, since = _vetting(place.country, credentials, checks, today, suspended=rng.random() < 0.003)
     batch.add("practitioner", {
         "id": pid, "slug": f"{slugify(f'{first} {last}')}-{pid}", "first_name": first, "last_name": last,
         "title": _title(rng, place.country), "bio": _bio(rng, first, place, methods, conditions),
         "gender": gender, "npi": _npi(pid) if place.country == "US" else None,
         "accepting_new_patients": rng.random() < 0.8, "telehealth": rng.random() < 0.25, "photo_path": None,
-        "hidden": False, "vetting_status": status, "vetting_status_since": now, "created_at": now, "updated_at": now,
+        "hidden": False, "vetting_status": status, "vetting_status_since": now, "verified_since": since,
+        "created_at": now, "updated_at": now,
     })
     for loc_place in _location_places(rng, place):
         _location(batch, ids, rng, fake, pid, loc_place)
@@ -296,20 +298,39 @@ def _languages(rng: random.Random, country: str) -> list[str]:
     return sorted(set(langs))
 
 
-def _credentials(rng: random.Random, place: Place, pid: int, today: date) -> list[dict[str, Any]]:
-    """Return credential rows in a varied state: valid, expiring, expired or never checked."""
-    state = rng.choices(["valid", "expiring", "expired", "unchecked", "none"], [70, 8, 6, 12, 4])[0]
+# How the demo's credentials stand. "not_yet_valid" is on purpose and rare: a licence that comes
+# into force next quarter, already confirmed by the board, shown as pending until then.
+CREDENTIAL_STATES = {"valid": 70, "expiring": 8, "expired": 6, "not_yet_valid": 1, "unchecked": 11, "none": 4}
+
+
+def _credentials(rng: random.Random, place: Place, pid: int, today: date,
+                 now: datetime) -> tuple[list[dict[str, Any]], datetime]:
+    """Return credential rows in a varied state, and when their credentialing decision was made.
+
+    Every licence is in force when it is checked (its valid-from day precedes the checks), except the
+    rare deliberate "not_yet_valid" one.
+    """
+    state = rng.choices(list(CREDENTIAL_STATES), list(CREDENTIAL_STATES.values()))[0]
+    decided = now - timedelta(days=rng.randint(5, 500), minutes=rng.randint(0, 600))
     if state == "none":
-        return []
-    until = {"valid": today + timedelta(days=rng.randint(60, 1000)), "expiring": today + timedelta(days=rng.randint(1, 29)),
-             "expired": today - timedelta(days=rng.randint(1, 300))}.get(state, today + timedelta(days=400))
+        return [], decided
+    until = {"valid": today + timedelta(days=rng.randint(60, 700)), "expiring": today + timedelta(days=rng.randint(1, 29)),
+             "expired": today - timedelta(days=rng.randint(1, 300)),
+             "not_yet_valid": today + timedelta(days=730 + rng.randint(1, 90))}.get(state, today + timedelta(days=400))
+    if state == "expired":  # checked while it was still in force
+        decided = min(decided, datetime.combine(until, time(12)) - timedelta(days=rng.randint(1, 100)))
+    # A licence runs two years; one checked earlier than that was issued for longer.
+    valid_from = until - timedelta(days=730)
+    if state != "not_yet_valid":
+        valid_from = min(valid_from, decided.date() - timedelta(days=90))
     us = place.country == "US"
     base = {"practitioner_id": pid, "user_id": None, "document_path": None, "document_sha256": None,
-            "document_mime": None, "submitted_at": utcnow().replace(microsecond=0), "withdrawn_at": None, "_state": state}
+            "document_mime": None, "submitted_at": now if state == "unchecked" else decided - timedelta(days=70),
+            "withdrawn_at": None, "_state": state}
     licence = {**base, "kind": "state_licence" if us else "foreign_registration",
                "issuer": f"{place.region} Board of Acupuncture" if us else f"{place.country} acupuncture register",
                "number": f"AC{rng.randint(10000, 99999)}", "jurisdiction": place.region if us else place.country,
-               "valid_from": until - timedelta(days=730), "valid_until": until}
+               "valid_from": valid_from, "valid_until": until}
     creds = [licence]
     if us:
         creds.append({**base, "kind": "npi", "issuer": "CMS NPPES", "number": _npi(pid), "jurisdiction": "US",
@@ -317,49 +338,65 @@ def _credentials(rng: random.Random, place: Place, pid: int, today: date) -> lis
     if rng.random() < 0.6:
         creds.append({**base, "kind": "certification", "issuer": "NCCAOM" if us else "National acupuncture council",
                       "number": f"D{rng.randint(100000, 999999)}", "jurisdiction": place.country,
-                      "valid_from": today - timedelta(days=400), "valid_until": today + timedelta(days=rng.randint(90, 1400))})
-    return creds
+                      "valid_from": min(today - timedelta(days=400), decided.date() - timedelta(days=90)),
+                      "valid_until": today + timedelta(days=rng.randint(90, 1400))})
+    return creds, decided
 
 
 CHECK_SOURCE = {"state_licence": "state_board", "foreign_registration": "manual", "npi": "npi_registry",
                 "certification": "certification_body"}
 
 
-def _checks(rng: random.Random, credentials: list[dict[str, Any]], pid: int, now: datetime) -> list[dict[str, Any]]:
-    """Return unchained check rows for the credentials (none when they were never checked)."""
+def _checks(rng: random.Random, credentials: list[dict[str, Any]], decided: datetime,
+            now: datetime) -> list[dict[str, Any]]:
+    """Return unchained check rows for the credentials (none when they were never checked).
+
+    The history a credentialing service keeps: each primary-source check shortly before the
+    decision (within NCQA's 120 days, vetting.status), the exclusion list checked with them and
+    then monthly up to now.
+    """
     if not credentials or credentials[0]["_state"] == "unchecked":
         return []
     checks: list[dict[str, Any]] = []
-    # One credentialing decision: every primary-source check within NCQA's 120 days of it (vetting.status).
-    decided = now - timedelta(days=rng.randint(5, 500))
     for index, cred in enumerate(credentials):
         at = decided - timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 600))
         checks.append({"_credential_index": index, "source": CHECK_SOURCE[cred["kind"]], "performed_at": at,
                        "outcome": "pass", "reference": "", "note": "demo data"})
-    outcome = rng.choices(["pass", "needs_review"], [99, 1])[0]
-    checks.append({"_credential_index": None, "source": "exclusion_list",
-                   "performed_at": now - timedelta(days=rng.randint(0, 25)), "outcome": outcome,
-                   "reference": "LEIE", "note": "demo data"})
+    checks.extend(_exclusion_checks(rng, decided - timedelta(days=rng.randint(0, 20)), now))
     checks.sort(key=lambda c: c["performed_at"])  # type: ignore[no-any-return]
     return checks
 
 
-def _status(country: str, credentials: list[dict[str, Any]], checks: list[dict[str, Any]], today: date,
-            suspended: bool) -> str:
-    """Return the vetting status the rules give for these credentials and checks."""
-    passes: dict[int, date] = {}
+def _exclusion_checks(rng: random.Random, first: datetime, now: datetime) -> list[dict[str, Any]]:
+    """Return exclusion-list checks from ``first`` every 27-30 days up to ``now``; the latest may await review."""
+    checks, at = [], first
+    while at <= now:
+        checks.append({"_credential_index": None, "source": "exclusion_list", "performed_at": at, "outcome": "pass",
+                       "reference": "LEIE", "note": "demo data"})
+        at += timedelta(days=rng.randint(27, 30), minutes=rng.randint(0, 600))
+    checks[-1]["outcome"] = rng.choices(["pass", "needs_review"], [99, 1])[0]
+    return checks
+
+
+def _vetting(country: str, credentials: list[dict[str, Any]], checks: list[dict[str, Any]], today: date,
+             suspended: bool) -> tuple[str, date | None]:
+    """Return the vetting status and verified-since day the rules give for these credentials and checks."""
+    passes: dict[int, list[date]] = {}
     for c in checks:
         if c["_credential_index"] is not None and c["outcome"] == "pass":
-            passes[c["_credential_index"]] = c["performed_at"].date()
+            passes.setdefault(c["_credential_index"], []).append(c["performed_at"].date())
     exclusion = [c for c in checks if c["source"] == "exclusion_list"]
     facts = VettingFacts(
         country=country,
-        credentials=tuple(CredentialFacts(cr["kind"], cr["valid_until"], passes.get(i)) for i, cr in enumerate(credentials)),
+        credentials=tuple(CredentialFacts(cr["kind"], cr["valid_until"], max(passes.get(i, []), default=None),
+                                          passed_on=tuple(passes.get(i, ())), valid_from=cr["valid_from"])
+                          for i, cr in enumerate(credentials)),
         last_exclusion_check_on=exclusion[-1]["performed_at"].date() if exclusion else None,
         last_exclusion_outcome=exclusion[-1]["outcome"] if exclusion else None,
+        exclusion_passed_on=tuple(c["performed_at"].date() for c in exclusion if c["outcome"] == "pass"),
         suspended=suspended,
     )
-    return compute_status(facts, today)
+    return compute_status(facts, today), verified_since(facts, today)
 
 
 def _chain(batch: Batch, ids: IdCounters, checks: list[dict[str, Any]], credentials: list[dict[str, Any]]) -> None:
@@ -367,16 +404,23 @@ def _chain(batch: Batch, ids: IdCounters, checks: list[dict[str, Any]], credenti
     previous = None
     for sequence, check in enumerate(checks, start=1):
         index = check["_credential_index"]
-        evidence = json.dumps({"demo": True, "source": check["source"]})
+        evidence, evidence_sha256 = _demo_evidence(check["source"])
         row = {"id": ids.take("verification_check"), "practitioner_id": credentials[0]["practitioner_id"],
                "user_id": None, "sequence": sequence,
                "credential_id": credentials[index]["id"] if index is not None else None, "source": check["source"],
                "performed_by_id": None, "performed_at": check["performed_at"], "outcome": check["outcome"],
                "reference": check["reference"], "note": check["note"], "evidence": evidence,
-               "evidence_sha256": sha256_text(evidence), "previous_hash": previous}
+               "evidence_sha256": evidence_sha256, "previous_hash": previous}
         row["row_hash"] = row_hash(row)
         previous = row["row_hash"]
         batch.add("verification_check", row)
+
+
+@cache
+def _demo_evidence(source: str) -> tuple[str, str]:
+    """Return the demo evidence of a check from ``source`` and its digest (the same for every demo check)."""
+    evidence = json.dumps({"demo": True, "source": source})
+    return evidence, sha256_text(evidence)
 
 
 def _reviews(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, pid: int, now: datetime) -> None:

@@ -1,21 +1,17 @@
-"""Practitioner data -> search document: one pure function and the text folding it uses."""
+"""Practitioner data -> search document: one pure function, its text folded by search.text."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from search.hours import WeeklyInterval, open_ranges
+from search.text import fold
 
 VERIFIED_STATUSES = frozenset({"verified", "expiring"})
 _WORD = re.compile(r"\w+", re.UNICODE)
-# Letters NFKD does not split into a base letter and an accent ("Łódź" must fold like "Lodz",
-# as the place gazetteer folds it).
-_LETTERS = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
-                          "ı": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH"})
 
 
 @dataclass(frozen=True)
@@ -65,18 +61,6 @@ class PractitionerSource:
     rating_average: float | None = None
     rating_count: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents, so "Zürich" and "zurich" index and match alike.
-
-    Done here rather than in the engine because Elasticsearch's test distribution has
-    no asciifolding filter; every backend then sees the same folded text.
-    """
-    if text.isascii():  # most text: nothing to strip, and 20x faster than decomposing
-        return text.casefold()
-    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def words(text: str) -> list[str]:

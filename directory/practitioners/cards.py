@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, func, select
@@ -55,7 +55,7 @@ class PractitionerCard:
     last_name: str
     title: str
     vetting_status: str
-    vetting_status_since: datetime
+    verified_since: date | None
     accepting_new_patients: bool
     telehealth: bool
     rating_average: float | None = None
@@ -81,7 +81,7 @@ def _linked(link: Any, column: str) -> Any:
 _IDS: Any = bindparam("ids", expanding=True)
 # Two statements a page: the cards (with their ratings and vocabulary links aggregated per row), then locations.
 _CARDS = select(Practitioner.id, Practitioner.slug, Practitioner.first_name, Practitioner.last_name,
-                Practitioner.title, Practitioner.vetting_status, Practitioner.vetting_status_since,
+                Practitioner.title, Practitioner.vetting_status, Practitioner.verified_since,
                 Practitioner.accepting_new_patients, Practitioner.telehealth,
                 *published_rating_columns(Practitioner.id),
                 _linked(practitioner_method, "method_id"), _linked(practitioner_condition, "condition_id"),

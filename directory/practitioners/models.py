@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -162,6 +163,9 @@ class Practitioner(db.Model):  # type: ignore[name-defined,misc]
     # listings filter on it, the verification history is the evidence behind it.
     vetting_status: Mapped[str] = mapped_column(String(12), default="unverified", index=True)
     vetting_status_since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # First day of the current unbroken verified run, from the history (vetting.status.verified_since);
+    # cached and recomputed with the status, None unless verified.
+    verified_since: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

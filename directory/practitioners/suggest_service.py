@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from directory.extensions import db
 from directory.geo import suggest_places
 from directory.practitioners.models import Condition, Method
-from search.documents import fold
+from search.text import fold
 
 MAX_PREFIX = 100
 SuggestionKind = Literal["place", "method", "condition"]

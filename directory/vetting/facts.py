@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ class _Checks:
     last_checked_at: datetime | None = None
     last_attempt_at: datetime | None = None
     last_reference: str = ""
+    last_blocked_at: datetime | None = None
 
     def add(self, outcome: str, at: datetime, reference: str = "") -> None:
         """Fold one check in."""
@@ -35,23 +36,27 @@ class _Checks:
             self.last_outcome, self.last_checked_at, self.last_reference = outcome, at, reference
         if outcome == "pass":
             self.passes.append(at.date())
+        elif outcome in DECISIVE_OUTCOMES:
+            self.last_blocked_at = at
 
 
 def load_facts(practitioner_ids: Sequence[int] | None = None) -> dict[int, VettingFacts]:
     """Return the vetting facts of the given practitioners (all practitioners when None)."""
     places = _places(practitioner_ids)
     credentials = _rows(select(Credential.id, Credential.practitioner_id, Credential.kind, Credential.jurisdiction,
-                               Credential.valid_until, Credential.submitted_at)
+                               Credential.valid_from, Credential.valid_until, Credential.submitted_at)
                         .where(Credential.withdrawn_at.is_(None)), Credential.practitioner_id, practitioner_ids)
     by_credential, exclusion = _fold_checks(practitioner_ids)
     suspended = _suspended(practitioner_ids)
+    reinstated = _reinstated(practitioner_ids)
     listing = db.session.scalar(select(ExclusionImport).order_by(ExclusionImport.id.desc()).limit(1))
     list_reference = listing.reference if listing else None
     creds_of: dict[int, list[CredentialFacts]] = defaultdict(list)
     for cred in credentials:
         creds_of[cred.practitioner_id].append(_credential_facts(cred, by_credential.get(cred.id, _Checks())))
     ids = practitioner_ids if practitioner_ids is not None else sorted(set(places) | set(creds_of) | set(exclusion))
-    return {pid: _facts(pid, places, creds_of, exclusion.get(pid, _Checks()), pid in suspended, list_reference)
+    return {pid: replace(_facts(pid, places, creds_of, exclusion.get(pid, _Checks()), pid in suspended, list_reference),
+                         last_reinstated_on=reinstated.get(pid))
             for pid in ids}
 
 
@@ -66,6 +71,7 @@ def _facts(pid: int, places: dict[int, tuple[str, tuple[str, ...]]], creds_of: d
         last_exclusion_check_on=excl.last_checked_at.date() if excl.last_checked_at else None,
         last_exclusion_outcome=excl.last_outcome,
         last_exclusion_attempt_on=excl.last_attempt_at.date() if excl.last_attempt_at else None,
+        exclusion_passed_on=tuple(excl.passes),
         # Checks name the list they ran against; one against an older list is superseded by the import.
         exclusion_list_newer=bool(list_reference and excl.last_checked_at and excl.last_reference != list_reference),
         suspended=suspended,
@@ -76,6 +82,7 @@ def _credential_facts(cred: Any, checks: _Checks) -> CredentialFacts:
     """Return the facts of one credential row and its folded checks."""
     return CredentialFacts(
         kind=cred.kind,
+        valid_from=cred.valid_from,
         valid_until=cred.valid_until,
         last_pass_on=checks.passes[-1] if checks.passes else None,
         last_outcome=checks.last_outcome,
@@ -85,6 +92,7 @@ def _credential_facts(cred: Any, checks: _Checks) -> CredentialFacts:
         submitted_on=cred.submitted_at.date() if cred.submitted_at else None,
         last_checked_on=checks.last_checked_at.date() if checks.last_checked_at else None,
         last_attempt_on=checks.last_attempt_at.date() if checks.last_attempt_at else None,
+        last_blocked_on=checks.last_blocked_at.date() if checks.last_blocked_at else None,
     )
 
 
@@ -136,3 +144,14 @@ def _suspended(ids: Sequence[int] | None) -> set[int]:
     for pid, action in rows:
         latest[pid] = action
     return {pid for pid, action in latest.items() if action == "suspend"}
+
+
+def _reinstated(ids: Sequence[int] | None) -> dict[int, date]:
+    """Return the day of each practitioner's latest reinstatement (a verified run never spans a suspension)."""
+    latest: dict[int, date] = {}
+    rows = _rows(select(VettingDecision.practitioner_id, VettingDecision.decided_at)
+                 .where(VettingDecision.action == "reinstate").order_by(VettingDecision.id),
+                 VettingDecision.practitioner_id, ids)
+    for pid, decided_at in rows:
+        latest[pid] = decided_at.date()
+    return latest

@@ -26,7 +26,7 @@ from directory.vetting.models import Credential, ExclusionImport, ExpiryAlert
 from directory.vetting.services import current_policy, recompute_statuses
 from directory.vetting.sources.exclusions import check_exclusions, current_list
 from directory.vetting.sources.npi import NpiRegistryClient
-from directory.vetting.status import VettingFacts, VettingPolicy, compute_status
+from directory.vetting.status import VettingFacts, VettingPolicy, compute_status, verified_since
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ class RunPlan:
 def plan_run(today: date, policy: VettingPolicy | None = None) -> RunPlan:
     """Return every practitioner with something due on ``today`` (in id order), and the outdated statuses."""
     policy = policy or current_policy()
-    stored: dict[int, str] = {pid: status for pid, status in db.session.execute(
-        select(Practitioner.id, Practitioner.vetting_status))}
+    stored: dict[int, tuple[str, date | None]] = {pid: (status, since) for pid, status, since in db.session.execute(
+        select(Practitioner.id, Practitioner.vetting_status, Practitioner.verified_since))}
     work, outdated = [], []
     for pid, facts in sorted(load_facts(sorted(stored)).items()):
         items = due_items(facts, today, policy)
@@ -70,9 +70,14 @@ def plan_run(today: date, policy: VettingPolicy | None = None) -> RunPlan:
         manual = tuple(i for i in items if not i.automated)
         if automated or manual:
             work.append(PlannedWork(pid, automated, manual))
-        if not automated and compute_status(facts, today, policy) != stored[pid]:
+        if not automated and _cached(facts, today, policy) != stored[pid]:
             outdated.append(pid)
     return RunPlan(work, outdated)
+
+
+def _cached(facts: VettingFacts, today: date, policy: VettingPolicy) -> tuple[str, date | None]:
+    """Return what the practitioner row should cache: the status and the verified-since day."""
+    return compute_status(facts, today, policy), verified_since(facts, today, policy)
 
 
 def _failed_today(item: DueItem, facts: VettingFacts, today: date) -> bool:

@@ -30,7 +30,7 @@ from directory.vetting.models import (
     VettingDecision,
     VettingIdentity,
 )
-from directory.vetting.status import DEFAULT_POLICY, VettingPolicy, compute_status
+from directory.vetting.status import DEFAULT_POLICY, VettingPolicy, compute_status, verified_since
 
 CONFIG_KEYS = {
     "VETTING_PRIMARY_SOURCE_DAYS": "primary_source_days",
@@ -119,6 +119,7 @@ def recompute_statuses(practitioner_ids: Sequence[int]) -> dict[int, str]:
         status = statuses[practitioner.id] = compute_status(facts[practitioner.id], today, policy)
         if status != practitioner.vetting_status:
             practitioner.vetting_status, practitioner.vetting_status_since = status, now
+        practitioner.verified_since = verified_since(facts[practitioner.id], today, policy)
     db.session.flush()
     return statuses
 

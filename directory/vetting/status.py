@@ -12,13 +12,15 @@ more than the evidence does.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 LICENCE_KINDS = frozenset({"state_licence", "national_licence", "foreign_registration", "medical_degree"})
 DECISIVE_OUTCOMES = frozenset({"pass", "fail", "needs_review"})
 STATUSES = ("unverified", "pending", "verified", "expiring", "lapsed", "suspended")
+VERIFIED_STATUSES = frozenset({"verified", "expiring"})
 
 # Which check sources are a primary source for each kind of credential. An NPI registry
 # record is self-reported (NPPES), so it verifies the NPI itself and never a licence.
@@ -69,6 +71,8 @@ class CredentialFacts:
     submitted_on: date | None = None
     last_checked_on: date | None = None
     last_attempt_on: date | None = None
+    valid_from: date | None = None
+    last_blocked_on: date | None = None
 
     @property
     def passes(self) -> tuple[date, ...]:
@@ -87,6 +91,14 @@ class CredentialFacts:
         """Tell whether the credential is past its valid-until date on ``today``."""
         return self.valid_until is not None and self.valid_until < today
 
+    def not_yet_valid_on(self, today: date) -> bool:
+        """Tell whether the credential only comes into force after ``today``."""
+        return self.valid_from is not None and self.valid_from > today
+
+    def in_force_on(self, today: date) -> bool:
+        """Tell whether ``today`` lies inside the credential's validity window (both ends included)."""
+        return not self.expired_on(today) and not self.not_yet_valid_on(today)
+
 
 @dataclass(frozen=True)
 class VettingFacts:
@@ -103,6 +115,8 @@ class VettingFacts:
     regions: tuple[str, ...] = ()
     exclusion_list_newer: bool = False
     last_exclusion_attempt_on: date | None = None
+    exclusion_passed_on: tuple[date, ...] = ()
+    last_reinstated_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,9 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
         return "pending"
     if any(c.expired_on(today) for c in required):
         return "lapsed"
+    if any(c.not_yet_valid_on(today) for c in required):
+        # Checked or not, a licence that is not yet in force does not license anyone today.
+        return "pending"
     decision = verification_decision(required, today, policy)
     if any(c.blocked for c in required) or decision is None or facts.last_exclusion_check_on is None:
         return "pending"
@@ -160,9 +177,11 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
 def required_credentials(facts: VettingFacts, today: date) -> list[CredentialFacts] | None:
     """Return the best credential for each required group, or None when a group is missing."""
 
-    def preference(c: CredentialFacts) -> tuple[bool, bool, date, date]:
-        # Unblocked first, then unexpired, then the latest pass, then the latest expiry.
-        return (not c.blocked, not c.expired_on(today), c.last_pass_on or date.min, c.valid_until or date.max)
+    def preference(c: CredentialFacts) -> tuple[bool, bool, bool, date, date]:
+        # Unblocked first, then in force today, then unexpired (a renewal that starts later),
+        # then the latest pass, then the latest expiry.
+        return (not c.blocked, c.in_force_on(today), not c.expired_on(today), c.last_pass_on or date.min,
+                c.valid_until or date.max)
 
     chosen = []
     for group in required_groups(facts.country, facts.regions):
@@ -196,3 +215,60 @@ def _expiring(required: list[CredentialFacts], decision: date, today: date, poli
     if add_months(decision, policy.reverify_months) <= soon:
         return True
     return any(c.valid_until is not None and c.valid_until <= soon for c in required)
+
+
+def verified_since(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> date | None:
+    """Return the first day of the current unbroken verified run, read from the dated history (None unless verified).
+
+    The run starts at the earliest verification decision from which each later decision followed inside
+    its re-verification cycle with no failed check in between, and not before every required credential
+    came into force, the exclusion-list monitoring (never a gap over ``exclusion_days``) began, or the
+    latest reinstatement. Where the history cannot tell, the later day is taken: the date never claims
+    more than the evidence.
+    """
+    if compute_status(facts, today, policy) not in VERIFIED_STATUSES:
+        return None
+    required = required_credentials(facts, today) or []
+    starts = [_decision_run_start(required, today, policy), _monitoring_run_start(facts, policy),
+              facts.last_reinstated_on, *(c.valid_from for c in required)]
+    return max((d for d in starts if d is not None), default=None)
+
+
+def _decision_run_start(required: list[CredentialFacts], today: date, policy: VettingPolicy) -> date | None:
+    """Return the earliest decision of the unbroken run of decisions that ends in the current one."""
+    # Passes before a credential's latest failed check belong to an earlier, broken run.
+    passes = [[p for p in c.passes if p <= today and (c.last_blocked_on is None or p > c.last_blocked_on)]
+              for c in required]
+    days = _decision_days(passes, policy)
+    if not days:
+        return max((p[-1] for p in passes if p), default=None)
+    start = days[-1]
+    for earlier in reversed(days[:-1]):
+        if add_months(earlier, policy.reverify_months) < start:
+            break
+        start = earlier
+    return start
+
+
+def _decision_days(passes: Sequence[Sequence[date]], policy: VettingPolicy = DEFAULT_POLICY) -> list[date]:
+    """Return, oldest first, every day on which each credential's sorted passes had one within the window."""
+    window = timedelta(days=policy.primary_source_days)
+
+    def covered(day: date, dates: Sequence[date]) -> bool:
+        index = bisect_right(dates, day)
+        return index > 0 and dates[index - 1] >= day - window
+
+    return [d for d in sorted({d for dates in passes for d in dates}) if all(covered(d, ds) for ds in passes)]
+
+
+def _monitoring_run_start(facts: VettingFacts, policy: VettingPolicy) -> date | None:
+    """Return the first exclusion-list pass of the unbroken monthly run that reaches the latest one."""
+    passes = sorted(facts.exclusion_passed_on) or [d for d in (facts.last_exclusion_check_on,) if d is not None]
+    if not passes:
+        return None
+    start = passes[-1]
+    for earlier in reversed(passes[:-1]):
+        if (start - earlier).days > policy.exclusion_days:
+            break
+        start = earlier
+    return start

@@ -361,7 +361,7 @@ class ClusterBackend:
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Return practitioner names completing ``prefix`` (completion suggester)."""
-        from search.documents import fold
+        from search.text import fold
 
         body = {"_source": ["display_name"], "suggest": {"names": {"prefix": fold(prefix.strip()),
                 "completion": {"field": "name_suggest", "size": limit, "skip_duplicates": True}}}}

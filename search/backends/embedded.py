@@ -278,7 +278,7 @@ class EmbeddedBackend:
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Return display names whose first or last name starts with ``prefix``."""
-        from search.documents import fold
+        from search.text import fold
 
         key = fold(prefix.strip())
         if not key:

@@ -12,9 +12,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from directory.clock import today
 from directory.config import PROJECT_ROOT
 from directory.models import Credential, Location, Practitioner, Review, VerificationCheck
 from directory.vetting.chain import verify_chain
+from directory.vetting.facts import load_facts
+from directory.vetting.status import compute_status, verified_since
 
 
 @pytest.mark.parametrize("value", ["-1", "many", "1.5"])
@@ -108,3 +111,41 @@ def test_search_status_reports_backend_and_outbox(app: Flask, session: Any) -> N
     assert result.exit_code == 0, result.output
     assert "backend: embedded (ok)" in result.output
     assert "outbox: 0 pending" in result.output
+
+
+def _seeded_verified(app: Flask, session: Any) -> list[Practitioner]:
+    """Seed 150 practitioners; return the verified ones."""
+    result = app.test_cli_runner().invoke(args=["seed", "--practitioners", "150", "--seed", "5", "--no-reindex"])
+    assert result.exit_code == 0, result.output
+    verified = session.scalars(select(Practitioner).where(Practitioner.vetting_status.in_(("verified", "expiring")))).all()
+    assert len(verified) > 50
+    return list(verified)
+
+
+def test_seeded_verified_practitioners_hold_only_credentials_in_force(app: Flask, session: Any) -> None:
+    day = today()
+    for p in _seeded_verified(app, session):
+        for c in p.credentials:
+            assert c.valid_from is None or c.valid_from <= day, f"{p.slug}: {c.kind} valid from {c.valid_from}"
+            assert c.valid_until is None or c.valid_until >= day, f"{p.slug}: {c.kind} valid until {c.valid_until}"
+
+
+def test_seeded_verified_since_is_a_past_day_of_the_history_the_rules_agree_with(app: Flask, session: Any) -> None:
+    day = today()
+    for p in _seeded_verified(app, session):
+        check_days = {check.performed_at.date() for check in p.checks}
+        assert p.verified_since is not None and p.verified_since < day, p.slug
+        assert p.verified_since in check_days, f"{p.slug}: verified since a day with no check in the history"
+    # The seed's cached status and date are what the rules read from the stored history.
+    facts = load_facts([p.id for p in session.scalars(select(Practitioner))])
+    for p in session.scalars(select(Practitioner)):
+        if p.vetting_status != "suspended":
+            assert (p.vetting_status, p.verified_since) == (compute_status(facts[p.id], day),
+                                                            verified_since(facts[p.id], day)), p.slug
+
+
+def test_the_seed_dates_a_few_licences_ahead_on_purpose_and_they_stay_pending(app: Flask, session: Any) -> None:
+    app.test_cli_runner().invoke(args=["seed", "--practitioners", "400", "--seed", "5", "--no-reindex"])
+    future = session.scalars(select(Credential).where(Credential.valid_from > today())).all()
+    assert 0 < len(future) < 20, "a few, deliberately"
+    assert {c.practitioner.vetting_status for c in future} <= {"pending", "suspended"}

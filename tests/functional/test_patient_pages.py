@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ CAMBRIDGE = {"lat": "42.3736", "lon": "-71.1097"}
 def indexed(app: Flask, session: Any) -> dict[str, Any]:
     """Three practitioners around Cambridge MA, indexed."""
     moxa = factories.practitioner(first_name="Ada", last_name="Moxa", methods=("moxibustion", "cupping"),
-                                  languages=("en", "zh"))
+                                  languages=("en", "zh"), verified_since=date(2025, 3, 14))
     needles = factories.practitioner(first_name="Bea", last_name="Needles", methods=("filiform-needling",))
     pending = factories.practitioner(first_name="Cal", last_name="Pending", vetting_status="pending",
                                      methods=("moxibustion",))
@@ -37,7 +38,7 @@ def test_cards_show_distance_badge_next_opening_and_map_data(client: Any, indexe
     html = get(client, "/search", **CAMBRIDGE)[1]
     card = html[html.index('<li class="result-card"'):]
     assert 'data-lat="42.3647"' in card and 'data-url="/practitioners/' in card
-    assert "Verified" in card and "since" in card
+    assert 'Verified <span class="badge-date">since <time datetime="2025-03-14">Mar 2025</time>' in card
     assert re.search(r"(Open now until|Opens (today|tomorrow|\w+day) at) \d\d:\d\d", card)
     assert 'data-tile-url="https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in html
     assert 'class="map-box" id="results-map-box" hidden' in html  # shown by the script, never an empty box without it

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from directory.clock import today
 from directory.extensions import db
+from directory.practitioners.cards import load_cards
+from directory.vetting.services import recompute_status
 from tests import factories
 from tests.support import profiles
 
@@ -114,3 +118,26 @@ def test_a_booking_link_that_is_not_a_web_address_is_not_shown(client: Any, sess
 def test_profile_offers_the_screening_for_its_first_method(client: Any, ada: Any) -> None:
     html = page(client, "ada-moxley")[1]
     assert "/screening?practitioner=ada-moxley&amp;method=filiform-needling" in html
+
+
+def test_verified_since_is_the_day_the_history_verified_them_on_profile_and_card(client: Any, session: Any) -> None:
+    p = factories.practitioner(slug="since-when", vetting_status="unverified")
+    licence = profiles.credential(p, valid_from=today() - timedelta(days=400), valid_until=today() + timedelta(days=400))
+    npi = profiles.credential(p, kind="npi", issuer="CMS NPPES", number="1234567893", jurisdiction="US")
+    profiles.add_checks(p, [(None, "exclusion_list", 52, "LEIE", "pass"), (licence, "state_board", 50, "MA", "pass"),
+                            (npi, "npi_registry", 48, "NPPES", "pass"), (None, "exclusion_list", 22, "LEIE", "pass")])
+    assert recompute_status(p) == "verified"
+    decided = today() - timedelta(days=48)
+    assert p.verified_since == decided, "the NPI check of 48 days ago completed the evidence"
+    db.session.commit()
+    assert load_cards([p.id], verified_only=True)[p.id].verified_since == decided
+    badge = f'since <time datetime="{decided.isoformat()}">{decided.strftime("%b %Y")}</time>'
+    assert badge in page(client, "since-when")[1]
+    assert recompute_status(p) == "verified" and p.verified_since == decided, "a recompute keeps the day"
+
+
+def test_no_since_date_is_shown_for_a_practitioner_who_is_not_verified(client: Any, session: Any) -> None:
+    factories.practitioner(slug="not-yet", vetting_status="pending")
+    db.session.commit()
+    html = page(client, "not-yet")[1]
+    assert "Checks in progress" in html and "badge-date" not in html

@@ -204,3 +204,20 @@ def test_run_brings_statuses_up_to_date_when_time_alone_changes_them(app: Flask,
     assert "1 statuses to update" in result.output and "statuses brought up to date: 1" in result.output
     assert p.vetting_status == "lapsed"
     assert "0 statuses to update" in _invoke(app, vetting_group, "run", "--dry-run").output
+
+
+def test_run_fills_in_a_missing_verified_since_day_and_drops_it_when_they_lapse(app: Flask, session: Any) -> None:
+    p = us_practitioner()
+    licence, npi = p.credentials
+    record_check(p, source="state_board", outcome="pass", credential=licence)
+    record_check(p, source="npi_registry", outcome="pass", credential=npi)
+    record_check(p, source="exclusion_list", outcome="pass")
+    p.verified_since = None  # as migration 0006 leaves every practitioner
+    session.flush()
+    assert "1 statuses to update" in _invoke(app, vetting_group, "run").output
+    assert (p.vetting_status, p.verified_since) == ("verified", today())
+
+    licence.valid_from = today() + timedelta(days=1)  # the board moved the start of this licence to tomorrow
+    session.flush()
+    _invoke(app, vetting_group, "run")
+    assert (p.vetting_status, p.verified_since) == ("pending", None)

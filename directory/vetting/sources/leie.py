@@ -18,7 +18,8 @@ from directory.clock import utcnow
 from directory.errors import DomainError
 from directory.extensions import db
 from directory.vetting.models import Exclusion, ExclusionImport, ExclusionName
-from directory.vetting.names import fold, name_pairs
+from directory.vetting.names import name_pairs
+from search.text import fold
 
 LEIE_COLUMNS = ("LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY", "UPIN", "NPI", "DOB",
                 "ADDRESS", "CITY", "STATE", "ZIP", "EXCLTYPE", "EXCLDATE", "REINDATE", "WAIVERDATE", "WVRSTATE")

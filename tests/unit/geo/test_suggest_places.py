@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from directory.geo import suggest_places
-from directory.geo.text import fold
+from search.text import fold
 
 
 def test_city_prefix_returns_matching_cities_largest_first() -> None:

@@ -11,11 +11,11 @@ from search.documents import (
     PlacePoint,
     PractitionerSource,
     VocabularyTerm,
-    fold,
     practitioner_search_document,
     words,
 )
 from search.hours import MINUTES_PER_WEEK, zone_code
+from search.text import fold
 
 MOXA = VocabularyTerm("moxibustion", "Moxibustion", ("moxa", "moxa therapy"))
 NEEDLING = VocabularyTerm("filiform-needling", "Filiform needling", ("needling",))

@@ -260,3 +260,20 @@ def test_a_practitioner_outside_the_us_is_matched_by_npi_only(session: Any, leie
                                locations=[{"city": "Lyon", "region": "", "postal_code": "69001", "country": "FR",
                                            "latitude": 45.76, "longitude": 4.83}])
     assert check_exclusions(p).outcome == "pass"
+
+
+@pytest.mark.parametrize(("first", "last", "listed"), [
+    ("Søren", "Kierkegaard", "KIERKEGAARD,SOREN"),
+    ("Agnieszka", "Łukaszewska", "LUKASZEWSKA,AGNIESZKA"),
+    ("Jürgen", "Straße", "STRASSE,JURGEN"),
+    ("Þórunn", "Guðmundsdóttir", "GUDMUNDSDOTTIR,THORUNN"),
+])
+def test_a_listed_person_with_a_non_ascii_name_is_found(session: Any, tmp_path: Path, first: str, last: str,
+                                                       listed: str) -> None:
+    header = (DATA / "leie_sample.csv").read_text().splitlines()[0]
+    row = f"{listed},,,INDIVIDUAL,ACUPUNCTURIST,,0000000000,,1 MAIN ST,BOSTON,MA,02108,1128a1,20200115,00000000,00000000,"
+    listing = tmp_path / "UPDATED.csv"
+    listing.write_text(f"{header}\n{row}\n")
+    import_exclusion_list(listing, date(2026, 11, 1))
+    p = us_practitioner(npi=None, first_name=first, last_name=last)
+    assert _hits(check_exclusions(p)) == [("name", listed.split(",")[0])]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from directory.vetting.names import first_name_key, fold, last_name_keys, name_key, name_pairs, same_person_name
+from directory.vetting.names import first_name_key, last_name_keys, name_key, name_pairs, same_person_name
+from search.text import fold
 
 
 @pytest.mark.parametrize(("text", "key"), [("O'Brien", "obrien"), ("Zoë", "zoe"), ("MÜLLER", "muller"),
@@ -40,3 +41,39 @@ def test_name_pairs_cover_every_last_name() -> None:
 ])
 def test_same_person_name(a: tuple[str, str], b: tuple[str, str], same: bool) -> None:
     assert same_person_name(*a, *b) is same
+
+
+@pytest.mark.parametrize(("first", "last", "listed_first", "listed_last"), [
+    ("Søren", "Kierkegaard", "SOREN", "KIERKEGAARD"),
+    ("Agnieszka", "Łukaszewska", "AGNIESZKA", "LUKASZEWSKA"),
+    ("Jürgen", "Straße", "JURGEN", "STRASSE"),
+    ("Þórunn", "Guðmundsdóttir", "THORUNN", "GUDMUNDSDOTTIR"),
+    ("Işık", "Şahin", "ISIK", "SAHIN"),
+    ("Thị", "Đặng", "THI", "DANG"),
+    ("Đorđe", "Đorđević", "DORDE", "DORDEVIC"),
+    ("Antonín", "Dvořák", "ANTONIN", "DVORAK"),
+    ("François", "Lefèvre-Œillet", "FRANCOIS", "OEILLET"),
+    ("Дмитрий", "Иванов", "ДМИТРИЙ", "ИВАНОВ"),
+])
+def test_non_ascii_names_match_their_registry_spelling(first: str, last: str, listed_first: str,
+                                                        listed_last: str) -> None:
+    assert same_person_name(first, last, listed_first, listed_last)
+
+
+def test_letters_of_other_scripts_are_kept_in_keys() -> None:
+    assert name_key("Иванов") == "иванов" and name_key("Søren") == "soren"
+    assert not same_person_name("Дмитрий", "Иванов", "ДМИТРИЙ", "ПЕТРОВ")
+
+
+@pytest.mark.parametrize(("first", "last", "listed_first", "listed_last"), [
+    ("Jürgen", "Müller", "JUERGEN", "MUELLER"), ("Jürgen", "Müller", "JURGEN", "MULLER"),
+    ("Søren", "Kierkegaard", "SOEREN", "KIERKEGAARD"), ("Åsa", "Öberg", "AASA", "OEBERG"),
+])
+def test_letters_passports_write_out_match_either_spelling(first: str, last: str, listed_first: str,
+                                                          listed_last: str) -> None:
+    assert same_person_name(first, last, listed_first, listed_last)
+    assert name_pairs(listed_first, [listed_last]) <= name_pairs(first, [last])
+
+
+def test_written_out_spellings_are_only_added_for_the_letters_themselves() -> None:
+    assert last_name_keys("Mueller") == {"mueller"} and not same_person_name("Jan", "Mueller", "JAN", "MULLER")

@@ -183,3 +183,17 @@ def test_compare_without_locations_or_licences_compares_the_rest() -> None:
 
 def test_compare_accepts_a_hyphenated_double_name() -> None:
     assert compare_record(npi_record(NPI, last="CHEN-SMITH"), Expected("Mei", "Chen")).outcome == "pass"
+
+
+@pytest.mark.parametrize(("first", "last", "listed_first", "listed_last"), [
+    ("Søren", "Kierkegaard", "SOREN", "KIERKEGAARD"), ("Agnieszka", "Łukaszewska", "AGNIESZKA", "LUKASZEWSKA"),
+    ("Jürgen", "Straße", "JUERGEN", "STRASSE"),
+])
+def test_a_non_ascii_name_matches_its_ascii_registry_record(session: Any, registry: FakeNpiRegistry, first: str,
+                                                            last: str, listed_first: str, listed_last: str) -> None:
+    registry.answer(NPI, Scripted(body=found(npi_record(NPI, first=listed_first, last=listed_last))))
+    p = us_practitioner(first_name=first, last_name=last)
+    _verified_except_npi(p)
+    check = check_npi(p, _client())
+    name = next(f for f in json.loads(check.evidence)["findings"] if f["field"] == "name")
+    assert (name["result"], check.outcome, p.vetting_status) == ("ok", "pass", "verified")

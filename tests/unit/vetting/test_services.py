@@ -141,6 +141,14 @@ def test_a_licence_expiring_soon_makes_the_practitioner_expiring(session: Any) -
     assert p.vetting_status == "expiring"
 
 
+def test_a_checked_licence_not_yet_in_force_leaves_the_practitioner_pending(session: Any) -> None:
+    p = us_practitioner(licence=False)
+    starts = datetime.now().date() + timedelta(days=30)
+    credential(p, valid_from=starts, valid_until=starts + timedelta(days=730))
+    _verify_everything(p)
+    assert p.vetting_status == "pending", "the licence is only valid from next month"
+
+
 def test_suspend_and_reinstate_need_a_reason_and_are_audited(session: Any) -> None:
     p, boss = us_practitioner(), admin()
     _verify_everything(p)

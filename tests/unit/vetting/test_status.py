@@ -7,7 +7,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from directory.vetting.status import CredentialFacts, VettingFacts, VettingPolicy, add_months, compute_status
+from directory.vetting.status import (
+    CredentialFacts,
+    VettingFacts,
+    VettingPolicy,
+    add_months,
+    compute_status,
+    verified_since,
+)
 
 TODAY = date(2026, 11, 25)
 
@@ -213,3 +220,96 @@ def test_a_practitioners_life_goes_through_every_status() -> None:
     steps.append((replace(renewed, last_exclusion_outcome="fail"), day0 + timedelta(days=62), "suspended"))
     steps.append((replace(renewed, suspended=True), day0 + timedelta(days=62), "suspended"))
     assert [compute_status(f, d) for f, d, _ in steps] == [s for _, _, s in steps]
+
+
+# --- the validity window: a credential counts only from its valid-from to its valid-until day
+
+def _licence_valid(valid_from: date | None, valid_until: date | None, **kw: object) -> VettingFacts:
+    """Return US facts whose licence (passed a month ago) is valid from ``valid_from`` to ``valid_until``."""
+    licence = CredentialFacts("state_licence", valid_until, TODAY - timedelta(days=30), valid_from=valid_from)
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=30))
+    return _facts(credentials=(licence, npi), **kw)
+
+
+@pytest.mark.parametrize(("starts_in", "status"), [(1, "pending"), (0, "verified"), (-1, "verified")])
+def test_a_licence_counts_from_its_valid_from_day(starts_in: int, status: str) -> None:
+    facts = _licence_valid(TODAY + timedelta(days=starts_in), TODAY + timedelta(days=700))
+    assert compute_status(facts, TODAY) == status
+
+
+@pytest.mark.parametrize(("ends_in", "status"), [(1, "expiring"), (0, "expiring"), (-1, "lapsed")])
+def test_a_licence_counts_up_to_its_valid_until_day(ends_in: int, status: str) -> None:
+    facts = _licence_valid(TODAY - timedelta(days=700), TODAY + timedelta(days=ends_in))
+    assert compute_status(facts, TODAY) == status
+
+
+def test_a_future_licence_never_verifies_even_when_checked() -> None:
+    # The issue's example: a licence valid 2027-07-18 - 2029-07-17, passed at the board.
+    facts = _licence_valid(date(2027, 7, 18), date(2029, 7, 17))
+    assert compute_status(facts, TODAY) == "pending"
+    assert compute_status(facts, date(2027, 7, 18)) != "pending"
+
+
+def test_the_licence_in_force_counts_before_a_renewal_that_starts_later() -> None:
+    current = CredentialFacts("state_licence", TODAY + timedelta(days=100), TODAY - timedelta(days=30),
+                              valid_from=TODAY - timedelta(days=600))
+    renewal = CredentialFacts("state_licence", TODAY + timedelta(days=900), TODAY - timedelta(days=2),
+                              valid_from=TODAY + timedelta(days=100))
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=30))
+    assert compute_status(_facts(credentials=(renewal, current, npi)), TODAY) == "verified"
+
+
+# --- verified since: the first day of the current unbroken verified run, from the dated history
+
+def _run(licence_passes: tuple[date, ...], npi_passes: tuple[date, ...], exclusion: tuple[date, ...] = (),
+         **kw: object) -> VettingFacts:
+    """Return US facts with the given pass days, and exclusion-list passes every 30 days up to today by default."""
+    licence = CredentialFacts("state_licence", TODAY + timedelta(days=400), max(licence_passes),
+                              passed_on=licence_passes, **kw)  # type: ignore[arg-type]
+    npi = CredentialFacts("npi", None, max(npi_passes), passed_on=npi_passes)
+    monthly = exclusion or tuple(TODAY - timedelta(days=30 * n) for n in range(40))
+    return _facts(credentials=(licence, npi), exclusion_passed_on=monthly, last_exclusion_check_on=max(monthly))
+
+
+def _ago(days: int) -> date:
+    return TODAY - timedelta(days=days)
+
+
+def test_verified_since_is_the_decision_day_the_last_required_check_completed() -> None:
+    assert verified_since(_run((_ago(300),), (_ago(290),)), TODAY) == _ago(290)
+
+
+def test_verified_since_is_none_unless_verified() -> None:
+    assert verified_since(_facts(last_exclusion_outcome="needs_review"), TODAY) is None
+    assert verified_since(_facts(credentials=()), TODAY) is None
+    assert verified_since(_facts(suspended=True), TODAY) is None
+
+
+def test_rechecks_inside_the_cycle_keep_the_run_and_its_first_day() -> None:
+    facts = _run((_ago(1000), _ago(400), _ago(10)), (_ago(995), _ago(30), _ago(5)))
+    assert compute_status(facts, TODAY) == "verified"
+    assert verified_since(facts, TODAY) == _ago(995)
+
+
+def test_a_decision_after_the_previous_cycle_ran_out_starts_a_new_run() -> None:
+    # The 2021 decision's 36 months were over before the next one: the run restarts.
+    facts = _run((date(2021, 3, 1), _ago(20)), (date(2021, 3, 2), _ago(15)))
+    assert verified_since(facts, TODAY) == _ago(15)
+
+
+def test_a_failed_check_breaks_the_run() -> None:
+    facts = _run((_ago(600), _ago(40)), (_ago(600), _ago(35)), last_blocked_on=_ago(100))
+    assert compute_status(facts, TODAY) == "verified"
+    assert verified_since(facts, TODAY) == _ago(35)
+
+
+def test_a_month_without_an_exclusion_check_breaks_the_run() -> None:
+    checks = (_ago(400), _ago(370), _ago(90), _ago(60), _ago(30), _ago(1))
+    facts = _run((_ago(410),), (_ago(405),), exclusion=checks)
+    assert verified_since(facts, TODAY) == _ago(90), "lapsed between day 370 and day 90 before today"
+
+
+def test_verified_since_is_never_before_the_licence_came_into_force_or_a_reinstatement() -> None:
+    facts = _run((_ago(300),), (_ago(290),), valid_from=_ago(200))
+    assert verified_since(facts, TODAY) == _ago(200)
+    assert verified_since(replace(facts, last_reinstated_on=_ago(50)), TODAY) == _ago(50)
