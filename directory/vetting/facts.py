@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -44,14 +44,15 @@ def load_facts(practitioner_ids: Sequence[int] | None = None) -> dict[int, Vetti
                                Credential.valid_until, Credential.submitted_at)
                         .where(Credential.withdrawn_at.is_(None)), Credential.practitioner_id, practitioner_ids)
     by_credential, exclusion = _fold_checks(practitioner_ids)
-    suspended = _suspended(practitioner_ids)
+    suspended, unreviewed = _suspended(practitioner_ids)
     listing = db.session.scalar(select(ExclusionImport).order_by(ExclusionImport.id.desc()).limit(1))
     list_reference = listing.reference if listing else None
     creds_of: dict[int, list[CredentialFacts]] = defaultdict(list)
     for cred in credentials:
         creds_of[cred.practitioner_id].append(_credential_facts(cred, by_credential.get(cred.id, _Checks())))
     ids = practitioner_ids if practitioner_ids is not None else sorted(set(places) | set(creds_of) | set(exclusion))
-    return {pid: _facts(pid, places, creds_of, exclusion.get(pid, _Checks()), pid in suspended, list_reference)
+    return {pid: replace(_facts(pid, places, creds_of, exclusion.get(pid, _Checks()), pid in suspended,
+                             list_reference), suspension_unreviewed_since=unreviewed.get(pid))
             for pid in ids}
 
 
@@ -128,11 +129,13 @@ def _fold_checks(ids: Sequence[int] | None) -> tuple[dict[int, _Checks], dict[in
     return by_credential, exclusion
 
 
-def _suspended(ids: Sequence[int] | None) -> set[int]:
-    """Return the practitioners whose latest admin decision is a suspension."""
-    latest: dict[int, str] = {}
-    rows = _rows(select(VettingDecision.practitioner_id, VettingDecision.action).order_by(VettingDecision.id),
+def _suspended(ids: Sequence[int] | None) -> tuple[set[int], dict[int, date]]:
+    """Return the practitioners whose latest decision is a suspension, and when the unreviewed ones began."""
+    latest: dict[int, tuple[str, int | None, datetime]] = {}
+    rows = _rows(select(VettingDecision.practitioner_id, VettingDecision.action, VettingDecision.decided_by_id,
+                        VettingDecision.decided_at).order_by(VettingDecision.id),
                  VettingDecision.practitioner_id, ids)
-    for pid, action in rows:
-        latest[pid] = action
-    return {pid for pid, action in latest.items() if action == "suspend"}
+    for pid, action, by, at in rows:
+        latest[pid] = (action, by, at)
+    suspended = {pid for pid, (action, _, _) in latest.items() if action == "suspend"}
+    return suspended, {pid: at.date() for pid, (action, by, at) in latest.items() if action == "suspend" and by is None}
