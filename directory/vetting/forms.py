@@ -62,7 +62,7 @@ class CredentialForm(FlaskForm):
     kind = SelectField("Kind", choices=KIND_CHOICES)
     issuer = StringField("Issued by", validators=[Optional(), Length(max=200)])
     number = StringField("Number", validators=[DataRequired("Give the credential's number."), Length(max=60)])
-    jurisdiction = StringField("Jurisdiction (e.g. MA)", validators=[Optional(), Length(max=60)])
+    jurisdiction = StringField("Jurisdiction (e.g. MA)", validators=[Length(max=60)])
     valid_from = DateField("Valid from", validators=[Optional()])
     valid_until = DateField("Valid until", validators=[Optional()])
     document = FileField("Document (PDF, PNG or JPEG)")
