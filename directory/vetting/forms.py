@@ -46,7 +46,7 @@ class ManualCheckForm(FlaskForm):
 class DecisionForm(FlaskForm):
     """Suspend or reinstate: the private reason is required, the public category is chosen from a list."""
 
-    category = SelectField("Reason shown publicly", default="administrative_review",
+    category = SelectField("Shown publicly as", default="administrative_review",
                            choices=[SelectChoice(c, DECISION_CATEGORIES[c]) for c in ADMIN_CATEGORIES])
     reason = TextAreaField("Reason (kept private, for admins)", validators=REASON)
 
