@@ -46,6 +46,9 @@ CHECK_OUTCOMES = {
     "needs_review": "Being reviewed by an admin",
 }
 
+# A name-only exclusion-list match proves nothing about this practitioner, so it is not worded as a finding.
+SOURCE_OUTCOMES = {("exclusion_list", "needs_review"): "No NPI match; a listing with a similar name is being ruled out"}
+
 
 @dataclass(frozen=True)
 class LocationView:
@@ -180,7 +183,8 @@ def _listed_practitioner(slug: str) -> Practitioner:
 def _check_view(check: VerificationCheck) -> CheckView:
     """Describe one check for patients."""
     return CheckView(check.sequence, check.performed_at.date(), _what_was_checked(check),
-                     CHECK_SOURCES.get(check.source, check.source), CHECK_OUTCOMES.get(check.outcome, check.outcome),
+                     CHECK_SOURCES.get(check.source, check.source),
+                     SOURCE_OUTCOMES.get((check.source, check.outcome)) or CHECK_OUTCOMES.get(check.outcome, check.outcome),
                      check.outcome, check.reference, check.row_hash, check.performed_at)
 
 

@@ -165,3 +165,12 @@ def test_a_booking_link_that_is_not_a_web_address_is_not_shown(client: Any, sess
 def test_profile_offers_the_screening_for_its_first_method(client: Any, ada: Any) -> None:
     html = page(client, "ada-moxley")[1]
     assert "/screening?practitioner=ada-moxley&amp;method=filiform-needling" in html
+
+
+def test_a_name_only_match_is_not_worded_as_a_finding(client: Any, ada: Any) -> None:
+    from directory.vetting.services import record_check
+
+    record_check(ada, source="exclusion_list", outcome="needs_review", note="possible name match")
+    db.session.commit()
+    status, html = page(client, "ada-moxley")
+    assert status == 200 and "No NPI match; a listing with a similar name is being ruled out" in html
