@@ -97,7 +97,7 @@ def _exclusion_due(facts: VettingFacts, today: date, policy: VettingPolicy) -> l
     last = facts.last_exclusion_check_on
     items = []
     if facts.last_exclusion_outcome == "needs_review":
-        since = last or today
+        since = facts.name_match_since or last or today
         items.append(DueItem("exclusion_list", "a name match awaits an admin's review", since,
                              due_by=since + timedelta(days=policy.name_match_review_days)))
     recheck = _exclusion_recheck(facts, today, policy)

@@ -27,11 +27,14 @@ class _Checks:
     last_checked_at: datetime | None = None
     last_attempt_at: datetime | None = None
     last_reference: str = ""
+    review_since: datetime | None = None  # the first of the latest run of needs_review outcomes
 
     def add(self, outcome: str, at: datetime, reference: str = "") -> None:
         """Fold one check in."""
         self.last_attempt_at = at
         if outcome in DECISIVE_OUTCOMES:
+            if outcome != "needs_review" or self.last_outcome != "needs_review":
+                self.review_since = at if outcome == "needs_review" else None
             self.last_outcome, self.last_checked_at, self.last_reference = outcome, at, reference
         if outcome == "pass":
             self.passes.append(at.date())
@@ -67,6 +70,7 @@ def _facts(pid: int, places: dict[int, tuple[str, tuple[str, ...]]], creds_of: d
         last_exclusion_check_on=excl.last_checked_at.date() if excl.last_checked_at else None,
         last_exclusion_outcome=excl.last_outcome,
         last_exclusion_attempt_on=excl.last_attempt_at.date() if excl.last_attempt_at else None,
+        name_match_since=excl.review_since.date() if excl.review_since else None,
         # Checks name the list they ran against; one against an older list is superseded by the import.
         exclusion_list_newer=bool(list_reference and excl.last_checked_at and excl.last_reference != list_reference),
         suspended=suspended,

@@ -105,6 +105,8 @@ class VettingFacts:
     regions: tuple[str, ...] = ()
     exclusion_list_newer: bool = False
     last_exclusion_attempt_on: date | None = None
+    # Since when a name-only exclusion match has been waiting (re-checks that find it again keep the date).
+    name_match_since: date | None = None
     # Set while the latest decision is an automatic suspension no admin has reviewed yet.
     suspension_unreviewed_since: date | None = None
 

@@ -120,6 +120,18 @@ def test_confirming_a_name_match_suspends_through_the_decision_service(admin_cli
     assert (review.outcome, json.loads(review.evidence)["review"]) == ("fail", "confirmed")
 
 
+def test_a_re_check_that_finds_the_name_again_keeps_the_decide_by_date(session: Any) -> None:
+    from directory.vetting.due import due_items
+    from directory.vetting.facts import load_facts
+    from tests.support import profiles
+
+    p = us_practitioner()
+    profiles.add_checks(p, [(None, "exclusion_list", 20, "LEIE", "needs_review"),
+                            (None, "exclusion_list", 2, "LEIE", "needs_review")])
+    [item] = [i for i in due_items(load_facts([p.id])[p.id], today()) if "name match" in i.reason]
+    assert item.since == today() - timedelta(days=20) and item.due_by == today() - timedelta(days=6)
+
+
 # --- item 8: no dead ends
 
 def test_a_name_match_without_match_rows_still_has_a_review_form(admin_client: FlaskClient, session: Any) -> None:
