@@ -100,6 +100,12 @@ class Dossier:
     date_of_birth: date | None
     former_names: list[FormerName] = field(default_factory=list)
 
+    @property
+    def suspension_unreviewed(self) -> bool:
+        """Tell whether the latest decision is an automatic suspension no admin has reviewed."""
+        latest = self.decisions[0] if self.decisions else None
+        return latest is not None and latest.action == "suspend" and latest.decided_by_id is None
+
 
 def dossier(practitioner_id: int) -> Dossier:
     """Return the practitioner's credentials, every check with its evidence, decisions and what is due."""

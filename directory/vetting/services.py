@@ -181,9 +181,12 @@ def decide(practitioner: Practitioner, action: str, reason: str, *, admin: User 
 
 def suspend(practitioner: Practitioner, reason: str, admin: User | None,
             category: str = "administrative_review") -> VettingDecision:
-    """Suspend a practitioner (hidden from search and listings) for a stated reason, and tell them."""
+    """Suspend a practitioner (hidden from search and listings) for a stated reason, and tell them.
+
+    An admin may suspend over an automatic suspension: that confirms it (and ends its review).
+    """
     current = latest_decision(practitioner.id)
-    if current is not None and current.action == "suspend":
+    if current is not None and current.action == "suspend" and (current.decided_by_id or admin is None):
         raise InvalidParameter("This practitioner is already suspended.", field="reason")
     previous = practitioner.vetting_status
     decision = decide(practitioner, "suspend", reason, admin=admin, category=category)

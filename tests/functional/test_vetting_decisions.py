@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -274,6 +275,23 @@ def test_clearing_an_npi_hit_lifts_the_automatic_suspension(admin_client: FlaskC
     assert p.vetting_status == "verified"
     assert [a for a, _, _ in _decisions(p)] == ["suspend", "reinstate"]
     assert _decisions(p)[-1][1] == "exclusion_ruled_out"
+
+
+def test_an_automatic_suspension_can_be_confirmed_even_after_the_listing_changed(
+        admin_client: FlaskClient, session: Any, leie: None) -> None:
+    p = _verified(us_practitioner(NPI))
+    check_exclusions(p)
+    record_check(p, source="exclusion_list", outcome="pass", note="a later run no longer finds the NPI")
+    screen = admin_client.get(_page(p)).get_data(as_text=True)
+    assert "Exclusion-list match awaiting review" not in screen and "Confirm the suspension" in screen
+    ids = re.findall(r'\sid="([^"]+)"', screen)
+    assert len(ids) == len(set(ids)), "two decision forms on one page keep their ids unique"
+    response = _post(admin_client, p, "suspend", {"category": "exclusion_list", "reason": "OIG letter on file"})
+    assert response.status_code == 302
+    assert _decisions(p)[-1] == ("suspend", "exclusion_list", admin_client.admin.id)  # type: ignore[attr-defined]
+    assert p.vetting_status == "suspended"
+    assert "Confirm the suspension" not in admin_client.get(_page(p)).get_data(as_text=True)
+    assert "an admin must review the suspension" not in admin_client.get("/admin/vetting/").get_data(as_text=True)
 
 
 def test_a_status_change_with_time_alone_is_audited_and_emailed(app: Any, session: Any) -> None:
