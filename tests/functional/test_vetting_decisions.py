@@ -133,6 +133,17 @@ def test_a_re_check_that_finds_the_name_again_keeps_the_decide_by_date(session: 
     assert item.since == today() - timedelta(days=20) and item.due_by == today() - timedelta(days=6)
 
 
+def test_the_review_window_is_configurable(app: Any, session: Any) -> None:
+    from directory.vetting.services import current_policy
+
+    app.config["VETTING_NAME_MATCH_REVIEW_DAYS"] = "7"
+    try:
+        assert current_policy().name_match_review_days == 7
+    finally:
+        del app.config["VETTING_NAME_MATCH_REVIEW_DAYS"]
+    assert current_policy().name_match_review_days == 14
+
+
 # --- item 8: no dead ends
 
 def test_a_name_match_without_match_rows_still_has_a_review_form(admin_client: FlaskClient, session: Any) -> None:
