@@ -31,7 +31,7 @@ from directory.vetting.models import (
 )
 from directory.vetting.names import name_pairs
 from directory.vetting.notices import email_owner
-from directory.vetting.services import recompute_status, record_check
+from directory.vetting.services import decide, latest_decision, recompute_status, record_check
 
 RECORD_FIELDS = ("line_number", "last_name", "first_name", "middle_name", "business_name", "general", "specialty",
                  "npi", "date_of_birth", "address", "city", "state", "zip", "exclusion_type", "excluded_on",
@@ -264,8 +264,6 @@ def review_exclusion(practitioner: Practitioner, admin: User, decision: str, rea
     Either way the decision is a row in the history. Confirming suspends through the decision
     service; clearing lifts a suspension only when the match itself caused it automatically.
     """
-    from directory.vetting.services import decide, latest_decision
-
     if decision not in REVIEW_DECISIONS:
         raise InvalidParameter("Choose clear or confirm.", field="decision")
     reason = reason.strip()
@@ -276,10 +274,11 @@ def review_exclusion(practitioner: Practitioner, admin: User, decision: str, rea
     if count is None:
         raise InvalidParameter("No exclusion-list hit awaits review for this practitioner.", field="decision")
     current = latest_decision(practitioner.id)
-    suspended_by_match = current is not None and current.action == "suspend" and current.decided_by_id is None
-    if decision == "confirm" and not (current and current.action == "suspend" and current.decided_by_id):
+    suspended = current is not None and current.action == "suspend"
+    automatic = suspended and current is not None and current.decided_by_id is None
+    if decision == "confirm" and (automatic or not suspended):
         decide(practitioner, "suspend", reason, admin=admin, category="exclusion_list")
-    elif decision == "clear" and suspended_by_match:
+    elif decision == "clear" and automatic:
         decide(practitioner, "reinstate", reason, admin=admin, category="exclusion_ruled_out")
     recompute_status(practitioner, automatic=False)
     record_audit("vetting.exclusion_reviewed", actor_id=admin.id, subject_type="practitioner",
