@@ -31,6 +31,7 @@ from directory.models import (
 from directory.practitioners.models import practitioner_condition, practitioner_language, practitioner_method
 from directory.practitioners.slugs import slugify
 from directory.vetting.chain import row_hash, sha256_text
+from directory.vetting.services import suspend
 from directory.vetting.status import CredentialFacts, VettingFacts, compute_status, verified_since
 
 LOCALES = {"US": "en_US", "FR": "fr_FR", "GB": "en_GB", "DE": "de_DE", "CA": "en_CA", "AU": "en_AU", "ES": "es_ES",
@@ -48,6 +49,7 @@ REVIEW_LINES = [
     "Not much change for my knee yet, but friendly and professional.", "Moxibustion was warm and relaxing.",
 ]
 CHUNK = 2000
+SEEDED_SUSPENSION_REASON = "demo data: suspended while a complaint is investigated"
 # Faker's weighted pickers cost ~70 µs a call; drawing pools once per locale and picking
 # from them with the seeded RNG keeps 100k practitioners well inside two minutes.
 POOL_SIZE = {"first": 300, "last": 600, "street": 300}
@@ -130,14 +132,24 @@ def seed_practitioners(count: int, seed: int, progress: Callable[[int], None] | 
     written = 0
     for start in range(0, count, CHUNK):
         batch = Batch()
-        for place in places[start:start + CHUNK]:
-            _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place, vocab, today, now)
+        suspended = [pid for place in places[start:start + CHUNK]
+                     if (pid := _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place, vocab,
+                                              today, now))]
         _insert_batch(batch)
+        _record_suspensions(suspended)
         written += len(places[start:start + CHUNK])
         if progress:
             progress(len(places[start:start + CHUNK]))
     refresh_statistics()
     return written
+
+
+def _record_suspensions(practitioner_ids: list[int]) -> None:
+    """Suspend the demo's suspended practitioners through the decision service, so a decision backs each one."""
+    for pid in practitioner_ids:
+        practitioner = db.session.get(Practitioner, pid)
+        if practitioner is not None:
+            suspend(practitioner, SEEDED_SUSPENSION_REASON, None)
 
 
 def refresh_statistics() -> None:
@@ -179,8 +191,11 @@ def _insert_batch(batch: Batch) -> None:
 
 
 def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, place: Place,
-                  vocab: dict[str, dict[str, int]], today: date, now: datetime) -> None:
-    """Queue one practitioner with locations, hours, vocabulary links, credentials, checks, reviews."""
+                  vocab: dict[str, dict[str, int]], today: date, now: datetime) -> int | None:
+    """Queue one practitioner with locations, hours, vocabulary links, credentials, checks, reviews.
+
+    Return the practitioner's id when the demo suspends them (the caller records the decision).
+    """
     pid = ids.take("practitioner")
     gender = rng.choices(["female", "male", "nonbinary", "unspecified"], [52, 42, 2, 4])[0]
     first = fake.first_name(rng, gender)
@@ -189,7 +204,8 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
     conditions = rng.sample(sorted(vocab["conditions"]), rng.randint(2, 6))
     credentials, decided = _credentials(rng, place, pid, today, now)
     checks = _checks(rng, credentials, decided, now)
-    status, since = _vetting(place.country, credentials, checks, today, suspended=rng.random() < 0.003)
+    suspended = rng.random() < 0.003
+    status, since = _vetting(place.country, credentials, checks, today, suspended=suspended)
     batch.add("practitioner", {
         "id": pid, "slug": f"{slugify(f'{first} {last}')}-{pid}", "first_name": first, "last_name": last,
         "title": _title(rng, place.country), "bio": _bio(rng, first, place, methods, conditions),
@@ -211,6 +227,7 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
         batch.add("credential", {k: v for k, v in cred.items() if not k.startswith("_")})
     _chain(batch, ids, checks, credentials)
     _reviews(batch, ids, rng, fake, pid, now)
+    return pid if suspended else None
 
 
 def _pick(rng: random.Random, weights: dict[str, int], k: int) -> list[str]:

@@ -15,8 +15,9 @@ from directory.extensions import db
 from directory.practitioners.hours import NextOpening, next_opening, weekly_hours
 from directory.practitioners.models import Location, Practitioner
 from directory.reviews.models import Review
-from directory.vetting.chain import CHAINED_FIELDS, verify_chain
-from directory.vetting.models import Credential, VerificationCheck
+from directory.vetting.chain import CHAINED_FIELDS, ChainBreak, verify_chain
+from directory.vetting.labels import decision_action, decision_category
+from directory.vetting.models import Credential, VerificationCheck, VettingDecision
 
 REVIEWS_SHOWN = 10
 
@@ -27,6 +28,8 @@ STATUS_EXPLANATIONS = {
     "pending": "Checks are under way: some licences or registrations have not been confirmed yet.",
     "unverified": "This practitioner has not submitted licences or registrations for checking yet.",
     "lapsed": "A licence has expired or a check is out of date, so this profile is not verified until it is renewed.",
+    "suspended": "This listing is suspended: it does not appear in search and cannot be contacted through Meridian "
+                 "until an admin's review ends. The history below shows every check and decision.",
 }
 CREDENTIAL_KINDS = {
     "state_licence": "State licence", "national_licence": "National licence", "certification": "Board certification",
@@ -42,6 +45,9 @@ CHECK_OUTCOMES = {
     "pass": "Confirmed", "fail": "Not confirmed", "error": "Could not be completed; will be repeated",
     "needs_review": "Being reviewed by an admin",
 }
+
+# A name-only exclusion-list match proves nothing about this practitioner, so it is not worded as a finding.
+SOURCE_OUTCOMES = {("exclusion_list", "needs_review"): "No NPI match; a listing with a similar name is being ruled out"}
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,9 @@ class LocationView:
 
 @dataclass(frozen=True)
 class CheckView:
-    """One verification check in plain words."""
+    """One entry of the public verification history in plain words: a check, or a decision (no sequence)."""
 
-    sequence: int
+    sequence: int | None
     performed_on: date
     what: str
     source: str
@@ -71,6 +77,15 @@ class CheckView:
     outcome_code: str
     reference: str
     row_hash: str
+    performed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """Since when a listing is suspended, and the neutral reason the public is given."""
+
+    since: date
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -92,35 +107,67 @@ class Profile:
     credentials: list[Credential]
     history: list[CheckView]
     chain_head: str | None
-    chain_intact: bool
+    chain_breaks: list[ChainBreak]
     rating: RatingSummary
     reviews: list[Review]
+    suspension: Suspension | None = None
+
+    @property
+    def chain_intact(self) -> bool:
+        """Tell whether the verification history adds up."""
+        return not self.chain_breaks
 
 
 def load_profile(slug: str, now: datetime) -> Profile:
-    """Return the public profile for ``slug``; NotFound when it is missing, hidden or suspended."""
-    practitioner = _visible_practitioner(slug)
+    """Return the public profile for ``slug`` (a suspended one says so); NotFound when missing or hidden."""
+    practitioner = _listed_practitioner(slug)
     checks = list(practitioner.checks)
+    decisions = list(db.session.scalars(select(VettingDecision).where(
+        VettingDecision.practitioner_id == practitioner.id).order_by(VettingDecision.id)))
     return Profile(
         practitioner=practitioner,
         status_explanation=STATUS_EXPLANATIONS.get(practitioner.vetting_status, ""),
         locations=[LocationView(loc, weekly_hours(loc.hours), next_opening(loc.hours, loc.timezone, now))
                    for loc in practitioner.locations],
         credentials=[c for c in practitioner.credentials if c.withdrawn_at is None],
-        history=[_check_view(check) for check in reversed(checks)],
+        history=public_history(checks, decisions),
         chain_head=checks[-1].row_hash if checks else None,
-        chain_intact=not verify_chain(_chain_row(check) for check in checks),
+        chain_breaks=verify_chain(_chain_row(check) for check in checks),
         rating=rating_summary(practitioner.id),
         reviews=_recent_reviews(practitioner.id),
+        suspension=_suspension(practitioner, decisions),
     )
 
 
-def _visible_practitioner(slug: str) -> Practitioner:
-    """Load the practitioner with everything the page shows, or raise NotFound (search's visibility rule)."""
+def public_history(checks: list[VerificationCheck], decisions: list[VettingDecision]) -> list[CheckView]:
+    """Return every check and every decision, newest first; a decision shows its neutral category, never its note."""
+    entries = [_check_view(check) for check in checks] + [_decision_view(d) for d in decisions]
+    return sorted(entries, key=lambda e: (e.performed_at or datetime.min, e.sequence is None, e.sequence or 0), reverse=True)
+
+
+def _decision_view(decision: VettingDecision) -> CheckView:
+    """Describe one suspension or reinstatement for patients."""
+    by = "Meridian admin" if decision.decided_by_id else "Automatic, pending an admin's review"
+    return CheckView(None, decision.decided_at.date(), decision_action(decision.action), by,
+                     decision_category(decision.category), f"decision-{decision.action}", "", "",
+                     decision.decided_at)
+
+
+def _suspension(practitioner: Practitioner, decisions: list[VettingDecision]) -> Suspension | None:
+    """Return since when and why (in neutral words) the listing is suspended, or None."""
+    if practitioner.vetting_status != "suspended":
+        return None
+    latest = next((d for d in reversed(decisions) if d.action == "suspend"), None)
+    if latest is None:
+        return Suspension(practitioner.vetting_status_since.date(), decision_category("exclusion_list"))
+    return Suspension(latest.decided_at.date(), decision_category(latest.category))
+
+
+def _listed_practitioner(slug: str) -> Practitioner:
+    """Load the practitioner with everything the page shows, or raise NotFound when missing or hidden."""
     stmt = (
         select(Practitioner)
-        .where(Practitioner.slug == slug[:120], Practitioner.hidden.is_(False),
-               Practitioner.vetting_status != "suspended")
+        .where(Practitioner.slug == slug[:120], Practitioner.hidden.is_(False))
         .options(selectinload(Practitioner.locations).selectinload(Location.hours),
                  selectinload(Practitioner.methods), selectinload(Practitioner.conditions),
                  selectinload(Practitioner.languages), selectinload(Practitioner.credentials),
@@ -136,8 +183,9 @@ def _visible_practitioner(slug: str) -> Practitioner:
 def _check_view(check: VerificationCheck) -> CheckView:
     """Describe one check for patients."""
     return CheckView(check.sequence, check.performed_at.date(), _what_was_checked(check),
-                     CHECK_SOURCES.get(check.source, check.source), CHECK_OUTCOMES.get(check.outcome, check.outcome),
-                     check.outcome, check.reference, check.row_hash)
+                     CHECK_SOURCES.get(check.source, check.source),
+                     SOURCE_OUTCOMES.get((check.source, check.outcome)) or CHECK_OUTCOMES.get(check.outcome, check.outcome),
+                     check.outcome, check.reference, check.row_hash, check.performed_at)
 
 
 def _what_was_checked(check: VerificationCheck) -> str:

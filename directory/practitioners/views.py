@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, ses
 from directory.accounts.policy import public
 from directory.clock import utcnow
 from directory.errors import DomainError
+from directory.extensions import db
 from directory.geo import PlaceAmbiguous
 from directory.practitioners.forms import SearchForm
 from directory.practitioners.profile_service import CREDENTIAL_KINDS, load_profile
@@ -16,6 +17,7 @@ from directory.practitioners.search_page import RADII_KM, card_extras, query_arg
 from directory.practitioners.search_service import SearchResults, build_query, search_practitioners, vocabulary_choices
 from directory.practitioners.suggest_service import suggest
 from directory.screening.services import remembered_result
+from directory.vetting.notices import alert_chain_break
 
 bp = Blueprint("practitioners", __name__)
 
@@ -78,9 +80,13 @@ def suggest_json() -> Any:
 @bp.get("/practitioners/<slug>")
 @public
 def profile(slug: str) -> str:
-    """Show a practitioner's public profile; a friendly 404 when there is none."""
-    return render_template("practitioners/profile.html", profile=load_profile(slug, utcnow()),
-                           map=map_settings(), referral_url=_referral_url(slug), kinds=CREDENTIAL_KINDS)
+    """Show a practitioner's public profile (a suspended one says so); a friendly 404 when there is none."""
+    shown = load_profile(slug, utcnow())
+    # The page tells the public our admins know about a broken chain: make it true (once per chain head).
+    if alert_chain_break(shown.practitioner, shown.chain_breaks, shown.chain_head):
+        db.session.commit()
+    return render_template("practitioners/profile.html", profile=shown, map=map_settings(),
+                           referral_url=None if shown.suspension else _referral_url(slug), kinds=CREDENTIAL_KINDS)
 
 
 def map_settings() -> dict[str, str]:

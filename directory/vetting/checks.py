@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from directory.accounts.audit import record_audit
 from directory.accounts.models import User
+from directory.clock import utcnow
 from directory.errors import InvalidParameter
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
@@ -17,6 +19,8 @@ from directory.vetting.services import record_check
 from directory.vetting.sources.npi import Expected, NpiRegistryClient, NpiRegistryError, compare_record, npi_is_valid
 
 MANUAL_SOURCES = ("state_board", "certification_body", "document", "manual")
+# A retry of the same failing source within this window does not add another identical error row.
+REPEATED_ERROR_WINDOW = timedelta(minutes=10)
 LICENCE_KINDS_FOR_NPI = ("state_licence",)
 
 
@@ -60,13 +64,27 @@ def check_npi(practitioner: Practitioner, client: NpiRegistryClient, *, performe
     try:
         response = client.lookup(number)
     except NpiRegistryError as exc:
-        return record("error", exc.reason, {"error": exc.reason, "status_code": exc.status_code, "body": exc.body})
+        repeated = recent_error(practitioner, "npi_registry", credential, exc.reason)
+        return repeated or record("error", exc.reason, {"error": exc.reason, "status_code": exc.status_code,
+                                                  "body": exc.body})
     if not response.results:
         return record("fail", "the registry has no record of this NPI", {"response": response.body})
     comparison = compare_record(response.results[0], expected_for(practitioner))
     problems = [f"{f.field}: {f.note or f.result}" for f in comparison.findings if f.result != "ok"]
     return record(comparison.outcome, "; ".join(problems) or "the registry record matches",
                   {"response": response.body, "findings": comparison.as_evidence()})
+
+
+def recent_error(practitioner: Practitioner, source: str, credential: Credential | None,
+                 note: str) -> VerificationCheck | None:
+    """Return the latest check of this source and credential when it is the same error, made moments ago."""
+    latest = db.session.scalar(select(VerificationCheck).where(
+        VerificationCheck.practitioner_id == practitioner.id, VerificationCheck.source == source,
+        VerificationCheck.credential_id == (credential.id if credential else None))
+        .order_by(VerificationCheck.sequence.desc()).limit(1))
+    if latest is None or latest.outcome != "error" or latest.note != note:
+        return None
+    return latest if utcnow() - latest.performed_at <= REPEATED_ERROR_WINDOW else None
 
 
 def record_manual_check(practitioner: Practitioner, admin: User, *, source: str, outcome: str, what: str,

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from directory.clock import today as clock_today
 from directory.extensions import db
-from directory.vetting.history import count_checks, verify_all_chains
+from directory.vetting.history import alert_broken_chains, count_checks, verify_all_chains
 from directory.vetting.runner import RunSummary, plan_run, run_batch, send_expiry_alerts
 from directory.vetting.services import recompute_statuses
 from directory.vetting.sources.leie import ExclusionListInvalid, ImportReport, file_digest, import_exclusion_list
@@ -79,7 +79,11 @@ def verify_chain_command() -> None:
         report = verify_all_chains(progress=bar.update)
     for subject, found in report.breaks:
         click.echo(f"BREAK {subject}, sequence {found.sequence}: {found.reason}")
+    alerted = alert_broken_chains(report)
+    db.session.commit()
     click.echo(f"verified {report.chains} chains, {report.rows} checks: {len(report.breaks)} breaks")
+    if alerted:
+        click.echo(f"admins emailed about {alerted} newly broken chains")
     if report.breaks:
         raise click.exceptions.Exit(1)
 

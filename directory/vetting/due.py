@@ -32,17 +32,20 @@ class DueItem:
     credential_ref: int | None = None
     credential_kind: str = ""
     automated: bool = False
+    due_by: date | None = None  # when an admin should have decided (a name-only exclusion match)
 
 
 def due_items(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> list[DueItem]:
     """Return the checks due for one practitioner on ``today``, oldest first."""
+    items = []
+    if facts.suspension_unreviewed_since is not None:
+        items.append(DueItem("decision", "suspended automatically; an admin must review the suspension",
+                             facts.suspension_unreviewed_since, due_by=facts.suspension_unreviewed_since))
     if not facts.credentials:
-        return []
+        return items
     decision = _current_decision(facts, today, policy)
-    items = [item for c in facts.credentials if (item := _credential_due(c, decision, today, policy))]
-    exclusion = _exclusion_due(facts, today, policy)
-    if exclusion is not None:
-        items.append(exclusion)
+    items += [item for c in facts.credentials if (item := _credential_due(c, decision, today, policy))]
+    items += _exclusion_due(facts, today, policy)
     return sorted(items, key=lambda i: (i.since, i.source, i.credential_ref or 0))
 
 
@@ -89,11 +92,21 @@ def _manual_source(kind: str) -> str:
             "certification": "certification_body"}.get(kind, "document")
 
 
-def _exclusion_due(facts: VettingFacts, today: date, policy: VettingPolicy) -> DueItem | None:
-    """Return the exclusion-list item due, or None."""
+def _exclusion_due(facts: VettingFacts, today: date, policy: VettingPolicy) -> list[DueItem]:
+    """Return the exclusion-list items due: a name match to review, and the re-check when it is due."""
     last = facts.last_exclusion_check_on
+    items = []
     if facts.last_exclusion_outcome == "needs_review":
-        return DueItem("exclusion_list", "a name match awaits an admin's review", last or today)
+        since = facts.name_match_since or last or today
+        items.append(DueItem("exclusion_list", "a name match awaits an admin's review", since,
+                             due_by=since + timedelta(days=policy.name_match_review_days)))
+    recheck = _exclusion_recheck(facts, today, policy)
+    return items + [recheck] if recheck else items
+
+
+def _exclusion_recheck(facts: VettingFacts, today: date, policy: VettingPolicy) -> DueItem | None:
+    """Return the automated exclusion-list re-check due, or None."""
+    last = facts.last_exclusion_check_on
     if last is None:
         first = min((c.submitted_on for c in facts.credentials if c.submitted_on), default=today)
         return DueItem("exclusion_list", "never checked", first, automated=True)

@@ -28,11 +28,14 @@ class _Checks:
     last_attempt_at: datetime | None = None
     last_reference: str = ""
     last_blocked_at: datetime | None = None
+    review_since: datetime | None = None  # the first of the latest run of needs_review outcomes
 
     def add(self, outcome: str, at: datetime, reference: str = "") -> None:
         """Fold one check in."""
         self.last_attempt_at = at
         if outcome in DECISIVE_OUTCOMES:
+            if outcome != "needs_review" or self.last_outcome != "needs_review":
+                self.review_since = at if outcome == "needs_review" else None
             self.last_outcome, self.last_checked_at, self.last_reference = outcome, at, reference
         if outcome == "pass":
             self.passes.append(at.date())
@@ -47,7 +50,7 @@ def load_facts(practitioner_ids: Sequence[int] | None = None) -> dict[int, Vetti
                                Credential.valid_from, Credential.valid_until, Credential.submitted_at)
                         .where(Credential.withdrawn_at.is_(None)), Credential.practitioner_id, practitioner_ids)
     by_credential, exclusion = _fold_checks(practitioner_ids)
-    suspended = _suspended(practitioner_ids)
+    suspended, unreviewed = _suspended(practitioner_ids)
     reinstated = _reinstated(practitioner_ids)
     listing = db.session.scalar(select(ExclusionImport).order_by(ExclusionImport.id.desc()).limit(1))
     list_reference = listing.reference if listing else None
@@ -55,8 +58,9 @@ def load_facts(practitioner_ids: Sequence[int] | None = None) -> dict[int, Vetti
     for cred in credentials:
         creds_of[cred.practitioner_id].append(_credential_facts(cred, by_credential.get(cred.id, _Checks())))
     ids = practitioner_ids if practitioner_ids is not None else sorted(set(places) | set(creds_of) | set(exclusion))
-    return {pid: replace(_facts(pid, places, creds_of, exclusion.get(pid, _Checks()), pid in suspended, list_reference),
-                         last_reinstated_on=reinstated.get(pid))
+    return {pid: replace(_facts(pid, places, creds_of, exclusion.get(pid, _Checks()), pid in suspended,
+                              list_reference),
+                         last_reinstated_on=reinstated.get(pid), suspension_unreviewed_since=unreviewed.get(pid))
             for pid in ids}
 
 
@@ -72,6 +76,7 @@ def _facts(pid: int, places: dict[int, tuple[str, tuple[str, ...]]], creds_of: d
         last_exclusion_outcome=excl.last_outcome,
         last_exclusion_attempt_on=excl.last_attempt_at.date() if excl.last_attempt_at else None,
         exclusion_passed_on=tuple(excl.passes),
+        name_match_since=excl.review_since.date() if excl.review_since else None,
         # Checks name the list they ran against; one against an older list is superseded by the import.
         exclusion_list_newer=bool(list_reference and excl.last_checked_at and excl.last_reference != list_reference),
         suspended=suspended,
@@ -136,14 +141,16 @@ def _fold_checks(ids: Sequence[int] | None) -> tuple[dict[int, _Checks], dict[in
     return by_credential, exclusion
 
 
-def _suspended(ids: Sequence[int] | None) -> set[int]:
-    """Return the practitioners whose latest admin decision is a suspension."""
-    latest: dict[int, str] = {}
-    rows = _rows(select(VettingDecision.practitioner_id, VettingDecision.action).order_by(VettingDecision.id),
+def _suspended(ids: Sequence[int] | None) -> tuple[set[int], dict[int, date]]:
+    """Return the practitioners whose latest decision is a suspension, and when the unreviewed ones began."""
+    latest: dict[int, tuple[str, int | None, datetime]] = {}
+    rows = _rows(select(VettingDecision.practitioner_id, VettingDecision.action, VettingDecision.decided_by_id,
+                        VettingDecision.decided_at).order_by(VettingDecision.id),
                  VettingDecision.practitioner_id, ids)
-    for pid, action in rows:
-        latest[pid] = action
-    return {pid for pid, action in latest.items() if action == "suspend"}
+    for pid, action, by, at in rows:
+        latest[pid] = (action, by, at)
+    suspended = {pid for pid, (action, _, _) in latest.items() if action == "suspend"}
+    return suspended, {pid: at.date() for pid, (action, by, at) in latest.items() if action == "suspend" and by is None}
 
 
 def _reinstated(ids: Sequence[int] | None) -> dict[int, date]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from directory.vetting.models import Credential
+from directory.vetting.labels import ADMIN_CATEGORIES, DECISION_CATEGORIES
+from directory.vetting.models import CREDENTIAL_KINDS, Credential
 
 SOURCE_CHOICES = [SelectChoice("state_board", "State board / licensing authority look-up"),
                   SelectChoice("certification_body", "Certification body (e.g. NCCAOM)"),
@@ -43,9 +44,44 @@ class ManualCheckForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    """Suspend or reinstate: the reason is required."""
+    """Suspend or reinstate: the private reason is required, the public category is chosen from a list."""
 
-    reason = TextAreaField("Reason", validators=REASON)
+    category = SelectField("Shown publicly as", default="administrative_review",
+                           choices=[SelectChoice(c, DECISION_CATEGORIES[c]) for c in ADMIN_CATEGORIES])
+    reason = TextAreaField("Reason (kept private, for admins)", validators=REASON)
+
+
+KIND_CHOICES = [SelectChoice(k, k.replace("_", " ").capitalize()) for k in CREDENTIAL_KINDS]
+NEW_CREDENTIAL = SelectChoice(0, "Nothing: add a new credential")
+
+
+class CredentialForm(FlaskForm):
+    """Add a credential, or renew one (the old one is withdrawn), with its document; limits match the columns."""
+
+    replaces = SelectField("Renews", coerce=int, choices=[NEW_CREDENTIAL])
+    kind = SelectField("Kind", choices=KIND_CHOICES)
+    issuer = StringField("Issued by", validators=[Optional(), Length(max=200)])
+    number = StringField("Number", validators=[DataRequired("Give the credential's number."), Length(max=60)])
+    jurisdiction = StringField("Jurisdiction (e.g. MA)", validators=[Length(max=60)])
+    valid_from = DateField("Valid from", validators=[Optional()])
+    valid_until = DateField("Valid until", validators=[Optional()])
+    document = FileField("Document (PDF, PNG or JPEG)")
+
+    def offer_credentials(self, credentials: list[Credential]) -> None:
+        """Offer the practitioner's current credentials as the one being renewed."""
+        self.replaces.choices = [NEW_CREDENTIAL] + [
+            SelectChoice(c.id, f"{c.kind.replace('_', ' ')} {c.number} {c.jurisdiction}".strip())
+            for c in credentials if c.withdrawn_at is None]
+
+    def validate_valid_until(self, field: DateField) -> None:
+        """Refuse an expiry before the start (the database refuses it too)."""
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError("The credential cannot expire before it starts.")
+
+    def validate_jurisdiction(self, field: StringField) -> None:
+        """Require the state of a state licence: each state needs its own."""
+        if self.kind.data == "state_licence" and not (field.data or "").strip():
+            raise ValidationError("Give the state that issued the licence.")
 
 
 class ExclusionReviewForm(FlaskForm):

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from directory.extensions import db
+from directory.practitioners.models import Practitioner
 from directory.vetting.chain import ChainBreak, verify_chain
 from directory.vetting.models import VerificationCheck
+from directory.vetting.notices import alert_chain_break
 
 
 @dataclass
@@ -21,6 +23,8 @@ class ChainReport:
     chains: int = 0
     rows: int = 0
     breaks: list[tuple[str, ChainBreak]] = field(default_factory=list)
+    # practitioner id -> (breaks, chain head), so the admins can be told about each broken chain
+    broken_practitioners: dict[int, tuple[list[ChainBreak], str]] = field(default_factory=dict)
 
 
 def verify_all_chains(progress: Callable[[int], None] | None = None) -> ChainReport:
@@ -33,10 +37,23 @@ def verify_all_chains(progress: Callable[[int], None] | None = None) -> ChainRep
         chain_rows: list[Any] = list(chain)
         report.chains += 1
         report.rows += len(chain_rows)
-        report.breaks.extend((subject, b) for b in verify_chain(chain_rows))
+        found = verify_chain(chain_rows)
+        report.breaks.extend((subject, b) for b in found)
+        if found and chain_rows[0]["practitioner_id"] is not None:
+            report.broken_practitioners[chain_rows[0]["practitioner_id"]] = (found, chain_rows[-1]["row_hash"])
         if progress:
             progress(len(chain_rows))
     return report
+
+
+def alert_broken_chains(report: ChainReport) -> int:
+    """Tell the admins about each broken practitioner chain not reported before; return how many."""
+    alerted = 0
+    for pid, (breaks, head) in report.broken_practitioners.items():
+        practitioner = db.session.get(Practitioner, pid)
+        if practitioner is not None and alert_chain_break(practitioner, breaks, head):
+            alerted += 1
+    return alerted
 
 
 def _subject(row: Any) -> str:

@@ -23,6 +23,7 @@ from directory.clock import utcnow
 from directory.errors import DomainError
 from directory.extensions import db
 from directory.practitioners.models import _enum_check
+from directory.vetting.labels import DECISION_CATEGORIES
 
 if TYPE_CHECKING:
     from directory.accounts.models import User
@@ -144,12 +145,16 @@ def _refuse_bulk_changes(state: ORMExecuteState) -> None:
 
 
 class VettingDecision(db.Model):  # type: ignore[name-defined,misc]
-    """An admin's suspension or reinstatement of a practitioner, with the reason; never changed."""
+    """A suspension or reinstatement (by an admin, or automatic when decided_by is empty); never changed.
+
+    ``reason`` is the admin's private note; ``category`` is the neutral reason the public sees.
+    """
 
     __tablename__ = "vetting_decision"
     __table_args__ = (
         CheckConstraint("reason <> ''", name="reason_present"),
         _enum_check("action", DECISION_ACTIONS, "action_known"),
+        _enum_check("category", tuple(DECISION_CATEGORIES), "category_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,6 +163,8 @@ class VettingDecision(db.Model):  # type: ignore[name-defined,misc]
     reason: Mapped[str] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    category: Mapped[str] = mapped_column(String(24), default="administrative_review",
+                                          server_default="administrative_review")
 
 
 @event.listens_for(VettingDecision, "before_update")

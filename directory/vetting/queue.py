@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from directory.accounts.audit import record_audit
 from directory.accounts.models import User
@@ -20,8 +21,9 @@ from directory.vetting.checks import check_npi
 from directory.vetting.due import DueItem, due_items
 from directory.vetting.facts import load_facts
 from directory.vetting.models import Credential, FormerName, VerificationCheck, VettingDecision, VettingIdentity
+from directory.vetting.notices import reported_chain_breaks
 from directory.vetting.services import current_policy, get_practitioner
-from directory.vetting.sources.exclusions import check_exclusions, open_hits
+from directory.vetting.sources.exclusions import OpenReview, check_exclusions, open_review
 from directory.vetting.sources.npi import NpiRegistryClient
 
 AUTOMATED_SOURCES = ("npi_registry", "exclusion_list")
@@ -45,13 +47,33 @@ class QueueEntry:
 def verification_queue(page: int = 1, per_page: int = 50) -> tuple[list[QueueEntry], int]:
     """Return one page of practitioners with checks due (oldest first) and how many there are in all."""
     today, policy = clock_today(), current_policy()
-    due = [(pid, items) for pid, facts in load_facts().items() if (items := due_items(facts, today, policy))]
+    broken = broken_chain_items()
+    due = [(pid, items) for pid, facts in load_facts().items()
+           if (items := broken.get(pid, []) + due_items(facts, today, policy))]
     due.sort(key=lambda entry: (entry[1][0].since, entry[0]))
     window = due[(page - 1) * per_page: page * per_page]
     names = {p.id: p for p in db.session.scalars(select(Practitioner).where(Practitioner.id.in_([i for i, _ in window])))}
     entries = [QueueEntry(pid, names[pid].display_name, names[pid].vetting_status, tuple(items))
                for pid, items in window if pid in names]
     return entries, len(due)
+
+
+def broken_chain_items() -> dict[int, list[DueItem]]:
+    """Return a queue item for each reported broken chain that still does not add up."""
+    items = {}
+    for pid, reported_at in reported_chain_breaks().items():
+        if practitioner_chain_breaks(pid):
+            items[pid] = [DueItem("chain", "the verification history does not add up; compare it with a backup",
+                                  reported_at.date(), due_by=reported_at.date())]
+    return items
+
+
+def practitioner_chain_breaks(practitioner_id: int) -> list[ChainBreak]:
+    """Recompute one practitioner's chain from the stored rows; return every break."""
+    table = VerificationCheck.__table__
+    rows: Sequence[Any] = db.session.execute(select(table).where(table.c.practitioner_id == practitioner_id)
+                              .order_by(table.c.sequence)).mappings().all()
+    return verify_chain(rows)
 
 
 @dataclass
@@ -74,9 +96,15 @@ class Dossier:
     chain_breaks: list[ChainBreak]
     due: list[DueItem]
     decisions: list[VettingDecision]
-    open_hits: list[dict[str, Any]]
+    open_review: OpenReview | None
     date_of_birth: date | None
     former_names: list[FormerName] = field(default_factory=list)
+
+    @property
+    def suspension_unreviewed(self) -> bool:
+        """Tell whether the latest decision is an automatic suspension no admin has reviewed."""
+        latest = self.decisions[0] if self.decisions else None
+        return latest is not None and latest.action == "suspend" and latest.decided_by_id is None
 
 
 def dossier(practitioner_id: int) -> Dossier:
@@ -96,7 +124,7 @@ def dossier(practitioner_id: int) -> Dossier:
         due=due_items(facts, clock_today(), current_policy()),
         decisions=list(db.session.scalars(select(VettingDecision).where(VettingDecision.practitioner_id == practitioner_id)
                                           .order_by(VettingDecision.id.desc()))),
-        open_hits=open_hits(practitioner_id),
+        open_review=open_review(practitioner_id),
         date_of_birth=db.session.scalar(select(VettingIdentity.date_of_birth)
                                         .where(VettingIdentity.practitioner_id == practitioner_id)),
         former_names=list(db.session.scalars(select(FormerName).where(FormerName.practitioner_id == practitioner_id)
@@ -115,11 +143,21 @@ def _check_view(check: VerificationCheck) -> CheckView:
     return CheckView(check, json.dumps(evidence, indent=2, ensure_ascii=False, sort_keys=True), document, what)
 
 
-def run_check(practitioner_id: int, source: str, admin: User) -> VerificationCheck:
+@dataclass(frozen=True)
+class RunResult:
+    """A check run on an admin's request; ``repeated`` when it was the same failure as a moment ago."""
+
+    check: VerificationCheck
+    repeated: bool
+
+
+def run_check(practitioner_id: int, source: str, admin: User) -> RunResult:
     """Run an automated source for one practitioner on an admin's request, and audit it."""
     if source not in AUTOMATED_SOURCES:
         raise InvalidParameter("Only the NPI registry and the exclusion list can be run from here.", field="source")
     practitioner = get_practitioner(practitioner_id)
+    last_id = db.session.scalar(select(func.max(VerificationCheck.id))
+                                .where(VerificationCheck.practitioner_id == practitioner_id)) or 0
     if source == "npi_registry":
         client = NpiRegistryClient.from_config()
         try:
@@ -128,6 +166,7 @@ def run_check(practitioner_id: int, source: str, admin: User) -> VerificationChe
             client.close()
     else:
         check = check_exclusions(practitioner, performed_by=admin)
+    repeated = check.id <= last_id
     record_audit("vetting.check_run", actor_id=admin.id, subject_type="practitioner", subject_id=practitioner.id,
-                 source=source, outcome=check.outcome, check_id=check.id)
-    return check
+                 source=source, outcome=check.outcome, check_id=check.id, repeated=repeated)
+    return RunResult(check, repeated)

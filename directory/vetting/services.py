@@ -21,6 +21,7 @@ from directory.practitioners.models import Practitioner
 from directory.vetting.chain import row_hash, sha256_text
 from directory.vetting.documents import StoredDocument
 from directory.vetting.facts import load_facts
+from directory.vetting.labels import DECISION_CATEGORIES
 from directory.vetting.models import (
     CHECK_OUTCOMES,
     CHECK_SOURCES,
@@ -30,6 +31,7 @@ from directory.vetting.models import (
     VettingDecision,
     VettingIdentity,
 )
+from directory.vetting.notices import announce_status_change, email_owner
 from directory.vetting.status import DEFAULT_POLICY, VettingPolicy, compute_status, verified_since
 
 CONFIG_KEYS = {
@@ -37,7 +39,9 @@ CONFIG_KEYS = {
     "VETTING_EXCLUSION_DAYS": "exclusion_days",
     "VETTING_REVERIFY_MONTHS": "reverify_months",
     "VETTING_EXPIRING_DAYS": "expiring_within_days",
+    "VETTING_NAME_MATCH_REVIEW_DAYS": "name_match_review_days",
 }
+AUTOMATIC_SUSPENSION_REASON = "the practitioner's NPI is on the exclusion list; suspended pending an admin's review"
 
 
 def current_policy() -> VettingPolicy:
@@ -105,23 +109,43 @@ def _validate_check(practitioner: Practitioner, source: str, outcome: str, crede
         raise InvalidParameter("that credential belongs to someone else", field="credential")
 
 
-def recompute_status(practitioner: Practitioner) -> str:
+def recompute_status(practitioner: Practitioner, *, automatic: bool = True) -> str:
     """Set the practitioner's cached vetting status from the evidence; search follows via the outbox."""
-    return recompute_statuses([practitioner.id])[practitioner.id]
+    return recompute_statuses([practitioner.id], automatic=automatic)[practitioner.id]
 
 
-def recompute_statuses(practitioner_ids: Sequence[int]) -> dict[int, str]:
-    """Recompute the cached status of many practitioners at once (a scheduled run's batch)."""
+def recompute_statuses(practitioner_ids: Sequence[int], *, automatic: bool = True) -> dict[int, str]:
+    """Recompute the cached status of many practitioners at once (a scheduled run's batch).
+
+    A change the rules make by themselves (``automatic``) is audited, emailed to the practitioner
+    and, when it suspends, recorded as an automatic decision that waits in the admin queue.
+    The decision service passes ``automatic=False``: it records and audits its own change.
+    """
     facts = load_facts(practitioner_ids)
     today, policy, now = clock_today(), current_policy(), utcnow().replace(microsecond=0)
-    statuses = {}
+    statuses, changes = {}, []
     for practitioner in db.session.scalars(select(Practitioner).where(Practitioner.id.in_(practitioner_ids))):
         status = statuses[practitioner.id] = compute_status(facts[practitioner.id], today, policy)
         if status != practitioner.vetting_status:
+            changes.append((practitioner, practitioner.vetting_status))
             practitioner.vetting_status, practitioner.vetting_status_since = status, now
         practitioner.verified_since = verified_since(facts[practitioner.id], today, policy)
     db.session.flush()
+    if automatic:
+        for practitioner, previous in changes:
+            _record_automatic_change(practitioner, previous, facts[practitioner.id].suspended)
     return statuses
+
+
+def _record_automatic_change(practitioner: Practitioner, previous: str, decided: bool) -> None:
+    """Audit and announce a change the rules made; an exclusion-list suspension becomes a decision too."""
+    category = ""
+    if practitioner.vetting_status == "suspended" and not decided:
+        category = "exclusion_list"
+        db.session.add(VettingDecision(practitioner_id=practitioner.id, action="suspend", category=category,
+                                       reason=AUTOMATIC_SUSPENSION_REASON, decided_by_id=None))
+        db.session.flush()
+    announce_status_change(practitioner, previous, category=category)
 
 
 def latest_decision(practitioner_id: int) -> VettingDecision | None:
@@ -138,35 +162,55 @@ def _required_reason(reason: str) -> str:
     return reason
 
 
-def suspend(practitioner: Practitioner, reason: str, admin: User) -> VettingDecision:
-    """Suspend a practitioner (hidden from search and listings) for a stated reason."""
-    reason = _required_reason(reason)
-    current = latest_decision(practitioner.id)
-    if current is not None and current.action == "suspend":
-        raise InvalidParameter("This practitioner is already suspended.", field="reason")
-    decision = VettingDecision(practitioner_id=practitioner.id, action="suspend", reason=reason, decided_by_id=admin.id)
+def _known_category(category: str) -> str:
+    """Return the category, or refuse one the public history has no words for."""
+    if category not in DECISION_CATEGORIES:
+        raise InvalidParameter("Choose the public reason category.", field="category")
+    return category
+
+
+def decide(practitioner: Practitioner, action: str, reason: str, *, admin: User | None,
+           category: str = "administrative_review") -> VettingDecision:
+    """Record a suspension or reinstatement (automatic when ``admin`` is None) and apply it to the status."""
+    decision = VettingDecision(practitioner_id=practitioner.id, action=action, reason=_required_reason(reason),
+                               category=_known_category(category), decided_by_id=admin.id if admin else None)
     db.session.add(decision)
     db.session.flush()
-    recompute_status(practitioner)
-    record_audit("vetting.suspended", actor_id=admin.id, subject_type="practitioner", subject_id=practitioner.id,
-                 reason=reason)
+    recompute_status(practitioner, automatic=False)
     return decision
 
 
-def reinstate(practitioner: Practitioner, reason: str, admin: User) -> VettingDecision:
+def suspend(practitioner: Practitioner, reason: str, admin: User | None,
+            category: str = "administrative_review") -> VettingDecision:
+    """Suspend a practitioner (hidden from search and listings) for a stated reason, and tell them.
+
+    An admin may suspend over an automatic suspension: that confirms it (and ends its review).
+    """
+    current = latest_decision(practitioner.id)
+    if current is not None and current.action == "suspend" and (current.decided_by_id or admin is None):
+        raise InvalidParameter("This practitioner is already suspended.", field="reason")
+    previous = practitioner.vetting_status
+    decision = decide(practitioner, "suspend", reason, admin=admin, category=category)
+    record_audit("vetting.suspended", actor_id=admin.id if admin else None, subject_type="practitioner",
+                 subject_id=practitioner.id, reason=decision.reason, category=decision.category)
+    email_owner(practitioner, previous)
+    return decision
+
+
+def reinstate(practitioner: Practitioner, reason: str, admin: User,
+              category: str = "administrative_review") -> VettingDecision:
     """Lift a suspension for a stated reason; an open exclusion-list hit is cleared with it."""
     from directory.vetting.sources.exclusions import clear_open_hits
 
     reason = _required_reason(reason)
     if practitioner.vetting_status != "suspended":
         raise InvalidParameter("This practitioner is not suspended.", field="reason")
-    decision = VettingDecision(practitioner_id=practitioner.id, action="reinstate", reason=reason, decided_by_id=admin.id)
-    db.session.add(decision)
-    db.session.flush()
-    cleared = clear_open_hits(practitioner, admin, reason, decision="clear")
-    recompute_status(practitioner)
+    previous = practitioner.vetting_status
+    cleared = clear_open_hits(practitioner, admin, reason, decision="clear", recompute=False)
+    decision = decide(practitioner, "reinstate", reason, admin=admin, category=category)
     record_audit("vetting.reinstated", actor_id=admin.id, subject_type="practitioner", subject_id=practitioner.id,
-                 reason=reason, cleared_exclusion_hits=cleared)
+                 reason=reason, category=decision.category, cleared_exclusion_hits=cleared)
+    email_owner(practitioner, previous)
     return decision
 
 

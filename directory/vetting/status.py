@@ -46,6 +46,8 @@ class VettingPolicy:
     # Everything is re-verified (a new decision) at least this often.
     reverify_months: int = 36
     expiring_within_days: int = 30
+    # An admin decides on a name-only exclusion-list match within this many days.
+    name_match_review_days: int = 14
     # Days before a credential expires on which the practitioner and admins are alerted.
     alert_days: tuple[int, ...] = (90, 60, 30, 14, 7, 0)
 
@@ -117,6 +119,10 @@ class VettingFacts:
     last_exclusion_attempt_on: date | None = None
     exclusion_passed_on: tuple[date, ...] = ()
     last_reinstated_on: date | None = None
+    # Since when a name-only exclusion match has been waiting (re-checks that find it again keep the date).
+    name_match_since: date | None = None
+    # Set while the latest decision is an automatic suspension no admin has reviewed yet.
+    suspension_unreviewed_since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,9 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
     if not facts.credentials:
         return "unverified"
     required = required_credentials(facts, today)
-    if required is None or facts.last_exclusion_outcome == "needs_review":
+    # A name-only exclusion match (needs_review) proves nothing by itself: it waits for an admin
+    # and changes nothing until decided; only an NPI match or a confirmation (fail) suspends.
+    if required is None:
         return "pending"
     if any(c.expired_on(today) for c in required):
         return "lapsed"

@@ -14,10 +14,19 @@ from directory.errors import DomainError, NotFound
 from directory.extensions import db
 from directory.vetting import services
 from directory.vetting.checks import record_manual_check
+from directory.vetting.credentials import CredentialDetails, record_credential
 from directory.vetting.documents import InvalidDocument, document_path, store_document
-from directory.vetting.forms import DecisionForm, ExclusionReviewForm, IdentityForm, ManualCheckForm, RunCheckForm
+from directory.vetting.forms import (
+    CredentialForm,
+    DecisionForm,
+    ExclusionReviewForm,
+    IdentityForm,
+    ManualCheckForm,
+    RunCheckForm,
+)
+from directory.vetting.labels import decision_category
 from directory.vetting.models import VerificationCheck
-from directory.vetting.queue import dossier, run_check, verification_queue
+from directory.vetting.queue import RunResult, dossier, run_check, verification_queue
 from directory.vetting.sources.exclusions import review_exclusion
 
 bp = Blueprint("vetting", __name__, url_prefix="/admin/vetting")
@@ -37,7 +46,9 @@ def _forms(record: Any, **overrides: Any) -> dict[str, Any]:
     """Return the screen's forms (fresh ones unless a submitted one is passed back with its errors)."""
     manual = overrides.get("manual_form") or ManualCheckForm(formdata=None)
     manual.offer_credentials(record.credentials)
-    return {"run_form": RunCheckForm(formdata=None), "manual_form": manual,
+    credential = overrides.get("credential_form") or CredentialForm(formdata=None)
+    credential.offer_credentials(record.credentials)
+    return {"run_form": RunCheckForm(formdata=None), "manual_form": manual, "credential_form": credential,
             "decision_form": overrides.get("decision_form") or DecisionForm(formdata=None),
             "review_form": overrides.get("review_form") or ExclusionReviewForm(formdata=None),
             "identity_form": overrides.get("identity_form") or IdentityForm(
@@ -48,7 +59,8 @@ def _forms(record: Any, **overrides: Any) -> dict[str, Any]:
 def _render(practitioner_id: int, status: int = 200, **forms: Any) -> Any:
     """Render one practitioner's screen."""
     record = dossier(practitioner_id)
-    return render_template("vetting/practitioner.html", record=record, **_forms(record, **forms)), status
+    return render_template("vetting/practitioner.html", record=record, category_label=decision_category,
+                           **_forms(record, **forms)), status
 
 
 @bp.get("/practitioners/<int:practitioner_id>")
@@ -82,15 +94,28 @@ def run(practitioner_id: int, source: str) -> Any:
         raise NotFound("No such automated source.")
     if not RunCheckForm().validate_on_submit():
         return _render(practitioner_id, 400)
-    outcome: dict[str, str] = {}
+    outcome: dict[str, RunResult] = {}
 
     def action() -> None:
-        outcome["result"] = run_check(practitioner_id, source, current_user).outcome
+        outcome["result"] = run_check(practitioner_id, source, current_user)
 
     response = _act(practitioner_id, action, f"{source.replace('_', ' ')} check recorded")
     if "result" in outcome:
-        flash(f"Outcome: {outcome['result']}", "info")
+        flash(*_outcome_message(source, outcome["result"]))
     return response
+
+
+def _outcome_message(source: str, result: RunResult) -> tuple[str, str]:
+    """Return the flash for a check's outcome; an error says why, and whether it was recorded again."""
+    check = result.check
+    if check.outcome != "error":
+        return f"Outcome: {check.outcome}", "info"
+    name = "NPI registry" if source == "npi_registry" else "exclusion-list"
+    message = f"Outcome: error. The {name} check could not be completed: {check.note}."
+    if result.repeated:
+        message += (f" This is the same failure as at {check.performed_at.strftime('%H:%M')} UTC, so no new "
+                    "history row was added; try again later.")
+    return message, "error"
 
 
 @bp.post("/practitioners/<int:practitioner_id>/checks")
@@ -126,8 +151,8 @@ def suspend(practitioner_id: int) -> Any:
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, decision_form=form)
-    return _act(practitioner_id, lambda: services.suspend(record, form.reason.data or "", current_user),
-                "Practitioner suspended.")
+    return _act(practitioner_id, lambda: services.suspend(record, form.reason.data or "", current_user,
+                                                          form.category.data or ""), "Practitioner suspended.")
 
 
 @bp.post("/practitioners/<int:practitioner_id>/reinstate")
@@ -138,8 +163,39 @@ def reinstate(practitioner_id: int) -> Any:
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, decision_form=form)
-    return _act(practitioner_id, lambda: services.reinstate(record, form.reason.data or "", current_user),
-                "Practitioner reinstated.")
+    return _act(practitioner_id, lambda: services.reinstate(record, form.reason.data or "", current_user,
+                                                            form.category.data or ""), "Practitioner reinstated.")
+
+
+@bp.post("/practitioners/<int:practitioner_id>/credentials")
+@roles_required("admin")
+def credential(practitioner_id: int) -> Any:
+    """Add a credential, or renew one, with its document (until practitioners can submit their own)."""
+    record = services.get_practitioner(practitioner_id)
+    form = CredentialForm()
+    form.offer_credentials(list(record.credentials))
+    if not form.validate_on_submit():
+        return _render(practitioner_id, 400, credential_form=form)
+    try:
+        document = _stored_upload(form.document.data)
+    except InvalidDocument as exc:
+        form.document.errors = [exc.message]
+        return _render(practitioner_id, 400, credential_form=form)
+    details = CredentialDetails(form.kind.data or "", form.issuer.data or "", form.number.data or "",
+                                form.jurisdiction.data or "", form.valid_from.data, form.valid_until.data)
+    return _act(practitioner_id, lambda: record_credential(
+        record, current_user, details, replaces=services.credential_of(record, form.replaces.data or None),
+        document=document),
+                "Credential recorded. It needs its own primary-source check before it counts.")
+
+
+def _stored_upload(upload: Any) -> Any:
+    """Store an uploaded document (None when nothing was uploaded); raise InvalidDocument when refused."""
+    try:
+        return store_document(upload.stream) if upload and upload.filename else None
+    finally:
+        if upload:
+            upload.close()  # large uploads are spooled to a temporary file
 
 
 @bp.post("/practitioners/<int:practitioner_id>/exclusion-review")

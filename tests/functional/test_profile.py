@@ -7,11 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from directory.accounts.models import AuditEvent, OutgoingEmail
 from directory.clock import today
 from directory.extensions import db
 from directory.practitioners.cards import load_cards
-from directory.vetting.services import recompute_status
+from directory.vetting.queue import verification_queue
+from directory.vetting.services import recompute_status, reinstate, suspend
 from tests import factories
 from tests.support import profiles
 
@@ -91,12 +94,59 @@ def test_statuses_are_explained_in_plain_words(client: Any, session: Any) -> Non
     assert "No checks have been recorded yet." in html
 
 
-@pytest.mark.parametrize("fields", [{"hidden": True}, {"vetting_status": "suspended"}])
-def test_hidden_and_suspended_profiles_are_a_friendly_404(client: Any, session: Any, fields: dict[str, Any]) -> None:
-    factories.practitioner(slug="not-listed", **fields)
+def test_hidden_profiles_are_a_friendly_404(client: Any, session: Any) -> None:
+    factories.practitioner(slug="not-listed", hidden=True)
     db.session.commit()
     status, html = page(client, "not-listed")
     assert status == 404 and "We could not find that practitioner" in html
+
+
+def test_a_suspended_listing_says_so_with_its_history_and_no_contact_details(client: Any, ada: Any) -> None:
+    boss = factories.user("admin")
+    suspend(ada, "Patient J. Doe complained about an unsafe needling on 3 March", boss, "administrative_review")
+    db.session.commit()
+    status, html = page(client, "ada-moxley")
+    assert status == 200, "not the generic 404: the listing exists and is suspended"
+    since = ada.vetting_status_since.strftime("%d %b %Y")
+    assert "This listing is suspended since" in html and since in html
+    assert "Reason: Administrative review." in html
+    history = html[html.index('class="history"'):html.index("</table>", html.index('class="history"'))]
+    assert "Listing suspended" in history and "Administrative review" in history
+    assert history.index("Listing suspended") < history.index("Federal exclusion list"), "newest first"
+    assert "J. Doe" not in html and "unsafe needling" not in html, "the admin's note stays private"
+    for contact in ("Book online", "tel:", "(617) 555-0142", "1 Main St", "refer a patient", "Contact or refer"):
+        assert contact not in html, contact
+    assert '<meta name="robots" content="noindex">' in html
+
+
+def test_reinstatement_is_in_the_public_history_too(client: Any, ada: Any) -> None:
+    boss = factories.user("admin")
+    suspend(ada, "private: licence query", boss, "credential_problem")
+    reinstate(ada, "private: board confirmed the licence", boss)
+    db.session.commit()
+    status, html = page(client, "ada-moxley")
+    history = html[html.index('class="history"'):html.index("</table>", html.index('class="history"'))]
+    assert status == 200 and "This listing is suspended" not in html and "Book online" in html
+    assert history.index("Listing reinstated") < history.index("Listing suspended")
+    assert "Credential could not be confirmed" in history and "private:" not in html
+
+
+def test_a_broken_chain_tells_the_admins_once(client: Any, session: Any) -> None:
+    boss = factories.user("admin")
+    p = factories.practitioner(slug="broken-chain")
+    profiles.add_checks(p, [(None, "exclusion_list", 9, "", "pass"), (None, "exclusion_list", 1, "", "pass")],
+                        tamper_at=2)
+    db.session.commit()
+    assert "our admins have been told" in page(client, "broken-chain")[1]
+    page(client, "broken-chain")
+    alerts = session.scalars(select(AuditEvent).where(AuditEvent.action == "vetting.chain_broken")).all()
+    assert [(a.subject_id, a.actor_id) for a in alerts] == [(p.id, None)], "one alert, not one per page view"
+    mail = session.scalars(select(OutgoingEmail).where(OutgoingEmail.kind == "chain_broken")).all()
+    assert [m.recipient for m in mail] == [boss.email]
+    assert "sequence 2: previous_hash does not match" in mail[0].body
+    entries, _ = verification_queue()
+    [entry] = [e for e in entries if e.practitioner_id == p.id]
+    assert "does not add up" in entry.items[0].reason
 
 
 @pytest.mark.parametrize("slug", ["nobody-here", "x" * 5000, "%3Cscript%3Ealert(1)%3C%2Fscript%3E", "%C3%BC%F0%9F%98%80",
@@ -141,3 +191,12 @@ def test_no_since_date_is_shown_for_a_practitioner_who_is_not_verified(client: A
     db.session.commit()
     html = page(client, "not-yet")[1]
     assert "Checks in progress" in html and "badge-date" not in html
+
+
+def test_a_name_only_match_is_not_worded_as_a_finding(client: Any, ada: Any) -> None:
+    from directory.vetting.services import record_check
+
+    record_check(ada, source="exclusion_list", outcome="needs_review", note="possible name match")
+    db.session.commit()
+    status, html = page(client, "ada-moxley")
+    assert status == 200 and "No NPI match; a listing with a similar name is being ruled out" in html

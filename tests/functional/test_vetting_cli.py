@@ -182,6 +182,17 @@ def test_verify_chain_detects_a_row_changed_directly_in_sql(app: Flask, session:
     assert "1 breaks" in result.output
 
 
+def test_verify_chain_emails_the_admins_once_per_broken_chain(app: Flask, session: Any) -> None:
+    boss = admin()
+    p = us_practitioner()
+    check = record_check(p, source="exclusion_list", outcome="pass", evidence={"hits": []})
+    _tamper(session, "UPDATE verification_check SET evidence = :e WHERE id = :id", e='{"hits":["x"]}', id=check.id)
+    assert "admins emailed about 1 newly broken chains" in _invoke(app, vetting_group, "verify-chain").output
+    assert "admins emailed" not in _invoke(app, vetting_group, "verify-chain").output
+    mail = session.scalars(select(OutgoingEmail).where(OutgoingEmail.kind == "chain_broken")).all()
+    assert [m.recipient for m in mail] == [boss.email]
+
+
 def test_verify_chain_detects_rewritten_evidence(app: Flask, session: Any) -> None:
     p = us_practitioner()
     check = record_check(p, source="exclusion_list", outcome="pass", evidence={"hits": []})

@@ -30,7 +30,8 @@ from directory.vetting.models import (
     VettingIdentity,
 )
 from directory.vetting.names import name_pairs
-from directory.vetting.services import recompute_status, record_check
+from directory.vetting.notices import email_owner
+from directory.vetting.services import decide, latest_decision, recompute_status, record_check
 
 RECORD_FIELDS = ("line_number", "last_name", "first_name", "middle_name", "business_name", "general", "specialty",
                  "npi", "date_of_birth", "address", "city", "state", "zip", "exclusion_type", "excluded_on",
@@ -58,9 +59,11 @@ class MatchResult:
 
     @property
     def outcome(self) -> str:
-        """Return fail on an NPI hit, needs_review on a name hit, pass otherwise."""
+        """Return fail on an NPI hit or one an admin confirmed, needs_review on a name hit, pass otherwise."""
         matches = {h["match"] for h in self.hits}
-        return "fail" if "npi" in matches else "needs_review" if matches else "pass"
+        if "npi" in matches or any(h.get("confirmed") for h in self.hits):
+            return "fail"
+        return "needs_review" if matches else "pass"
 
 
 def identity_of(practitioner: Practitioner) -> Identity:
@@ -104,8 +107,12 @@ def find_matches(identity: Identity, today: date) -> MatchResult:
         entry: dict[str, Any] = {"match": match, "record_key": row.record_key, "record": _record(row)}
         if reason:
             result.ruled_out.append({**entry, "reason": reason})
-        else:
-            result.hits.append({**entry, "date_of_birth_matches": True} if dob and row.date_of_birth else entry)
+            continue
+        if dob and row.date_of_birth:
+            entry["date_of_birth_matches"] = True
+        if row.record_key in confirmed:
+            entry["confirmed"] = True  # an admin already decided this is the practitioner
+        result.hits.append(entry)
     return result
 
 
@@ -184,6 +191,8 @@ def check_exclusions(practitioner: Practitioner, *, performed_by: User | None = 
 
 def _note(result: MatchResult) -> str:
     """Return a one-line summary of a match run."""
+    if result.outcome == "fail" and all(h.get("confirmed") for h in result.hits):
+        return "still on the exclusion list, as an admin confirmed before"
     if result.outcome == "fail":
         return "the practitioner's NPI is on the exclusion list; suspended pending an admin's review"
     if result.outcome == "needs_review":
@@ -191,44 +200,89 @@ def _note(result: MatchResult) -> str:
     return "no match on the exclusion list"
 
 
+@dataclass(frozen=True)
+class OpenReview:
+    """The latest exclusion-list result still awaiting an admin: its outcome and hits (maybe none left)."""
+
+    check_id: int
+    outcome: str
+    hits: list[dict[str, Any]]
+
+
+def open_review(practitioner_id: int) -> OpenReview | None:
+    """Return the latest exclusion-list match when no admin has decided on it yet.
+
+    It stays open even when its hits are gone from the evidence or the list, so the admin always
+    has a form to decide with; hits an admin already confirmed do not reopen it.
+    """
+    latest = db.session.execute(select(VerificationCheck.id, VerificationCheck.outcome, VerificationCheck.evidence)
+                                .where(VerificationCheck.practitioner_id == practitioner_id,
+                                       VerificationCheck.source == "exclusion_list",
+                                       VerificationCheck.outcome.in_(("pass", "fail", "needs_review")))
+                                .order_by(VerificationCheck.sequence.desc()).limit(1)).first()
+    if latest is None or latest.outcome == "pass":
+        return None
+    evidence = json.loads(latest.evidence)
+    evidence = evidence if isinstance(evidence, dict) else {}
+    hits = [h for h in evidence.get("hits", []) if isinstance(h, dict)]
+    if "review" in evidence or (hits and all(h.get("confirmed") for h in hits)):
+        return None
+    return OpenReview(latest.id, latest.outcome, hits)
+
+
 def open_hits(practitioner_id: int) -> list[dict[str, Any]]:
     """Return the hits of the latest exclusion check when they still await a decision."""
-    latest = db.session.execute(select(VerificationCheck.outcome, VerificationCheck.evidence).where(
-        VerificationCheck.practitioner_id == practitioner_id, VerificationCheck.source == "exclusion_list",
-        VerificationCheck.outcome.in_(("pass", "fail", "needs_review")))
-        .order_by(VerificationCheck.sequence.desc()).limit(1)).first()
-    if latest is None or latest.outcome == "pass":
-        return []
-    return list(json.loads(latest.evidence).get("hits", []))
+    review = open_review(practitioner_id)
+    return review.hits if review else []
 
 
-def clear_open_hits(practitioner: Practitioner, admin: User, reason: str, decision: str) -> int:
-    """Record an admin's decision on the open hits (clear: not this person; confirm: excluded); return how many."""
-    hits = open_hits(practitioner.id)
-    if not hits:
-        return 0
-    keys = sorted({h["record_key"] for h in hits})
+def clear_open_hits(practitioner: Practitioner, admin: User, reason: str, decision: str,
+                    recompute: bool = True) -> int | None:
+    """Record an admin's decision on the open match (clear: not this person; confirm: excluded).
+
+    Return how many listed records it covered, or None when no match awaited a decision.
+    """
+    review = open_review(practitioner.id)
+    if review is None:
+        return None
+    keys = sorted({h["record_key"] for h in review.hits if h.get("record_key")})
     cleared = decision == "clear"
-    evidence = {"review": "cleared" if cleared else "confirmed", "reason": reason, "hits": hits,
+    evidence = {"review": "cleared" if cleared else "confirmed", "reason": reason, "hits": review.hits,
+                "reviewed_check_id": review.check_id,
                 "cleared_record_keys" if cleared else "confirmed_record_keys": keys}
     listing = current_list()
     record_check(practitioner, source="exclusion_list", outcome="pass" if cleared else "fail", performed_by=admin,
-                 reference=listing.reference if listing else "", note=f"{'cleared' if cleared else 'confirmed'} by an admin: {reason}", evidence=evidence)
+                 reference=listing.reference if listing else "",
+                 note=f"{'cleared' if cleared else 'confirmed'} by an admin: {reason}", evidence=evidence,
+                 recompute=recompute)
     return len(keys)
 
 
 def review_exclusion(practitioner: Practitioner, admin: User, decision: str, reason: str) -> int:
-    """Decide on an exclusion-list hit: clear it (not this person) or confirm it (suspended)."""
+    """Decide on an exclusion-list match: clear it (not this person) or confirm it (suspended).
+
+    Either way the decision is a row in the history. Confirming suspends through the decision
+    service; clearing lifts a suspension only when the match itself caused it automatically.
+    """
     if decision not in REVIEW_DECISIONS:
         raise InvalidParameter("Choose clear or confirm.", field="decision")
     reason = reason.strip()
     if not reason:
         raise InvalidParameter("Give the reason; it is kept with the decision.", field="reason")
-    count = clear_open_hits(practitioner, admin, reason, decision)
-    if not count:
+    previous = practitioner.vetting_status
+    count = clear_open_hits(practitioner, admin, reason, decision, recompute=False)
+    if count is None:
         raise InvalidParameter("No exclusion-list hit awaits review for this practitioner.", field="decision")
-    recompute_status(practitioner)
+    current = latest_decision(practitioner.id)
+    suspended = current is not None and current.action == "suspend"
+    automatic = suspended and current is not None and current.decided_by_id is None
+    if decision == "confirm" and (automatic or not suspended):
+        decide(practitioner, "suspend", reason, admin=admin, category="exclusion_list")
+    elif decision == "clear" and automatic:
+        decide(practitioner, "reinstate", reason, admin=admin, category="exclusion_ruled_out")
+    recompute_status(practitioner, automatic=False)
     record_audit("vetting.exclusion_reviewed", actor_id=admin.id, subject_type="practitioner",
-                 subject_id=practitioner.id, decision=decision, reason=reason, records=count)
+                 subject_id=practitioner.id, decision=decision, reason=reason, records=count,
+                 status=practitioner.vetting_status)
+    email_owner(practitioner, previous)
     return count
-

@@ -13,7 +13,14 @@ from sqlalchemy import func, select
 
 from directory.accounts.models import AuditEvent
 from directory.errors import InvalidParameter
-from directory.vetting.models import Exclusion, ExclusionImport, ExclusionName, FormerName, VettingIdentity
+from directory.vetting.models import (
+    Exclusion,
+    ExclusionImport,
+    ExclusionName,
+    FormerName,
+    VettingDecision,
+    VettingIdentity,
+)
 from directory.vetting.services import reinstate
 from directory.vetting.sources.exclusions import check_exclusions, open_hits, review_exclusion
 from directory.vetting.sources.leie import ExclusionListInvalid, RowProblem, import_exclusion_list, parse_row
@@ -223,7 +230,8 @@ def test_clearing_a_hit_keeps_it_cleared_on_later_runs(session: Any, leie: None)
     assert open_hits(p.id) == []
     later = check_exclusions(p)
     assert (later.outcome, _ruled_out(later)) == ("pass", [("LEE", "cleared by an admin's review")])
-    assert session.scalar(select(AuditEvent.action).where(AuditEvent.subject_id == p.id)) == "vetting.exclusion_reviewed"
+    assert session.scalar(select(AuditEvent.action).where(
+        AuditEvent.subject_id == p.id, AuditEvent.actor_id == boss.id)) == "vetting.exclusion_reviewed"
 
 
 def test_confirming_a_hit_suspends_and_later_runs_keep_failing(session: Any, leie: None) -> None:
@@ -231,8 +239,11 @@ def test_confirming_a_hit_suspends_and_later_runs_keep_failing(session: Any, lei
     check_exclusions(p)
     review_exclusion(p, boss, "confirm", "same person: date of birth and address match")
     assert p.vetting_status == "suspended"
-    assert check_exclusions(p).outcome == "needs_review"
-    assert p.vetting_status == "pending"
+    [decision] = session.scalars(select(VettingDecision).where(VettingDecision.practitioner_id == p.id)).all()
+    assert (decision.action, decision.category, decision.decided_by_id) == ("suspend", "exclusion_list", boss.id)
+    later = check_exclusions(p)
+    assert later.outcome == "fail", "a confirmed listing keeps failing on later runs"
+    assert p.vetting_status == "suspended" and open_hits(p.id) == [], "and does not ask for a second review"
 
 
 def test_reviewing_needs_an_open_hit_a_decision_and_a_reason(session: Any, leie: None) -> None:

@@ -162,7 +162,8 @@ def test_suspend_and_reinstate_need_a_reason_and_are_audited(session: Any) -> No
     assert p.vetting_status == "verified"
     with pytest.raises(InvalidParameter, match="not suspended"):
         services.reinstate(p, "again", boss)
-    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == p.id)
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == p.id,
+                                                              AuditEvent.actor_id == boss.id)
                               .order_by(AuditEvent.id)).all()
     assert actions == ["vetting.suspended", "vetting.reinstated"]
 

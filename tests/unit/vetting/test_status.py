@@ -47,8 +47,15 @@ def test_pending_when_a_credential_was_never_checked() -> None:
     assert compute_status(_facts(credentials=creds), TODAY) == "pending"
 
 
-def test_pending_while_an_exclusion_name_match_awaits_review() -> None:
-    assert compute_status(_facts(last_exclusion_outcome="needs_review"), TODAY) == "pending"
+def test_a_name_only_exclusion_match_changes_nothing_until_an_admin_decides() -> None:
+    # A name alone proves nothing: the latest check found no NPI match, so the practitioner stays verified.
+    assert compute_status(_facts(last_exclusion_outcome="needs_review"), TODAY) == "verified"
+    stale = _facts(last_exclusion_outcome="needs_review", last_exclusion_check_on=TODAY - timedelta(days=32))
+    assert compute_status(stale, TODAY) == "lapsed", "a name match does not stop the monthly re-check counting"
+
+
+def test_only_an_npi_match_or_a_confirmation_suspends() -> None:
+    assert compute_status(_facts(last_exclusion_outcome="fail"), TODAY) == "suspended"
 
 
 @pytest.mark.parametrize("days_left", [0, 1, 30])
@@ -216,7 +223,7 @@ def test_a_practitioners_life_goes_through_every_status() -> None:
                                                     last_pass_on=day0 + timedelta(days=62), last_outcome="pass"),
                                             checked.credentials[1]), last_exclusion_check_on=day0 + timedelta(days=62))
     steps.append((renewed, day0 + timedelta(days=62), "verified"))
-    steps.append((replace(renewed, last_exclusion_outcome="needs_review"), day0 + timedelta(days=62), "pending"))
+    steps.append((replace(renewed, last_exclusion_outcome="needs_review"), day0 + timedelta(days=62), "verified"))
     steps.append((replace(renewed, last_exclusion_outcome="fail"), day0 + timedelta(days=62), "suspended"))
     steps.append((replace(renewed, suspended=True), day0 + timedelta(days=62), "suspended"))
     assert [compute_status(f, d) for f, d, _ in steps] == [s for _, _, s in steps]
@@ -280,9 +287,13 @@ def test_verified_since_is_the_decision_day_the_last_required_check_completed() 
 
 
 def test_verified_since_is_none_unless_verified() -> None:
-    assert verified_since(_facts(last_exclusion_outcome="needs_review"), TODAY) is None
+    assert verified_since(_facts(last_exclusion_outcome="fail"), TODAY) is None
     assert verified_since(_facts(credentials=()), TODAY) is None
     assert verified_since(_facts(suspended=True), TODAY) is None
+
+
+def test_a_name_only_match_awaiting_review_keeps_the_verified_since_day() -> None:
+    assert verified_since(_facts(last_exclusion_outcome="needs_review"), TODAY) == verified_since(_facts(), TODAY)
 
 
 def test_rechecks_inside_the_cycle_keep_the_run_and_its_first_day() -> None:
