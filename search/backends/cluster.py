@@ -42,6 +42,8 @@ MAPPINGS: dict[str, Any] = {
         "locations": {"type": "geo_point"},
         "open_hours": {"type": "long_range"},
         "name_suggest": {"type": "completion", "analyzer": "simple"},
+        # Also the engine's external _version of the document; kept in the source to compare with the database.
+        "version": {"type": "long", "index": False},
     },
 }
 BULK_CHUNK = 1000
@@ -195,13 +197,12 @@ class ClusterBackend:
         self._call("alias creation", self.engine.update_aliases, [{"add": {"index": name, "alias": self.alias}}])
 
     def apply(self, changes: Sequence[Change]) -> ApplyResult:
-        """Bulk-write the changes; report each document's acknowledgement separately."""
-        actions = [
-            {"_op_type": "index", "_index": self.alias, "_id": str(c.doc_id), "_source": c.document}
-            if c.document is not None
-            else {"_op_type": "delete", "_index": self.alias, "_id": str(c.doc_id)}
-            for c in changes
-        ]
+        """Bulk-write the changes; report each document's acknowledgement separately.
+
+        Versioned changes use the engine's external versioning, so the engine itself refuses a write (or delete)
+        older than the one it holds, whichever worker sends it; that refusal (409) means "already newer".
+        """
+        actions = [_bulk_action(self.alias, c) for c in changes]
         result = ApplyResult()
         client, extra = self.engine.bulk_target()
         try:
@@ -211,8 +212,8 @@ class ClusterBackend:
             ):
                 op, info = next(iter(item.items()))
                 doc_id = int(info["_id"])
-                # Deleting a document that is not there is the state we wanted.
-                if ok or (op == "delete" and info.get("status") == 404):
+                # Deleting a document that is not there is the state we wanted; so is a newer version held.
+                if ok or (op == "delete" and info.get("status") == 404) or _already_newer(info):
                     result.acknowledged.append(doc_id)
                 else:
                     result.failed[doc_id] = str(info.get("error") or info.get("status"))
@@ -326,7 +327,7 @@ class ClusterBackend:
         BulkIndexError for documents that still fail (re-indexing the accepted ones is harmless).
         """
         encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=self.engine.json_default).encode
-        body = "".join(f'{{"index":{{"_id":{encode(str(d["id"]))}}}}}\n{encode(d)}\n'
+        body = "".join(f'{{"index":{{"_id":{encode(str(d["id"]))}{_version_meta(d)}}}}}\n{encode(d)}\n'
                        for d in chunk).encode("utf-8", "surrogatepass")
         try:
             response = self.engine.bulk_raw(client, extra, name, body)
@@ -338,7 +339,7 @@ class ClusterBackend:
                 return len(chunk)
         done = 0
         for _ok, _item in self.engine.helpers.streaming_bulk(
-            client, ({"_op_type": "index", "_index": name, "_id": str(d["id"]), "_source": d} for d in chunk),
+            client, (_bulk_action(name, Change(d["id"], d, d.get("version"))) for d in chunk),
             chunk_size=len(chunk), raise_on_error=True, max_retries=2, **extra,
         ):
             done += 1
@@ -384,6 +385,30 @@ class ClusterBackend:
     def close(self) -> None:
         """Close the client's connections."""
         self.engine.client.close()
+
+
+def _bulk_action(index: str, change: Change) -> dict[str, Any]:
+    """Return the bulk action writing or deleting one document, externally versioned when the change has a version."""
+    action: dict[str, Any] = {"_index": index, "_id": str(change.doc_id)}
+    if change.document is None:
+        action["_op_type"] = "delete"
+    else:
+        action.update(_op_type="index", _source=change.document)
+    if change.version is not None:
+        action.update(_version=change.version, _version_type="external")
+    return action
+
+
+def _version_meta(document: dict[str, Any]) -> str:
+    """Return the external-version part of a pre-encoded bulk action line ("" for an unversioned document)."""
+    version = document.get("version")
+    return f',"version":{int(version)},"version_type":"external"' if version is not None else ""
+
+
+def _already_newer(info: dict[str, Any]) -> bool:
+    """Tell whether a bulk item was refused because the engine holds an equal or newer external version."""
+    error = info.get("error")
+    return info.get("status") == 409 and isinstance(error, dict) and error.get("type") == "version_conflict_engine_exception"
 
 
 def _hit(raw: dict[str, Any], query: SearchQuery) -> SearchHit:
