@@ -230,8 +230,13 @@ class SqlOutboxStore:
         """Claim the oldest due practitioners' rows; return each with the newest row id the change covers."""
         now = utcnow()
         due = (SearchOutbox.next_attempt_at.is_(None)) | (SearchOutbox.next_attempt_at <= now)
-        oldest = (select(SearchOutbox.practitioner_id).where(due).group_by(SearchOutbox.practitioner_id)
-                  .order_by(func.min(SearchOutbox.id)).limit(limit))
+        oldest = db.session.scalars(select(SearchOutbox.practitioner_id).where(due).group_by(SearchOutbox.practitioner_id)
+                                    .order_by(func.min(SearchOutbox.id)).limit(limit)).all()
+        # An idle poll only reads; the claim is a transaction of its own that starts by writing, since a SQLite
+        # transaction that read first cannot write after another connection's commit.
+        db.session.commit()
+        if not oldest:
+            return []
         rows = select(SearchOutbox.id).where(due, SearchOutbox.practitioner_id.in_(oldest)).with_for_update(skip_locked=True)
         claimed = db.session.execute(
             update(SearchOutbox).where(SearchOutbox.id.in_(rows))

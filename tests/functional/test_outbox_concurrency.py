@@ -6,18 +6,12 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from directory.extensions import db, search
 from directory.indexing.models import SearchOutbox
@@ -25,6 +19,7 @@ from directory.indexing.services import documents_for, sync_outbox
 from directory.models import Practitioner
 from tests import factories
 from tests.conftest import extra_app
+from tests.support.scratch import in_app_context, retrying_when_locked, scratch_database
 
 PRACTITIONERS = 12
 EDITS = 120
@@ -32,47 +27,9 @@ EDITS = 120
 
 @pytest.fixture
 def scratch_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """Return a migrated database of this test's own.
-
-    The workers must see each other's commits, so this test cannot run inside one rolled-back transaction;
-    a throwaway database (dropped afterwards, even when the test fails) keeps the session's database clean.
-    """
-    url = sa.engine.make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        scratch = url.set(database=str(tmp_path / "scratch.db"))
-        yield _migrated(scratch.render_as_string(hide_password=False), tmp_path)
-        return
-    name = f"scratch_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield _migrated(url.set(database=name).render_as_string(hide_password=False), tmp_path)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def _migrated(url: str, tmp_path: Path) -> str:
-    """Run the migrations and load the vocabularies on ``url``; return it."""
-    from directory.practitioners.vocabulary import load_vocabularies
-
-    with extra_app(url, tmp_path) as application, application.app_context():
-        upgrade(directory=str(application.config["MIGRATIONS_DIR"]))
-        load_vocabularies()
-        db.session.commit()
-        application.extensions["search"].backend().ensure_index()
-    return url
-
-
-def _in(application: Flask, work: Callable[[], Any]) -> Any:
-    """Run ``work`` in an app context of its own (its own session and connection), then release them."""
-    with application.app_context():
-        try:
-            return work()
-        finally:
-            db.session.remove()
+    """Return a migrated database of this test's own (the workers must see each other's commits)."""
+    with scratch_database(database_url, tmp_path) as url:
+        yield url
 
 
 def _create_practitioners() -> list[int]:
@@ -103,28 +60,11 @@ def _writer(application: Flask, ids: list[int], done: threading.Event, errors: l
                     p.last_name = f"Writer{n}"
                 db.session.commit()
 
-            _retrying_when_locked(application, edit)
+            retrying_when_locked(application, edit)
     except BaseException as exc:  # handed to the test thread
         errors.append(exc)
     finally:
         done.set()
-
-
-def _retrying_when_locked(application: Flask, work: Callable[[], Any], attempts: int = 50) -> None:
-    """Run ``work``, again while SQLite reports "database is locked".
-
-    A SQLite transaction that read before writing cannot write once another connection has committed
-    since its read (SQLITE_BUSY_SNAPSHOT, no waiting helps); the workers commit all the time here, so this
-    stand-in for the site starts such a transaction again, as a client of SQLite has to.
-    """
-    for attempt in range(attempts):
-        try:
-            _in(application, work)
-            return
-        except OperationalError as exc:
-            if "database is locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.01)
 
 
 def _worker(application: Flask, writes_done: threading.Event, errors: list[BaseException]) -> None:
@@ -133,7 +73,7 @@ def _worker(application: Flask, writes_done: threading.Event, errors: list[BaseE
     try:
         while True:
             finished = writes_done.is_set()
-            report = _in(application, lambda: sync_outbox(backend, batch_size=3))
+            report = in_app_context(application, lambda: sync_outbox(backend, batch_size=3))
             assert report.failed == 0, report.last_error
             if finished and not report.applied:
                 return
@@ -154,7 +94,7 @@ def test_two_workers_draining_one_outbox_leave_the_index_equal_to_the_database(s
     shared.mkdir()
     with extra_app(scratch_url, shared) as site, extra_app(scratch_url, shared) as first, \
             extra_app(scratch_url, shared) as second:
-        ids = _in(site, _create_practitioners)
+        ids = in_app_context(site, _create_practitioners)
         writes_done = threading.Event()
         errors: list[BaseException] = []
         threads = [threading.Thread(target=_writer, args=(site, ids, writes_done, errors)),
@@ -172,7 +112,7 @@ def test_two_workers_draining_one_outbox_leave_the_index_equal_to_the_database(s
             left = db.session.scalar(select(func.count(SearchOutbox.id))) or 0
             return left, {pid: (d["version"], d["display_name"], d["bio"]) for pid, d in docs.items()}
 
-        left, database = _in(site, expected)
+        left, database = in_app_context(site, expected)
     assert left == 0
     assert database, "some practitioners are still listed"
     assert len(database) < PRACTITIONERS, "the writer deleted or emptied some"
