@@ -61,9 +61,9 @@ def bootstrap_command(demo: bool) -> None:
     refresh_statistics()
     db.session.commit()
     backend = search.backend()
-    backend.ensure_index()
+    rebuild = backend.ensure_index()
     total = db.session.scalar(select(func.count(Practitioner.id))) or 0
-    if backend.count() == 0 and total:
+    if (rebuild or backend.count() == 0) and total:
         _reindex(total)
     click.echo(f"ready: {total} practitioners, search index holds {backend.count()} documents ({backend.name})")
 

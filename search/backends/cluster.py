@@ -46,6 +46,9 @@ MAPPINGS: dict[str, Any] = {
         "version": {"type": "long", "index": False},
     },
 }
+# Marks an index built since documents carry external versions; set at creation only, so an index from before
+# keeps asking for a rebuild (ensure_index) until one replaces it.
+INDEX_META = {"document_versions": "external"}
 BULK_CHUNK = 1000
 REINDEX_CHUNK = 2000
 # What a search reads back; the engine leaves out the rest (_index, _ignored, shards, bucket bounds...).
@@ -76,11 +79,16 @@ class _ElasticsearchAdapter:
         self.json_default: Callable[[Any], Any] = serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
-        self.client.indices.create(index=name, settings=settings, mappings=MAPPINGS)
+        self.client.indices.create(index=name, settings=settings, mappings={**MAPPINGS, "_meta": INDEX_META})
 
     def put_mappings(self, index: str) -> None:
         """Add fields of MAPPINGS that ``index`` lacks (the engine refuses changes to existing ones)."""
         self.client.indices.put_mapping(index=index, **MAPPINGS)
+
+    def index_meta(self, alias: str) -> dict[str, Any]:
+        """Return the ``_meta`` of the index behind ``alias`` (the same call in both clients)."""
+        mappings = dict(self.client.indices.get_mapping(index=alias))
+        return {key: value for index in mappings.values() for key, value in index["mappings"].get("_meta", {}).items()}
 
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
         """Return the client and extra arguments to send bulk requests with (a longer timeout)."""
@@ -136,7 +144,7 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
         self.json_default = self.client.transport.serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
-        self.client.indices.create(index=name, body={"settings": settings, "mappings": MAPPINGS})
+        self.client.indices.create(index=name, body={"settings": settings, "mappings": {**MAPPINGS, "_meta": INDEX_META}})
 
     def put_mappings(self, index: str) -> None:
         self.client.indices.put_mapping(index=index, body=MAPPINGS)
@@ -168,7 +176,10 @@ class ClusterBackend:
                  replicas: int = 0) -> None:
         self.name = kind
         self.alias = f"{index_prefix}-practitioners"
-        self.settings = {"number_of_shards": 1, "number_of_replicas": replicas, "max_result_window": 10_000}
+        # gc_deletes: how long the engine remembers a deleted document's version, so that a late older write
+        # cannot bring it back; well beyond a claim's lease (60 s by default).
+        self.settings = {"number_of_shards": 1, "number_of_replicas": replicas, "max_result_window": 10_000,
+                         "gc_deletes": "10m"}
         adapter = _OpenSearchAdapter if kind == "opensearch" else _ElasticsearchAdapter
         self.engine = adapter(url, timeout)
 
@@ -183,18 +194,22 @@ class ClusterBackend:
         """Return a fresh versioned index name (the alias points at exactly one of them)."""
         return f"{self.alias}-v{time.strftime('%Y%m%d%H%M%S')}-{time.perf_counter_ns() % 1_000_000:06d}"
 
-    def ensure_index(self) -> None:
-        """Create a first versioned index behind the alias if the alias does not exist.
+    def ensure_index(self) -> bool:
+        """Create a first versioned index behind the alias if the alias does not exist (True then).
 
         An existing index gets the fields added to MAPPINGS since it was built, so that writes of current documents
         are accepted (the mapping is strict); its older documents gain them at the next `flask search reindex`.
+        An index built before documents carried versions also answers True: its documents have the engine's own
+        version numbers, which the external versions of later writes need not exceed, so it must be rebuilt.
         """
         if self._call("alias lookup", self.engine.exists_alias, self.alias):
+            meta = self._call("mapping lookup", self.engine.index_meta, self.alias)
             self._call("mapping update", self.engine.put_mappings, self.alias)
-            return
+            return bool(meta != INDEX_META)
         name = self._new_index_name()
         self._call("index creation", self.engine.create_index, name, self.settings)
         self._call("alias creation", self.engine.update_aliases, [{"add": {"index": name, "alias": self.alias}}])
+        return True
 
     def apply(self, changes: Sequence[Change]) -> ApplyResult:
         """Bulk-write the changes; report each document's acknowledgement separately.

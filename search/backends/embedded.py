@@ -161,8 +161,8 @@ class EmbeddedBackend:
         return code
 
     # -- writing -----------------------------------------------------------
-    def ensure_index(self) -> None:
-        """Create the tables if they are missing; drop an index file of another schema version."""
+    def ensure_index(self) -> bool:
+        """Create the tables if they are missing; drop an index file of another schema version (True then)."""
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -180,6 +180,7 @@ class EmbeddedBackend:
             raise
         if stale:
             self._codes, self._decode = {}, {}
+        return bool(stale)
 
     def apply(self, changes: Sequence[Change]) -> ApplyResult:
         """Upsert or delete each document in one transaction; all succeed or none.
