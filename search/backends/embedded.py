@@ -43,10 +43,11 @@ from search.types import (
 # Bumped whenever the tables change: an index file of another version is dropped and
 # rebuilt empty by ensure_index() (`flask bootstrap` then reindexes it).
 SCHEMA_VERSION = 4
-TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts")
+TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts", "doc_version")
 SCHEMA = """
--- The highest version written or deleted per document (the engines' external versioning). Not in TABLES: a
--- rebuild keeps the versions of deleted documents, so a late older write cannot bring one back.
+-- The highest version written or deleted per document (the engines' external versioning). Deleted documents
+-- keep theirs, so a late older write cannot bring one back. A rebuild replaces it as it replaces the documents,
+-- as a new cluster index does.
 CREATE TABLE IF NOT EXISTS doc_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS doc (
     id INTEGER PRIMARY KEY, display_name TEXT NOT NULL, visible INTEGER NOT NULL, verified INTEGER NOT NULL

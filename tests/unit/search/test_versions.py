@@ -35,7 +35,7 @@ def backend(tmp_path: Path) -> Iterator[EmbeddedBackend]:
 
 
 def _names(backend: EmbeddedBackend) -> list[str]:
-    return [name for name in backend.suggest("ann", limit=50)]
+    return sorted(backend.suggest("ann", limit=50))
 
 
 def test_an_older_version_arriving_after_a_newer_one_is_refused_but_acknowledged(backend: EmbeddedBackend) -> None:
@@ -59,9 +59,15 @@ def test_a_delete_keeps_its_version_so_a_late_older_write_cannot_bring_the_docum
     backend.apply([Change(1, None, 2)])
     backend.apply([_write(1, "Gone", 1)])
     assert backend.count() == 0
-    backend.reindex(iter([_doc(2, "Other", 1)]))
-    backend.apply([_write(1, "Gone", 1)])
-    assert _names(backend) == ["Ann Other"], "a rebuild keeps the versions of deleted documents"
+    backend.apply([_write(1, "Back", 3)])
+    assert _names(backend) == ["Ann Back"], "a newer write after the delete is applied"
+
+
+def test_a_rebuild_replaces_the_versions_with_its_own(backend: EmbeddedBackend) -> None:
+    backend.apply([_write(1, "Before", 9), Change(2, None, 4)])
+    backend.reindex(iter([_doc(1, "Rebuilt", 2)]))
+    backend.apply([_write(2, "Other", 1)])
+    assert _names(backend) == ["Ann Other", "Ann Rebuilt"], "the database is the truth a rebuild writes"
 
 
 def test_one_batch_mixes_refused_and_applied_changes(backend: EmbeddedBackend) -> None:
