@@ -91,3 +91,12 @@ def test_unversioned_changes_apply_unconditionally(backend: EmbeddedBackend) -> 
     backend.apply([_write(1, "Versioned", 9)])
     backend.apply([Change(1, _doc(1, "Plain", 0))])
     assert _names(backend) == ["Ann Plain"]
+
+
+def test_ensure_index_asks_for_a_rebuild_only_when_it_made_the_index(tmp_path: Path) -> None:
+    fresh = EmbeddedBackend(str(tmp_path / "fresh.db"))
+    try:
+        assert fresh.ensure_index() is True, "new and empty: `flask bootstrap` rebuilds it"
+        assert fresh.ensure_index() is False
+    finally:
+        fresh.close()
