@@ -268,10 +268,13 @@ class SqlOutboxStore:
     def record_failure(self, changes: Sequence[PendingChange], error: str) -> None:
         """Count the attempt and schedule a retry with exponential backoff."""
         now = utcnow()
+        counted = dict(db.session.execute(
+            select(SearchOutbox.practitioner_id, func.max(SearchOutbox.attempts))
+            .where(SearchOutbox.practitioner_id.in_([c.doc_id for c in changes])).group_by(SearchOutbox.practitioner_id)
+        ).all())
+        db.session.commit()  # the updates start a transaction of their own (see claim)
         for change in changes:
-            attempts = db.session.scalar(
-                select(func.max(SearchOutbox.attempts)).where(SearchOutbox.practitioner_id == change.doc_id)
-            ) or 0
+            attempts = counted.get(change.doc_id) or 0
             delay = min(RETRY_MAX_S, RETRY_BASE_S * 2**attempts)
             db.session.execute(
                 update(SearchOutbox)

@@ -13,7 +13,14 @@ from sqlalchemy import select, update
 from directory.clock import utcnow
 from directory.extensions import db
 from directory.indexing.models import SearchOutbox, SearchVersion
-from directory.indexing.services import SqlOutboxStore, documents_for, reindex_all, sync_outbox
+from directory.indexing.services import (
+    SqlOutboxStore,
+    documents_for,
+    outbox_status,
+    reindex_all,
+    retry_now,
+    sync_outbox,
+)
 from search import SearchBackend, create_backend
 from tests import factories
 
@@ -127,3 +134,18 @@ def test_a_change_made_during_a_rebuild_is_enqueued_again_after_the_switch(sessi
     assert pending == [p.id]
     sync_outbox(index)
     assert index.suggest("rhea") == ["Rhea Meanwhile"]
+
+
+def test_a_failed_batch_keeps_its_rows_counts_attempts_and_backs_off(session: Any, tmp_path: Path) -> None:
+    _clear_outbox()
+    p = factories.practitioner()
+    session.commit()
+    unreachable = create_backend("embedded", path=str(tmp_path / "no" / "such" / "dir" / "index.db"))
+    assert sync_outbox(unreachable).failed == 1
+    status = outbox_status()
+    assert (status.pending, status.max_attempts) == (1, 1) and status.last_error
+    assert SqlOutboxStore().claim(10) == [], "backing off, not due"
+    retry_now()
+    assert sync_outbox(unreachable).failed == 1
+    assert outbox_status().max_attempts == 2
+    assert session.scalars(select(SearchOutbox.practitioner_id)).all() == [p.id]
