@@ -338,8 +338,8 @@ class ClusterBackend:
         """Index one chunk of documents into ``name``; return how many were acknowledged.
 
         One pre-encoded bulk request first. If the engine rejects any document, or the whole request with 429,
-        the chunk goes again through the client's streaming_bulk: it retries 429s with backoff and raises
-        BulkIndexError for documents that still fail (re-indexing the accepted ones is harmless).
+        the chunk goes again through the client's streaming_bulk: it retries 429s with backoff, and BulkIndexError
+        is raised for documents that still fail (the accepted ones come back as conflicts at their own version).
         """
         encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=self.engine.json_default).encode
         body = "".join(f'{{"index":{{"_id":{encode(str(d["id"]))}{_version_meta(d)}}}}}\n{encode(d)}\n'
@@ -352,12 +352,18 @@ class ClusterBackend:
         else:
             if response.get("errors") is False:
                 return len(chunk)
-        done = 0
-        for _ok, _item in self.engine.helpers.streaming_bulk(
+        done, refused = 0, []
+        for ok, item in self.engine.helpers.streaming_bulk(
             client, (_bulk_action(name, Change(d["id"], d, d.get("version"))) for d in chunk),
-            chunk_size=len(chunk), raise_on_error=True, max_retries=2, **extra,
+            chunk_size=len(chunk), raise_on_error=False, max_retries=2, **extra,
         ):
-            done += 1
+            # A document the first request indexed comes back as "already newer" at its own version.
+            if ok or _already_newer(next(iter(item.values()))):
+                done += 1
+            else:
+                refused.append(item)
+        if refused:
+            raise self.engine.helpers.BulkIndexError(f"{len(refused)} document(s) failed to index.", refused)
         return done
 
     def refresh(self) -> None:

@@ -112,3 +112,12 @@ def test_an_index_built_before_versions_asks_for_a_rebuild(request: pytest.Fixtu
         for index in backend.engine.alias_targets(backend.alias):
             backend.engine.delete_index(index)
         backend.close()
+
+
+def test_a_rebuild_that_resends_a_chunk_reports_only_the_documents_really_refused(engine: ClusterBackend) -> None:
+    # A refused document sends its chunk again; the ones the first request indexed come back as conflicts at
+    # their own version, which is success, not a failure of the rebuild.
+    broken = {**_doc(2, "Broken", 1), "unmapped_field": True}
+    with pytest.raises(engine.engine.helpers.BulkIndexError) as refused:
+        engine.reindex(iter([_doc(1, "Fine", 1), broken]))
+    assert [next(iter(item.values()))["_id"] for item in refused.value.errors] == ["2"]
