@@ -61,9 +61,9 @@ def bootstrap_command(demo: bool) -> None:
     refresh_statistics()
     db.session.commit()
     backend = search.backend()
-    backend.ensure_index()
+    rebuild = backend.ensure_index()
     total = db.session.scalar(select(func.count(Practitioner.id))) or 0
-    if backend.count() == 0 and total:
+    if (rebuild or backend.count() == 0) and total:
         _reindex(total)
     click.echo(f"ready: {total} practitioners, search index holds {backend.count()} documents ({backend.name})")
 
@@ -166,21 +166,28 @@ def search_status() -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--sync-interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
               help="Seconds between outbox polls of the built-in worker.")
+@click.option("--sync-worker/--no-sync-worker", default=True, show_default=True,
+              help="Run the built-in outbox worker (off when `flask search sync --watch` runs elsewhere).")
 @with_appcontext
-def serve_command(host: str, port: int, threads: int, sync_interval: float) -> None:
-    """Serve Meridian with waitress, with an outbox worker thread keeping search in step."""
+def serve_command(host: str, port: int, threads: int, sync_interval: float, sync_worker: bool) -> None:
+    """Serve Meridian with waitress, with an outbox worker thread keeping search in step.
+
+    Every process may run one: workers claim rows, and versions keep the newest document in the index.
+    """
     from waitress import serve
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    worker = threading.Thread(target=_outbox_worker, args=(app, sync_interval), daemon=True, name="outbox-worker")
-    worker.start()
+    if sync_worker:
+        worker = threading.Thread(target=_outbox_worker, args=(app, sync_interval, threading.Event()), daemon=True,
+                                  name="outbox-worker")
+        worker.start()
     click.echo(f"Meridian on http://{host}:{port}/")
     serve(app, host=host, port=port, threads=threads)
 
 
-def _outbox_worker(app: Any, interval: float) -> None:
-    """Drain the outbox forever; an engine outage only delays search, changes wait in the outbox."""
-    while True:
+def _outbox_worker(app: Any, interval: float, stop: threading.Event) -> None:
+    """Drain the outbox until ``stop`` is set; an engine outage only delays search, changes wait in the outbox."""
+    while not stop.is_set():
         with app.app_context():
             try:
                 indexing.sync_outbox(app.extensions["search"].backend())
@@ -188,4 +195,4 @@ def _outbox_worker(app: Any, interval: float) -> None:
                 app.logger.warning("outbox worker: database error: %s", exc)
             finally:
                 db.session.remove()
-        time.sleep(interval)
+        stop.wait(interval)

@@ -2,7 +2,7 @@
 
 import directory.indexing.listeners  # noqa: F401  (outbox rows written at flush time)
 from directory.accounts.models import AuditEvent, OutgoingEmail, PractitionerClaim, User
-from directory.indexing.models import SearchOutbox
+from directory.indexing.models import SearchOutbox, SearchVersion
 from directory.practitioners.models import (
     Condition,
     ConditionSynonym,
@@ -37,6 +37,7 @@ __all__ = [
     "ReviewRevision",
     "Screening",
     "SearchOutbox",
+    "SearchVersion",
     "User",
     "VerificationCheck",
 ]

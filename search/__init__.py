@@ -35,8 +35,11 @@ class SearchBackend(Protocol):
 
     name: str
 
-    def ensure_index(self) -> None:
-        """Create the index (and its alias) if it does not exist yet."""
+    def ensure_index(self) -> bool:
+        """Create the index (and its alias) if it does not exist yet; tell whether it needs a rebuild.
+
+        True for a new (empty) index, and for one whose documents predate what writes now rely on (versions).
+        """
 
     def apply(self, changes: Sequence[Change]) -> ApplyResult:
         """Write and delete documents; report per document what the engine acknowledged."""

@@ -60,6 +60,8 @@ class PractitionerSource:
     languages: tuple[str, ...] = ()
     rating_average: float | None = None
     rating_count: int = 0
+    # The practitioner's search version when this was read (engines keep the highest version they were sent).
+    version: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,4 +105,5 @@ def practitioner_search_document(p: PractitionerSource) -> dict[str, Any]:
         "locations": [{"lat": loc.lat, "lon": loc.lon} for loc in p.locations],
         "open_hours": [{"gte": low, "lt": high} for loc in p.locations for low, high in open_ranges(loc.timezone, loc.hours)],
         "name_suggest": [fold(name), fold(p.last_name)],
+        "version": p.version,
     }

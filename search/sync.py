@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from search.types import ApplyResult, Change, SearchUnavailable
 
@@ -20,11 +20,14 @@ class PendingChange:
 class OutboxStore(Protocol):
     """Where pending changes live (the application's database)."""
 
-    def pending(self, limit: int) -> list[PendingChange]:
-        """Return up to ``limit`` documents due for syncing, oldest first."""
+    def claim(self, limit: int) -> list[PendingChange]:
+        """Return up to ``limit`` documents due for syncing, oldest first, kept from other workers for a while."""
 
-    def documents(self, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """Return the current search document of each id that still exists and is indexable."""
+    def changes(self, doc_ids: Sequence[int]) -> list[Change]:
+        """Return one change per id: its current document, or a delete when it no longer exists or is indexable.
+
+        Each carries the document's version as read with it, so the engine can refuse an older one.
+        """
 
     def acknowledge(self, changes: Sequence[PendingChange]) -> None:
         """Delete the outbox rows these changes cover (and only those)."""
@@ -51,12 +54,10 @@ class SyncReport:
 
 def sync_batch(store: OutboxStore, backend: Backend, batch_size: int = 500) -> SyncReport:
     """Apply one batch of pending changes; return what happened (0 applied when nothing is due)."""
-    pending = store.pending(batch_size)
+    pending = store.claim(batch_size)
     if not pending:
         return SyncReport()
-    docs = store.documents([p.doc_id for p in pending])
-    # A document that no longer exists (or may not be shown) is deleted from the index.
-    changes = [Change(p.doc_id, docs.get(p.doc_id)) for p in pending]
+    changes = store.changes([p.doc_id for p in pending])
     try:
         result = backend.apply(changes)
     except SearchUnavailable as exc:

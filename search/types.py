@@ -110,10 +110,16 @@ class SearchPage:
 
 @dataclass(frozen=True)
 class Change:
-    """One document to write (``document`` set) or delete (``document`` None)."""
+    """One document to write (``document`` set) or delete (``document`` None).
+
+    With a ``version`` the engine keeps whichever write has the highest version (the engines' external
+    versioning): an older change arriving late is refused, and that counts as acknowledged, since the index
+    already holds something newer. Without one the change is applied unconditionally.
+    """
 
     doc_id: int
     document: dict[str, Any] | None
+    version: int | None = None
 
 
 @dataclass

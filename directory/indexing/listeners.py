@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from directory.clock import utcnow
-from directory.indexing.models import SearchOutbox
+from directory.indexing.models import SearchOutbox, SearchVersion
 from directory.practitioners.models import Location, OpeningHours, Practitioner
 from directory.reviews.models import Review
 
@@ -48,10 +50,26 @@ def _write_outbox_rows(session: Session, flush_context: Any) -> None:
     if touched:
         enqueued.update(touched)
         now = utcnow()
-        session.connection().execute(
+        connection = session.connection()
+        # The version first: its row lock makes a second writer of the same practitioner wait for this commit,
+        # so versions follow commit order and each outbox row's id follows its practitioner's earlier ones.
+        _bump_versions(connection, sorted(touched))
+        connection.execute(
             insert(SearchOutbox.__table__),
             [{"practitioner_id": pid, "operation": op, "enqueued_at": now, "attempts": 0} for pid, op in sorted(touched.items())],
         )
+
+
+def _bump_versions(connection: Connection, practitioner_ids: list[int]) -> None:
+    """Add one to each practitioner's search version (starting at 1), ids in order so writers never deadlock."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    table = SearchVersion.__table__
+    statement = dialect.insert(table)
+    connection.execute(
+        statement.on_conflict_do_update(index_elements=[table.c.practitioner_id],
+                                        set_={"version": table.c.version + 1}),
+        [{"practitioner_id": pid, "version": 1} for pid in practitioner_ids],
+    )
 
 
 @event.listens_for(Session, "after_commit")

@@ -31,3 +31,18 @@ class SearchOutbox(db.Model):  # type: ignore[name-defined,misc]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SearchVersion(db.Model):  # type: ignore[name-defined,misc]
+    """How many committed changes a practitioner's search document has had: the engines' external version.
+
+    Bumped once per transaction that touches the document, in the flush that writes its outbox row, so the
+    row lock (PostgreSQL) or the write lock (SQLite) orders commits by version. No foreign key on purpose: the
+    counter outlives a deleted practitioner, whose delete needs a version above every earlier write.
+    """
+
+    __tablename__ = "search_version"
+    __table_args__ = (CheckConstraint("version >= 1", name="version_positive"),)
+
+    practitioner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)

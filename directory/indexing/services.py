@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, select, update
+from sqlalchemy import String, cast, delete, func, insert, select, update
 
 from directory.clock import utcnow
 from directory.extensions import db
-from directory.indexing.models import SearchOutbox
+from directory.indexing.models import SearchOutbox, SearchVersion
 from directory.practitioners.models import (
     Condition,
     ConditionSynonym,
@@ -29,13 +29,16 @@ from directory.practitioners.models import (
     practitioner_method,
 )
 from directory.reviews.services import published_ratings
-from search import SearchBackend
+from search import Change, SearchBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.hours import WeeklyInterval
 from search.sync import PendingChange, SyncReport, drain
 
 RETRY_BASE_S = 2.0
 RETRY_MAX_S = 300.0
+# How long a worker's claim on outbox rows keeps other workers off them; longer than a bulk write may take, and
+# if a worker dies mid-batch its rows are due again after this.
+CLAIM_LEASE_S = 180.0
 # Allocations between young-generation garbage collections during a rebuild (CPython's default is 700).
 REINDEX_GC_GEN0 = 50_000
 
@@ -82,7 +85,13 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
 
     ``match`` turns a practitioner-id column into a WHERE clause: ``IN (ids)`` for arbitrary ids, or an id range
     for a whole-table rebuild (cheaper to compile than a long IN list).
+
+    The versions are read first, before anything they label: each later statement sees at least the changes of
+    the version read (PostgreSQL's READ COMMITTED gives each statement a newer snapshot; SQLite reads one
+    snapshot), so a document is never labelled newer than its content.
     """
+    versions = dict(_rows(select(SearchVersion.practitioner_id, SearchVersion.version)
+                          .where(match(SearchVersion.practitioner_id))))
     hours = {location_id: _week(text) for location_id, text in _rows(
         select(OpeningHours.location_id, _WEEK_TEXT)
         .join(Location, Location.id == OpeningHours.location_id).where(match(Location.practitioner_id))
@@ -120,7 +129,7 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
             accepting_new_patients=accepting, telehealth=telehealth, hidden=hidden, vetting_status=vetting_status,
             locations=tuple(points.get(pid, empty)), methods=methods.get(pid, empty),
             conditions=conditions.get(pid, empty), languages=tuple(sorted(langs)) if langs else empty,
-            rating_average=average, rating_count=count)
+            rating_average=average, rating_count=count, version=versions.get(pid, 0))
     return sources
 
 
@@ -198,27 +207,55 @@ def iter_all_documents(batch_size: int = 1000) -> Iterator[dict[str, Any]]:
         last = high
 
 
-class SqlOutboxStore:
-    """The outbox kept in the app database; each call commits its own small transaction."""
+def search_versions(ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Return the search version of these practitioners (all of them when ``ids`` is None)."""
+    statement = select(SearchVersion.practitioner_id, SearchVersion.version)
+    if ids is not None:
+        statement = statement.where(SearchVersion.practitioner_id.in_(ids))
+    return {int(pid): int(version) for pid, version in _rows(statement)}
 
-    def pending(self, limit: int) -> list[PendingChange]:
-        """Return the oldest due practitioners with the newest row id each change covers."""
+
+class SqlOutboxStore:
+    """The outbox kept in the app database; each call commits its own small transaction.
+
+    Several workers (one per `flask serve` process) may drain it at once. A claim takes rows off the queue for
+    CLAIM_LEASE_S by moving their next attempt into the future, in one short transaction: on PostgreSQL its
+    ``FOR UPDATE SKIP LOCKED`` makes concurrent claims pass each other instead of waiting, and a row another
+    worker claimed meanwhile fails the re-checked WHERE; on SQLite the database's single write lock runs claims
+    one after another, each seeing the last. Order is kept by the versions, not by the claim: should two
+    workers still sync one practitioner (a lease ran out, `retry_now`), the engine keeps the newer version.
+    """
+
+    def claim(self, limit: int) -> list[PendingChange]:
+        """Claim the oldest due practitioners' rows; return each with the newest row id the change covers."""
         now = utcnow()
-        rows = db.session.execute(
-            select(SearchOutbox.practitioner_id, func.max(SearchOutbox.id))
-            .where((SearchOutbox.next_attempt_at.is_(None)) | (SearchOutbox.next_attempt_at <= now))
-            .group_by(SearchOutbox.practitioner_id)
-            .order_by(func.min(SearchOutbox.id))
-            .limit(limit)
+        due = (SearchOutbox.next_attempt_at.is_(None)) | (SearchOutbox.next_attempt_at <= now)
+        oldest = db.session.scalars(select(SearchOutbox.practitioner_id).where(due).group_by(SearchOutbox.practitioner_id)
+                                    .order_by(func.min(SearchOutbox.id)).limit(limit)).all()
+        # An idle poll only reads; the claim is a transaction of its own that starts by writing, since a SQLite
+        # transaction that read first cannot write after another connection's commit.
+        db.session.commit()
+        if not oldest:
+            return []
+        rows = select(SearchOutbox.id).where(due, SearchOutbox.practitioner_id.in_(oldest)).with_for_update(skip_locked=True)
+        claimed = db.session.execute(
+            update(SearchOutbox).where(SearchOutbox.id.in_(rows))
+            .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_S))
+            .returning(SearchOutbox.practitioner_id, SearchOutbox.id)
         ).all()
         db.session.commit()
-        return [PendingChange(pid, up_to) for pid, up_to in rows]
+        newest: dict[int, int] = {}
+        for pid, row_id in claimed:
+            newest[pid] = max(row_id, newest.get(pid, 0))
+        return [PendingChange(pid, up_to) for pid, up_to in sorted(newest.items(), key=lambda item: item[1])]
 
-    def documents(self, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """Return current documents; missing ids become deletes."""
+    def changes(self, doc_ids: Sequence[int]) -> list[Change]:
+        """Return each practitioner's current document (or a delete), with the version it was read at."""
+        versions = search_versions(doc_ids)  # read before the documents: see _load_sources
         docs = documents_for(doc_ids)
         db.session.commit()
-        return docs
+        return [Change(pid, docs[pid], docs[pid]["version"]) if pid in docs else Change(pid, None, versions.get(pid))
+                for pid in doc_ids]
 
     def acknowledge(self, changes: Sequence[PendingChange]) -> None:
         """Delete exactly the rows each change covered; newer rows stay for the next batch."""
@@ -231,10 +268,13 @@ class SqlOutboxStore:
     def record_failure(self, changes: Sequence[PendingChange], error: str) -> None:
         """Count the attempt and schedule a retry with exponential backoff."""
         now = utcnow()
+        counted = dict(db.session.execute(
+            select(SearchOutbox.practitioner_id, func.max(SearchOutbox.attempts))
+            .where(SearchOutbox.practitioner_id.in_([c.doc_id for c in changes])).group_by(SearchOutbox.practitioner_id)
+        ).all())
+        db.session.commit()  # the updates start a transaction of their own (see claim)
         for change in changes:
-            attempts = db.session.scalar(
-                select(func.max(SearchOutbox.attempts)).where(SearchOutbox.practitioner_id == change.doc_id)
-            ) or 0
+            attempts = counted.get(change.doc_id) or 0
             delay = min(RETRY_MAX_S, RETRY_BASE_S * 2**attempts)
             db.session.execute(
                 update(SearchOutbox)
@@ -284,12 +324,24 @@ def outbox_status() -> OutboxStatus:
 
 
 def reindex_all(backend: SearchBackend, progress: Callable[[int], None] | None = None) -> int:
-    """Rebuild the whole index from the database; outbox rows written before the start are cleared."""
+    """Rebuild the whole index from the database; outbox rows written before the start are cleared.
+
+    A practitioner changed during the rebuild gets a fresh outbox row after the switch: the rebuild may have read
+    it before the change, and a worker may have applied the change to the old index (and deleted its row) before
+    the alias moved.
+    """
+    before = search_versions()
     started_at = db.session.scalar(select(func.max(SearchOutbox.id))) or 0
+    db.session.commit()
     with _fewer_gc_passes():
         count = backend.reindex(iter_all_documents(), progress)
     # Changes enqueued during the rebuild stay pending: the rebuild may have read them too early.
     db.session.execute(delete(SearchOutbox).where(SearchOutbox.id <= started_at))
+    changed = [pid for pid, version in search_versions().items() if before.get(pid) != version]
+    if changed:
+        now = utcnow()
+        db.session.execute(insert(SearchOutbox), [{"practitioner_id": pid, "operation": "upsert", "enqueued_at": now,
+                                                   "attempts": 0} for pid in changed])
     db.session.commit()
     return count
 

@@ -42,8 +42,13 @@ MAPPINGS: dict[str, Any] = {
         "locations": {"type": "geo_point"},
         "open_hours": {"type": "long_range"},
         "name_suggest": {"type": "completion", "analyzer": "simple"},
+        # Also the engine's external _version of the document; kept in the source to compare with the database.
+        "version": {"type": "long", "index": False},
     },
 }
+# Marks an index built since documents carry external versions; set at creation only, so an index from before
+# keeps asking for a rebuild (ensure_index) until one replaces it.
+INDEX_META = {"document_versions": "external"}
 BULK_CHUNK = 1000
 REINDEX_CHUNK = 2000
 # What a search reads back; the engine leaves out the rest (_index, _ignored, shards, bucket bounds...).
@@ -74,11 +79,16 @@ class _ElasticsearchAdapter:
         self.json_default: Callable[[Any], Any] = serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
-        self.client.indices.create(index=name, settings=settings, mappings=MAPPINGS)
+        self.client.indices.create(index=name, settings=settings, mappings={**MAPPINGS, "_meta": INDEX_META})
 
     def put_mappings(self, index: str) -> None:
         """Add fields of MAPPINGS that ``index`` lacks (the engine refuses changes to existing ones)."""
         self.client.indices.put_mapping(index=index, **MAPPINGS)
+
+    def index_meta(self, alias: str) -> dict[str, Any]:
+        """Return the ``_meta`` of the index behind ``alias`` (the same call in both clients)."""
+        mappings = dict(self.client.indices.get_mapping(index=alias))
+        return {key: value for index in mappings.values() for key, value in index["mappings"].get("_meta", {}).items()}
 
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
         """Return the client and extra arguments to send bulk requests with (a longer timeout)."""
@@ -134,7 +144,7 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
         self.json_default = self.client.transport.serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
-        self.client.indices.create(index=name, body={"settings": settings, "mappings": MAPPINGS})
+        self.client.indices.create(index=name, body={"settings": settings, "mappings": {**MAPPINGS, "_meta": INDEX_META}})
 
     def put_mappings(self, index: str) -> None:
         self.client.indices.put_mapping(index=index, body=MAPPINGS)
@@ -166,7 +176,10 @@ class ClusterBackend:
                  replicas: int = 0) -> None:
         self.name = kind
         self.alias = f"{index_prefix}-practitioners"
-        self.settings = {"number_of_shards": 1, "number_of_replicas": replicas, "max_result_window": 10_000}
+        # gc_deletes: how long the engine remembers a deleted document's version, so that a late older write
+        # cannot bring it back; well beyond a claim's lease (60 s by default).
+        self.settings = {"number_of_shards": 1, "number_of_replicas": replicas, "max_result_window": 10_000,
+                         "gc_deletes": "10m"}
         adapter = _OpenSearchAdapter if kind == "opensearch" else _ElasticsearchAdapter
         self.engine = adapter(url, timeout)
 
@@ -181,27 +194,30 @@ class ClusterBackend:
         """Return a fresh versioned index name (the alias points at exactly one of them)."""
         return f"{self.alias}-v{time.strftime('%Y%m%d%H%M%S')}-{time.perf_counter_ns() % 1_000_000:06d}"
 
-    def ensure_index(self) -> None:
-        """Create a first versioned index behind the alias if the alias does not exist.
+    def ensure_index(self) -> bool:
+        """Create a first versioned index behind the alias if the alias does not exist (True then).
 
         An existing index gets the fields added to MAPPINGS since it was built, so that writes of current documents
         are accepted (the mapping is strict); its older documents gain them at the next `flask search reindex`.
+        An index built before documents carried versions also answers True: its documents have the engine's own
+        version numbers, which the external versions of later writes need not exceed, so it must be rebuilt.
         """
         if self._call("alias lookup", self.engine.exists_alias, self.alias):
+            meta = self._call("mapping lookup", self.engine.index_meta, self.alias)
             self._call("mapping update", self.engine.put_mappings, self.alias)
-            return
+            return bool(meta != INDEX_META)
         name = self._new_index_name()
         self._call("index creation", self.engine.create_index, name, self.settings)
         self._call("alias creation", self.engine.update_aliases, [{"add": {"index": name, "alias": self.alias}}])
+        return True
 
     def apply(self, changes: Sequence[Change]) -> ApplyResult:
-        """Bulk-write the changes; report each document's acknowledgement separately."""
-        actions = [
-            {"_op_type": "index", "_index": self.alias, "_id": str(c.doc_id), "_source": c.document}
-            if c.document is not None
-            else {"_op_type": "delete", "_index": self.alias, "_id": str(c.doc_id)}
-            for c in changes
-        ]
+        """Bulk-write the changes; report each document's acknowledgement separately.
+
+        Versioned changes use the engine's external versioning, so the engine itself refuses a write (or delete)
+        older than the one it holds, whichever worker sends it; that refusal (409) means "already newer".
+        """
+        actions = [_bulk_action(self.alias, c) for c in changes]
         result = ApplyResult()
         client, extra = self.engine.bulk_target()
         try:
@@ -211,8 +227,8 @@ class ClusterBackend:
             ):
                 op, info = next(iter(item.items()))
                 doc_id = int(info["_id"])
-                # Deleting a document that is not there is the state we wanted.
-                if ok or (op == "delete" and info.get("status") == 404):
+                # Deleting a document that is not there is the state we wanted; so is a newer version held.
+                if ok or (op == "delete" and info.get("status") == 404) or _already_newer(info):
                     result.acknowledged.append(doc_id)
                 else:
                     result.failed[doc_id] = str(info.get("error") or info.get("status"))
@@ -322,11 +338,11 @@ class ClusterBackend:
         """Index one chunk of documents into ``name``; return how many were acknowledged.
 
         One pre-encoded bulk request first. If the engine rejects any document, or the whole request with 429,
-        the chunk goes again through the client's streaming_bulk: it retries 429s with backoff and raises
-        BulkIndexError for documents that still fail (re-indexing the accepted ones is harmless).
+        the chunk goes again through the client's streaming_bulk: it retries 429s with backoff, and BulkIndexError
+        is raised for documents that still fail (the accepted ones come back as conflicts at their own version).
         """
         encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=self.engine.json_default).encode
-        body = "".join(f'{{"index":{{"_id":{encode(str(d["id"]))}}}}}\n{encode(d)}\n'
+        body = "".join(f'{{"index":{{"_id":{encode(str(d["id"]))}{_version_meta(d)}}}}}\n{encode(d)}\n'
                        for d in chunk).encode("utf-8", "surrogatepass")
         try:
             response = self.engine.bulk_raw(client, extra, name, body)
@@ -336,12 +352,18 @@ class ClusterBackend:
         else:
             if response.get("errors") is False:
                 return len(chunk)
-        done = 0
-        for _ok, _item in self.engine.helpers.streaming_bulk(
-            client, ({"_op_type": "index", "_index": name, "_id": str(d["id"]), "_source": d} for d in chunk),
-            chunk_size=len(chunk), raise_on_error=True, max_retries=2, **extra,
+        done, refused = 0, []
+        for ok, item in self.engine.helpers.streaming_bulk(
+            client, (_bulk_action(name, Change(d["id"], d, d.get("version"))) for d in chunk),
+            chunk_size=len(chunk), raise_on_error=False, max_retries=2, **extra,
         ):
-            done += 1
+            # A document the first request indexed comes back as "already newer" at its own version.
+            if ok or _already_newer(next(iter(item.values()))):
+                done += 1
+            else:
+                refused.append(item)
+        if refused:
+            raise self.engine.helpers.BulkIndexError(f"{len(refused)} document(s) failed to index.", refused)
         return done
 
     def refresh(self) -> None:
@@ -384,6 +406,30 @@ class ClusterBackend:
     def close(self) -> None:
         """Close the client's connections."""
         self.engine.client.close()
+
+
+def _bulk_action(index: str, change: Change) -> dict[str, Any]:
+    """Return the bulk action writing or deleting one document, externally versioned when the change has a version."""
+    action: dict[str, Any] = {"_index": index, "_id": str(change.doc_id)}
+    if change.document is None:
+        action["_op_type"] = "delete"
+    else:
+        action.update(_op_type="index", _source=change.document)
+    if change.version is not None:
+        action.update(_version=change.version, _version_type="external")
+    return action
+
+
+def _version_meta(document: dict[str, Any]) -> str:
+    """Return the external-version part of a pre-encoded bulk action line ("" for an unversioned document)."""
+    version = document.get("version")
+    return f',"version":{int(version)},"version_type":"external"' if version is not None else ""
+
+
+def _already_newer(info: dict[str, Any]) -> bool:
+    """Tell whether a bulk item was refused because the engine holds an equal or newer external version."""
+    error = info.get("error")
+    return info.get("status") == 409 and isinstance(error, dict) and error.get("type") == "version_conflict_engine_exception"
 
 
 def _hit(raw: dict[str, Any], query: SearchQuery) -> SearchHit:

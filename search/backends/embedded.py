@@ -42,9 +42,13 @@ from search.types import (
 
 # Bumped whenever the tables change: an index file of another version is dropped and
 # rebuilt empty by ensure_index() (`flask bootstrap` then reindexes it).
-SCHEMA_VERSION = 3
-TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts")
+SCHEMA_VERSION = 4
+TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts", "doc_version")
 SCHEMA = """
+-- The highest version written or deleted per document (the engines' external versioning). Deleted documents
+-- keep theirs, so a late older write cannot bring one back. A rebuild replaces it as it replaces the documents,
+-- as a new cluster index does.
+CREATE TABLE IF NOT EXISTS doc_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS doc (
     id INTEGER PRIMARY KEY, display_name TEXT NOT NULL, visible INTEGER NOT NULL, verified INTEGER NOT NULL
 );
@@ -158,8 +162,8 @@ class EmbeddedBackend:
         return code
 
     # -- writing -----------------------------------------------------------
-    def ensure_index(self) -> None:
-        """Create the tables if they are missing; drop an index file of another schema version."""
+    def ensure_index(self) -> bool:
+        """Create the tables if they are missing; drop an index file of another schema version (True then)."""
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -177,16 +181,23 @@ class EmbeddedBackend:
             raise
         if stale:
             self._codes, self._decode = {}, {}
+        return bool(stale)
 
     def apply(self, changes: Sequence[Change]) -> ApplyResult:
-        """Upsert or delete each document in one transaction; all succeed or none."""
+        """Upsert or delete each document in one transaction; all succeed or none.
+
+        A versioned change no newer than what the index holds is skipped and acknowledged: the write lock
+        (BEGIN IMMEDIATE) makes the comparison and the write one step, whichever process applies them.
+        """
         conn = self._conn()
         result = ApplyResult()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for change in changes:
+            newer = _newer(conn, changes)
+            for change in newer:
                 _delete(conn, change.doc_id)
-            self._insert(conn, [c.document for c in changes if c.document is not None])
+            self._insert(conn, [c.document for c in newer if c.document is not None])
+            _record_versions(conn, [(c.doc_id, c.version) for c in newer if c.version is not None])
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK") if conn.in_transaction else None
@@ -226,6 +237,7 @@ class EmbeddedBackend:
         n = len(batch)
         if n:
             self._insert(conn, batch)
+            _record_versions(conn, [(d["id"], d["version"]) for d in batch if d.get("version") is not None])
             if progress:
                 progress(n)
             batch.clear()
@@ -433,6 +445,23 @@ def _unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
 def _chord2(radius_km: float) -> float:
     """Return the squared chord (on the unit sphere) of a great-circle distance."""
     return float((2 * math.sin(min(math.pi, radius_km / EARTH_RADIUS_KM) / 2)) ** 2)
+
+
+def _newer(conn: sqlite3.Connection, changes: Sequence[Change]) -> list[Change]:
+    """Return the changes to apply: unversioned ones, and versioned ones above the version the index holds."""
+    versioned = [c.doc_id for c in changes if c.version is not None]
+    held: dict[int, int] = {}
+    for start in range(0, len(versioned), 500):  # within SQLite's limit on bound parameters
+        ids = versioned[start:start + 500]
+        held.update(conn.execute(f"SELECT id, version FROM doc_version WHERE id IN ({', '.join('?' * len(ids))})",  # noqa: S608
+                                 ids).fetchall())
+    return [c for c in changes if c.version is None or c.version > held.get(c.doc_id, -1)]
+
+
+def _record_versions(conn: sqlite3.Connection, versions: list[tuple[int, int]]) -> None:
+    """Remember the version each document was last written or deleted at."""
+    conn.executemany("INSERT INTO doc_version VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                     versions)
 
 
 def _delete(conn: sqlite3.Connection, doc_id: int) -> None:

@@ -129,6 +129,7 @@ def test_full_document() -> None:
         "open_hours": [{"gte": NEW_YORK_WEEK + 540, "lt": NEW_YORK_WEEK + 1020},
                        {"gte": NEW_YORK_WEEK + 1440 + 540, "lt": NEW_YORK_WEEK + 1440 + 1020}],
         "name_suggest": ["zoe nunez", "nunez"],
+        "version": 0,
     }
 
 
