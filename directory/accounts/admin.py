@@ -9,14 +9,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from directory.accounts import services
+from directory.accounts.audit_trail import audit_page
 from directory.accounts.forms import ApproveForm, AuditFilterForm, ClaimDecisionForm, RefuseForm, RoleForm
-from directory.accounts.models import AuditEvent, PractitionerClaim, User
+from directory.accounts.models import PractitionerClaim, User
 from directory.accounts.policy import roles_required
 from directory.errors import DomainError
 from directory.extensions import db
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
-AUDIT_PAGE = 100
 
 
 @bp.get("/users")
@@ -98,13 +98,6 @@ def decide_claim(claim_id: int) -> Any:
 def audit() -> Any:
     """Show the audit trail, newest first, filtered by action, actor and subject type."""
     form = AuditFilterForm(request.args)
-    stmt = select(AuditEvent, User.email).outerjoin(User, User.id == AuditEvent.actor_id)
-    if form.validate():
-        if form.action.data:
-            stmt = stmt.where(AuditEvent.action == form.action.data.strip())
-        if form.actor.data:
-            stmt = stmt.where(User.email == form.actor.data.strip().lower())
-        if form.subject_type.data:
-            stmt = stmt.where(AuditEvent.subject_type == form.subject_type.data.strip())
-    rows = db.session.execute(stmt.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)).all()
-    return render_template("accounts/admin_audit.html", form=form, rows=rows)
+    filters = {"action": form.action.data or "", "actor": form.actor.data or "",
+               "subject_type": form.subject_type.data or ""} if form.validate() else {}
+    return render_template("accounts/admin_audit.html", form=form, rows=audit_page(**filters))

@@ -243,6 +243,9 @@ def request_claim(user: User, slug: str, evidence: str) -> PractitionerClaim:
     practitioner = db.session.scalar(select(Practitioner).where(Practitioner.slug == slug.strip().lower()))
     if practitioner is None:
         raise InvalidParameter("No profile has that address; copy it from the profile page.", field="slug")
+    if pending_claim(user) is not None:
+        raise InvalidParameter("You already have a claim awaiting review; we will email you the decision.",
+                               field="slug")
     owner = db.session.scalar(select(User).where(User.practitioner_id == practitioner.id))
     if owner is not None:
         raise InvalidParameter("That profile already has an owner; contact us if it is yours.", field="slug")
@@ -250,6 +253,12 @@ def request_claim(user: User, slug: str, evidence: str) -> PractitionerClaim:
     db.session.add(claim)
     record_audit("claim_requested", actor_id=user.id, subject_type="practitioner", subject_id=practitioner.id)
     return claim
+
+
+def pending_claim(user: User) -> PractitionerClaim | None:
+    """Return the user's claim that awaits an admin's decision, if any."""
+    return db.session.scalars(select(PractitionerClaim).where(PractitionerClaim.user_id == user.id,
+                                                              PractitionerClaim.decision == "pending")).first()
 
 
 def decide_claim(admin: User, claim_id: int, approve: bool, note: str) -> PractitionerClaim:

@@ -158,7 +158,7 @@ def dashboard() -> Any:
     """Show the signed-in user's dashboard for their role."""
     claims = db.session.query(PractitionerClaim).filter_by(user_id=current_user.id).all()
     return render_template("accounts/dashboard.html", claims=claims, claim_form=ClaimForm(),
-                           delete_form=ConfirmDeleteForm())
+                           pending_claim=services.pending_claim(current_user), delete_form=ConfirmDeleteForm())
 
 
 @bp.post("/account/claim")
