@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session, url_for
 
@@ -12,7 +13,15 @@ from directory.errors import DomainError
 from directory.geo import PlaceAmbiguous
 from directory.practitioners.forms import SearchForm
 from directory.practitioners.profile_service import CREDENTIAL_KINDS, load_profile
-from directory.practitioners.search_page import RADII_KM, card_extras, query_args, relaxations
+from directory.practitioners.search_page import (
+    RADII_KM,
+    active_filter_count,
+    card_extras,
+    given_args,
+    query_args,
+    relaxations,
+    search_path,
+)
 from directory.practitioners.search_service import SearchResults, build_query, search_practitioners, vocabulary_choices
 from directory.practitioners.suggest_service import suggest
 from directory.screening.services import remembered_result
@@ -31,7 +40,8 @@ def search_page() -> Any:
     vocabulary = vocabulary_choices()
     form = SearchForm(request.args, vocabulary=vocabulary)
     context: dict[str, Any] = {"form": form, "vocabulary": vocabulary, "results": None, "error": None,
-                               "candidates": [], "radii": RADII_KM, "map": map_settings()}
+                               "candidates": [], "radii": RADII_KM, "map": map_settings(),
+                               "active_filters": active_filter_count(request.args.to_dict(flat=False))}
     status = 200
     if request.args and form.validate():
         try:
@@ -48,7 +58,8 @@ def search_page() -> Any:
 
 def _results_context(results: SearchResults, vocabulary: dict[str, dict[str, str]]) -> dict[str, Any]:
     """Return what the page shows around a page of results."""
-    args = request.args.to_dict(flat=False)
+    args = given_args(request.args.to_dict(flat=False))
+    back = "/search?" + urlencode(args, doseq=True)
     methods = list(results.query.methods)
     screening = remembered_result(session)
     return {
@@ -59,6 +70,7 @@ def _results_context(results: SearchResults, vocabulary: dict[str, dict[str, str
         "screening_url": url_for("screening.questionnaire", method=methods[0],
                                  return_to=request.full_path.rstrip("?")) if methods else None,
         "page_args": {page: query_args(args, page=page) for page in _nearby_pages(results)},
+        "back": back,
     }
 
 
@@ -80,7 +92,8 @@ def suggest_json() -> Any:
 def profile(slug: str) -> str:
     """Show a practitioner's public profile; a friendly 404 when there is none."""
     return render_template("practitioners/profile.html", profile=load_profile(slug, utcnow()),
-                           map=map_settings(), referral_url=_referral_url(slug), kinds=CREDENTIAL_KINDS)
+                           map=map_settings(), referral_url=_referral_url(slug), kinds=CREDENTIAL_KINDS,
+                           back=search_path(request.args.get("back")) or url_for("practitioners.search_page"))
 
 
 def map_settings() -> dict[str, str]:
