@@ -284,7 +284,7 @@ def decide_claim(admin: User, claim_id: int, approve: bool, note: str) -> Practi
 
 def _email_claim_decision(claim: PractitionerClaim) -> None:
     """Queue the message telling the claimant the decision (and the admin's note, if any)."""
-    name = claim.practitioner.display_name
+    name = " ".join(claim.practitioner.display_name.split())[:120]  # one line, within the subject's 200 characters
     note = f"\nThe reviewer's note: {claim.note}\n" if claim.note else ""
     if claim.decision == "approved":
         link = public_url("practitioner_manage.edit_profile", slug=claim.practitioner.slug)

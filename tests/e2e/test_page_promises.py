@@ -93,6 +93,8 @@ def _admin(server: LiveServer) -> None:
         db.session.add(User(email="audit-admin-with-a-rather-long-address@hospital-group.example.org",
                             password_hash=hash_password(PASSWORD), role="admin", full_name="Audit Admin",
                             email_confirmed_at=utcnow(), approved_at=utcnow()))
+        db.session.add(User(email="waiting.doctor@example.org", password_hash=hash_password(PASSWORD), role="doctor",
+                            full_name="Wanda Waiting", email_confirmed_at=utcnow()))
         # What made the trail 1,417 px wide: long unbroken details (a path, a hash) and a long subject.
         record_audit("forbidden", actor_id=None, subject_type="verification_check", subject_id=999_999,
                      path="/practitioners/" + "a-very-long-slug-" * 8 + "/edit", evidence_sha256="f" * 64 * 2)
@@ -122,6 +124,11 @@ def test_the_admin_finds_the_queue_and_reads_an_audit_trail_that_fits(page: Any,
     subject = page.locator("table.audit-table td[data-label=Subject] a", has_text="Ada Moxley").first
     assert subject.is_visible() and re.search(r"/admin/vetting/practitioners/\d+$", subject.get_attribute("href"))
     screenshot(page, "admin-audit-1280")
+    page.get_by_role("link", name="Accounts", exact=True).click()
+    waiting = page.locator(".decision", has_text="Wanda Waiting")
+    assert waiting.get_by_role("button", name="Approve").is_visible()
+    assert page.get_by_label(re.compile("Reason for refusing Wanda Waiting")).is_visible()
+    screenshot(page, "admin-accounts-1280")
 
 
 def test_a_practitioner_with_a_pending_claim_is_told_why_they_cannot_edit(page: Any, live_server: LiveServer) -> None:
