@@ -102,7 +102,8 @@ def _admin(server: LiveServer) -> None:
         db.session.remove()
 
 
-def test_the_admin_finds_the_queue_and_reads_an_audit_trail_that_fits(page: Any, live_server: LiveServer) -> None:
+def test_the_admin_finds_the_queue_and_reads_an_audit_trail_that_fits(page: Any, browser: Any,
+                                                                     live_server: LiveServer) -> None:
     _admin(live_server)
     page.goto(live_server.at("/sign-in"))
     page.get_by_label("Email").fill("audit-admin-with-a-rather-long-address@hospital-group.example.org")
@@ -129,6 +130,14 @@ def test_the_admin_finds_the_queue_and_reads_an_audit_trail_that_fits(page: Any,
     assert waiting.get_by_role("button", name="Approve").is_visible()
     assert page.get_by_label(re.compile("Reason for refusing Wanda Waiting")).is_visible()
     screenshot(page, "admin-accounts-1280")
+    phone, _ = new_page(browser, live_server, storage_state=page.context.storage_state(), **PHONE)
+    for path, name in (("/admin/audit", "mobile-admin-audit"), ("/admin/users", "mobile-admin-accounts")):
+        phone.goto(live_server.at(path))
+        screenshot(phone, name)
+        wide = phone.evaluate("""[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > 376)
+            .map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).slice(0, 8)""")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375, (path, wide)
+    phone.context.close()
 
 
 def test_a_practitioner_with_a_pending_claim_is_told_why_they_cannot_edit(page: Any, live_server: LiveServer) -> None:
