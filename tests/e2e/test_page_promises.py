@@ -163,3 +163,19 @@ def test_a_practitioner_with_a_pending_claim_is_told_why_they_cannot_edit(page: 
     text = page.locator("main").inner_text()
     assert "Your ownership claim of this profile is awaiting approval" in text and "permission" not in text
     screenshot(page, "edit-while-claim-pending")
+
+
+def test_an_unconfirmed_account_can_ask_for_a_new_link_from_the_sign_in_page(page: Any, live_server: LiveServer) -> None:
+    assert live_server.app is not None
+    with live_server.app.app_context():
+        db.session.add(User(email="unconfirmed@example.org", password_hash=hash_password(PASSWORD), role="patient"))
+        db.session.commit()
+        db.session.remove()
+    page.goto(live_server.at("/sign-in"))
+    page.get_by_label("Email").fill("unconfirmed@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    assert "Please confirm your email first" in page.locator(".form-error").inner_text()
+    screenshot(page, "sign-in-unconfirmed")
+    page.get_by_role("button", name="Resend the confirmation email").click()
+    assert "we sent it a new link" in page.locator("main").inner_text()
