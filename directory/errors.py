@@ -71,6 +71,22 @@ def unauthorized() -> Any:
     return redirect(url_for("accounts.sign_in", next=request.full_path if request.query_string else request.path))
 
 
+# Our words for Werkzeug's stock descriptions ("You don't have the permission to access the requested resource...").
+PLAIN_DESCRIPTIONS = {
+    400: "The request was not understood. Go back, check what you entered and try again.",
+    403: "You do not have access to this page. If you think you should, sign in with the account that has access.",
+    404: "There is nothing at this address. It may have moved, or the link may be mistyped.",
+    405: "This page cannot be used that way. Go back and use the page's own buttons and links.",
+}
+
+
+def plain_description(error: Any) -> str:
+    """Return the error's own description, or our plain words when it is Werkzeug's stock text."""
+    if error.description == type(error).description and error.code in PLAIN_DESCRIPTIONS:
+        return PLAIN_DESCRIPTIONS[error.code]
+    return str(error.description)
+
+
 def register_error_handlers(app: Any) -> None:
     """Install the handlers that turn errors into pages or JSON, never a traceback."""
     from flask import jsonify, render_template
@@ -83,10 +99,11 @@ def register_error_handlers(app: Any) -> None:
 
     def handle_http_error(error: HTTPException) -> Any:
         status = error.code or 500
+        message = plain_description(error)
         if wants_json():
             code = (error.name or "error").lower().replace(" ", "_")
-            return jsonify({"error": code, "message": error.description}), status
-        return render_template("error.html", status=status, message=error.description), status
+            return jsonify({"error": code, "message": message}), status
+        return render_template("error.html", status=status, message=message), status
 
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)

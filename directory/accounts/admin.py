@@ -9,14 +9,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from directory.accounts import services
-from directory.accounts.forms import ApproveForm, AuditFilterForm, ClaimDecisionForm, RoleForm
-from directory.accounts.models import AuditEvent, PractitionerClaim, User
+from directory.accounts.audit_trail import audit_page
+from directory.accounts.forms import ApproveForm, AuditFilterForm, ClaimDecisionForm, RefuseForm, RoleForm
+from directory.accounts.models import PractitionerClaim, User
 from directory.accounts.policy import roles_required
 from directory.errors import DomainError
 from directory.extensions import db
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
-AUDIT_PAGE = 100
 
 
 @bp.get("/users")
@@ -29,7 +29,8 @@ def users() -> Any:
                                 .order_by(PractitionerClaim.requested_at)).all()
     recent = db.session.scalars(select(User).order_by(User.created_at.desc()).limit(50)).all()
     return render_template("accounts/admin_users.html", waiting=waiting, claims=claims, recent=recent,
-                           approve_form=ApproveForm(), role_form=RoleForm(), claim_form=ClaimDecisionForm())
+                           approve_form=ApproveForm(), refuse_form=RefuseForm(), role_form=RoleForm(),
+                           claim_form=ClaimDecisionForm())
 
 
 def _admin_action(action: Any, success: str) -> Any:
@@ -56,7 +57,19 @@ def approve(user_id: int) -> Any:
     if not form.validate_on_submit():
         return redirect(url_for("accounts_admin.users")), 400
     return _admin_action(lambda: services.approve_user(current_user, user_id, form.licence_number.data or "",
-                                                       form.jurisdiction.data or ""), "Account approved.")
+                                                       form.jurisdiction.data or ""), "Account approved; the applicant is told by email.")
+
+
+@bp.post("/users/<int:user_id>/refuse")
+@roles_required("admin")
+def refuse(user_id: int) -> Any:
+    """Refuse a doctor or practitioner, with a reason that is emailed to them."""
+    form = RefuseForm()
+    if not form.validate_on_submit():
+        flash(" ".join(m for msgs in form.errors.values() for m in msgs), "error")
+        return redirect(url_for("accounts_admin.users")), 400
+    return _admin_action(lambda: services.refuse_user(current_user, user_id, form.reason.data or ""),
+                         "Account refused; the applicant is told why by email.")
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -77,7 +90,7 @@ def decide_claim(claim_id: int) -> Any:
     if not form.validate_on_submit():
         return redirect(url_for("accounts_admin.users")), 400
     return _admin_action(lambda: services.decide_claim(current_user, claim_id, form.decision.data == "approve",
-                                                       form.note.data or ""), "Claim decided.")
+                                                       form.note.data or ""), "Claim decided; the claimant is told by email.")
 
 
 @bp.get("/audit")
@@ -85,13 +98,6 @@ def decide_claim(claim_id: int) -> Any:
 def audit() -> Any:
     """Show the audit trail, newest first, filtered by action, actor and subject type."""
     form = AuditFilterForm(request.args)
-    stmt = select(AuditEvent, User.email).outerjoin(User, User.id == AuditEvent.actor_id)
-    if form.validate():
-        if form.action.data:
-            stmt = stmt.where(AuditEvent.action == form.action.data.strip())
-        if form.actor.data:
-            stmt = stmt.where(User.email == form.actor.data.strip().lower())
-        if form.subject_type.data:
-            stmt = stmt.where(AuditEvent.subject_type == form.subject_type.data.strip())
-    rows = db.session.execute(stmt.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)).all()
-    return render_template("accounts/admin_audit.html", form=form, rows=rows)
+    filters = {"action": form.action.data or "", "actor": form.actor.data or "",
+               "subject_type": form.subject_type.data or ""} if form.validate() else {}
+    return render_template("accounts/admin_audit.html", form=form, rows=audit_page(**filters))

@@ -68,6 +68,19 @@ class ApproveForm(FlaskForm):
     jurisdiction = StringField("Jurisdiction (state or country)", validators=[Optional(), Length(max=60)])
 
 
+class RefuseForm(FlaskForm):
+    """Refuse a waiting doctor or practitioner; the reason is emailed to them."""
+
+    reason = TextAreaField("Reason (sent to the applicant)",
+                           validators=[DataRequired("Give the reason: it is sent to the applicant."), Length(max=2000)])
+
+
+class ResendConfirmationForm(FlaskForm):
+    """Ask for a new email-confirmation link."""
+
+    email = EmailField("Email", validators=EMAIL)
+
+
 class RoleForm(FlaskForm):
     """Change a user's role."""
 

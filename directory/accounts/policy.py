@@ -87,7 +87,20 @@ def enforce_access_rules() -> None:
         login_manager = current_app.login_manager  # type: ignore[attr-defined]
         return login_manager.unauthorized()  # type: ignore[no-any-return]
     _audit_refusal()
-    abort(403)
+    abort(403, description=refusal_reason(rule, current_user))
+
+
+def refusal_reason(rule: AccessRule, user: Any) -> str:
+    """Say in plain words why a signed-in user may not open a page (waiting for approval, or the wrong role)."""
+    if rule.roles and user.role not in rule.roles:
+        who = " and ".join(f"{role}s" for role in rule.roles)
+        article = "an" if user.role[:1] in "aeiou" else "a"
+        return f"This page is for {who} only, and you are signed in as {article} {user.role}."
+    if user.role == "practitioner":
+        return ("Your account and your ownership claim are awaiting approval. You can edit your profile once an "
+                "admin has approved them; we will email you the decision.")
+    return ("Your account is waiting for an admin to check your details. You can use this page once it is "
+            "approved; we will email you as soon as it is.")
 
 
 def _audit_refusal() -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from directory.accounts import passwords, tokens
 from directory.accounts.audit import record_audit
-from directory.accounts.mail import queue_email
+from directory.accounts.mail import public_url, queue_email
 from directory.accounts.models import AuditEvent, PractitionerClaim, User
 from directory.clock import utcnow
 from directory.errors import DomainError, InvalidParameter, NotFound
@@ -39,6 +39,12 @@ class SignInFailed(DomainError):
 
     status = 401
     code = "sign_in_failed"
+
+
+class EmailNotConfirmed(SignInFailed):
+    """The right password for an account whose address is not confirmed yet (the sign-in page offers a new link)."""
+
+    code = "email_not_confirmed"
 
 
 def load_user(user_id: str) -> User | None:
@@ -82,6 +88,15 @@ def send_confirmation(user: User) -> None:
     queue_email(user.email, "Confirm your Meridian account", _text("confirm", link=link), "confirm")
 
 
+def resend_confirmation(email: str) -> None:
+    """Queue a fresh confirmation link if an unconfirmed account has this address; the answer never says."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or user.state != "active" or user.email_confirmed_at is not None:
+        return
+    send_confirmation(user)
+    record_audit("confirmation_resent", actor_id=None, subject_type="user", subject_id=user.id)
+
+
 def confirm_email(token: str) -> User:
     """Mark the email confirmed for a valid token."""
     payload = tokens.read_token("confirm", token, tokens.CONFIRM_MAX_AGE_S)
@@ -109,7 +124,7 @@ def authenticate(email: str, password: str) -> User:
         _count_failure(user, now)
         raise SignInFailed(SIGN_IN_FAILED)
     if user.email_confirmed_at is None:
-        raise SignInFailed("Please confirm your email first: we sent you a link when you signed up.")
+        raise EmailNotConfirmed("Please confirm your email first: we sent you a link when you signed up.")
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.failed_sign_ins, user.locked_until = 0, None
@@ -173,7 +188,38 @@ def approve_user(admin: User, user_id: int, licence_number: str = "", jurisdicti
                                   jurisdiction=jurisdiction.strip(), issuer="Medical board"))
     user.approved_at, user.approved_by_id = utcnow(), admin.id
     record_audit("user_approved", actor_id=admin.id, subject_type="user", subject_id=user.id, role=user.role)
+    queue_email(user.email, "Your Meridian account is approved",
+                _text(f"{user.role}_approved", link=public_url("accounts.sign_in")), "account_approved")
     return user
+
+
+def refuse_user(admin: User, user_id: int, reason: str) -> User:
+    """Refuse a waiting doctor or practitioner: the account stays open as a patient's, and its owner hears why."""
+    user = _get_user(user_id)
+    if user.id == admin.id:
+        record_audit("self_approval_refused", actor_id=admin.id, subject_type="user", subject_id=user.id)
+        raise Forbidden("You cannot decide on your own account.")
+    if user.role not in ("doctor", "practitioner") or user.approved_at is not None:
+        raise InvalidParameter("Only doctors and practitioners waiting for approval can be refused.", field="user")
+    if not reason.strip():
+        raise InvalidParameter("Tell the applicant why: the reason is sent to them.", field="reason")
+    requested = user.role
+    user.role, user.practitioner_id, user.approved_at, user.approved_by_id = "patient", None, utcnow(), admin.id
+    record_audit("user_refused", actor_id=admin.id, subject_type="user", subject_id=user.id, role=requested,
+                 reason=reason.strip())
+    _close_pending_claims(user, admin, "The account was not approved as a practitioner's.")
+    queue_email(user.email, f"We could not approve your account as a {requested}",
+                _text("account_refused", role=requested, reason=reason.strip(), link=public_url("accounts.sign_in")),
+                "account_refused")
+    return user
+
+
+def _close_pending_claims(user: User, admin: User, note: str) -> None:
+    """Reject the user's pending profile claims (a refused account cannot own a profile)."""
+    pending = select(PractitionerClaim).where(PractitionerClaim.user_id == user.id,
+                                              PractitionerClaim.decision == "pending")
+    for claim in db.session.scalars(pending):
+        claim.decision, claim.decided_at, claim.decided_by_id, claim.note = "rejected", utcnow(), admin.id, note
 
 
 def change_role(admin: User, user_id: int, role: str) -> User:
@@ -197,6 +243,9 @@ def request_claim(user: User, slug: str, evidence: str) -> PractitionerClaim:
     practitioner = db.session.scalar(select(Practitioner).where(Practitioner.slug == slug.strip().lower()))
     if practitioner is None:
         raise InvalidParameter("No profile has that address; copy it from the profile page.", field="slug")
+    if pending_claim(user) is not None:
+        raise InvalidParameter("You already have a claim awaiting review; we will email you the decision.",
+                               field="slug")
     owner = db.session.scalar(select(User).where(User.practitioner_id == practitioner.id))
     if owner is not None:
         raise InvalidParameter("That profile already has an owner; contact us if it is yours.", field="slug")
@@ -206,6 +255,12 @@ def request_claim(user: User, slug: str, evidence: str) -> PractitionerClaim:
     return claim
 
 
+def pending_claim(user: User) -> PractitionerClaim | None:
+    """Return the user's claim that awaits an admin's decision, if any."""
+    return db.session.scalars(select(PractitionerClaim).where(PractitionerClaim.user_id == user.id,
+                                                              PractitionerClaim.decision == "pending")).first()
+
+
 def decide_claim(admin: User, claim_id: int, approve: bool, note: str) -> PractitionerClaim:
     """Approve (the user now owns the profile) or reject a pending claim."""
     claim = db.session.get(PractitionerClaim, claim_id)
@@ -213,6 +268,9 @@ def decide_claim(admin: User, claim_id: int, approve: bool, note: str) -> Practi
         raise NotFound("No pending claim with that id.")
     if claim.user_id == admin.id:
         raise Forbidden("You cannot decide your own claim.")
+    if approve and claim.user.role != "practitioner":
+        raise InvalidParameter("The claimant's account is no longer a practitioner's; reject the claim.",
+                               field="decision")
     claim.decision = "approved" if approve else "rejected"
     claim.decided_at, claim.decided_by_id, claim.note = utcnow(), admin.id, note.strip()
     if approve:
@@ -220,7 +278,22 @@ def decide_claim(admin: User, claim_id: int, approve: bool, note: str) -> Practi
         claim.user.approved_at = claim.user.approved_at or utcnow()
     record_audit(f"claim_{claim.decision}", actor_id=admin.id, subject_type="practitioner",
                  subject_id=claim.practitioner_id, user_id=claim.user_id)
+    _email_claim_decision(claim)
     return claim
+
+
+def _email_claim_decision(claim: PractitionerClaim) -> None:
+    """Queue the message telling the claimant the decision (and the admin's note, if any)."""
+    name = " ".join(claim.practitioner.display_name.split())[:120]  # one line, within the subject's 200 characters
+    note = f"\nThe reviewer's note: {claim.note}\n" if claim.note else ""
+    if claim.decision == "approved":
+        link = public_url("practitioner_manage.edit_profile", slug=claim.practitioner.slug)
+        subject = f"Your claim of {name} is approved"
+        text = _text("claim_approved", name=name, note=note, link=link)
+    else:
+        subject = f"Your claim of {name} was not approved"
+        text = _text("claim_rejected", name=name, note=note, link=public_url("accounts.dashboard"))
+    queue_email(claim.user.email, subject, text, f"claim_{claim.decision}")
 
 
 def export_user_data(user: User) -> dict[str, Any]:
@@ -264,12 +337,24 @@ MESSAGES = {
              "{link}\n\nIf it was not you, ignore this message; your password stays the same.\n",
     "already_registered": "Someone tried to create a Meridian account with this address, which already has one.\n"
                           "If it was you, sign in or reset your password. If not, you can ignore this message.\n",
+    "doctor_approved": "Your Meridian doctor's account is approved: you can now refer patients to vetted "
+                       "practitioners and follow each referral.\n\nSign in here:\n{link}\n",
+    "practitioner_approved": "Your Meridian practitioner's account is approved. Once you own your profile you can "
+                             "edit it and answer referrals.\n\nSign in here:\n{link}\n",
+    "account_refused": "We could not approve your Meridian account as a {role}.\n\nThe reason: {reason}\n\n"
+                       "Your account stays open as a patient's account. If you can send us the missing evidence, "
+                       "reply to this message and we will look again.\n\nSign in here:\n{link}\n",
+    "claim_approved": "Your claim of the profile {name} is approved: the profile is yours to keep up to date.\n{note}\n"
+                      "Edit it here:\n{link}\n",
+    "claim_rejected": "We could not approve your claim of the profile {name}.\n{note}\n"
+                      "If the profile is yours, send a new claim with evidence we can check (a licence number, "
+                      "your clinic's website) from your account:\n{link}\n",
 }
 
 
-def _text(name: str, **values: str) -> str:
+def _text(message: str, **values: str) -> str:
     """Return the text of a standard message."""
-    return MESSAGES[name].format(**values)
+    return MESSAGES[message].format(**values)
 
 
 def record_forbidden(actor_id: int, path: str) -> None:

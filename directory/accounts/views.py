@@ -14,6 +14,7 @@ from directory.accounts.forms import (
     ClaimForm,
     ConfirmDeleteForm,
     NewPasswordForm,
+    ResendConfirmationForm,
     ResetRequestForm,
     SignInForm,
     SignUpForm,
@@ -74,6 +75,19 @@ def confirm_email(token: str) -> Any:
     return redirect(url_for("accounts.sign_in"))
 
 
+@bp.route("/confirm/resend", methods=["GET", "POST"])
+@public
+@limiter.limit("5 per minute;20 per hour", methods=["POST"])
+def resend_confirmation() -> Any:
+    """Send a new confirmation link; the answer is the same whether the account exists or not."""
+    form = ResendConfirmationForm()
+    if form.validate_on_submit():
+        services.resend_confirmation(form.email.data)
+        db.session.commit()
+        return render_template("accounts/check_email.html", email=form.email.data, resent=True)
+    return render_template("accounts/resend_confirmation.html", form=form), 400 if form.errors else 200
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
@@ -86,7 +100,9 @@ def sign_in() -> Any:
         except services.SignInFailed as exc:
             db.session.commit()  # keep the failure count and its audit event
             form.form_errors.append(exc.message)
-            return render_template("accounts/sign_in.html", form=form), 401
+            resend = ResendConfirmationForm(email=form.email.data) \
+                if isinstance(exc, services.EmailNotConfirmed) else None
+            return render_template("accounts/sign_in.html", form=form, resend_form=resend), 401
         db.session.commit()
         session.clear()
         login_user(user)
@@ -142,7 +158,7 @@ def dashboard() -> Any:
     """Show the signed-in user's dashboard for their role."""
     claims = db.session.query(PractitionerClaim).filter_by(user_id=current_user.id).all()
     return render_template("accounts/dashboard.html", claims=claims, claim_form=ClaimForm(),
-                           delete_form=ConfirmDeleteForm())
+                           pending_claim=services.pending_claim(current_user), delete_form=ConfirmDeleteForm())
 
 
 @bp.post("/account/claim")

@@ -43,6 +43,20 @@ class LocationCard:
     longitude: float
     timezone: str
     wheelchair_accessible: bool
+    phone: str = ""
+    booking_url: str = ""
+
+    @property
+    def tel_url(self) -> str:
+        """Return the phone number as a ``tel:`` link (digits and a leading +), or "" without a number."""
+        digits = "".join(c for c in self.phone if c.isdigit() or c == "+")
+        return f"tel:{digits}" if any(c.isdigit() for c in digits) else ""
+
+    @property
+    def web_booking_url(self) -> str:
+        """Return the booking link only when it is a web address (never ``javascript:`` or the like)."""
+        url = self.booking_url.strip()
+        return url if url.lower().startswith(("https://", "http://")) else ""
 
 
 @dataclass
@@ -90,7 +104,7 @@ _CARDS = select(Practitioner.id, Practitioner.slug, Practitioner.first_name, Pra
 _VERIFIED_CARDS = _CARDS.where(Practitioner.vetting_status.in_(VERIFIED))
 _LOCATIONS = select(Location.practitioner_id, Location.id, Location.name, Location.city, Location.region,
                     Location.postal_code, Location.country, Location.latitude, Location.longitude, Location.timezone,
-                    Location.wheelchair_accessible).where(Location.practitioner_id.in_(_IDS)).order_by(Location.id)
+                    Location.wheelchair_accessible, Location.phone, Location.booking_url).where(Location.practitioner_id.in_(_IDS)).order_by(Location.id)
 
 
 def load_cards(ids: Sequence[int], verified_only: bool) -> dict[int, PractitionerCard]:

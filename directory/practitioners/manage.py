@@ -14,6 +14,7 @@ from wtforms.validators import Length
 
 from directory.accounts.audit import record_audit
 from directory.accounts.policy import can_edit_practitioner, roles_required
+from directory.accounts.services import pending_claim
 from directory.extensions import db
 from directory.practitioners.models import Condition, Language, Method, Practitioner
 from directory.practitioners.search_service import vocabulary_choices
@@ -47,8 +48,18 @@ def _editable(slug: str) -> Practitioner:
         record_audit("forbidden", actor_id=current_user.id, subject_type="practitioner", subject_id=practitioner.id,
                      path=request.path)
         db.session.commit()
-        abort(403)
+        abort(403, description=_not_yours(practitioner))
     return practitioner
+
+
+def _not_yours(practitioner: Practitioner) -> str:
+    """Explain why this profile cannot be edited by the current user (a pending claim, or someone else's)."""
+    claim = pending_claim(current_user)
+    if claim is not None and claim.practitioner_id == practitioner.id:
+        return ("Your ownership claim of this profile is awaiting approval. You can edit it once an admin has "
+                "approved the claim; we will email you the decision.")
+    return ("Only the practitioner who owns this profile can edit it. If it is yours, claim it from your account "
+            "page and we will check.")
 
 
 @bp.route("/practitioners/<slug>/edit", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -75,7 +76,7 @@ def _verdicts(row: ResultRow, screening: ScreeningResult | None, methods: Sequen
 def relaxations(args: Mapping[str, list[str]], query: SearchQuery,
                 vocabulary: Mapping[str, Mapping[str, str]]) -> list[Relaxation]:
     """Return the ways to widen a search that found nothing: a wider radius, then each filter dropped."""
-    base = {key: list(values) for key, values in args.items() if key != "page"}
+    base = {key: values for key, values in given_args(args).items() if key != "page"}
     found: list[Relaxation] = []
     wider = next((r for r in RADII_KM if r > query.radius_km), None)
     if query.has_origin and wider:
@@ -94,6 +95,30 @@ def relaxations(args: Mapping[str, list[str]], query: SearchQuery,
         found.append(Relaxation("Include practitioners whose checks are still in progress",
                                 {**base, "verified_only": ["false"]}))
     return found
+
+
+def given_args(args: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Return the parameters that were given a value: a form's "Any method" option sends ``method=`` (no filter)."""
+    given = {key: [value for value in values if value.strip()] for key, values in args.items()}
+    return {key: values for key, values in given.items() if values}
+
+
+def active_filter_count(args: Mapping[str, Sequence[str]]) -> int:
+    """Return how many filters the search applies (each chosen term, each yes/no, gender, checks in progress)."""
+    given = given_args(args)
+    terms = sum(len(given.get(kind, [])) for kind in ("method", "condition", "language"))
+    toggles = sum(1 for key in TOGGLES if given.get(key) and given[key][0] != "false")
+    return terms + toggles + (given.get("verified_only") == ["false"])
+
+
+def search_path(target: str | None) -> str | None:
+    """Return ``target`` only if it is this site's search page with its query string (the profile's way back)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path != "/search" or "\\" in target or any(c < " " for c in target):
+        return None
+    return f"/search?{parts.query}" if parts.query else "/search"
 
 
 def query_args(args: Mapping[str, list[str]], **changes: Any) -> dict[str, list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session, url_for
 
@@ -13,7 +14,15 @@ from directory.extensions import db
 from directory.geo import PlaceAmbiguous
 from directory.practitioners.forms import SearchForm
 from directory.practitioners.profile_service import CREDENTIAL_KINDS, load_profile
-from directory.practitioners.search_page import RADII_KM, card_extras, query_args, relaxations
+from directory.practitioners.search_page import (
+    RADII_KM,
+    active_filter_count,
+    card_extras,
+    given_args,
+    query_args,
+    relaxations,
+    search_path,
+)
 from directory.practitioners.search_service import SearchResults, build_query, search_practitioners, vocabulary_choices
 from directory.practitioners.suggest_service import suggest
 from directory.screening.services import remembered_result
@@ -33,7 +42,8 @@ def search_page() -> Any:
     vocabulary = vocabulary_choices()
     form = SearchForm(request.args, vocabulary=vocabulary)
     context: dict[str, Any] = {"form": form, "vocabulary": vocabulary, "results": None, "error": None,
-                               "candidates": [], "radii": RADII_KM, "map": map_settings()}
+                               "candidates": [], "radii": RADII_KM, "map": map_settings(),
+                               "active_filters": active_filter_count(request.args.to_dict(flat=False))}
     status = 200
     if request.args and form.validate():
         try:
@@ -50,7 +60,8 @@ def search_page() -> Any:
 
 def _results_context(results: SearchResults, vocabulary: dict[str, dict[str, str]]) -> dict[str, Any]:
     """Return what the page shows around a page of results."""
-    args = request.args.to_dict(flat=False)
+    args = given_args(request.args.to_dict(flat=False))
+    back = "/search?" + urlencode(args, doseq=True)
     methods = list(results.query.methods)
     screening = remembered_result(session)
     return {
@@ -61,6 +72,7 @@ def _results_context(results: SearchResults, vocabulary: dict[str, dict[str, str
         "screening_url": url_for("screening.questionnaire", method=methods[0],
                                  return_to=request.full_path.rstrip("?")) if methods else None,
         "page_args": {page: query_args(args, page=page) for page in _nearby_pages(results)},
+        "back": back,
     }
 
 
@@ -86,7 +98,8 @@ def profile(slug: str) -> str:
     if alert_chain_break(shown.practitioner, shown.chain_breaks, shown.chain_head):
         db.session.commit()
     return render_template("practitioners/profile.html", profile=shown, map=map_settings(),
-                           referral_url=None if shown.suspension else _referral_url(slug), kinds=CREDENTIAL_KINDS)
+                           referral_url=None if shown.suspension else _referral_url(slug), kinds=CREDENTIAL_KINDS,
+                           back=search_path(request.args.get("back")) or url_for("practitioners.search_page"))
 
 
 def map_settings() -> dict[str, str]:

@@ -30,8 +30,22 @@
     });
   }
 
+  // On a phone the results come first and the filters wait behind their "Filters" toggle; wider screens show both.
+  function foldFilters() {
+    var panel = document.querySelector("details[data-filters]");
+    if (!panel) { return; }
+    var layout = panel.closest(".layout");
+    function fit() {
+      panel.open = !NARROW.matches;
+      if (layout) { layout.classList.toggle("filters-folded", NARROW.matches); }
+    }
+    fit();
+    NARROW.addEventListener("change", fit);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-near-me]"), setUpNearMe);
     foldFacets();
+    foldFilters();
   });
 }());

@@ -31,7 +31,7 @@ EXPECTED: dict[str, set[str]] = {
     "api.practitioners_search": ANYONE,
     "screening.questionnaire": ANYONE, "screening.result": ANYONE, "screening.forget": ANYONE,
     "accounts.sign_up": ANYONE, "accounts.sign_in": ANYONE, "accounts.confirm_email": ANYONE,
-    "accounts.request_reset": ANYONE, "accounts.reset_password": ANYONE,
+    "accounts.request_reset": ANYONE, "accounts.reset_password": ANYONE, "accounts.resend_confirmation": ANYONE,
     "accounts.sign_out": SIGNED_IN, "accounts.dashboard": SIGNED_IN, "accounts.export_data": SIGNED_IN,
     "accounts.delete_account": {"patient"}, "accounts.claim_profile": {"practitioner"},
     # Allowed roles reach the object check: another's profile is then a 403 of its own (tested separately).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from directory.practitioners.search_page import query_args, relaxations
+from directory.practitioners.search_page import active_filter_count, given_args, query_args, relaxations, search_path
 from search import SearchQuery
 
 VOCABULARY = {"method": {"moxibustion": "Moxibustion", "cupping": "Cupping"}, "condition": {"sciatica": "Sciatica"},
@@ -42,3 +42,23 @@ def test_query_args_change_one_key_and_keep_the_rest() -> None:
     assert query_args(args, page=3) == {"method": ["a", "b"], "page": ["3"]}
     assert query_args(args, page=None) == {"method": ["a", "b"]}
     assert args["page"] == ["2"]
+
+
+def test_blank_values_from_a_form_are_no_filter_at_all() -> None:
+    args = {"place": ["02139"], "method": [""], "condition": ["", " "], "language": ["zh", ""]}
+    assert labels(args, SearchQuery(lat=42.0, lon=-71.0, radius_km=500, languages=("zh",))) == [
+        "Remove the language “Chinese”", "Include practitioners whose checks are still in progress"]
+    assert given_args(args) == {"place": ["02139"], "language": ["zh"]}
+
+
+def test_active_filters_count_terms_and_yes_no_choices() -> None:
+    assert active_filter_count({"method": ["a", "b", ""], "telehealth": ["true"], "open_now": ["false"],
+                                "verified_only": ["false"], "place": ["x"]}) == 4
+
+
+def test_the_way_back_is_a_search_path_or_nothing() -> None:
+    assert search_path("/search?place=02139&method=moxibustion") == "/search?place=02139&method=moxibustion"
+    assert search_path("/search") == "/search"
+    for bad in ("//evil.example/search", "https://evil.example/search", "/searchx", "/search/../x", "/x?/search",
+                "/search\\evil", "/search?\nSet-Cookie:x", None, ""):
+        assert search_path(bad) is None, bad
