@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from directory.extensions import db
 from tests.e2e.conftest import LiveServer, screenshot
@@ -34,19 +35,19 @@ def test_sign_up_confirm_sign_in_reach_dashboard(page: Any, live_server: LiveSer
     page.get_by_label("Password (12 characters or more)").fill(PASSWORD)
     page.get_by_label("I am a").select_option(label=label)
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
 
     page.goto(live_server.at(_confirmation_path(live_server, email)))
-    assert page.get_by_text("Your email is confirmed").is_visible()
+    expect(page.get_by_text("Your email is confirmed")).to_be_visible()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
     assert page.url.endswith("/account")
-    assert page.get_by_role("heading", name=f"Hello, Journey {role.title()}").is_visible()
-    assert page.get_by_text(f"Signed in as a {role}").is_visible()
+    expect(page.get_by_role("heading", name=f"Hello, Journey {role.title()}")).to_be_visible()
+    expect(page.get_by_text(f"Signed in as a {role}")).to_be_visible()
     if role != "patient":
-        assert page.get_by_text("waiting for an admin").is_visible()
+        expect(page.get_by_text("waiting for an admin")).to_be_visible()
     screenshot(page, f"account-dashboard-{role}")
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_role("link", name="Sign in").is_visible()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()

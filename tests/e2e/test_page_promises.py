@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from directory.accounts.audit import record_audit
@@ -55,15 +56,16 @@ def test_on_a_phone_the_first_result_is_on_the_first_screen_and_filters_open_on_
     first = page.locator(".result-card").first.bounding_box()
     assert first is not None and first["y"] + 60 < 667, f"first result starts at {first['y']}px"
     toggle = page.locator("summary.filters-toggle")
-    assert toggle.is_visible() and "1 active" in toggle.inner_text()
+    expect(toggle).to_be_visible()
+    assert "1 active" in toggle.inner_text()
     assert page.get_by_label("Cupping").is_hidden()
     screenshot(page, "mobile-search-results-first")
     page.screenshot(path=str(ARTIFACTS / "mobile-search-first-screen.png"))  # just what the first screen shows
     toggle.click()
-    assert page.get_by_label("Accepting new patients").is_visible()
+    expect(page.get_by_label("Accepting new patients")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     call = page.locator(".result-card .card-contact a").first
-    assert call.is_visible()
+    expect(call).to_be_visible()
     screenshot(page, "mobile-search-filters-open")
     assert watch.errors == []
     page.context.close()
@@ -72,7 +74,7 @@ def test_on_a_phone_the_first_result_is_on_the_first_screen_and_filters_open_on_
 def test_on_a_desktop_the_filters_stay_open_beside_the_results(page: Any, live_server: LiveServer) -> None:
     page.goto(live_server.at("/search?place=02139&method=moxibustion"))
     assert page.locator("summary.filters-toggle").is_hidden()
-    assert page.get_by_label("Accepting new patients").is_visible()
+    expect(page.get_by_label("Accepting new patients")).to_be_visible()
     card = page.locator(".result-card", has_text="Ada Moxley")
     assert card.get_by_role("link", name=re.compile(r"^Call")).get_attribute("href") == "tel:6175550142"
     screenshot(page, "desktop-search-with-contact")
@@ -114,7 +116,7 @@ def test_the_admin_finds_the_queue_and_reads_an_audit_trail_that_fits(page: Any,
     screenshot(page, "admin-dashboard")
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Verification queue").click()
     page.wait_for_url(live_server.at("/admin/vetting/"))
-    assert page.get_by_role("heading", name="Verification queue").is_visible()
+    expect(page.get_by_role("heading", name="Verification queue")).to_be_visible()
     page.goto(live_server.at("/practitioners/ada-moxley/edit"))  # an admin's edit leaves audit events behind
     page.get_by_label("About your practice").fill("Moxibustion and gentle needling for back pain and sciatica.")
     page.get_by_role("button", name=re.compile("Save")).click()
@@ -123,12 +125,13 @@ def test_the_admin_finds_the_queue_and_reads_an_audit_trail_that_fits(page: Any,
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 1280, f"the audit trail is {width}px wide in a 1280px window"
     subject = page.locator("table.audit-table td[data-label=Subject] a", has_text="Ada Moxley").first
-    assert subject.is_visible() and re.search(r"/admin/vetting/practitioners/\d+$", subject.get_attribute("href"))
+    expect(subject).to_be_visible()
+    assert re.search(r"/admin/vetting/practitioners/\d+$", subject.get_attribute("href"))
     screenshot(page, "admin-audit-1280")
     page.get_by_role("link", name="Accounts", exact=True).click()
     waiting = page.locator(".decision", has_text="Wanda Waiting")
-    assert waiting.get_by_role("button", name="Approve").is_visible()
-    assert page.get_by_label(re.compile("Reason for refusing Wanda Waiting")).is_visible()
+    expect(waiting.get_by_role("button", name="Approve")).to_be_visible()
+    expect(page.get_by_label(re.compile("Reason for refusing Wanda Waiting"))).to_be_visible()
     screenshot(page, "admin-accounts-1280")
     phone, _ = new_page(browser, live_server, storage_state=page.context.storage_state(), **PHONE)
     for path, name in (("/admin/audit", "mobile-admin-audit"), ("/admin/users", "mobile-admin-accounts")):

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import LiveServer, new_page, screenshot
 
@@ -39,7 +40,7 @@ def test_search_by_zip_with_a_method_then_open_a_profile(page: Any, live_server:
     assert "Federal exclusion list" in history.nth(0).inner_text()
     assert "Confirmed" in history.nth(0).inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", page.locator("code.hash").inner_text())
-    assert page.get_by_text("acupuncture complements conventional medical treatment").is_visible()
+    expect(page.get_by_text("acupuncture complements conventional medical treatment")).to_be_visible()
     screenshot(page, "profile-verification-history")
 
 
@@ -71,7 +72,7 @@ def test_empty_state_suggests_widening(page: Any, live_server: LiveServer) -> No
     page.goto(live_server.at("/search?place=02139&radius_km=5&method=gua-sha&method=laser-acupuncture&q=homeopathy"))
     empty = page.locator(".empty-state")
     assert "No practitioners match all of these filters." in empty.inner_text()
-    assert empty.get_by_role("link", name="Search within 10 km").is_visible()
+    expect(empty.get_by_role("link", name="Search within 10 km")).to_be_visible()
     screenshot(page, "search-empty-state")
     empty.get_by_role("link", name="Search within 10 km").click()
     page.wait_for_url(re.compile(r"radius_km=10"))
@@ -92,7 +93,7 @@ def test_tampered_query_shows_an_escaped_message(page: Any, live_server: LiveSer
 def test_screening_without_flags(page: Any, live_server: LiveServer) -> None:
     page.goto(live_server.at("/screening"))
     page.get_by_role("button", name="See my results").click()
-    assert page.get_by_text("Nothing you ticked stands in the way of any method.").is_visible()
+    expect(page.get_by_text("Nothing you ticked stands in the way of any method.")).to_be_visible()
     assert page.locator(".verdicts-table .verdict-ok").count() == 10
     screenshot(page, "screening-no-flags")
 
@@ -109,7 +110,7 @@ def test_screening_with_flags_from_a_search_shows_verdicts_beside_results(page: 
     assert "Ask your doctor first" in table.locator("tr", has_text="Filiform needling").inner_text()
     assert "Caution — tell the practitioner" in table.locator("tr", has_text="Moxibustion").inner_text()
     assert "Not this method" in table.locator("tr", has_text="Electroacupuncture").inner_text()
-    assert page.get_by_role("heading", name="Ask your doctor first").is_visible()
+    expect(page.get_by_role("heading", name="Ask your doctor first")).to_be_visible()
     assert "not a diagnosis" in page.locator(".lead").inner_text()
     screenshot(page, "screening-with-flags")
 
@@ -137,7 +138,7 @@ def test_phone_width_375(browser: Any, live_server: LiveServer) -> None:
     page.goto(live_server.at("/practitioners/ada-moxley"))
     page.locator("#verification").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot(page, "mobile-profile").with_name("mobile-profile-history.png")))
-    assert page.locator("table.history td").first.is_visible()
+    expect(page.locator("table.history td").first).to_be_visible()
     assert watch.errors == []
     page.context.close()
 

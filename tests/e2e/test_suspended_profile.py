@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from directory.extensions import db
@@ -38,7 +39,7 @@ def test_a_suspended_profile_says_so_and_shows_the_decision(browser: Any, page: 
     response = page.goto(live_server.at(f"/practitioners/{slug}"))
     assert response is not None and response.status == 200
     notice = page.get_by_role("status").filter(has_text="This listing is suspended")
-    assert notice.is_visible()
+    expect(notice).to_be_visible()
     assert f"This listing is suspended since {since}." in notice.inner_text()
     assert "Reason: Exclusion list match." in notice.inner_text()
     history = page.get_by_role("region", name="Verification history, newest first")
@@ -53,7 +54,7 @@ def test_a_suspended_profile_says_so_and_shows_the_decision(browser: Any, page: 
     phone, watch = new_page(browser, live_server, viewport={"width": 375, "height": 812}, is_mobile=True)
     try:
         phone.goto(live_server.at(f"/practitioners/{slug}"))
-        assert phone.get_by_role("status").filter(has_text="This listing is suspended").is_visible()
+        expect(phone.get_by_role("status").filter(has_text="This listing is suspended")).to_be_visible()
         width = phone.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 375, f"the page scrolls sideways on a phone ({width}px)"
         screenshot(phone, "profile-suspended-phone")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from directory.accounts.passwords import hash_password
@@ -47,11 +48,11 @@ def test_admin_records_a_check_suspends_and_reinstates(page: Any, live_server: L
     page.get_by_label("Email").fill("queue-admin@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("heading", name="Verification queue").is_visible()
+    expect(page.get_by_role("heading", name="Verification queue")).to_be_visible()
     screenshot(page, "admin-vetting-queue")
 
     page.goto(live_server.at(f"/admin/vetting/practitioners/{practitioner_id}"))
-    assert page.get_by_role("heading", name=name).is_visible()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
     manual = page.locator("section", has=page.get_by_role("heading", name="Record a manual check"))
     manual.get_by_label("Where it was checked").select_option("state_board")
     manual.get_by_label("What was checked").fill("Licence look-up on the state board's public site")
@@ -59,12 +60,12 @@ def test_admin_records_a_check_suspends_and_reinstates(page: Any, live_server: L
     manual.get_by_label("Outcome").select_option("pass")
     manual.get_by_role("button", name="Record the check").click()
     screenshot(page, "admin-vetting-check-recorded")
-    assert page.get_by_text("Checked: Licence look-up on the state board's public site").is_visible()
+    expect(page.get_by_text("Checked: Licence look-up on the state board's public site")).to_be_visible()
 
     decision = page.locator("section", has=page.get_by_role("heading", name="Suspend"))
     decision.get_by_label("Reason").fill("Board reports an open investigation")
     decision.get_by_role("button", name="Suspend").click()
-    assert page.get_by_role("heading", name="Reinstate").is_visible()
+    expect(page.get_by_role("heading", name="Reinstate")).to_be_visible()
     screenshot(page, "admin-vetting-suspended")
 
     public = page.context.new_page()
@@ -75,7 +76,7 @@ def test_admin_records_a_check_suspends_and_reinstates(page: Any, live_server: L
     reinstate = page.locator("section", has=page.get_by_role("heading", name="Reinstate"))
     reinstate.get_by_label("Reason").fill("Investigation closed without findings")
     reinstate.get_by_role("button", name="Reinstate").click()
-    assert page.get_by_role("heading", name="Suspend").is_visible()
+    expect(page.get_by_role("heading", name="Suspend")).to_be_visible()
     actions = _audit_actions(live_server, practitioner_id)
     assert any("check" in a for a in actions) and any("suspend" in a for a in actions)
     assert any("reinstate" in a for a in actions)
