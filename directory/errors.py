@@ -71,17 +71,42 @@ def unauthorized() -> Any:
     return redirect(url_for("accounts.sign_in", next=request.full_path if request.query_string else request.path))
 
 
+UNTRUSTED_HOST = "This site does not answer to the host name in your request. Check the address you typed."
+
+
+def untrusted_host_response() -> Any:
+    """Answer 400 to a request whose Host is not in TRUSTED_HOSTS, without building a single URL from it."""
+    from flask import jsonify, render_template
+
+    if wants_json():
+        return jsonify({"error": "untrusted_host", "message": UNTRUSTED_HOST}), 400
+    return render_template("untrusted_host.html", message=UNTRUSTED_HOST), 400
+
+
+def _host_refused() -> bool:
+    """Tell whether Flask refused this request's Host (no URL adapter: the base layout cannot render)."""
+    from flask import request
+    from werkzeug.exceptions import SecurityError
+
+    return isinstance(request.routing_exception, SecurityError)
+
+
 def register_error_handlers(app: Any) -> None:
     """Install the handlers that turn errors into pages or JSON, never a traceback."""
     from flask import jsonify, render_template
     from werkzeug.exceptions import HTTPException
 
     def handle_domain_error(error: DomainError) -> Any:
+        if _host_refused():
+            return untrusted_host_response()
         if wants_json():
             return jsonify(error.to_json()), error.status
         return render_template("error.html", status=error.status, message=error.message), error.status
 
     def handle_http_error(error: HTTPException) -> Any:
+        # Whatever else went wrong (CSRF, rate limit), an untrusted Host gets the page that needs no URL.
+        if _host_refused():
+            return untrusted_host_response()
         status = error.code or 500
         if wants_json():
             code = (error.name or "error").lower().replace(" ", "_")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -18,6 +20,13 @@ def queue_email(recipient: str, subject: str, body: str, kind: str) -> OutgoingE
     message = OutgoingEmail(recipient=recipient, subject=subject, body=body, kind=kind)
     db.session.add(message)
     return message
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """Return an absolute link for an email, built from PUBLIC_BASE_URL, never from the request's Host."""
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def send_pending(limit: int = 100) -> tuple[int, int]:

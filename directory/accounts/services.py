@@ -6,12 +6,11 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from flask import url_for
 from sqlalchemy import select
 
 from directory.accounts import passwords, tokens
 from directory.accounts.audit import record_audit
-from directory.accounts.mail import queue_email
+from directory.accounts.mail import public_url, queue_email
 from directory.accounts.models import AuditEvent, PractitionerClaim, User
 from directory.clock import utcnow
 from directory.errors import DomainError, InvalidParameter, NotFound
@@ -77,8 +76,8 @@ def sign_up(email: str, password: str, full_name: str, role: str) -> User:
 
 def send_confirmation(user: User) -> None:
     """Queue the email-confirmation link."""
-    link = url_for("accounts.confirm_email", token=tokens.make_token("confirm", {"uid": user.id, "email": user.email}),
-                   _external=True)
+    link = public_url("accounts.confirm_email",
+                      token=tokens.make_token("confirm", {"uid": user.id, "email": user.email}))
     queue_email(user.email, "Confirm your Meridian account", _text("confirm", link=link), "confirm")
 
 
@@ -134,7 +133,7 @@ def request_password_reset(email: str) -> None:
         return
     # The hash fragment makes the link single-use: it stops matching once the password changes.
     token = tokens.make_token("reset", {"uid": user.id, "h": user.password_hash[-16:]})
-    link = url_for("accounts.reset_password", token=token, _external=True)
+    link = public_url("accounts.reset_password", token=token)
     queue_email(user.email, "Reset your Meridian password", _text("reset", link=link), "reset")
     record_audit("password_reset_requested", actor_id=user.id, subject_type="user", subject_id=user.id)
 

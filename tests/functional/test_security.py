@@ -8,15 +8,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from directory.accounts.models import User
+from directory.accounts.mail import public_url
+from directory.accounts.models import OutgoingEmail, User
 from directory.accounts.passwords import hash_password
 from directory.clock import utcnow
+from directory.config import ConfigError, load_config
 from directory.extensions import db
 from tests import factories
 from tests.conftest import extra_app, rolled_back_session
-from tests.support.web import csrf_from, post_form, sign_in_as
+from tests.support.web import csrf_from, last_email, post_form, sign_in_as
 
 PASSWORD = "correct horse battery staple"
 
@@ -143,3 +145,106 @@ def test_nul_bytes_in_a_form_are_refused(client: Any) -> None:
                                               "password": PASSWORD, "role": "patient"})
     assert response.status_code == 400
     assert db.session.scalars(select(User).where(User.email == "nul@example.org")).first() is None
+
+
+EVIL = {"Host": "evil.example"}
+
+
+def _post_as_host(client: Any, url: str, data: dict[str, str], headers: dict[str, str]) -> Any:
+    """Submit a form as a browser sent to another host would (cookies are per host)."""
+    token = csrf_from(client.get(url, headers=headers).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data}, headers=headers)
+
+
+@pytest.fixture
+def public_site(app: Flask, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Configure the public address links in email are built from; return it."""
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://meridian.example")
+    return "https://meridian.example"
+
+
+def test_reset_link_comes_from_the_public_address_not_the_host_header(client: Any, public_site: str) -> None:
+    _user(email="victim@example.org")
+    response = _post_as_host(client, "/reset-password", {"email": "victim@example.org"}, EVIL)
+    assert response.status_code == 200
+    body = last_email("victim@example.org", "reset").body
+    assert f"{public_site}/reset-password/" in body
+    assert "evil.example" not in body
+
+
+def test_confirmation_link_comes_from_the_public_address_not_the_host_header(client: Any, public_site: str) -> None:
+    _post_as_host(client, "/sign-up", {"full_name": "Pat", "email": "newcomer@example.org", "password": PASSWORD,
+                                       "role": "patient"}, EVIL)
+    body = last_email("newcomer@example.org", "confirm").body
+    assert f"{public_site}/confirm/" in body
+    assert "evil.example" not in body
+
+
+def test_public_url_needs_no_request_and_keeps_a_path_prefix(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://example.org/meridian")
+    with app.app_context():
+        assert public_url("accounts.reset_password", token="t") == "https://example.org/meridian/reset-password/t"
+
+
+@pytest.fixture
+def trusted_hosts(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answer only to meridian.example, as production does."""
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["meridian.example"])
+
+
+@pytest.mark.usefixtures("trusted_hosts")
+def test_a_reset_request_for_an_untrusted_host_is_refused_and_sends_nothing(client: Any) -> None:
+    _user(email="target@example.org")
+    assert _post_as_host(client, "/reset-password", {"email": "target@example.org"},
+                         {"Host": "meridian.example"}).status_code == 200
+    db.session.execute(delete(OutgoingEmail))
+    token = csrf_from(client.get("/reset-password", headers={"Host": "meridian.example"}).get_data(as_text=True))
+    client.set_cookie("session", client.get_cookie("session", domain="meridian.example").value, domain="evil.example")
+    response = client.post("/reset-password", data={"csrf_token": token, "email": "target@example.org"}, headers=EVIL)
+    assert response.status_code == 400
+    assert "does not answer to the host name" in response.get_data(as_text=True)
+    assert db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.recipient == "target@example.org")).first() is None
+
+
+@pytest.mark.usefixtures("trusted_hosts")
+@pytest.mark.parametrize(("method", "url"), [("GET", "/"), ("GET", "/search?q=moxa"), ("GET", "/no-such-page"),
+                                             ("POST", "/sign-in"), ("GET", "/admin/users")])
+def test_untrusted_hosts_get_a_plain_400_page(client: Any, method: str, url: str) -> None:
+    response = client.open(url, method=method, headers=EVIL)
+    assert response.status_code == 400
+    assert "does not answer to the host name" in response.get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("trusted_hosts")
+def test_untrusted_hosts_get_a_json_400_from_the_api(client: Any) -> None:
+    response = client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.1", headers=EVIL)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "untrusted_host"
+    assert client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.1",
+                      headers={"Host": "meridian.example"}).status_code == 200
+
+
+def _production(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> dict[str, Any]:
+    """Return production settings with ``overrides`` (a secret given)."""
+    monkeypatch.setenv("MERIDIAN_ENV", "production")
+    return load_config({"SECRET_KEY": "s" * 32, **overrides})
+
+
+def test_production_requires_a_public_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be set"):
+        _production(monkeypatch, PUBLIC_BASE_URL=None)
+    with pytest.raises(ConfigError, match="https"):
+        _production(monkeypatch, PUBLIC_BASE_URL="http://meridian.example")
+
+
+def test_production_trusts_only_its_public_host_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _production(monkeypatch, PUBLIC_BASE_URL="https://meridian.example/")["TRUSTED_HOSTS"] == [
+        "meridian.example"]
+    listed = _production(monkeypatch, PUBLIC_BASE_URL="https://meridian.example", TRUSTED_HOSTS="a.example, B.example")
+    assert listed["TRUSTED_HOSTS"] == ["a.example", "b.example"]
+
+
+@pytest.mark.parametrize("value", ["ftp://meridian.example", "meridian.example", "https://meridian.example/?x=1"])
+def test_a_malformed_public_address_is_one_clear_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be an http"):
+        load_config({"SECRET_KEY": "s", "PUBLIC_BASE_URL": value})
