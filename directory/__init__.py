@@ -34,7 +34,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Load signed-in users and enforce every route's declared access rule."""
+    """Trust the configured proxies, load signed-in users and enforce every route's declared access rule."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from directory.accounts.policy import enforce_access_rules
     from directory.accounts.services import load_user
     from directory.errors import refuse_nul_bytes, unauthorized
@@ -44,6 +46,10 @@ def register_security(app: Flask) -> None:
     login_manager.unauthorized_handler(unauthorized)
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access_rules)
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Client address (rate limits, audit) and scheme (HTTPS redirects) from the proxies' headers.
+        # The Host header passes through proxies unchanged, so X-Forwarded-Host is not trusted.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
 def register_blueprints(app: Flask) -> None:

@@ -132,6 +132,42 @@ def test_search_api_is_rate_limited(limited_app: Flask) -> None:
     assert client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.1").get_json()["error"] == "too_many_requests"
 
 
+@pytest.fixture
+def proxied_app(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """A rate-limited app behind one trusted reverse proxy (TRUSTED_PROXIES=1)."""
+    with extra_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_SEARCH_API="3 per minute",
+                   TRUSTED_PROXIES="1") as proxied, rolled_back_session(proxied):
+        proxied.extensions["search"].backend().ensure_index()
+        yield proxied
+
+
+def _search_from(application: Flask, forwarded_for: str) -> int:
+    """Return the status of one API search arriving through the proxy for ``forwarded_for``."""
+    return application.test_client().get("/api/v1/practitioners/search?lat=42.36&lon=-71.1",
+                                         headers={"X-Forwarded-For": forwarded_for}).status_code
+
+
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(proxied_app: Flask) -> None:
+    assert [_search_from(proxied_app, "203.0.113.1") for _ in range(4)] == [200, 200, 200, 429]
+    assert _search_from(proxied_app, "203.0.113.2") == 200
+
+
+def test_behind_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(proxied_app: Flask) -> None:
+    # The proxy appends the address it saw; anything the client put before it is not trusted.
+    statuses = [_search_from(proxied_app, f"198.51.100.{n}, 203.0.113.7") for n in range(4)]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_without_trusted_proxies_forwarded_for_is_ignored(limited_app: Flask) -> None:
+    assert [_search_from(limited_app, f"203.0.113.{n}") for n in range(4)] == [200, 200, 200, 429]
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "99"])
+def test_a_bad_trusted_proxies_count_is_one_clear_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES must be a whole number"):
+        load_config({"SECRET_KEY": "s", "TRUSTED_PROXIES": value})
+
+
 @pytest.mark.parametrize("url", ["/practitioners/ada%00", "/search?place=Boston%00", "/search?q=%00",
                                  "/api/v1/practitioners/search?q=a%00b", "/search?method%00=x", "/search/suggest?q=%00"])
 def test_nul_bytes_are_a_400_not_a_database_error(client: Any, url: str) -> None:
