@@ -26,7 +26,7 @@ def users_group() -> None:
 @with_appcontext
 def create_admin(email: str, full_name: str, password: str) -> None:
     """Create an admin account (confirmed and approved), or promote an existing user to admin."""
-    problem = passwords.password_problem(password)
+    problem = passwords.password_problem(password, context=(email, full_name))
     if problem:
         raise click.BadParameter(problem, param_hint="--password")
     email = normalise_email(email)

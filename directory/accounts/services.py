@@ -57,7 +57,7 @@ def sign_up(email: str, password: str, full_name: str, role: str) -> User:
     """Create an account and queue its confirmation email; doctors and practitioners await approval."""
     if role not in SELF_SERVICE_ROLES:
         raise InvalidParameter("choose patient, doctor or practitioner", field="role")
-    problem = passwords.password_problem(password)
+    problem = passwords.password_problem(password, context=(email, full_name))
     if problem:
         raise InvalidParameter(problem, field="password")
     email = normalise_email(email)
@@ -144,7 +144,7 @@ def reset_password(token: str, new_password: str) -> User:
     user = db.session.get(User, payload["uid"]) if payload else None
     if user is None or payload is None or user.password_hash[-16:] != payload.get("h"):
         raise InvalidParameter("This reset link is invalid, used or expired. Ask for a new one.", field="token")
-    problem = passwords.password_problem(new_password)
+    problem = passwords.password_problem(new_password, context=(user.email, user.full_name))
     if problem:
         raise InvalidParameter(problem, field="password")
     user.password_hash = passwords.hash_password(new_password)

@@ -68,16 +68,37 @@ def test_signing_up_twice_reveals_nothing_and_warns_the_owner(client: Any) -> No
 
 
 @pytest.mark.parametrize(("password", "problem"), [("short", "at least 12"), ("password1234", "too common"),
-                                                   ("aaaaaaaaaaaaaa", "too common")])
+                                                   ("aaaaaaaaaaaaaa", "too common"), ("password12345", "too common"),
+                                                   ("Password12345!", "too common"), ("qwertyuiop123", "too common"),
+                                                   ("iloveyou2024", "too common"), ("abcdefghijklm", "too common"),
+                                                   ("monkeymonkey1", "too common"), ("meridian12345", "too common")])
 def test_weak_passwords_are_refused_with_a_reason(client: Any, password: str, problem: str) -> None:
     response = _sign_up(client, "weak@example.org", password=password)
     assert response.status_code == 400
     assert problem in response.get_data(as_text=True).replace("12 to", "at least 12")
     assert password_problem(password) is not None
+    assert db.session.scalars(select(User).where(User.email == "weak@example.org")).first() is None
 
 
-def test_no_composition_rules_only_length_and_commonness() -> None:
-    assert password_problem("all lower case words here") is None
+def test_a_password_made_of_the_account_s_own_address_is_too_common(client: Any) -> None:
+    response = _sign_up(client, "zyphra.quellmoor@example.org", password="quellmoorzyphra")
+    assert response.status_code == 400 and "too common" in response.get_data(as_text=True)
+    assert password_problem("quellmoorzyphra") is None  # only guessable for this account
+
+
+def test_a_reset_refuses_a_common_new_password(client: Any) -> None:
+    _confirmed_user(email="resetweak@example.org")
+    post_form(client, "/reset-password", {"email": "resetweak@example.org"})
+    link = link_in(last_email("resetweak@example.org", "reset"))
+    refused = post_form(client, link, {"password": "password12345", "confirm": "password12345"})
+    assert refused.status_code == 400 and "too common" in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("password", ["all lower case words here", "correct horse battery staple",
+                                      "Tr0ub4dor&3-river",
+                                      "the fox jumps over the lazy dog while the kettle sings in the old kitchen"])
+def test_no_composition_rules_only_length_and_commonness(password: str) -> None:
+    assert password_problem(password) is None
 
 
 def test_lock_out_after_repeated_failures_with_one_message_for_everything(client: Any) -> None:
