@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from directory.accounts import passwords, tokens
@@ -21,6 +22,7 @@ from directory.reviews.models import Review
 from directory.screening.models import Screening
 
 SELF_SERVICE_ROLES = ("patient", "doctor", "practitioner")
+EMAIL_MAX_LENGTH = 254
 LOCKOUT_AFTER = 5
 LOCKOUT_MAX = timedelta(hours=24)
 SIGN_IN_FAILED = "Email or password is incorrect, or sign-in is paused after repeated attempts. Try again later or reset your password."
@@ -51,6 +53,20 @@ def load_user(user_id: str) -> User | None:
 def normalise_email(email: str) -> str:
     """Return the stored form of an email address."""
     return email.strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    """Return why ``email`` cannot be an account's address, or None: the one rule of the forms and the CLI.
+
+    Reserved names (.local, .test, .invalid, localhost) are refused: mail never reaches them.
+    """
+    if len(email) > EMAIL_MAX_LENGTH:
+        return f"Use at most {EMAIL_MAX_LENGTH} characters for the email address."
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"Enter a valid email address. {exc}"
+    return None
 
 
 def sign_up(email: str, password: str, full_name: str, role: str) -> User:

@@ -230,6 +230,30 @@ def test_create_admin_command(app: Flask, session: Any) -> None:
     assert admin.role == "admin" and admin.approved_at and admin.email_confirmed_at
 
 
+def test_create_admin_refuses_a_common_password(app: Flask, session: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "c@example.org",
+                                                "--password", "password12345"])
+    assert result.exit_code == 2 and "too common" in result.output
+
+
+@pytest.mark.parametrize("email", ["boss@meridian.local", "boss@meridian.test", "root@localhost", "boss@x.invalid",
+                                   "not-an-address", "two..dots@example.org"])
+def test_create_admin_refuses_what_the_sign_in_form_refuses(app: Flask, client: Any, email: str) -> None:
+    result = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", email, "--password", PASSWORD])
+    assert result.exit_code == 2, result.output
+    assert "--email" in result.output and "valid email address" in result.output
+    assert db.session.scalars(select(User).where(User.email == email)).first() is None
+    sign_in = _sign_in(client, email)
+    assert sign_in.status_code == 400 and "valid email address" in sign_in.get_data(as_text=True)
+
+
+def test_an_admin_created_on_the_command_line_can_sign_in(app: Flask, client: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "Chief@Example.org",
+                                                "--password", PASSWORD])
+    assert result.exit_code == 0, result.output
+    assert _sign_in(client, "chief@example.org").headers["Location"] == "/account"
+
+
 def test_practitioner_edits_own_profile_and_search_follows(client: Any) -> None:
     from directory.indexing.models import SearchOutbox
 
