@@ -39,11 +39,13 @@ def register_security(app: Flask) -> None:
 
     from directory.accounts.policy import enforce_access_rules
     from directory.accounts.services import load_user
-    from directory.errors import refuse_nul_bytes, unauthorized
+    from directory.errors import refuse_nul_bytes, refuse_untrusted_host, unauthorized
     from directory.extensions import login_manager
 
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
+    # First of all hooks, before the extensions' own (CSRF, limits, HTTPS), which would build URLs.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access_rules)
     if proxies := app.config["TRUSTED_PROXIES"]:

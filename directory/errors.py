@@ -74,8 +74,21 @@ def unauthorized() -> Any:
 UNTRUSTED_HOST = "This site does not answer to the host name in your request. Check the address you typed."
 
 
-def untrusted_host_response() -> Any:
-    """Answer 400 to a request whose Host is not in TRUSTED_HOSTS, without building a single URL from it."""
+def refuse_untrusted_host() -> None:
+    """Stop a request whose Host is not in TRUSTED_HOSTS before any other hook runs.
+
+    Flask records the refusal as the routing exception; raising it first means no hook
+    (CSRF, rate limits, HTTPS redirect) answers with a page that would need URLs for that host.
+    """
+    from flask import request
+    from werkzeug.exceptions import SecurityError
+
+    if isinstance(request.routing_exception, SecurityError):
+        raise request.routing_exception
+
+
+def untrusted_host_response(error: Exception) -> Any:
+    """Answer 400 to an untrusted Host with a page that builds no URL (there is no URL adapter)."""
     from flask import jsonify, render_template
 
     if wants_json():
@@ -83,30 +96,17 @@ def untrusted_host_response() -> Any:
     return render_template("untrusted_host.html", message=UNTRUSTED_HOST), 400
 
 
-def _host_refused() -> bool:
-    """Tell whether Flask refused this request's Host (no URL adapter: the base layout cannot render)."""
-    from flask import request
-    from werkzeug.exceptions import SecurityError
-
-    return isinstance(request.routing_exception, SecurityError)
-
-
 def register_error_handlers(app: Any) -> None:
     """Install the handlers that turn errors into pages or JSON, never a traceback."""
     from flask import jsonify, render_template
-    from werkzeug.exceptions import HTTPException
+    from werkzeug.exceptions import HTTPException, SecurityError
 
     def handle_domain_error(error: DomainError) -> Any:
-        if _host_refused():
-            return untrusted_host_response()
         if wants_json():
             return jsonify(error.to_json()), error.status
         return render_template("error.html", status=error.status, message=error.message), error.status
 
     def handle_http_error(error: HTTPException) -> Any:
-        # Whatever else went wrong (CSRF, rate limit), an untrusted Host gets the page that needs no URL.
-        if _host_refused():
-            return untrusted_host_response()
         status = error.code or 500
         if wants_json():
             code = (error.name or "error").lower().replace(" ", "_")
@@ -115,3 +115,4 @@ def register_error_handlers(app: Any) -> None:
 
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(SecurityError, untrusted_host_response)
