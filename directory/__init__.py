@@ -55,17 +55,19 @@ def register_security(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount each domain's blueprint."""
+    """Mount each domain's blueprint, ids in their paths bounded to the id columns' range."""
     from directory.accounts.admin import bp as accounts_admin
     from directory.accounts.views import bp as accounts
     from directory.api.views import api
     from directory.content.views import bp as content
     from directory.practitioners.manage import bp as practitioner_manage
     from directory.practitioners.views import bp as practitioners
+    from directory.routing import IdConverter
     from directory.screening.views import bp as screening
     from directory.site import bp as site
     from directory.vetting.views import bp as vetting
 
+    app.url_map.converters["int"] = IdConverter
     app.register_blueprint(site)
     app.register_blueprint(accounts)
     app.register_blueprint(accounts_admin)

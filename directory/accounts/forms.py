@@ -20,6 +20,11 @@ def usable_email(form: Any, field: Any) -> None:
         raise ValidationError(problem)
 
 
+def usable_next(target: str | None) -> str:
+    """Drop a ``next`` too long to be one of our paths: it is ignored, never a reason to refuse a sign-in."""
+    return target if target and len(target) <= 500 else ""
+
+
 ROLE_CHOICES = [SelectChoice("patient", "Patient"), SelectChoice("doctor", "Doctor (referring physician)"),
                 SelectChoice("practitioner", "Acupuncture practitioner")]
 EMAIL = [DataRequired("Enter your email address."), Length(max=EMAIL_MAX_LENGTH), usable_email]
@@ -41,7 +46,7 @@ class SignInForm(FlaskForm):
 
     email = EmailField("Email", validators=EMAIL)
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)])
-    next = HiddenField(validators=[Optional(), Length(max=500)])
+    next = HiddenField(filters=[usable_next])
 
 
 class ResetRequestForm(FlaskForm):
