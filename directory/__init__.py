@@ -34,30 +34,40 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Load signed-in users and enforce every route's declared access rule."""
+    """Trust the configured proxies, load signed-in users and enforce every route's declared access rule."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from directory.accounts.policy import enforce_access_rules
     from directory.accounts.services import load_user
-    from directory.errors import refuse_nul_bytes, unauthorized
+    from directory.errors import refuse_nul_bytes, refuse_untrusted_host, unauthorized
     from directory.extensions import login_manager
 
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
+    # First of all hooks, before the extensions' own (CSRF, limits, HTTPS), which would build URLs.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access_rules)
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Client address (rate limits, audit) and scheme (HTTPS redirects) from the proxies' headers.
+        # The Host header passes through proxies unchanged, so X-Forwarded-Host is not trusted.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount each domain's blueprint."""
+    """Mount each domain's blueprint, ids in their paths bounded to the id columns' range."""
     from directory.accounts.admin import bp as accounts_admin
     from directory.accounts.views import bp as accounts
     from directory.api.views import api
     from directory.content.views import bp as content
     from directory.practitioners.manage import bp as practitioner_manage
     from directory.practitioners.views import bp as practitioners
+    from directory.routing import IdConverter
     from directory.screening.views import bp as screening
     from directory.site import bp as site
     from directory.vetting.views import bp as vetting
 
+    app.url_map.converters["int"] = IdConverter
     app.register_blueprint(site)
     app.register_blueprint(accounts)
     app.register_blueprint(accounts_admin)

@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from sqlalchemy.engine import make_url
@@ -17,6 +18,12 @@ SEARCH_BACKENDS = ("embedded", "elasticsearch", "opensearch")
 
 class ConfigError(click.ClickException):
     """A setting is missing or malformed; shown as one line naming the variable."""
+
+
+def _host_list(value: str | None) -> list[str] | None:
+    """Return the host names of a comma-separated setting, or None (any host) when it is unset."""
+    hosts = [host.strip().lower() for host in (value or "").split(",") if host.strip()]
+    return hosts or None
 
 
 class Config:
@@ -31,6 +38,12 @@ class Config:
     SEARCH_EMBEDDED_PATH = os.environ.get("SEARCH_EMBEDDED_PATH") or str(INSTANCE_DIR / "search.db")
     SEARCH_TIMEOUT_S = float(os.environ.get("SEARCH_TIMEOUT_S", "5"))
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    # Links in email are built from this, never from the request's Host header (which a client chooses).
+    PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Flask refuses requests whose Host is not listed (None: any host, for development only).
+    TRUSTED_HOSTS = _host_list(os.environ.get("TRUSTED_HOSTS"))
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none, trust no header).
+    TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "false").lower() == "true"
@@ -43,7 +56,6 @@ class Config:
     RATELIMIT_SEARCH_API = os.environ.get("RATELIMIT_SEARCH_API", "120 per minute")
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Meridian <no-reply@meridian.invalid>")
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
     NPI_REGISTRY_URL = os.environ.get("NPI_REGISTRY_URL", "https://npiregistry.cms.hhs.gov/api/")
@@ -58,6 +70,7 @@ class ProductionConfig(Config):
     """Production: every secret and backing service must be given explicitly; HTTPS only."""
 
     SESSION_COOKIE_SECURE = True
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")
     FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "true").lower() == "true"
 
 
@@ -99,6 +112,36 @@ def _validate(settings: dict[str, Any]) -> None:
         if settings["MERIDIAN_ENV"] == "production":
             raise ConfigError("SECRET_KEY must be set in production")
         settings["SECRET_KEY"] = _instance_secret(Path(settings["INSTANCE_DIR"]))
+    _validate_public_address(settings)
+
+
+def _validate_public_address(settings: dict[str, Any]) -> None:
+    """Check PUBLIC_BASE_URL, TRUSTED_HOSTS and TRUSTED_PROXIES; production trusts only its own host."""
+    production = settings["MERIDIAN_ENV"] == "production"
+    base = settings.get("PUBLIC_BASE_URL")
+    if not base:
+        raise ConfigError("PUBLIC_BASE_URL must be set (e.g. https://meridian.example): links in email are built from it")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"PUBLIC_BASE_URL must be an http(s) address such as https://meridian.example, not {base!r}")
+    if production and parts.scheme != "https":
+        raise ConfigError(f"PUBLIC_BASE_URL must use https in production, not {base!r}")
+    settings["PUBLIC_BASE_URL"] = base.rstrip("/")
+    hosts = settings.get("TRUSTED_HOSTS")
+    if isinstance(hosts, str):
+        hosts = _host_list(hosts)
+    if hosts is None and production:
+        hosts = [parts.hostname]
+    settings["TRUSTED_HOSTS"] = hosts
+    settings["TRUSTED_PROXIES"] = _proxy_count(settings.get("TRUSTED_PROXIES", 0))
+
+
+def _proxy_count(value: Any) -> int:
+    """Return TRUSTED_PROXIES as a small non-negative integer."""
+    text = str(value).strip()
+    if not text.isdigit() or int(text) > 10:
+        raise ConfigError(f"TRUSTED_PROXIES must be a whole number of proxies from 0 to 10, not {value!r}")
+    return int(text)
 
 
 def _instance_secret(instance_dir: Path) -> str:

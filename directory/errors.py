@@ -87,10 +87,35 @@ def plain_description(error: Any) -> str:
     return str(error.description)
 
 
+UNTRUSTED_HOST = "This site does not answer to the host name in your request. Check the address you typed."
+
+
+def refuse_untrusted_host() -> None:
+    """Stop a request whose Host is not in TRUSTED_HOSTS before any other hook runs.
+
+    Flask records the refusal as the routing exception; raising it first means no hook
+    (CSRF, rate limits, HTTPS redirect) answers with a page that would need URLs for that host.
+    """
+    from flask import request
+    from werkzeug.exceptions import SecurityError
+
+    if isinstance(request.routing_exception, SecurityError):
+        raise request.routing_exception
+
+
+def untrusted_host_response(error: Exception) -> Any:
+    """Answer 400 to an untrusted Host with a page that builds no URL (there is no URL adapter)."""
+    from flask import jsonify, render_template
+
+    if wants_json():
+        return jsonify({"error": "untrusted_host", "message": UNTRUSTED_HOST}), 400
+    return render_template("untrusted_host.html", message=UNTRUSTED_HOST), 400
+
+
 def register_error_handlers(app: Any) -> None:
     """Install the handlers that turn errors into pages or JSON, never a traceback."""
     from flask import jsonify, render_template
-    from werkzeug.exceptions import HTTPException
+    from werkzeug.exceptions import HTTPException, SecurityError
 
     def handle_domain_error(error: DomainError) -> Any:
         if wants_json():
@@ -107,3 +132,4 @@ def register_error_handlers(app: Any) -> None:
 
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(SecurityError, untrusted_host_response)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from directory.accounts import services
@@ -33,6 +34,13 @@ def users() -> Any:
                            claim_form=ClaimDecisionForm())
 
 
+def _refused(form: FlaskForm) -> Any:
+    """Show the users page again saying what was wrong with the form (a bare 400 redirect is a dead end)."""
+    for name, messages in form.errors.items():
+        flash(f"{form[name].label.text}: {messages[0]}", "error")
+    return users(), 400
+
+
 def _admin_action(action: Any, success: str) -> Any:
     """Run one admin service call, commit, and report the outcome on the users page."""
     try:
@@ -55,7 +63,7 @@ def approve(user_id: int) -> Any:
     """Approve a doctor or practitioner."""
     form = ApproveForm()
     if not form.validate_on_submit():
-        return redirect(url_for("accounts_admin.users")), 400
+        return _refused(form)
     return _admin_action(lambda: services.approve_user(current_user, user_id, form.licence_number.data or "",
                                                        form.jurisdiction.data or ""), "Account approved; the applicant is told by email.")
 
@@ -78,7 +86,7 @@ def change_role(user_id: int) -> Any:
     """Change a user's role."""
     form = RoleForm()
     if not form.validate_on_submit():
-        return redirect(url_for("accounts_admin.users")), 400
+        return _refused(form)
     return _admin_action(lambda: services.change_role(current_user, user_id, form.role.data), "Role changed.")
 
 
@@ -88,7 +96,7 @@ def decide_claim(claim_id: int) -> Any:
     """Approve or reject a profile claim."""
     form = ClaimDecisionForm()
     if not form.validate_on_submit():
-        return redirect(url_for("accounts_admin.users")), 400
+        return _refused(form)
     return _admin_action(lambda: services.decide_claim(current_user, claim_id, form.decision.data == "approve",
                                                        form.note.data or ""), "Claim decided; the claimant is told by email.")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from directory.accounts import passwords
 from directory.accounts.audit import record_audit
 from directory.accounts.models import User
-from directory.accounts.services import normalise_email
+from directory.accounts.services import email_problem, normalise_email
 from directory.clock import utcnow
 from directory.extensions import db
 
@@ -26,12 +26,12 @@ def users_group() -> None:
 @with_appcontext
 def create_admin(email: str, full_name: str, password: str) -> None:
     """Create an admin account (confirmed and approved), or promote an existing user to admin."""
-    problem = passwords.password_problem(password)
+    problem = passwords.password_problem(password, context=(email, full_name))
     if problem:
         raise click.BadParameter(problem, param_hint="--password")
     email = normalise_email(email)
-    if "@" not in email:
-        raise click.BadParameter("not an email address", param_hint="--email")
+    if problem := email_problem(email):
+        raise click.BadParameter(problem, param_hint="--email")
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         user = User(email=email, full_name=full_name, password_hash=passwords.hash_password(password))

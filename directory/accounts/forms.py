@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from directory.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+from directory.accounts.services import EMAIL_MAX_LENGTH, email_problem
+
+
+def usable_email(form: Any, field: Any) -> None:
+    """Refuse an address the services refuse too (one rule for the forms and `flask users create-admin`)."""
+    problem = email_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+def usable_next(target: str | None) -> str:
+    """Drop a ``next`` too long to be one of our paths: it is ignored, never a reason to refuse a sign-in."""
+    return target if target and len(target) <= 500 else ""
+
 
 ROLE_CHOICES = [SelectChoice("patient", "Patient"), SelectChoice("doctor", "Doctor (referring physician)"),
                 SelectChoice("practitioner", "Acupuncture practitioner")]
-EMAIL = [DataRequired("Enter your email address."), Email("Enter a valid email address."), Length(max=254)]
+EMAIL = [DataRequired("Enter your email address."), Length(max=EMAIL_MAX_LENGTH), usable_email]
 NEW_PASSWORD = [DataRequired("Choose a password."), Length(min=MIN_LENGTH, max=MAX_LENGTH,
                                                             message=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")]
 
@@ -30,7 +46,7 @@ class SignInForm(FlaskForm):
 
     email = EmailField("Email", validators=EMAIL)
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)])
-    next = HiddenField(validators=[Optional(), Length(max=500)])
+    next = HiddenField(filters=[usable_next])
 
 
 class ResetRequestForm(FlaskForm):

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from flask import url_for
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from directory.accounts import passwords, tokens
@@ -22,6 +22,7 @@ from directory.reviews.models import Review
 from directory.screening.models import Screening
 
 SELF_SERVICE_ROLES = ("patient", "doctor", "practitioner")
+EMAIL_MAX_LENGTH = 254
 LOCKOUT_AFTER = 5
 LOCKOUT_MAX = timedelta(hours=24)
 SIGN_IN_FAILED = "Email or password is incorrect, or sign-in is paused after repeated attempts. Try again later or reset your password."
@@ -60,11 +61,25 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def email_problem(email: str) -> str | None:
+    """Return why ``email`` cannot be an account's address, or None: the one rule of the forms and the CLI.
+
+    Reserved names (.local, .test, .invalid, localhost) are refused: mail never reaches them.
+    """
+    if len(email) > EMAIL_MAX_LENGTH:
+        return f"Use at most {EMAIL_MAX_LENGTH} characters for the email address."
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"Enter a valid email address. {exc}"
+    return None
+
+
 def sign_up(email: str, password: str, full_name: str, role: str) -> User:
     """Create an account and queue its confirmation email; doctors and practitioners await approval."""
     if role not in SELF_SERVICE_ROLES:
         raise InvalidParameter("choose patient, doctor or practitioner", field="role")
-    problem = passwords.password_problem(password)
+    problem = passwords.password_problem(password, context=(email, full_name))
     if problem:
         raise InvalidParameter(problem, field="password")
     email = normalise_email(email)
@@ -83,8 +98,8 @@ def sign_up(email: str, password: str, full_name: str, role: str) -> User:
 
 def send_confirmation(user: User) -> None:
     """Queue the email-confirmation link."""
-    link = url_for("accounts.confirm_email", token=tokens.make_token("confirm", {"uid": user.id, "email": user.email}),
-                   _external=True)
+    link = public_url("accounts.confirm_email",
+                      token=tokens.make_token("confirm", {"uid": user.id, "email": user.email}))
     queue_email(user.email, "Confirm your Meridian account", _text("confirm", link=link), "confirm")
 
 
@@ -149,7 +164,7 @@ def request_password_reset(email: str) -> None:
         return
     # The hash fragment makes the link single-use: it stops matching once the password changes.
     token = tokens.make_token("reset", {"uid": user.id, "h": user.password_hash[-16:]})
-    link = url_for("accounts.reset_password", token=token, _external=True)
+    link = public_url("accounts.reset_password", token=token)
     queue_email(user.email, "Reset your Meridian password", _text("reset", link=link), "reset")
     record_audit("password_reset_requested", actor_id=user.id, subject_type="user", subject_id=user.id)
 
@@ -160,7 +175,7 @@ def reset_password(token: str, new_password: str) -> User:
     user = db.session.get(User, payload["uid"]) if payload else None
     if user is None or payload is None or user.password_hash[-16:] != payload.get("h"):
         raise InvalidParameter("This reset link is invalid, used or expired. Ask for a new one.", field="token")
-    problem = passwords.password_problem(new_password)
+    problem = passwords.password_problem(new_password, context=(user.email, user.full_name))
     if problem:
         raise InvalidParameter(problem, field="password")
     user.password_hash = passwords.hash_password(new_password)

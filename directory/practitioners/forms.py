@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Length, NumberRange, Optional, ValidationError
 
 from directory.practitioners.models import GENDERS
+from search.types import MAX_RESULT_WINDOW
 
 
 def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -23,6 +24,47 @@ def _drop_blank(values: list[str] | None) -> list[str]:
 
 
 TRI_STATE = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
+class WholeNumberField(IntegerField):
+    """An integer parameter refused, in one message, unless it is plain digits within its bounds.
+
+    The digits are counted before Python converts them, so 80 digits, a sign, "1e308", "NaN" or
+    "inf" never become a number that reaches arithmetic or SQL.
+    """
+
+    def __init__(self, label: str, parameter: str, low: int, high: int, **kwargs: Any) -> None:
+        self.message = f"{parameter} must be a whole number from {low} to {high}"
+        self.high = high
+        super().__init__(label, validators=[Optional(), NumberRange(low, high, self.message)], **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the first value as a bounded integer (absent keeps the default, blank means not given)."""
+        if not valuelist:
+            return
+        text = str(valuelist[0]).strip()
+        if not text:
+            self.data = None
+            return
+        if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(self.high)):
+            self.data = None
+            raise ValueError(self.message)
+        self.data = int(text)
+
+
+class NumberParameterField(FloatField):
+    """A decimal parameter whose unreadable values get the same message as out-of-range ones."""
+
+    def __init__(self, label: str, low: float, high: float, message: str, **kwargs: Any) -> None:
+        self.message = message
+        super().__init__(label, validators=[Optional(), NumberRange(low, high, message)], **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the first value as a float, or fail with the range message."""
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.message) from None
 
 
 def _yes_no(label: str, name: str, pairs: list[tuple[str, str]] = TRI_STATE, default: str = "") -> SelectField:
@@ -43,10 +85,10 @@ class SearchForm(FlaskForm):
         csrf = False  # a GET search changes nothing
 
     place = StringField("Place", validators=[Optional(), Length(max=200, message="place must be at most 200 characters")])
-    lat = FloatField("Latitude", validators=[Optional(), NumberRange(-90, 90, "lat must be between -90 and 90")])
-    lon = FloatField("Longitude", validators=[Optional(), NumberRange(-180, 180, "lon must be between -180 and 180")])
-    radius_km = FloatField("Within (km)", default=25, validators=[Optional(), NumberRange(
-        0.1, 500, "radius_km must be more than 0 and at most 500")])
+    lat = NumberParameterField("Latitude", -90, 90, "lat must be a number between -90 and 90")
+    lon = NumberParameterField("Longitude", -180, 180, "lon must be a number between -180 and 180")
+    radius_km = NumberParameterField("Within (km)", 0.1, 500, "radius_km must be a number more than 0 and at most 500",
+                                     default=25)
     method = SelectMultipleField("Method", choices=[], validate_choice=False, filters=[_drop_blank])
     condition = SelectMultipleField("Condition", choices=[], validate_choice=False, filters=[_drop_blank])
     language = SelectMultipleField("Language", choices=[], validate_choice=False, filters=[_drop_blank])
@@ -61,9 +103,8 @@ class SearchForm(FlaskForm):
     verified_only = _yes_no("Verified only", "verified_only", [("true", "Yes"), ("false", "No")], default="true")
     sort = SelectField("Sort by", choices=_choices([("distance", "Distance"), ("relevance", "Relevance"), ("rating", "Rating")]),
                        default="distance", validators=[AnyOf(["distance", "relevance", "rating"])])
-    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, message="page must be 1 or more")])
-    per_page = IntegerField("Per page", default=20, validators=[Optional(), NumberRange(
-        1, 100, "per_page must be between 1 and 100")])
+    page = WholeNumberField("Page", "page", 1, MAX_RESULT_WINDOW, default=1)
+    per_page = WholeNumberField("Per page", "per_page", 1, 100, default=20)
 
     def __init__(self, *args: Any, vocabulary: dict[str, dict[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,8 +133,13 @@ class SearchForm(FlaskForm):
         self._known(field, "language")
 
     def validate(self, extra_validators: Any = None) -> bool:
-        """Validate every field, then the rules that span fields (coordinates come in pairs)."""
+        """Validate every field, then the rules that span fields (coordinates come in pairs, one value each)."""
         valid = super().validate(extra_validators)
+        for field in self:
+            # Two pages (?page=1&page=2) is a client's bug; picking one silently would hide it.
+            if not isinstance(field, SelectMultipleField) and len(field.raw_data or ()) > 1:
+                field.errors = [f"{field.name} was given {len(field.raw_data)} times; give it once"]
+                valid = False
         if valid and (self.lat.data is None) != (self.lon.data is None):
             missing = self.lon if self.lon.data is None else self.lat
             missing.errors = [*missing.errors, "give both lat and lon, or neither"]

@@ -31,13 +31,14 @@ from directory.vetting.sources.exclusions import review_exclusion
 
 bp = Blueprint("vetting", __name__, url_prefix="/admin/vetting")
 PER_PAGE = 50
+MAX_PAGE = 10_000  # bounds the page number before it reaches arithmetic
 
 
 @bp.get("/")
 @roles_required("admin")
 def queue() -> Any:
     """List practitioners with pending credentials or due checks, oldest first."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     entries, total = verification_queue(page, PER_PAGE)
     return render_template("vetting/queue.html", entries=entries, total=total, page=page, per_page=PER_PAGE)
 

@@ -81,7 +81,7 @@ def test_empty_state_suggests_widening(page: Any, live_server: LiveServer) -> No
 def test_tampered_query_shows_an_escaped_message(page: Any, live_server: LiveServer) -> None:
     page.goto(live_server.at("/search?place=%3Cscript%3Ealert(1)%3C/script%3E&page=-3"))
     alert = page.get_by_role("alert")
-    assert "page must be 1 or more" in alert.inner_text() or "<script>" in alert.inner_text()
+    assert "page must be a whole number from 1" in alert.inner_text() or "<script>" in alert.inner_text()
     page.goto(live_server.at("/search?place=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E"))
     assert "<img src=x onerror=alert(1)>" in page.get_by_role("alert").inner_text()
     screenshot(page, "search-tampered-query")

@@ -68,16 +68,37 @@ def test_signing_up_twice_reveals_nothing_and_warns_the_owner(client: Any) -> No
 
 
 @pytest.mark.parametrize(("password", "problem"), [("short", "at least 12"), ("password1234", "too common"),
-                                                   ("aaaaaaaaaaaaaa", "too common")])
+                                                   ("aaaaaaaaaaaaaa", "too common"), ("password12345", "too common"),
+                                                   ("Password12345!", "too common"), ("qwertyuiop123", "too common"),
+                                                   ("iloveyou2024", "too common"), ("abcdefghijklm", "too common"),
+                                                   ("monkeymonkey1", "too common"), ("meridian12345", "too common")])
 def test_weak_passwords_are_refused_with_a_reason(client: Any, password: str, problem: str) -> None:
     response = _sign_up(client, "weak@example.org", password=password)
     assert response.status_code == 400
     assert problem in response.get_data(as_text=True).replace("12 to", "at least 12")
     assert password_problem(password) is not None
+    assert db.session.scalars(select(User).where(User.email == "weak@example.org")).first() is None
 
 
-def test_no_composition_rules_only_length_and_commonness() -> None:
-    assert password_problem("all lower case words here") is None
+def test_a_password_made_of_the_account_s_own_address_is_too_common(client: Any) -> None:
+    response = _sign_up(client, "zyphra.quellmoor@example.org", password="quellmoorzyphra")
+    assert response.status_code == 400 and "too common" in response.get_data(as_text=True)
+    assert password_problem("quellmoorzyphra") is None  # only guessable for this account
+
+
+def test_a_reset_refuses_a_common_new_password(client: Any) -> None:
+    _confirmed_user(email="resetweak@example.org")
+    post_form(client, "/reset-password", {"email": "resetweak@example.org"})
+    link = link_in(last_email("resetweak@example.org", "reset"))
+    refused = post_form(client, link, {"password": "password12345", "confirm": "password12345"})
+    assert refused.status_code == 400 and "too common" in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("password", ["all lower case words here", "correct horse battery staple",
+                                      "Tr0ub4dor&3-river",
+                                      "the fox jumps over the lazy dog while the kettle sings in the old kitchen"])
+def test_no_composition_rules_only_length_and_commonness(password: str) -> None:
+    assert password_problem(password) is None
 
 
 def test_lock_out_after_repeated_failures_with_one_message_for_everything(client: Any) -> None:
@@ -207,6 +228,30 @@ def test_create_admin_command(app: Flask, session: Any) -> None:
     assert ok.exit_code == 0, ok.output
     admin = _user("boss@example.org")
     assert admin.role == "admin" and admin.approved_at and admin.email_confirmed_at
+
+
+def test_create_admin_refuses_a_common_password(app: Flask, session: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "c@example.org",
+                                                "--password", "password12345"])
+    assert result.exit_code == 2 and "too common" in result.output
+
+
+@pytest.mark.parametrize("email", ["boss@meridian.local", "boss@meridian.test", "root@localhost", "boss@x.invalid",
+                                   "not-an-address", "two..dots@example.org"])
+def test_create_admin_refuses_what_the_sign_in_form_refuses(app: Flask, client: Any, email: str) -> None:
+    result = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", email, "--password", PASSWORD])
+    assert result.exit_code == 2, result.output
+    assert "--email" in result.output and "valid email address" in result.output
+    assert db.session.scalars(select(User).where(User.email == email)).first() is None
+    sign_in = _sign_in(client, email)
+    assert sign_in.status_code == 400 and "valid email address" in sign_in.get_data(as_text=True)
+
+
+def test_an_admin_created_on_the_command_line_can_sign_in(app: Flask, client: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "Chief@Example.org",
+                                                "--password", PASSWORD])
+    assert result.exit_code == 0, result.output
+    assert _sign_in(client, "chief@example.org").headers["Location"] == "/account"
 
 
 def test_practitioner_edits_own_profile_and_search_follows(client: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from directory.accounts.policy import rule_for
 from directory.clock import utcnow
@@ -51,7 +51,7 @@ def expected_roles(endpoint: str) -> set[str]:
 
 def _url(rule: Rule) -> str:
     """Build a URL for ``rule`` with placeholder arguments (ids that do not exist, nonsense tokens)."""
-    values = {arg: (999_999 if type(rule._converters[arg]).__name__ == "IntegerConverter" else "nothing-here")
+    values = {arg: (999_999 if isinstance(rule._converters[arg], IntegerConverter) else "nothing-here")
               for arg in rule.arguments}
     return rule.build(values, append_unknown=False)[1]  # type: ignore[index]
 

@@ -99,6 +99,14 @@ def test_unreachable_database_is_one_line_naming_the_variable(tmp_path: Path) ->
     assert "cannot use DATABASE_URL" in done.stderr
 
 
+def test_production_refuses_to_start_without_a_public_address(tmp_path: Path) -> None:
+    done = _flask("search", "status", MERIDIAN_ENV="production", SECRET_KEY="s" * 32, PUBLIC_BASE_URL="",
+                  MERIDIAN_INSTANCE_DIR=str(tmp_path))
+    assert done.returncode != 0
+    assert "PUBLIC_BASE_URL must be set" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
 def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     done = _flask("search", "status", MERIDIAN_ENV="production", SECRET_KEY="", MERIDIAN_INSTANCE_DIR=str(tmp_path))
     assert done.returncode != 0

@@ -1,0 +1,230 @@
+"""Hostile numbers in every parameter of every form and API route: never a 500, always a plain answer.
+
+Huge (80 and 5,000 digits), negative, fractional, exponent, NaN, infinite and repeated values go
+into each query-string parameter, form field and path id in turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.datastructures import MultiDict
+
+from directory.accounts import tokens
+from directory.accounts.models import PractitionerClaim
+from directory.accounts.passwords import hash_password
+from directory.clock import utcnow
+from directory.extensions import db
+from directory.screening.rules import RULES
+from directory.vetting.sources.exclusions import check_exclusions
+from directory.vetting.sources.leie import import_exclusion_list
+from tests import factories
+from tests.support.web import csrf_from, sign_in_as
+from tests.unit.vetting.builders import DATA, us_practitioner
+
+HOSTILE = {
+    "huge": "9" * 80,
+    "past Python's digit limit": "9" * 5000,
+    "negative": "-1",
+    "float": "2.5",
+    "exponent": "1e308",
+    "NaN": "NaN",
+    "inf": "inf",
+}
+REPEATED = "repeated"
+SEARCH_PARAMS = ["place", "lat", "lon", "radius_km", "method", "condition", "language", "gender",
+                 "accepting_new_patients", "telehealth", "wheelchair_accessible", "open_now", "q", "verified_only",
+                 "sort", "page", "per_page"]
+ORIGIN = {"lat": "42.36", "lon": "-71.06"}
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Route:
+    """A route, who uses it, the valid parameters it is sent, and the ones fuzzed."""
+
+    method: str
+    path: str
+    role: str
+    base: dict[str, str] = field(default_factory=dict)
+    params: tuple[str, ...] = ()
+
+
+ROUTES = [
+    Route("GET", "/search", "anonymous", ORIGIN, tuple(SEARCH_PARAMS)),
+    Route("GET", "/api/v1/practitioners/search", "anonymous", ORIGIN, tuple(SEARCH_PARAMS)),
+    Route("GET", "/search/suggest", "anonymous", {}, ("q",)),
+    Route("GET", "/screening", "anonymous", {}, ("method", "practitioner", "return_to")),
+    Route("POST", "/screening", "anonymous", {}, ("method", "practitioner", "return_to", "remember", "save",
+                                                 *(rule.key for rule in RULES))),
+    Route("GET", "/sign-in", "anonymous", {}, ("next",)),
+    Route("POST", "/sign-in", "anonymous", {"email": "fuzz@example.org", "password": PASSWORD},
+          ("email", "password", "next")),
+    Route("POST", "/sign-up", "anonymous", {"full_name": "Fuzz", "email": "fuzz-new@example.org",
+                                            "password": PASSWORD, "role": "patient"},
+          ("full_name", "email", "password", "role")),
+    Route("POST", "/reset-password", "anonymous", {"email": "fuzz@example.org"}, ("email",)),
+    Route("POST", "/reset-password/{reset_token}", "anonymous", {"password": PASSWORD + "!", "confirm": PASSWORD + "!"},
+          ("password", "confirm")),
+    Route("POST", "/account/claim", "patient", {"slug": "fuzz-profile", "evidence": "licence AC123"},
+          ("slug", "evidence")),
+    Route("POST", "/account/delete", "patient", {"confirm": "no"}, ("confirm",)),
+    Route("POST", "/practitioners/fuzz-profile/edit", "practitioner", {"bio": "Hello"},
+          ("bio", "accepting_new_patients", "telehealth", "methods", "conditions", "languages")),
+    Route("GET", "/admin/audit", "admin", {}, ("action", "actor", "subject_type")),
+    Route("POST", "/admin/users/{doctor_id}/approve", "admin", {"licence_number": "D1", "jurisdiction": "MA"},
+          ("licence_number", "jurisdiction")),
+    Route("POST", "/admin/users/{doctor_id}/role", "admin", {"role": "doctor"}, ("role",)),
+    Route("POST", "/admin/claims/{claim_id}", "admin", {"decision": "reject", "note": "no"}, ("decision", "note")),
+    Route("GET", "/admin/vetting/", "admin", {}, ("page",)),
+    Route("POST", "/admin/vetting/practitioners/{practitioner_id}/checks", "admin",
+          {"credential_id": "0", "source": "manual", "what": "licence", "outcome": "pass"},
+          ("credential_id", "source", "what", "reference", "outcome", "note")),
+    Route("POST", "/admin/vetting/practitioners/{practitioner_id}/suspend", "admin", {}, ("reason",)),
+    Route("POST", "/admin/vetting/practitioners/{practitioner_id}/reinstate", "admin", {}, ("reason",)),
+    Route("POST", "/admin/vetting/practitioners/{hit_practitioner_id}/exclusion-review", "admin",
+          {"decision": "clear", "reason": "not them"}, ("decision", "reason")),
+    Route("POST", "/admin/vetting/practitioners/{practitioner_id}/identity", "admin", {},
+          ("date_of_birth", "former_names")),
+]
+ID_ROUTES = [
+    ("POST", "/admin/users/{}/approve"), ("POST", "/admin/users/{}/role"), ("POST", "/admin/claims/{}"),
+    ("GET", "/admin/vetting/practitioners/{}"), ("POST", "/admin/vetting/practitioners/{}/run/npi_registry"),
+    ("POST", "/admin/vetting/practitioners/{}/checks"), ("POST", "/admin/vetting/practitioners/{}/suspend"),
+    ("POST", "/admin/vetting/practitioners/{}/reinstate"), ("POST", "/admin/vetting/practitioners/{}/identity"),
+    ("POST", "/admin/vetting/practitioners/{}/exclusion-review"), ("GET", "/admin/vetting/checks/{}/document"),
+    ("GET", "/admin/vetting/credentials/{}/document"),
+]
+TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit"]
+CASES = [pytest.param(route, param, name, id=f"{route.method} {route.path} {param}={name}")
+         for route in ROUTES for param in route.params for name in [*HOSTILE, REPEATED]]
+# What a page shows when it refuses input: a field error, an alert, an error flash or the error page.
+REFUSAL_MARKERS = ('class="field-error"', 'role="alert"', "flash-error", 'class="error-page"')
+
+
+@cache
+def _password_hash() -> str:
+    """Return the hash of PASSWORD, computed once (argon2 is slow on purpose)."""
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def world(app: Flask, session: Any) -> dict[str, Any]:
+    """The users, profile, claim and tokens the routes need; return the values for their paths."""
+    profile = factories.practitioner(slug="fuzz-profile")
+    users = {
+        "patient": factories.user("patient", email="fuzz@example.org", password_hash=_password_hash(),
+                                  email_confirmed_at=utcnow()),
+        "practitioner": factories.user("practitioner", email_confirmed_at=utcnow(), approved_at=utcnow(),
+                                       practitioner_id=profile.id),
+        "admin": factories.user("admin", email_confirmed_at=utcnow(), approved_at=utcnow()),
+    }
+    doctor = factories.user("doctor", email_confirmed_at=utcnow())
+    claim = PractitionerClaim(user_id=users["patient"].id, practitioner_id=factories.practitioner().id, evidence="e")
+    db.session.add(claim)
+    db.session.flush()
+    patient = users["patient"]
+    return {"users": users, "doctor_id": doctor.id, "claim_id": claim.id, "practitioner_id": profile.id,
+            "reset_token": tokens.make_token("reset", {"uid": patient.id, "h": patient.password_hash[-16:]})}
+
+
+@pytest.fixture
+def hit_practitioner(world: dict[str, Any]) -> int:
+    """Add a practitioner with an exclusion-list match awaiting review (so the review form is shown)."""
+    import_exclusion_list(DATA / "leie_sample.csv")
+    practitioner = us_practitioner(npi=None, first_name="David", last_name="Lee")
+    check_exclusions(practitioner)
+    return practitioner.id
+
+
+def _values(param: str, name: str) -> list[str]:
+    """Return the values sent for ``param``: the hostile one, or two for a repeat."""
+    return ["1", "2"] if name == REPEATED else [HOSTILE[name]]
+
+
+def _send(client: Any, world: dict[str, Any], route: Route, data: MultiDict[str, str]) -> Any:
+    """Send ``data`` to ``route`` as its user would (signed in, with a CSRF token for a POST)."""
+    if route.role != "anonymous":
+        sign_in_as(client, world["users"][route.role])
+    path = route.path.format(**world)
+    if route.method == "GET":
+        return client.get(path, query_string=data)
+    data.add("csrf_token", csrf_from(client.get("/reset-password").get_data(as_text=True)))
+    return client.post(path, data=data)
+
+
+def assert_plain_answer(response: Any) -> None:
+    """Assert the answer is not a server error and that a refusal says why in words."""
+    assert response.status_code < 500, response.get_data(as_text=True)[:2000]
+    if response.status_code < 400:
+        return
+    if response.is_json:
+        message = response.get_json()["message"]
+        assert message and "Traceback" not in message and "object at 0x" not in message
+    else:
+        page = response.get_data(as_text=True)
+        assert any(marker in page for marker in REFUSAL_MARKERS), page[:2000]
+
+
+@pytest.mark.parametrize(("route", "param", "name"), CASES)
+def test_hostile_values_get_a_plain_answer(request: pytest.FixtureRequest, client: Any, world: dict[str, Any],
+                                           route: Route, param: str, name: str) -> None:
+    if "{hit_practitioner_id}" in route.path:
+        world["hit_practitioner_id"] = request.getfixturevalue("hit_practitioner")
+    data = MultiDict(route.base)
+    data.setlist(param, _values(param, name))
+    assert_plain_answer(_send(client, world, route, data))
+
+
+@pytest.mark.parametrize(("method", "path"), ID_ROUTES)
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_ids_in_paths_are_not_found(client: Any, world: dict[str, Any], method: str, path: str,
+                                            name: str) -> None:
+    sign_in_as(client, world["users"]["admin"])
+    url = path.format(HOSTILE[name])
+    response = client.get(url) if method == "GET" else client.post(
+        url, data={"csrf_token": csrf_from(client.get("/reset-password").get_data(as_text=True))})
+    assert response.status_code == 404, (url[:80], response.status_code)
+    assert_plain_answer(response)
+
+
+@pytest.mark.parametrize("path", TOKEN_ROUTES)
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_tokens_and_slugs_in_paths_get_a_plain_answer(client: Any, world: dict[str, Any], path: str,
+                                                              name: str) -> None:
+    sign_in_as(client, world["users"]["admin"])
+    assert_plain_answer(client.get(path.format(HOSTILE[name])))
+
+
+@pytest.mark.parametrize("path", ["/search", "/api/v1/practitioners/search"])
+@pytest.mark.parametrize("param", ["page", "per_page"])
+@pytest.mark.parametrize("name", ["huge", "past Python's digit limit", "negative", "float", "exponent", "NaN", "inf"])
+def test_integer_parameters_name_their_bounds(client: Any, path: str, param: str, name: str) -> None:
+    response = client.get(path, query_string={**ORIGIN, param: HOSTILE[name]})
+    assert response.status_code == 400
+    high = {"page": 10000, "per_page": 100}[param]
+    expected = f"{param} must be a whole number from 1 to {high}"
+    if path.startswith("/api/"):
+        assert response.get_json() == {"error": "invalid_parameter", "field": param, "message": expected}
+    else:
+        assert expected in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("param", ["page", "per_page", "lat", "sort", "q", "verified_only"])
+def test_a_repeated_parameter_is_refused_by_name(client: Any, param: str) -> None:
+    query = MultiDict(ORIGIN)
+    query.setlist(param, [query.get(param, "1"), query.get(param, "2")])
+    response = client.get("/api/v1/practitioners/search", query_string=query)
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "invalid_parameter", "field": param,
+                                   "message": f"{param} was given 2 times; give it once"}
+
+
+def test_repeated_multi_value_filters_are_still_allowed(client: Any) -> None:
+    query = MultiDict(ORIGIN)
+    query.setlist("method", ["moxibustion", "cupping"])
+    assert client.get("/api/v1/practitioners/search", query_string=query).status_code == 200
