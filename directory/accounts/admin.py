@@ -53,7 +53,7 @@ def _admin_action(action: Any, success: str) -> Any:
             services.record_forbidden(current_user.id, request.path)
             db.session.commit()
         flash(exc.message, "error")
-        return redirect(url_for("accounts_admin.users")), exc.status
+        return users(), exc.status  # a redirect with a 4xx is a dead end: browsers don't follow it
     return redirect(url_for("accounts_admin.users"))
 
 
@@ -74,8 +74,7 @@ def refuse(user_id: int) -> Any:
     """Refuse a doctor or practitioner, with a reason that is emailed to them."""
     form = RefuseForm()
     if not form.validate_on_submit():
-        flash(" ".join(m for msgs in form.errors.values() for m in msgs), "error")
-        return redirect(url_for("accounts_admin.users")), 400
+        return _refused(form)
     return _admin_action(lambda: services.refuse_user(current_user, user_id, form.reason.data or ""),
                          "Account refused; the applicant is told why by email.")
 

@@ -135,3 +135,13 @@ def test_after_a_claim_the_account_page_says_it_is_awaiting_review(client: Any) 
                       form_page="/practitioners/wants-owner")
     assert again.status_code == 302
     assert db.session.query(PractitionerClaim).count() == 1
+
+
+def test_a_refused_admin_action_shows_its_reason_instead_of_a_redirect(client: Any) -> None:
+    admin = _admin()
+    patient = factories.user("patient", email_confirmed_at=utcnow())
+    sign_in_as(client, admin)
+    response = post_form(client, f"/admin/users/{patient.id}/approve", {}, form_page="/admin/users")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "only doctors and practitioners need approval" in html and "Redirecting" not in html
