@@ -112,9 +112,13 @@ def untrusted_host_response(error: Exception) -> Any:
     return render_template("untrusted_host.html", message=UNTRUSTED_HOST), 400
 
 
+DATABASE_UNAVAILABLE = "The database is busy or unavailable, so nothing was saved. Please try again in a moment."
+
+
 def register_error_handlers(app: Any) -> None:
     """Install the handlers that turn errors into pages or JSON, never a traceback."""
     from flask import jsonify, render_template
+    from sqlalchemy.exc import OperationalError
     from werkzeug.exceptions import HTTPException, SecurityError
 
     def handle_domain_error(error: DomainError) -> Any:
@@ -130,6 +134,17 @@ def register_error_handlers(app: Any) -> None:
             return jsonify({"error": code, "message": message}), status
         return render_template("error.html", status=status, message=message), status
 
+    def handle_database_busy(error: OperationalError) -> Any:
+        # The database refused or timed out (locked, restarting, unreachable): nothing was saved.
+        from directory.extensions import db
+
+        app.logger.error("database unavailable: %s", error)
+        db.session.rollback()
+        if wants_json():
+            return jsonify({"error": "database_unavailable", "message": DATABASE_UNAVAILABLE}), 503
+        return render_template("error.html", status=503, message=DATABASE_UNAVAILABLE), 503
+
+    app.register_error_handler(OperationalError, handle_database_busy)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(SecurityError, untrusted_host_response)

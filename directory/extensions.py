@@ -60,14 +60,32 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+# How long a SQLite writer waits for another writer's transaction to end before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn: Any) -> None:
-    """Emit BEGIN on SQLite ourselves (see the connect hook)."""
+    """Emit BEGIN on SQLite ourselves (see the connect hook); a request that may write takes the write lock now.
+
+    A deferred transaction that reads, and then writes after another connection committed, cannot take
+    the write lock at all (SQLITE_BUSY_SNAPSHOT: "database is locked" at once, whatever the busy timeout),
+    so a form post would fail whenever the outbox worker or another request wrote in between. BEGIN
+    IMMEDIATE makes such a request wait its turn instead. Reads (GET) stay deferred and never wait.
+    """
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _request_may_write() else "BEGIN")
+
+
+def _request_may_write() -> bool:
+    """Return whether this transaction belongs to a request whose method may change data."""
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 class SearchState:
