@@ -82,7 +82,8 @@ def _act(practitioner_id: int, action: Callable[[], Any], success: str) -> Any:
         flash(exc.message, "error")
         return _render(practitioner_id, exc.status)
     db.session.commit()
-    flash(success, "success")
+    if success:
+        flash(success, "success")
     return redirect(url_for("vetting.practitioner", practitioner_id=practitioner_id))
 
 
@@ -100,7 +101,7 @@ def run(practitioner_id: int, source: str) -> Any:
     def action() -> None:
         outcome["result"] = run_check(practitioner_id, source, current_user)
 
-    response = _act(practitioner_id, action, f"{source.replace('_', ' ')} check recorded")
+    response = _act(practitioner_id, action, "")  # the outcome below is the whole message
     if "result" in outcome:
         flash(*_outcome_message(source, outcome["result"]))
     return response
@@ -110,7 +111,8 @@ def _outcome_message(source: str, result: RunResult) -> tuple[str, str]:
     """Return the flash for a check's outcome; an error says why, and whether it was recorded again."""
     check = result.check
     if check.outcome != "error":
-        return f"Outcome: {check.outcome}", "info"
+        name = "NPI registry" if source == "npi_registry" else "Exclusion-list"
+        return f"{name} check recorded. Outcome: {check.outcome}.", "success" if check.outcome == "pass" else "info"
     name = "NPI registry" if source == "npi_registry" else "exclusion-list"
     message = f"Outcome: error. The {name} check could not be completed: {check.note}."
     if result.repeated:

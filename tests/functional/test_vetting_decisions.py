@@ -227,6 +227,8 @@ def test_a_npi_check_error_shows_its_reason_and_a_retry_adds_no_identical_row(
     again = _post(admin_client, p, "run/npi_registry", follow_redirects=True).get_data(as_text=True)
     assert "could not be completed: the registry answered HTTP 503" in again
     assert "no new history row was added" in again
+    assert "check recorded" not in again, "a retry that recorded nothing must not say it did"
+    assert 'class="flash flash-error" role="alert"' in again
     assert [c.outcome for c in _checks(p, "npi_registry")] == ["error"]
 
 
