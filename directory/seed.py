@@ -211,7 +211,8 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
         "title": _title(rng, place.country), "bio": _bio(rng, first, place, methods, conditions),
         "gender": gender, "npi": _npi(pid) if place.country == "US" else None,
         "accepting_new_patients": rng.random() < 0.8, "telehealth": rng.random() < 0.25, "photo_path": None,
-        "hidden": False, "vetting_status": status, "vetting_status_since": now, "verified_since": since,
+        "hidden": False, "vetting_status": status, "verified_since": since,
+        "vetting_status_since": _status_since(status, since, credentials, checks, now),
         "created_at": now, "updated_at": now,
     })
     for loc_place in _location_places(rng, place):
@@ -414,6 +415,20 @@ def _vetting(country: str, credentials: list[dict[str, Any]], checks: list[dict[
         suspended=suspended,
     )
     return compute_status(facts, today), verified_since(facts, today)
+
+
+def _status_since(status: str, since: date | None, credentials: list[dict[str, Any]],
+                  checks: list[dict[str, Any]], now: datetime) -> datetime:
+    """Return when the demo status began, as the history tells it (not the moment the demo data was loaded)."""
+    if since is not None:
+        return datetime.combine(since, time())
+    lapsed_on = [c["valid_until"] + timedelta(days=1) for c in credentials
+                 if status == "lapsed" and c["valid_until"] is not None and c["valid_until"] < now.date()]
+    if lapsed_on:
+        return datetime.combine(min(lapsed_on), time())  # the first expiry ended verification
+    # Suspended: the decision the seed records now; pending/unverified: the latest check (or the load).
+    latest = max((c["performed_at"] for c in checks), default=now)
+    return now if status == "suspended" else min(latest, now)
 
 
 def _chain(batch: Batch, ids: IdCounters, checks: list[dict[str, Any]], credentials: list[dict[str, Any]]) -> None:

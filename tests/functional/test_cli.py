@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from directory.clock import today
+from directory.clock import today, utcnow
 from directory.config import PROJECT_ROOT
 from directory.models import Credential, Location, Practitioner, Review, VerificationCheck
 from directory.vetting.chain import verify_chain
@@ -157,3 +158,17 @@ def test_the_seed_dates_a_few_licences_ahead_on_purpose_and_they_stay_pending(ap
     future = session.scalars(select(Credential).where(Credential.valid_from > today())).all()
     assert 0 < len(future) < 20, "a few, deliberately"
     assert {c.practitioner.vetting_status for c in future} <= {"pending", "suspended"}
+
+
+def test_seeded_status_dates_come_from_the_history_not_the_load(app: Flask, session: Any) -> None:
+    loaded = utcnow() - timedelta(minutes=5)
+    verified = _seeded_verified(app, session)
+    for p in verified:
+        assert p.vetting_status_since.date() == p.verified_since, p.slug
+    lapsed = session.scalars(select(Practitioner).where(Practitioner.vetting_status == "lapsed")).all()
+    assert lapsed, "the demo has lapsed listings"
+    for p in lapsed:
+        assert p.vetting_status_since < loaded, f"{p.slug}: lapsed 'since' the moment the demo was loaded"
+        expired = [c.valid_until for c in p.credentials if c.valid_until is not None and c.valid_until < today()]
+        if expired:
+            assert p.vetting_status_since.date() == min(expired) + timedelta(days=1), p.slug
