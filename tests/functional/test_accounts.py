@@ -297,3 +297,8 @@ def test_unapproved_practitioner_cannot_edit(client: Any) -> None:
     user = _confirmed_user("practitioner", practitioner_id=own.id)
     sign_in_as(client, user)
     assert client.get("/practitioners/not-yet/edit").status_code == 403
+
+
+def test_no_form_field_renders_a_literal_none_attribute(client: Any) -> None:
+    for path in ("/sign-up", "/sign-in", "/reset-password", "/confirm/resend"):
+        assert '="None"' not in client.get(path).get_data(as_text=True), path
