@@ -49,7 +49,7 @@ def result() -> Any:
                    **_context(form))
     if not saved:
         return page()
-    # The result is shown, not redirected to: the answers are health data, kept out of URLs and history.
+    # The post answers with the result page itself, as before: it is built from answers that are not kept.
     return run_action(lambda: save_screening(current_user.id, outcome), show=lambda _: page())
 
 
