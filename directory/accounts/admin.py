@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -14,8 +14,8 @@ from directory.accounts.audit_trail import audit_page
 from directory.accounts.forms import ApproveForm, AuditFilterForm, ClaimDecisionForm, RefuseForm, RoleForm
 from directory.accounts.models import PractitionerClaim, User
 from directory.accounts.policy import roles_required
-from directory.errors import DomainError
 from directory.extensions import db
+from directory.web import run_action
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
 
@@ -42,19 +42,8 @@ def _refused(form: FlaskForm) -> Any:
 
 
 def _admin_action(action: Any, success: str) -> Any:
-    """Run one admin service call, commit, and report the outcome on the users page."""
-    try:
-        action()
-        db.session.commit()
-        flash(success, "success")
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.status == 403:
-            services.record_forbidden(current_user.id, request.path)
-            db.session.commit()
-        flash(exc.message, "error")
-        return users(), exc.status  # a redirect with a 4xx is a dead end: browsers don't follow it
-    return redirect(url_for("accounts_admin.users"))
+    """Run an admin action with the one helper: back to the users page (303), or the page with the refusal."""
+    return run_action(action, success=success, redirect_to=url_for("accounts_admin.users"), rerender=users)
 
 
 @bp.post("/users/<int:user_id>/approve")

@@ -21,8 +21,8 @@ from directory.accounts.forms import (
 )
 from directory.accounts.models import PractitionerClaim
 from directory.accounts.policy import public, roles_required, signed_in
-from directory.errors import DomainError
 from directory.extensions import db, limiter
+from directory.web import run_action
 
 bp = Blueprint("accounts", __name__)
 AUTH_LIMIT = "10 per minute;50 per hour"
@@ -38,13 +38,9 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _form_error(form: Any, exc: DomainError) -> None:
-    """Attach a service error to the form field it concerns (or the form)."""
-    field = getattr(form, exc.field or "", None)
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
+def _form_page(template: str, form: Any, **context: Any) -> Any:
+    """Render a form page: 400 when the submitted form has errors, else 200."""
+    return render_template(template, form=form, **context), 400 if form.errors else 200
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
@@ -53,26 +49,21 @@ def _form_error(form: Any, exc: DomainError) -> None:
 def sign_up() -> Any:
     """Create an account and send the confirmation link."""
     form = SignUpForm()
-    if form.validate_on_submit():
-        try:
-            services.sign_up(form.email.data, form.password.data, form.full_name.data, form.role.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            return render_template("accounts/check_email.html", email=form.email.data)
-    return render_template("accounts/sign_up.html", form=form), 400 if form.errors else 200
+    if not form.validate_on_submit():
+        return _form_page("accounts/sign_up.html", form)
+    return run_action(lambda: services.sign_up(form.email.data, form.password.data, form.full_name.data,
+                                               form.role.data),
+                      form=form, rerender=lambda: render_template("accounts/sign_up.html", form=form),
+                      show=lambda _: render_template("accounts/check_email.html", email=form.email.data))
 
 
 @bp.get("/confirm/<token>")
 @public
 def confirm_email(token: str) -> Any:
     """Confirm an email address from the emailed link."""
-    services.confirm_email(token)
-    db.session.commit()
-    flash("Your email is confirmed. You can sign in now.", "success")
-    return redirect(url_for("accounts.sign_in"))
+    # An invalid link has no form to re-render: the error handler's page answers it, as before.
+    return run_action(lambda: services.confirm_email(token), redirect_to=url_for("accounts.sign_in"),
+                      success="Your email is confirmed. You can sign in now.")
 
 
 @bp.route("/confirm/resend", methods=["GET", "POST"])
@@ -81,11 +72,10 @@ def confirm_email(token: str) -> Any:
 def resend_confirmation() -> Any:
     """Send a new confirmation link; the answer is the same whether the account exists or not."""
     form = ResendConfirmationForm()
-    if form.validate_on_submit():
-        services.resend_confirmation(form.email.data)
-        db.session.commit()
-        return render_template("accounts/check_email.html", email=form.email.data, resent=True)
-    return render_template("accounts/resend_confirmation.html", form=form), 400 if form.errors else 200
+    if not form.validate_on_submit():
+        return _form_page("accounts/resend_confirmation.html", form)
+    return run_action(lambda: services.resend_confirmation(form.email.data),
+                      show=lambda _: render_template("accounts/check_email.html", email=form.email.data, resent=True))
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -94,20 +84,20 @@ def resend_confirmation() -> Any:
 def sign_in() -> Any:
     """Sign in; the session is renewed so a planted session id is useless afterwards."""
     form = SignInForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        try:
-            user = services.authenticate(form.email.data, form.password.data)
-        except services.SignInFailed as exc:
-            db.session.commit()  # keep the failure count and its audit event
-            form.form_errors.append(exc.message)
-            resend = ResendConfirmationForm(email=form.email.data) \
-                if isinstance(exc, services.EmailNotConfirmed) else None
-            return render_template("accounts/sign_in.html", form=form, resend_form=resend), 401
-        db.session.commit()
-        session.clear()
-        login_user(user)
-        return redirect(safe_next(form.next.data) or url_for("accounts.dashboard"))
-    return render_template("accounts/sign_in.html", form=form), 400 if form.errors else 200
+    if not form.validate_on_submit():
+        return _form_page("accounts/sign_in.html", form)
+    # Not run_action: a refused sign-in must commit (not roll back) its failure count and audit event.
+    try:
+        user = services.authenticate(form.email.data, form.password.data)
+    except services.SignInFailed as exc:
+        db.session.commit()  # keep the failure count and its audit event
+        form.form_errors.append(exc.message)
+        resend = ResendConfirmationForm(email=form.email.data) if isinstance(exc, services.EmailNotConfirmed) else None
+        return render_template("accounts/sign_in.html", form=form, resend_form=resend), 401
+    db.session.commit()
+    session.clear()
+    login_user(user)
+    return redirect(safe_next(form.next.data) or url_for("accounts.dashboard"), code=303)
 
 
 @bp.post("/sign-out")
@@ -117,7 +107,7 @@ def sign_out() -> Any:
     logout_user()
     session.clear()
     flash("You are signed out.", "success")
-    return redirect(url_for("site.home"))
+    return redirect(url_for("site.home"), code=303)
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
@@ -126,11 +116,10 @@ def sign_out() -> Any:
 def request_reset() -> Any:
     """Ask for a reset link; the answer is the same whether the account exists or not."""
     form = ResetRequestForm()
-    if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
-        return render_template("accounts/check_email.html", email=form.email.data, reset=True)
-    return render_template("accounts/reset_request.html", form=form), 400 if form.errors else 200
+    if not form.validate_on_submit():
+        return _form_page("accounts/reset_request.html", form)
+    return run_action(lambda: services.request_password_reset(form.email.data),
+                      show=lambda _: render_template("accounts/check_email.html", email=form.email.data, reset=True))
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
@@ -139,17 +128,12 @@ def request_reset() -> Any:
 def reset_password(token: str) -> Any:
     """Choose a new password from the emailed link."""
     form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Your password is changed. Sign in with the new one.", "success")
-            return redirect(url_for("accounts.sign_in"))
-    return render_template("accounts/reset_password.html", form=form), 400 if form.errors else 200
+    if not form.validate_on_submit():
+        return _form_page("accounts/reset_password.html", form)
+    return run_action(lambda: services.reset_password(token, form.password.data), form=form,
+                      rerender=lambda: render_template("accounts/reset_password.html", form=form),
+                      success="Your password is changed. Sign in with the new one.",
+                      redirect_to=url_for("accounts.sign_in"))
 
 
 @bp.get("/account")
@@ -166,17 +150,12 @@ def dashboard() -> Any:
 def claim_profile() -> Any:
     """Ask to own an existing profile."""
     form = ClaimForm()
-    if form.validate_on_submit():
-        try:
-            services.request_claim(current_user, form.slug.data, form.evidence.data)
-            db.session.commit()
-            flash("Thank you. An admin will check your claim and tell you by email.", "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-    else:
+    if not form.validate_on_submit():
         flash(" ".join(m for msgs in form.errors.values() for m in msgs), "error")
-    return redirect(url_for("accounts.dashboard"))
+        return dashboard(), 400
+    return run_action(lambda: services.request_claim(current_user, form.slug.data, form.evidence.data),
+                      success="Thank you. An admin will check your claim and tell you by email.",
+                      redirect_to=url_for("accounts.dashboard"), rerender=dashboard)
 
 
 @bp.get("/account/export")
@@ -196,11 +175,13 @@ def delete_account() -> Any:
     form = ConfirmDeleteForm()
     if not form.validate_on_submit() or form.confirm.data != "DELETE":
         flash("Type DELETE to confirm that you want to delete your account.", "error")
-        return redirect(url_for("accounts.dashboard"))
+        return dashboard(), 400
+    return run_action(_sign_out_and_delete, success="Your account is deleted.", redirect_to=url_for("site.home"))
+
+
+def _sign_out_and_delete() -> None:
+    """Sign the patient out, forget the session, and delete the account (run_action commits)."""
     user = current_user._get_current_object()
     logout_user()
-    services.delete_account(user)
-    db.session.commit()
     session.clear()
-    flash("Your account is deleted.", "success")
-    return redirect(url_for("site.home"))
+    services.delete_account(user)

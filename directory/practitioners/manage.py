@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from directory.accounts.services import pending_claim
 from directory.extensions import db
 from directory.practitioners.models import Condition, Language, Method, Practitioner
 from directory.practitioners.search_service import vocabulary_choices
+from directory.web import run_action
 
 bp = Blueprint("practitioner_manage", __name__)
 
@@ -73,18 +75,16 @@ def edit_profile(slug: str) -> Any:
         form.methods.data = [m.slug for m in practitioner.methods]
         form.conditions.data = [c.slug for c in practitioner.conditions]
         form.languages.data = [lang.code for lang in practitioner.languages]
-    if form.validate_on_submit():
-        _apply(practitioner, form)
-        record_audit("profile_edited", actor_id=current_user.id, subject_type="practitioner",
-                     subject_id=practitioner.id)
-        db.session.commit()
-        flash("Your profile is saved; search shows the change within seconds.", "success")
-        return redirect(url_for("practitioner_manage.edit_profile", slug=practitioner.slug))
-    return render_template("practitioners/edit.html", form=form, practitioner=practitioner), 400 if form.errors else 200
+    page = partial(render_template, "practitioners/edit.html", form=form, practitioner=practitioner)
+    if not form.validate_on_submit():
+        return page(), 400 if form.errors else 200
+    return run_action(lambda: _apply(practitioner, form), rerender=page,
+                      success="Your profile is saved; search shows the change within seconds.",
+                      redirect_to=url_for("practitioner_manage.edit_profile", slug=practitioner.slug))
 
 
 def _apply(practitioner: Practitioner, form: ProfileForm) -> None:
-    """Copy the form onto the profile; the flush writes the search outbox row."""
+    """Copy the form onto the profile, with its audit event; the flush writes the search outbox row."""
     practitioner.bio = form.bio.data or ""
     practitioner.accepting_new_patients = bool(form.accepting_new_patients.data)
     practitioner.telehealth = bool(form.telehealth.data)
@@ -93,3 +93,4 @@ def _apply(practitioner: Practitioner, form: ProfileForm) -> None:
         select(Condition).where(Condition.slug.in_(form.conditions.data or []))))
     practitioner.languages = list(db.session.scalars(
         select(Language).where(Language.code.in_(form.languages.data or []))))
+    record_audit("profile_edited", actor_id=current_user.id, subject_type="practitioner", subject_id=practitioner.id)

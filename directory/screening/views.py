@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from directory.accounts.policy import public
-from directory.extensions import db
 from directory.practitioners.search_service import vocabulary_choices
 from directory.screening.forms import ForgetForm, ScreeningForm, known_method, safe_return_to
 from directory.screening.rules import VERDICT_EXPLANATIONS, VERDICT_LABELS
 from directory.screening.services import SESSION_KEY, evaluate, save_screening
+from directory.web import run_action
 
 bp = Blueprint("screening", __name__)
 
@@ -42,12 +43,14 @@ def result() -> Any:
         session[SESSION_KEY] = form.answered_yes()
     else:
         session.pop(SESSION_KEY, None)
-    saved = form.save.data and current_user.is_authenticated
-    if saved:
-        save_screening(current_user.id, outcome)
-        db.session.commit()
-    return render_template("screening/result.html", result=outcome, saved=saved, remembered=form.remember.data,
-                           forget_form=ForgetForm(data={"return_to": form.return_to.data}), **_context(form))
+    saved = bool(form.save.data and current_user.is_authenticated)
+    page = partial(render_template, "screening/result.html", result=outcome, saved=saved,
+                   remembered=form.remember.data, forget_form=ForgetForm(data={"return_to": form.return_to.data}),
+                   **_context(form))
+    if not saved:
+        return page()
+    # The post answers with the result page itself, as before: it is built from answers that are not kept.
+    return run_action(lambda: save_screening(current_user.id, outcome), show=lambda _: page())
 
 
 @bp.post("/screening/forget")
@@ -57,7 +60,7 @@ def forget() -> Any:
     form = ForgetForm()
     if form.validate():
         session.pop(SESSION_KEY, None)
-    return redirect(safe_return_to(form.return_to.data) or url_for("screening.questionnaire"))
+    return redirect(safe_return_to(form.return_to.data) or url_for("screening.questionnaire"), code=303)
 
 
 def _context(form: Any) -> dict[str, Any]:

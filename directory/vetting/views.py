@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from directory.accounts.audit import record_audit
 from directory.accounts.policy import roles_required
-from directory.errors import DomainError, NotFound
+from directory.errors import NotFound
 from directory.extensions import db
 from directory.vetting import services
 from directory.vetting.checks import record_manual_check
@@ -28,6 +28,7 @@ from directory.vetting.labels import decision_category
 from directory.vetting.models import VerificationCheck
 from directory.vetting.queue import RunResult, dossier, run_check, verification_queue
 from directory.vetting.sources.exclusions import review_exclusion
+from directory.web import Success, run_action
 
 bp = Blueprint("vetting", __name__, url_prefix="/admin/vetting")
 PER_PAGE = 50
@@ -57,34 +58,29 @@ def _forms(record: Any, **overrides: Any) -> dict[str, Any]:
                 former_names="\n".join(f"{n.first_name} {n.last_name}".strip() for n in record.former_names))}
 
 
-def _render(practitioner_id: int, status: int = 200, **forms: Any) -> Any:
+def _page(practitioner_id: int, **forms: Any) -> str:
     """Render one practitioner's screen."""
     record = dossier(practitioner_id)
     return render_template("vetting/practitioner.html", record=record, category_label=decision_category,
-                           **_forms(record, **forms)), status
+                           **_forms(record, **forms))
+
+
+def _render(practitioner_id: int, status: int = 200, **forms: Any) -> Any:
+    """Answer with one practitioner's screen and a status (400 when a submitted form is shown with its errors)."""
+    return _page(practitioner_id, **forms), status
 
 
 @bp.get("/practitioners/<int:practitioner_id>")
 @roles_required("admin")
 def practitioner(practitioner_id: int) -> Any:
     """Show one practitioner's credentials, every check with its evidence, and the actions."""
-    return _render(practitioner_id)
+    return _page(practitioner_id)
 
 
-def _act(practitioner_id: int, action: Callable[[], Any], success: str) -> Any:
-    """Run one admin action, commit with its audit event, and go back to the practitioner's screen."""
-    try:
-        action()
-    except NotFound:
-        raise
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _render(practitioner_id, exc.status)
-    db.session.commit()
-    if success:
-        flash(success, "success")
-    return redirect(url_for("vetting.practitioner", practitioner_id=practitioner_id))
+def _screen_action(practitioner_id: int, action: Callable[[], Any], success: Success) -> Any:
+    """Run an action with the one helper: back to the practitioner's screen (303), or the screen with the refusal."""
+    return run_action(action, success=success, rerender=lambda: _page(practitioner_id),
+                      redirect_to=url_for("vetting.practitioner", practitioner_id=practitioner_id))
 
 
 @bp.post("/practitioners/<int:practitioner_id>/run/<source>")
@@ -96,15 +92,8 @@ def run(practitioner_id: int, source: str) -> Any:
         raise NotFound("No such automated source.")
     if not RunCheckForm().validate_on_submit():
         return _render(practitioner_id, 400)
-    outcome: dict[str, RunResult] = {}
-
-    def action() -> None:
-        outcome["result"] = run_check(practitioner_id, source, current_user)
-
-    response = _act(practitioner_id, action, "")  # the outcome below is the whole message
-    if "result" in outcome:
-        flash(*_outcome_message(source, outcome["result"]))
-    return response
+    return _screen_action(practitioner_id, lambda: run_check(practitioner_id, source, current_user),
+                lambda result: _outcome_message(source, result))
 
 
 def _outcome_message(source: str, result: RunResult) -> tuple[str, str]:
@@ -130,16 +119,12 @@ def manual_check(practitioner_id: int) -> Any:
     form.offer_credentials(list(record.credentials))
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, manual_form=form)
-    upload = form.document.data
     try:
-        document = store_document(upload.stream) if upload and upload.filename else None
+        document = _stored_upload(form.document.data)
     except InvalidDocument as exc:
         form.document.errors = [exc.message]
         return _render(practitioner_id, 400, manual_form=form)
-    finally:
-        if upload:
-            upload.close()  # large uploads are spooled to a temporary file
-    return _act(practitioner_id, lambda: record_manual_check(
+    return _screen_action(practitioner_id, lambda: record_manual_check(
         record, current_user, source=form.source.data, outcome=form.outcome.data, what=form.what.data or "",
         reference=form.reference.data or "", note=form.note.data or "",
         credential=services.credential_of(record, form.credential_id.data or None), document=document),
@@ -154,8 +139,8 @@ def suspend(practitioner_id: int) -> Any:
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, decision_form=form)
-    return _act(practitioner_id, lambda: services.suspend(record, form.reason.data or "", current_user,
-                                                          form.category.data or ""), "Practitioner suspended.")
+    return _screen_action(practitioner_id, lambda: services.suspend(
+        record, form.reason.data or "", current_user, form.category.data or ""), "Practitioner suspended.")
 
 
 @bp.post("/practitioners/<int:practitioner_id>/reinstate")
@@ -166,8 +151,8 @@ def reinstate(practitioner_id: int) -> Any:
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, decision_form=form)
-    return _act(practitioner_id, lambda: services.reinstate(record, form.reason.data or "", current_user,
-                                                            form.category.data or ""), "Practitioner reinstated.")
+    return _screen_action(practitioner_id, lambda: services.reinstate(
+        record, form.reason.data or "", current_user, form.category.data or ""), "Practitioner reinstated.")
 
 
 @bp.post("/practitioners/<int:practitioner_id>/credentials")
@@ -186,10 +171,9 @@ def credential(practitioner_id: int) -> Any:
         return _render(practitioner_id, 400, credential_form=form)
     details = CredentialDetails(form.kind.data or "", form.issuer.data or "", form.number.data or "",
                                 form.jurisdiction.data or "", form.valid_from.data, form.valid_until.data)
-    return _act(practitioner_id, lambda: record_credential(
+    return _screen_action(practitioner_id, lambda: record_credential(
         record, current_user, details, replaces=services.credential_of(record, form.replaces.data or None),
-        document=document),
-                "Credential recorded. It needs its own primary-source check before it counts.")
+        document=document), "Credential recorded. It needs its own primary-source check before it counts.")
 
 
 def _stored_upload(upload: Any) -> Any:
@@ -209,8 +193,8 @@ def exclusion_review(practitioner_id: int) -> Any:
     form = ExclusionReviewForm()
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, review_form=form)
-    return _act(practitioner_id, lambda: review_exclusion(record, current_user, form.decision.data or "",
-                                                          form.reason.data or ""), "Exclusion-list review recorded.")
+    return _screen_action(practitioner_id, lambda: review_exclusion(
+        record, current_user, form.decision.data or "", form.reason.data or ""), "Exclusion-list review recorded.")
 
 
 @bp.post("/practitioners/<int:practitioner_id>/identity")
@@ -222,8 +206,8 @@ def identity(practitioner_id: int) -> Any:
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, identity_form=form)
     names = services.parse_former_names(form.former_names.data or "")
-    return _act(practitioner_id, lambda: services.update_identity(record, current_user, form.date_of_birth.data, names),
-                "Identity details saved.")
+    return _screen_action(practitioner_id, lambda: services.update_identity(
+        record, current_user, form.date_of_birth.data, names), "Identity details saved.")
 
 
 @bp.get("/checks/<int:check_id>/document")

@@ -40,7 +40,7 @@ def test_approving_a_doctor_emails_them_a_sign_in_link_from_the_configured_site(
     doctor = factories.user("doctor", email="dr.approve@example.org", email_confirmed_at=utcnow())
     sign_in_as(client, _admin())
     response = _admin_post(client, f"/admin/users/{doctor.id}/approve", {"licence_number": "MD-1", "jurisdiction": "MA"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     message = last_email("dr.approve@example.org", "account_approved")
     assert message.subject == "Your Meridian account is approved"
     assert "refer patients" in message.body
@@ -52,7 +52,7 @@ def test_refusing_a_doctor_emails_the_reason_and_leaves_a_patient_account(client
     doctor = factories.user("doctor", email="dr.refuse@example.org", email_confirmed_at=utcnow())
     sign_in_as(client, _admin())
     response = _admin_post(client, f"/admin/users/{doctor.id}/refuse", {"reason": "The licence MD-9 is not on file."})
-    assert response.status_code == 302
+    assert response.status_code == 303
     refused = db.session.get(User, doctor.id)
     assert refused.role == "patient" and refused.approved_at is not None
     message = last_email("dr.refuse@example.org", "account_refused")
@@ -116,7 +116,7 @@ def test_sign_in_before_confirming_offers_a_new_link_that_works(client: Any) -> 
     assert resent.status_code == 200 and "we sent it a new link" in resent.get_data(as_text=True)
     message = last_email("late@example.org", "confirm")
     assert message.subject == "Confirm your Meridian account"
-    assert client.get(link_in(message)).status_code == 302
+    assert client.get(link_in(message)).status_code == 303
     assert db.session.scalars(select(User).where(User.email == "late@example.org")).one().email_confirmed_at
 
 

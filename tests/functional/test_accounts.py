@@ -50,9 +50,9 @@ def test_sign_up_confirm_sign_in_and_reach_the_dashboard(client: Any, role: str)
     assert early.status_code == 401 and "confirm your email" in early.get_data(as_text=True)
 
     confirmed = client.get(link_in(last_email(email, "confirm")))
-    assert confirmed.status_code == 302
+    assert confirmed.status_code == 303
     signed_in = _sign_in(client, email)
-    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/account"
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/account"
     dashboard = client.get("/account").get_data(as_text=True)
     assert f"Signed in as a <strong>{role}</strong>" in dashboard
     if role != "patient":
@@ -122,7 +122,7 @@ def test_password_is_rehashed_when_parameters_change(client: Any) -> None:
     weak = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
     user = _confirmed_user(email="rehash@example.org", password_hash=weak) if False else factories.user(
         "patient", email="rehash@example.org", password_hash=weak, email_confirmed_at=utcnow())
-    assert _sign_in(client, "rehash@example.org").status_code == 302
+    assert _sign_in(client, "rehash@example.org").status_code == 303
     assert db.session.get(User, user.id).password_hash != weak
 
 
@@ -134,9 +134,9 @@ def test_password_reset_is_single_use_and_does_not_enumerate(client: Any) -> Non
     link = link_in(last_email("reset@example.org", "reset"))
     new = "a brand new long passphrase"
     done = post_form(client, link, {"password": new, "confirm": new})
-    assert done.status_code == 302
+    assert done.status_code == 303
     assert _sign_in(client, "reset@example.org").status_code == 401
-    assert _sign_in(client, "reset@example.org", new).status_code == 302
+    assert _sign_in(client, "reset@example.org", new).status_code == 303
     reused = post_form(client, link, {"password": "another long passphrase", "confirm": "another long passphrase"})
     assert reused.status_code == 400, reused.status_code
     assert "invalid, used or expired" in reused.get_data(as_text=True), reused.get_data(as_text=True).split("<main")[1][:700]
@@ -148,7 +148,7 @@ def test_admin_approves_a_doctor_recording_the_licence(client: Any) -> None:
     sign_in_as(client, admin)
     response = post_form(client, f"/admin/users/{doctor.id}/approve", {"licence_number": "MD-1234",
                                                                        "jurisdiction": "MA"}, form_page="/admin/users")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert db.session.get(User, doctor.id).approved_at is not None
     credential = db.session.scalars(select(Credential).where(Credential.user_id == doctor.id)).one()
     assert (credential.number, credential.jurisdiction) == ("MD-1234", "MA")
@@ -210,7 +210,7 @@ def test_patient_deletes_account_reviews_stay_anonymised_referrals_lose_contact(
     db.session.flush()
     sign_in_as(client, patient)
     refused = post_form(client, "/account/delete", {"confirm": "nope"}, form_page="/account")
-    assert refused.status_code == 302 and db.session.get(User, patient.id) is not None
+    assert refused.status_code == 400 and db.session.get(User, patient.id) is not None
     post_form(client, "/account/delete", {"confirm": "DELETE"}, form_page="/account")
     db.session.expire_all()
     assert db.session.get(User, patient.id) is None
@@ -266,7 +266,7 @@ def test_practitioner_edits_own_profile_and_search_follows(client: Any) -> None:
     response = post_form(client, "/practitioners/own-profile/edit",
                          {"bio": "Now offering moxibustion.", "accepting_new_patients": "y",
                           "methods": ["moxibustion", "cupping"], "conditions": ["sciatica"], "languages": ["en", "fr"]})
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.expire_all()
     edited = db.session.get(type(own), own.id)
     assert edited.bio == "Now offering moxibustion." and not edited.telehealth

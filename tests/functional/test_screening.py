@@ -75,7 +75,7 @@ def test_remembering_keeps_answers_in_the_browser_session_only(client: Any, sess
         assert cookie["screening_flags"] == ["pregnancy"]
     assert db.session.scalar(select(func.count(Screening.id))) == 0
     forget = client.post("/screening/forget", data={"csrf_token": csrf_token(client), "return_to": "/search?method=cupping"})
-    assert forget.status_code == 302 and forget.headers["Location"].endswith("/search?method=cupping")
+    assert forget.status_code == 303 and forget.headers["Location"].endswith("/search?method=cupping")
     with client.session_transaction() as cookie:
         assert "screening_flags" not in cookie
 
@@ -128,4 +128,4 @@ def test_a_method_and_the_search_come_along(client: Any) -> None:
 def test_forget_refuses_foreign_return_addresses(client: Any) -> None:
     response = client.post("/screening/forget", data={"csrf_token": csrf_token(client),
                                                        "return_to": "https://evil.example/"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/screening")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/screening")

@@ -123,7 +123,7 @@ def test_run_npi_check_button(admin_client: FlaskClient, session: Any, registry:
     p = us_practitioner()
     registry.answer(NPI, Scripted(body=found(npi_record(NPI))))
     response = _post(admin_client, p, "run/npi_registry")
-    assert response.status_code == 302
+    assert response.status_code == 303
     check = session.scalar(select(VerificationCheck).where(VerificationCheck.practitioner_id == p.id))
     assert (check.source, check.outcome, check.performed_by_id) == ("npi_registry", "pass", admin_client.admin.id)  # type: ignore[attr-defined]
     [event] = _audit("vetting.check_run")
@@ -172,7 +172,7 @@ def test_a_manual_check_with_a_pdf_is_recorded_and_the_pdf_kept_outside_static(
         admin_client: FlaskClient, session: Any, app: Flask) -> None:
     p = us_practitioner()
     response = _manual(admin_client, p, (PDF, "licence.pdf"))
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.status_code == 303, response.get_data(as_text=True)
     check = session.scalar(select(VerificationCheck).where(VerificationCheck.practitioner_id == p.id))
     evidence = json.loads(check.evidence)
     assert (check.source, check.outcome, check.credential_id) == ("state_board", "pass", p.credentials[0].id)
@@ -192,7 +192,7 @@ def test_a_manual_check_with_a_pdf_is_recorded_and_the_pdf_kept_outside_static(
 
 def test_a_png_is_accepted_whatever_its_name(admin_client: FlaskClient, session: Any) -> None:
     p = us_practitioner()
-    assert _manual(admin_client, p, (PNG, "scan.bin")).status_code == 302
+    assert _manual(admin_client, p, (PNG, "scan.bin")).status_code == 303
 
 
 @pytest.mark.parametrize("content", [b"%!PS-Adobe-3.0 not a pdf", b"<html><script>alert(1)</script>", b""])
@@ -245,10 +245,10 @@ def test_suspend_needs_a_reason_then_reinstate(admin_client: FlaskClient, sessio
     p = us_practitioner()
     empty = _post(admin_client, p, "suspend", {"reason": "  "})
     assert empty.status_code == 400 and "Give the reason" in empty.get_data(as_text=True)
-    assert _post(admin_client, p, "suspend", {"reason": "complaint under investigation"}).status_code == 302
+    assert _post(admin_client, p, "suspend", {"reason": "complaint under investigation"}).status_code == 303
     assert p.vetting_status == "suspended"
     assert "Reinstate" in admin_client.get(_page(p)).get_data(as_text=True)
-    assert _post(admin_client, p, "reinstate", {"reason": "complaint dismissed"}).status_code == 302
+    assert _post(admin_client, p, "reinstate", {"reason": "complaint dismissed"}).status_code == 303
     assert p.vetting_status != "suspended"
     assert [e.action for e in _audit("vetting.suspended") + _audit("vetting.reinstated")] == [
         "vetting.suspended", "vetting.reinstated"]
@@ -268,7 +268,7 @@ def test_an_exclusion_hit_is_reviewed_from_the_screen(admin_client: FlaskClient,
     html = admin_client.get(_page(p)).get_data(as_text=True)
     assert "Exclusion-list match awaiting review" in html and "LEE" in html
     response = _post(admin_client, p, "exclusion-review", {"decision": "clear", "reason": "born 1985, not 1960"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "awaiting review" not in admin_client.get(_page(p)).get_data(as_text=True)
     assert len(_audit("vetting.exclusion_reviewed")) == 1
 
@@ -276,7 +276,7 @@ def test_an_exclusion_hit_is_reviewed_from_the_screen(admin_client: FlaskClient,
 def test_identity_details_are_saved(admin_client: FlaskClient, session: Any) -> None:
     p = us_practitioner()
     response = _post(admin_client, p, "identity", {"date_of_birth": "1980-05-05", "former_names": "Mei Kim"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert str(session.get(VettingIdentity, p.id).date_of_birth) == "1980-05-05"
     assert [n.last_name for n in session.scalars(select(FormerName))] == ["Kim"]
     assert len(_audit("vetting.identity_updated")) == 1

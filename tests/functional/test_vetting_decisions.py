@@ -101,7 +101,7 @@ def test_dismissing_a_name_match_is_recorded_and_changes_nothing(admin_client: F
     p = _verified(us_practitioner(UNLISTED_NPI, first_name="David", last_name="Lee"))
     check_exclusions(p)
     response = _post(admin_client, p, "exclusion-review", {"decision": "clear", "reason": "born 1985, not 1960"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     review = _checks(p, "exclusion_list")[-1]
     assert (review.outcome, review.performed_by_id) == ("pass", admin_client.admin.id)  # type: ignore[attr-defined]
     assert json.loads(review.evidence)["review"] == "cleared"
@@ -114,7 +114,7 @@ def test_confirming_a_name_match_suspends_through_the_decision_service(admin_cli
     p = _verified(us_practitioner(UNLISTED_NPI, first_name="David", last_name="Lee"))
     check_exclusions(p)
     response = _post(admin_client, p, "exclusion-review", {"decision": "confirm", "reason": "DOB and address match"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert p.vetting_status == "suspended"
     assert _decisions(p) == [("suspend", "exclusion_list", admin_client.admin.id)]  # type: ignore[attr-defined]
     review = _checks(p, "exclusion_list")[-1]
@@ -153,7 +153,7 @@ def test_a_name_match_without_match_rows_still_has_a_review_form(admin_client: F
     assert "Exclusion-list match awaiting review" in screen and "recorded no listed rows to compare" in screen
     assert "/exclusion-review" in screen
     response = _post(admin_client, p, "exclusion-review", {"decision": "clear", "reason": "OIG search: no such person"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "name match awaits" not in admin_client.get("/admin/vetting/").get_data(as_text=True)
 
 
@@ -175,7 +175,7 @@ def test_an_admin_records_a_renewed_credential_which_resolves_the_expired_one(ad
     assert "a renewed credential is needed" in queue
     data = {**_renewal(p, old), "document": (io.BytesIO(PDF), "licence.pdf")}
     response = _post(admin_client, p, "credentials", data, content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.status_code == 303, response.get_data(as_text=True)
     assert old.withdrawn_at is not None, "the old record is withdrawn, its checks stay with it"
     current = session.scalars(select(Credential).where(Credential.practitioner_id == p.id,
                                                        Credential.kind == "state_licence",
@@ -274,7 +274,7 @@ def test_an_npi_hit_is_an_audited_queued_and_emailed_automatic_suspension(admin_
     queue = admin_client.get("/admin/vetting/").get_data(as_text=True)
     assert p.display_name in queue and "suspended automatically; an admin must review the suspension" in queue
     # The admin's confirmation is a decision of its own, and the queue item goes away.
-    assert _post(admin_client, p, "exclusion-review", {"decision": "confirm", "reason": "same NPI"}).status_code == 302
+    assert _post(admin_client, p, "exclusion-review", {"decision": "confirm", "reason": "same NPI"}).status_code == 303
     assert _decisions(p)[-1] == ("suspend", "exclusion_list", admin_client.admin.id)  # type: ignore[attr-defined]
     assert "an admin must review the suspension" not in admin_client.get("/admin/vetting/").get_data(as_text=True)
 
@@ -284,7 +284,7 @@ def test_clearing_an_npi_hit_lifts_the_automatic_suspension(admin_client: FlaskC
     p = _verified(us_practitioner(NPI))
     check_exclusions(p)
     response = _post(admin_client, p, "exclusion-review", {"decision": "clear", "reason": "NPI typo in the list"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert p.vetting_status == "verified"
     assert [a for a, _, _ in _decisions(p)] == ["suspend", "reinstate"]
     assert _decisions(p)[-1][1] == "exclusion_ruled_out"
@@ -300,7 +300,7 @@ def test_an_automatic_suspension_can_be_confirmed_even_after_the_listing_changed
     ids = re.findall(r'\sid="([^"]+)"', screen)
     assert len(ids) == len(set(ids)), "two decision forms on one page keep their ids unique"
     response = _post(admin_client, p, "suspend", {"category": "exclusion_list", "reason": "OIG letter on file"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert _decisions(p)[-1] == ("suspend", "exclusion_list", admin_client.admin.id)  # type: ignore[attr-defined]
     assert p.vetting_status == "suspended"
     assert "Confirm the suspension" not in admin_client.get(_page(p)).get_data(as_text=True)
