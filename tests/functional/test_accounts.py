@@ -302,3 +302,14 @@ def test_unapproved_practitioner_cannot_edit(client: Any) -> None:
 def test_no_form_field_renders_a_literal_none_attribute(client: Any) -> None:
     for path in ("/sign-up", "/sign-in", "/reset-password", "/confirm/resend"):
         assert '="None"' not in client.get(path).get_data(as_text=True), path
+
+
+def test_the_verification_queue_still_opens_after_a_doctor_was_approved(client: Any) -> None:
+    # A doctor's licence is a credential with no practitioner; the queue's facts once sorted it as None.
+    admin = _confirmed_user("admin", approved_at=utcnow())
+    doctor = _confirmed_user("doctor")
+    factories.practitioner(slug="queued", vetting_status="pending")
+    sign_in_as(client, admin)
+    post_form(client, f"/admin/users/{doctor.id}/approve", {"licence_number": "MD-1234", "jurisdiction": "MA"},
+              form_page="/admin/users")
+    assert client.get("/admin/vetting/").status_code == 200
