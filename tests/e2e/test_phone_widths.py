@@ -1,0 +1,65 @@
+"""In Chromium at 375 px: no page scrolls sideways, for the public or for an admin.
+
+The walk that found the verification queue at 428 px and the vetting page at 709 px
+(long hashes and a wide credentials table) had every other test passing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from directory.accounts.passwords import hash_password
+from directory.clock import utcnow
+from directory.extensions import db
+from directory.models import Practitioner, User
+from tests.e2e.conftest import LiveServer, new_page, screenshot
+
+pytestmark = pytest.mark.e2e
+# A plain 375 px window: with mobile emulation Chromium widens the layout viewport to the content, which hides overflow.
+PHONE = {"viewport": {"width": 375, "height": 667}}
+PASSWORD = "a phone-sized admin passphrase"
+PUBLIC = ["/", "/search?place=Cambridge%2C+MA&radius_km=25", "/practitioners/ada-moxley", "/screening",
+          "/about-acupuncture", "/sign-in", "/sign-up", "/reset-password"]
+ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/practitioners/{ada}", "/admin/users", "/admin/audit"]
+
+
+def _phone_admin(server: LiveServer) -> int:
+    """Add an admin for this test; return Ada Moxley's id (her vetting page has a long history)."""
+    assert server.app is not None
+    with server.app.app_context():
+        if db.session.scalar(select(User).where(User.email == "phone-admin@example.org")) is None:
+            db.session.add(User(email="phone-admin@example.org", password_hash=hash_password(PASSWORD), role="admin",
+                                full_name="Phone Admin", email_confirmed_at=utcnow(), approved_at=utcnow()))
+            db.session.commit()
+        ada = db.session.scalar(select(Practitioner.id).where(Practitioner.slug == "ada-moxley"))
+        db.session.remove()
+    assert ada is not None
+    return ada
+
+
+def _overflow(page: Any) -> int:
+    """Return how many pixels the page is wider than the window."""
+    return int(page.evaluate("document.documentElement.scrollWidth")) - PHONE["viewport"]["width"]
+
+
+def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: LiveServer) -> None:
+    ada = _phone_admin(live_server)
+    page, _ = new_page(browser, live_server, **PHONE)
+    wide = {}
+    for path in PUBLIC:
+        page.goto(live_server.at(path))
+        wide[path] = _overflow(page)
+    page.goto(live_server.at("/sign-in"))
+    page.get_by_label("Email").fill("phone-admin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live_server.at("/account"))
+    for path in ADMIN:
+        page.goto(live_server.at(path.format(ada=ada)))
+        wide[path] = _overflow(page)
+    screenshot(page, "mobile-admin-audit-width")
+    page.context.close()
+    assert {path: px for path, px in wide.items() if px > 0} == {}
