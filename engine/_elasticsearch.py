@@ -3,6 +3,7 @@ own integration tests (a real server distribution with only the core modules).""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -16,6 +17,12 @@ ES_VERSION = os.environ.get("MERIDIAN_ES_VERSION", "9.5.4")
 ES_GROUP = "org.elasticsearch.distribution.integ-test-zip"
 ES_ARTIFACT = "elasticsearch"
 READY_MARKER = ".meridian-ready"
+# Maven Central publishes no checksum for the integ-test zip ("no checksums available"), so Maven verifies
+# nothing: pin the SHA-256 of each version we run (taken from Central's copy when the version was adopted).
+# Another version needs MERIDIAN_ES_SHA256 set to the hash of the zip you trust.
+PINNED_SHA256 = {
+    "9.5.4": "d9b0c28e08e499f6510b52ad66ec4bf9cdceab97cc28b3456989b8744b896934",
+}
 # used as root when the engine user cannot reach the normal cache (e.g. a checkout under /root)
 ROOT_FALLBACK_CACHE = "/var/cache/meridian-engine"
 
@@ -30,6 +37,30 @@ def home_dir(version: str = ES_VERSION, cache: str | os.PathLike[str] | None = N
 
 def is_fetched(version: str = ES_VERSION, cache: str | os.PathLike[str] | None = None) -> bool:
     return (home_dir(version, cache) / READY_MARKER).is_file()
+
+
+def expected_sha256(version: str) -> str:
+    """Return the SHA-256 the zip of ``version`` must have, or refuse a version nobody pinned."""
+    expected = os.environ.get("MERIDIAN_ES_SHA256") or PINNED_SHA256.get(version)
+    if not expected:
+        raise c.EngineStartError(
+            f"elasticsearch {version} has no pinned SHA-256: add it to PINNED_SHA256 in engine/_elasticsearch.py "
+            "or set MERIDIAN_ES_SHA256 to the hash of the zip you trust"
+        )
+    return expected.lower()
+
+
+def verify_sha256(path: Path, expected: str) -> None:
+    """Refuse ``path`` unless its SHA-256 is ``expected`` (before anything of it is unpacked or run)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise c.EngineStartError(
+            f"{path.name}: SHA-256 {digest.hexdigest()} does not match the pinned {expected}; "
+            "refusing to unpack it (delete it from ~/.m2 to download it again)"
+        )
 
 
 def _extract(zip_path: Path, dest: Path) -> None:
@@ -89,9 +120,10 @@ def fetch(
             raise c.EngineUnavailable(
                 f"mvn reported success but {zip_path} is missing", log_path=root / f"mvn-elasticsearch-{version}.log"
             )
+        verify_sha256(zip_path, expected_sha256(version))
         progress(
             f"elasticsearch {version}: downloaded {zip_path.stat().st_size / 1e6:.0f} MB "
-            f"in {time.monotonic() - t0:.1f}s; extracting"
+            f"in {time.monotonic() - t0:.1f}s, SHA-256 verified; extracting"
         )
         staging = root / f".elasticsearch-{version}.partial"
         shutil.rmtree(staging, ignore_errors=True)
