@@ -559,7 +559,8 @@ def bench_backend(kind: str, workdir: Path, url: str | None, mix: list[dict[str,
         clock = EngineClock(backend)
         _measure_queries(app, clock, mix, result, warmup)
         if profile:
-            profile_service(app, mix, workdir.name.split("-")[2], kind)
+            # The size from the seed marker: a --keep folder is named N, a temporary one meridian-bench-N-xxxx.
+            profile_service(app, mix, (workdir / "seeded").read_text().strip(), kind)
         result.visible_s = measure_visibility(app, candidates)
         say(f"  {kind}: visible after commit {_fmt_visibility(result.visible_s)} s (p50/max)")
         result.load.append(os.getloadavg()[0])
