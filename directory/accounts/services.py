@@ -14,7 +14,7 @@ from directory.accounts.audit import record_audit
 from directory.accounts.mail import public_url, queue_email
 from directory.accounts.models import AuditEvent, PractitionerClaim, User
 from directory.clock import utcnow
-from directory.errors import DomainError, InvalidParameter, NotFound
+from directory.errors import DomainError, Forbidden, InvalidParameter, NotFound
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
 from directory.referrals.models import Referral
@@ -26,13 +26,6 @@ EMAIL_MAX_LENGTH = 254
 LOCKOUT_AFTER = 5
 LOCKOUT_MAX = timedelta(hours=24)
 SIGN_IN_FAILED = "Email or password is incorrect, or sign-in is paused after repeated attempts. Try again later or reset your password."
-
-
-class Forbidden(DomainError):
-    """The signed-in user may not do this."""
-
-    status = 403
-    code = "forbidden"
 
 
 class SignInFailed(DomainError):
