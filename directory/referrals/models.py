@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,9 @@ from directory.extensions import db
 from directory.practitioners.models import _enum_check
 from directory.referrals.crypto import SealedText
 from directory.referrals.lifecycle import NOTE_MAX_LENGTH, ROLES, SCHEDULED_STATES, STATES
+
+if TYPE_CHECKING:
+    from directory.practitioners.models import Practitioner
 
 KINDS = ("referral", "request")
 URGENCIES = ("routine", "soon")
@@ -69,6 +73,7 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
+    practitioner: Mapped[Practitioner] = relationship()
     events: Mapped[list[ReferralEvent]] = relationship(
         back_populates="referral", cascade="all, delete-orphan", order_by="ReferralEvent.id"
     )
