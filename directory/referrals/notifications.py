@@ -36,13 +36,13 @@ def label(referral: Referral) -> str:
     return f"{'appointment request' if referral.kind == 'request' else 'referral'} #{referral.id}"
 
 
-def notify(user: User, referral: Referral, text: str) -> Notification:
-    """Add an in-app notice for ``user`` and queue the same words by email, with a link to the referral."""
+def notify(user: User, referral: Referral, text: str, *, kind: str = "") -> Notification:
+    """Add an in-app notice for ``user`` and queue the same words by email (``kind``: referral_<state>)."""
     text = text[:TEXT_MAX_LENGTH]
     notice = Notification(user_id=user.id, referral_id=referral.id, text=text)
     db.session.add(notice)
     body = f"{text}\n\nOpen it on Meridian (sign in first):\n{referral_link(referral)}\n\nMeridian"
-    queue_email(user.email, f"Meridian: {text}"[:200], body, f"referral_{referral.state}")
+    queue_email(user.email, f"Meridian: {text}"[:200], body, kind or f"referral_{referral.state}")
     return notice
 
 

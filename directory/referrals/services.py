@@ -171,10 +171,10 @@ TOLD = {
     "declined": "Your {label} was declined by {practitioner}; open it to read why.",
     "scheduled": "Your {label} is scheduled with {practitioner} for {when} (UTC).",
     "attended": "The appointment for your {label} took place; {practitioner} will send the outcome.",
-    "no_show": "The patient of your {label} did not come to the appointment with {practitioner}.",
+    "no_show": "{practitioner} recorded the appointment for your {label} as missed.",
     "completed": "{practitioner} closed your {label} and sent the outcome.",
     "cancelled": "The {label} was cancelled; open it to read why.",
-    "expired": "The {label} expired: {practitioner} did not answer in time. You can refer elsewhere.",
+    "expired": "The {label} expired: {practitioner} did not answer it in time.",
 }
 
 
@@ -210,7 +210,8 @@ def tell_senders_of_suspension(practitioner: Practitioner) -> int:
     for referral in db.session.scalars(query.order_by(Referral.id)):
         for sender in _sender(referral):
             notify(sender, referral, f"{practitioner.display_name} is suspended from Meridian's directory, so your "
-                                     f"{label(referral)} may not go ahead. You can cancel it and refer elsewhere.")
+                                     f"{label(referral)} may not go ahead. You can cancel it and refer elsewhere.",
+                   kind="referral_practitioner_suspended")
             told += 1
     return told
 

@@ -486,3 +486,13 @@ def test_each_role_sees_its_own_inbox_filtered_by_status(parties: Parties) -> No
     assert len(inbox.inbox_for(parties.admin, "closed")) == 1
     with pytest.raises(InvalidParameter, match="Unknown status 'draft'"):
         inbox.inbox_for(parties.doctor, "draft")
+
+
+def test_referrals_never_reach_the_search_outbox(parties: Parties) -> None:
+    from directory.models import SearchOutbox
+
+    before = db.session.query(SearchOutbox).count()
+    referral = _send(parties)
+    transition(referral, "accept", parties.owner)
+    db.session.flush()
+    assert db.session.query(SearchOutbox).count() == before

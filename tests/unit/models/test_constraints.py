@@ -109,7 +109,7 @@ def test_referral_state_kind_and_urgency_must_be_known(session: Any) -> None:
     p = factories.practitioner()
     _fails(session, _referral(doctor, p.id, state="draft"))
     _fails(session, _referral(doctor, p.id, kind="letter"))
-    _fails(session, _referral(doctor, p.id, urgency="yesterday"))
+    _fails(session, _referral(doctor, p.id, urgency="later"))
 
 
 def test_a_scheduled_referral_has_a_time_and_a_completed_one_an_outcome(session: Any) -> None:
