@@ -496,3 +496,15 @@ def test_referrals_never_reach_the_search_outbox(parties: Parties) -> None:
     transition(referral, "accept", parties.owner)
     db.session.flush()
     assert db.session.query(SearchOutbox).count() == before
+
+
+def test_a_double_submit_that_races_past_the_lookup_still_returns_the_first(parties: Parties,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from directory.referrals import services
+
+    first = _send(parties, "raced")
+    lookups = iter([None])  # the second request's lookup ran before the first one committed
+    real = services._sent_with_key
+    monkeypatch.setattr(services, "_sent_with_key", lambda sender, key: next(lookups, None) or real(sender, key))
+    assert _send(parties, "raced").id == first.id
+    assert db.session.query(Referral).count() == 1
