@@ -1,4 +1,4 @@
-"""Command-line entry points, grouped by domain: bootstrap, seed, search, serve."""
+"""Command-line entry points, grouped by domain: bootstrap, seed, search, serve, referrals."""
 
 from __future__ import annotations
 
@@ -21,12 +21,14 @@ from search import SearchUnavailable
 def register(app: Flask) -> None:
     """Attach every command group to ``app.cli``."""
     from directory.accounts.cli import mail_group, users_group
+    from directory.referrals.cli import referrals_group
     from directory.vetting.cli import exclusions_group, vetting_group
 
     app.cli.add_command(users_group)
     app.cli.add_command(mail_group)
     app.cli.add_command(vetting_group)
     app.cli.add_command(exclusions_group)
+    app.cli.add_command(referrals_group)
     app.cli.add_command(bootstrap_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(search_group)

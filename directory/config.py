@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +39,8 @@ class Config:
     SEARCH_EMBEDDED_PATH = os.environ.get("SEARCH_EMBEDDED_PATH") or str(INSTANCE_DIR / "search.db")
     SEARCH_TIMEOUT_S = float(os.environ.get("SEARCH_TIMEOUT_S", "5"))
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    # Fernet keys sealing patient names and contacts in referrals, comma-separated, newest first.
+    REFERRAL_KEYS: str | None = os.environ.get("REFERRAL_KEYS")
     # Links in email are built from this, never from the request's Host header (which a client chooses).
     PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # Flask refuses requests whose Host is not listed (None: any host, for development only).
@@ -81,6 +84,7 @@ OPTIONAL_FROM_ENV = (
     "NPI_REGISTRY_TIMEOUT_S", "NPI_REGISTRY_RETRIES", "NPI_REGISTRY_BACKOFF_S",
     "VETTING_DOCUMENT_DIR", "VETTING_DOCUMENT_MAX_BYTES", "VETTING_PRIMARY_SOURCE_DAYS", "VETTING_EXCLUSION_DAYS",
     "VETTING_REVERIFY_MONTHS", "VETTING_EXPIRING_DAYS", "VETTING_ALERT_DAYS", "VETTING_NAME_MATCH_REVIEW_DAYS",
+    "REFERRALS_EXPIRE_DAYS",
 )
 
 
@@ -113,6 +117,23 @@ def _validate(settings: dict[str, Any]) -> None:
             raise ConfigError("SECRET_KEY must be set in production")
         settings["SECRET_KEY"] = _instance_secret(Path(settings["INSTANCE_DIR"]))
     _validate_public_address(settings)
+    _validate_referral_keys(settings)
+
+
+def _validate_referral_keys(settings: dict[str, Any]) -> None:
+    """Require REFERRAL_KEYS in production; elsewhere use this install's own key; refuse malformed keys."""
+    from directory.referrals.crypto import parse_keys
+
+    if not settings.get("REFERRAL_KEYS"):
+        if settings["MERIDIAN_ENV"] == "production":
+            raise ConfigError("REFERRAL_KEYS must be set in production (comma-separated Fernet keys, newest first)")
+        settings["REFERRAL_KEYS"] = _instance_fernet_key(Path(settings["INSTANCE_DIR"]))
+    try:
+        parse_keys(settings["REFERRAL_KEYS"])
+    except ValueError:
+        raise ConfigError("REFERRAL_KEYS must be comma-separated Fernet keys (make one with "
+                          "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+                          ) from None
 
 
 def _validate_public_address(settings: dict[str, Any]) -> None:
@@ -144,13 +165,20 @@ def _proxy_count(value: Any) -> int:
     return int(text)
 
 
-def _instance_secret(instance_dir: Path) -> str:
+def _instance_secret(instance_dir: Path, name: str = "secret_key", make: Callable[[], str] | None = None) -> str:
     """Return this install's random secret, creating it on first use (never a shared default)."""
-    path = instance_dir / "secret_key"
+    path = instance_dir / name
     if path.exists():
         return path.read_text().strip()
     instance_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
+    key = make() if make else secrets.token_hex(32)
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def _instance_fernet_key(instance_dir: Path) -> str:
+    """Return this install's own referral key, creating it on first use (never a shared default)."""
+    from cryptography.fernet import Fernet
+
+    return _instance_secret(instance_dir, "referral_key", lambda: Fernet.generate_key().decode())

@@ -32,6 +32,13 @@ class InvalidParameter(DomainError):
     code = "invalid_parameter"
 
 
+class Forbidden(DomainError):
+    """The signed-in user may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(DomainError):
     """The thing asked for does not exist (or is not visible to this user)."""
 

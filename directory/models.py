@@ -13,7 +13,7 @@ from directory.practitioners.models import (
     OpeningHours,
     Practitioner,
 )
-from directory.referrals.models import Referral, ReferralEvent
+from directory.referrals.models import Notification, Referral, ReferralEvent
 from directory.reviews.models import Review, ReviewRevision
 from directory.screening.models import Screening
 from directory.vetting.models import Credential, VerificationCheck
@@ -28,6 +28,7 @@ __all__ = [
     "Location",
     "Method",
     "MethodSynonym",
+    "Notification",
     "OpeningHours",
     "Practitioner",
     "PractitionerClaim",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from tests.support.postgres import PostgresUnavailable, start_cluster
 pytest_plugins = ["tests.integration.conftest_engines"]
 
 
+# A fixed Fernet key (32 bytes, url-safe base64) so sealed test rows read back in every app the tests build.
+TEST_REFERRAL_KEY = base64.urlsafe_b64encode(b"meridian-test-referral-key-32b!!").decode()
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -56,6 +59,7 @@ def make_config(database_url: str, tmp: Path, **extra: Any) -> dict[str, Any]:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
+        "REFERRAL_KEYS": TEST_REFERRAL_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SEARCH_BACKEND": "embedded",
         "SEARCH_EMBEDDED_PATH": str(tmp / "search.db"),

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from directory.extensions import db
-from directory.models import Condition, Language, Location, Method, OpeningHours, Practitioner, User
+from directory.models import Condition, Language, Location, Method, OpeningHours, Practitioner, Referral, User
 
 _counter = itertools.count(1)
 
@@ -52,3 +52,35 @@ def user(role: str = "patient", **fields: Any) -> User:
     db.session.add(u)
     db.session.flush()
     return u
+
+
+def doctor(*, approved: bool = True, **fields: Any) -> User:
+    """Add a doctor (admin-approved unless told otherwise, email confirmed) and flush it."""
+    from directory.clock import utcnow
+
+    return user("doctor", approved_at=utcnow() if approved else None, email_confirmed_at=utcnow(), **fields)
+
+
+def practitioner_account(p: Practitioner | None = None, **fields: Any) -> User:
+    """Add a practitioner's account owning profile ``p`` (a new verified practitioner by default)."""
+    from directory.clock import utcnow
+
+    owned = p or practitioner()
+    return user("practitioner", practitioner_id=owned.id, approved_at=utcnow(), email_confirmed_at=utcnow(), **fields)
+
+
+def referral(sender: User, p: Practitioner, **fields: Any) -> Referral:
+    """Add a sent referral from ``sender`` to ``p`` straight into the table (services are tested on their own)."""
+    from datetime import timedelta
+
+    from directory.clock import utcnow
+
+    values: dict[str, Any] = {"kind": "referral" if sender.role == "doctor" else "request", "sender_id": sender.id,
+                              "practitioner_id": p.id, "reason": "Low back pain for six weeks",
+                              "patient_name": "Ada Patient", "patient_contact": "ada@example.org",
+                              "idempotency_key": f"key-{next(_counter)}", "respond_by": utcnow() + timedelta(days=7)}
+    values.update(fields)
+    r = Referral(**values)
+    db.session.add(r)
+    db.session.flush()
+    return r

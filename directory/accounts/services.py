@@ -14,10 +14,10 @@ from directory.accounts.audit import record_audit
 from directory.accounts.mail import public_url, queue_email
 from directory.accounts.models import AuditEvent, PractitionerClaim, User
 from directory.clock import utcnow
-from directory.errors import DomainError, InvalidParameter, NotFound
+from directory.errors import DomainError, Forbidden, InvalidParameter, NotFound
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
-from directory.referrals.models import Referral
+from directory.referrals.privacy import erase_patient
 from directory.reviews.models import Review
 from directory.screening.models import Screening
 
@@ -26,13 +26,6 @@ EMAIL_MAX_LENGTH = 254
 LOCKOUT_AFTER = 5
 LOCKOUT_MAX = timedelta(hours=24)
 SIGN_IN_FAILED = "Email or password is incorrect, or sign-in is paused after repeated attempts. Try again later or reset your password."
-
-
-class Forbidden(DomainError):
-    """The signed-in user may not do this."""
-
-    status = 403
-    code = "forbidden"
 
 
 class SignInFailed(DomainError):
@@ -332,8 +325,7 @@ def delete_account(user: User) -> None:
     """Delete the account: reviews stay anonymised, referrals lose the patient's contact data."""
     for review in db.session.scalars(select(Review).where(Review.author_id == user.id)):
         review.author_id, review.author_display_name = None, "Former patient"
-    for referral in db.session.scalars(select(Referral).where(Referral.patient_id == user.id)):
-        referral.patient_id, referral.patient_name, referral.patient_contact = None, None, None
+    erase_patient(user)
     record_audit("account_deleted", actor_id=None, subject_type="user", subject_id=user.id)
     db.session.delete(user)
 

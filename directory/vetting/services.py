@@ -18,6 +18,7 @@ from directory.clock import utcnow
 from directory.errors import InvalidParameter, NotFound
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
+from directory.referrals.services import tell_senders_of_suspension
 from directory.vetting.chain import row_hash, sha256_text
 from directory.vetting.documents import StoredDocument
 from directory.vetting.facts import load_facts
@@ -131,10 +132,18 @@ def recompute_statuses(practitioner_ids: Sequence[int], *, automatic: bool = Tru
             practitioner.vetting_status, practitioner.vetting_status_since = status, now
         practitioner.verified_since = verified_since(facts[practitioner.id], today, policy)
     db.session.flush()
+    _tell_referral_senders(changes)
     if automatic:
         for practitioner, previous in changes:
             _record_automatic_change(practitioner, previous, facts[practitioner.id].suspended)
     return statuses
+
+
+def _tell_referral_senders(changes: Sequence[tuple[Practitioner, str]]) -> None:
+    """Tell the senders of open referrals when their practitioner becomes suspended (every suspension passes here)."""
+    for practitioner, _previous in changes:
+        if practitioner.vetting_status == "suspended":
+            tell_senders_of_suspension(practitioner)
 
 
 def _record_automatic_change(practitioner: Practitioner, previous: str, decided: bool) -> None:

@@ -204,8 +204,8 @@ def test_patient_deletes_account_reviews_stay_anonymised_referrals_lose_contact(
     doctor = _confirmed_user("doctor", approved_at=utcnow())
     p = factories.practitioner()
     review = Review(practitioner_id=p.id, author_id=patient.id, author_display_name="Lea V.", rating=4, body="Good")
-    referral = Referral(doctor_id=doctor.id, practitioner_id=p.id, patient_id=patient.id, patient_name="Lea Ving",
-                        patient_contact="leaving@example.org", reason="back pain")
+    referral = factories.referral(doctor, p, patient_id=patient.id, patient_name="Lea Ving",
+                                  patient_contact="leaving@example.org")
     db.session.add_all([review, referral])
     db.session.flush()
     sign_in_as(client, patient)
@@ -217,7 +217,7 @@ def test_patient_deletes_account_reviews_stay_anonymised_referrals_lose_contact(
     kept = db.session.get(Review, review.id)
     assert kept.author_id is None and kept.author_display_name == "Former patient" and kept.body == "Good"
     ref = db.session.get(Referral, referral.id)
-    assert ref.doctor_id == doctor.id and ref.patient_name is None and ref.patient_contact is None
+    assert ref.sender_id == doctor.id and ref.patient_name is None and ref.patient_contact is None
 
 
 def test_create_admin_command(app: Flask, session: Any) -> None:

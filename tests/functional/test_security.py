@@ -271,9 +271,11 @@ def test_untrusted_hosts_are_refused_before_rate_limits(app: Flask, database_url
 
 
 def _production(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> dict[str, Any]:
-    """Return production settings with ``overrides`` (a secret given)."""
+    """Return production settings with ``overrides`` (a secret and a referral key given)."""
+    from cryptography.fernet import Fernet
+
     monkeypatch.setenv("MERIDIAN_ENV", "production")
-    return load_config({"SECRET_KEY": "s" * 32, **overrides})
+    return load_config({"SECRET_KEY": "s" * 32, "REFERRAL_KEYS": Fernet.generate_key().decode(), **overrides})
 
 
 def test_production_requires_a_public_address(monkeypatch: pytest.MonkeyPatch) -> None:

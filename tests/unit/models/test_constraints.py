@@ -85,19 +85,67 @@ def test_review_with_valid_rating_is_stored(session: Any) -> None:
     session.flush()
 
 
-def test_referral_needs_a_doctor_and_a_practitioner(session: Any) -> None:
+def _referral(doctor: User, practitioner_id: int, /, **fields: Any) -> Referral:
+    """Return an unsaved sent referral with every required field."""
+    from directory.clock import utcnow
+
+    values: dict[str, Any] = {"sender_id": doctor.id, "practitioner_id": practitioner_id, "reason": "back pain",
+                              "idempotency_key": "k1", "respond_by": utcnow()}
+    return Referral(**{**values, **fields})
+
+
+def test_referral_needs_a_practitioner_a_reason_and_a_key(session: Any) -> None:
     doctor = factories.user("doctor")
     p = factories.practitioner()
-    _fails(session, Referral(practitioner_id=p.id, reason="back pain"))
-    _fails(session, Referral(doctor_id=doctor.id, reason="back pain"))
-    session.add(Referral(doctor_id=doctor.id, practitioner_id=p.id, reason="back pain"))
+    _fails(session, _referral(doctor, p.id, practitioner_id=None))
+    _fails(session, _referral(doctor, p.id, reason=""))
+    _fails(session, _referral(doctor, p.id, idempotency_key=""))
+    session.add(_referral(doctor, p.id))
     session.flush()
 
 
-def test_referral_state_must_be_known(session: Any) -> None:
+def test_referral_state_kind_and_urgency_must_be_known(session: Any) -> None:
     doctor = factories.user("doctor")
     p = factories.practitioner()
-    _fails(session, Referral(doctor_id=doctor.id, practitioner_id=p.id, reason="x", state="lost"))
+    _fails(session, _referral(doctor, p.id, state="draft"))
+    _fails(session, _referral(doctor, p.id, kind="letter"))
+    _fails(session, _referral(doctor, p.id, urgency="later"))
+
+
+def test_a_scheduled_referral_has_a_time_and_a_completed_one_an_outcome(session: Any) -> None:
+    from directory.clock import utcnow
+
+    doctor = factories.user("doctor")
+    p = factories.practitioner()
+    for state in ("scheduled", "attended", "no_show"):
+        _fails(session, _referral(doctor, p.id, state=state))
+    _fails(session, _referral(doctor, p.id, state="completed", scheduled_for=utcnow()))
+    _fails(session, _referral(doctor, p.id, state="completed", scheduled_for=utcnow(), outcome=""))
+    session.add(_referral(doctor, p.id, state="completed", scheduled_for=utcnow(), outcome="Better"))
+    session.flush()
+
+
+def test_referral_texts_are_capped_at_4000_characters(session: Any) -> None:
+    doctor = factories.user("doctor")
+    p = factories.practitioner()
+    _fails(session, _referral(doctor, p.id, reason="x" * 4001))
+    _fails(session, _referral(doctor, p.id, state="cancelled", outcome="x" * 4001))
+
+
+def test_one_referral_per_sender_and_idempotency_key(session: Any) -> None:
+    doctor = factories.user("doctor")
+    p = factories.practitioner()
+    session.add(_referral(doctor, p.id))
+    session.flush()
+    _fails(session, _referral(doctor, p.id))
+
+
+def test_a_request_names_its_sender_as_the_patient(session: Any) -> None:
+    patient, other = factories.user("patient"), factories.user("patient")
+    p = factories.practitioner()
+    _fails(session, _referral(patient, p.id, kind="request", patient_id=other.id))
+    session.add(_referral(patient, p.id, kind="request", patient_id=patient.id))
+    session.flush()
 
 
 def test_credential_belongs_to_exactly_one_subject(session: Any) -> None:
@@ -137,3 +185,22 @@ def test_practitioner_slug_and_gender_are_constrained(session: Any) -> None:
         with pytest.raises(IntegrityError):
             factories.practitioner(**bad)
         savepoint.rollback()
+
+
+def test_the_database_accepts_every_lifecycle_state_and_role_and_nothing_else(session: Any) -> None:
+    from directory.clock import utcnow
+    from directory.referrals.lifecycle import ROLES, STATES
+    from directory.referrals.models import ReferralEvent
+
+    doctor = factories.user("doctor")
+    p = factories.practitioner()
+    for n, state in enumerate(STATES):
+        referral = _referral(doctor, p.id, idempotency_key=f"k{n}", state=state, scheduled_for=utcnow(), outcome="ok")
+        session.add(referral)
+        session.flush()
+        for role in ROLES:
+            session.add(ReferralEvent(referral_id=referral.id, to_state=state, actor_role=role))
+        session.flush()
+    _fails(session, ReferralEvent(referral_id=referral.id, to_state="draft", actor_role="system"))
+    _fails(session, ReferralEvent(referral_id=referral.id, to_state="sent", actor_role="robot"))
+    _fails(session, ReferralEvent(referral_id=referral.id, to_state="sent", actor_role="system", note="x" * 4001))
