@@ -51,7 +51,8 @@ class SignUpForm(FlaskForm):
     email = EmailField("Email", validators=EMAIL)
     password = PasswordField("Password (12 characters or more)", validators=NEW_PASSWORD)
     role = SelectField("I am a", choices=ROLE_CHOICES, default="patient")
-    npi = StringField("NPI (10 digits)", filters=[_code], validators=[Length(max=10, message="An NPI has 10 digits.")])
+    npi = StringField("NPI (10 digits)", filters=[_code], render_kw={"inputmode": "numeric"},
+                      validators=[Length(max=10, message="An NPI has 10 digits.")])
     licence_number = StringField("Licence number", filters=[_stripped],
                                  validators=[Length(max=doctors.LICENCE_MAX_LENGTH)])
     jurisdiction = StringField("Where it was issued (US-NY for a state, GB for a country)", filters=[_code],

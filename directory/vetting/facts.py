@@ -48,7 +48,9 @@ def load_facts(practitioner_ids: Sequence[int] | None = None) -> dict[int, Vetti
     places = _places(practitioner_ids)
     credentials = _rows(select(Credential.id, Credential.practitioner_id, Credential.kind, Credential.jurisdiction,
                                Credential.valid_from, Credential.valid_until, Credential.submitted_at)
-                        .where(Credential.withdrawn_at.is_(None)), Credential.practitioner_id, practitioner_ids)
+                        # A doctor's credentials (user_id) are no practitioner's facts.
+                        .where(Credential.withdrawn_at.is_(None), Credential.practitioner_id.is_not(None)),
+                        Credential.practitioner_id, practitioner_ids)
     by_credential, exclusion = _fold_checks(practitioner_ids)
     suspended, unreviewed = _suspended(practitioner_ids)
     reinstated = _reinstated(practitioner_ids)

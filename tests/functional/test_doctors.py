@@ -353,3 +353,14 @@ def test_only_an_approved_active_doctor_can_refer(session: Any) -> None:
     assert not can_refer(factories.user("admin", approved_at=now))
     assert not can_refer(factories.user("doctor", approved_at=now, state="locked"))
     assert can_refer(factories.user("doctor", approved_at=now))
+
+
+def test_doctors_credentials_and_checks_stay_out_of_the_practitioners_verification_queue(
+        client: Any, registry: FakeNpiRegistry) -> None:
+    _admin(client)
+    factories.practitioner()
+    doctor = _doctor(licence=("MD98765", "US-MA"))
+    registry.answer(NPI, Scripted(body=found(physician())))
+    _check(client, doctor)
+    response = client.get("/admin/vetting/")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
