@@ -9,12 +9,21 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from directory.accounts import services
+from directory.accounts import doctors, services
 from directory.accounts.audit_trail import audit_page
-from directory.accounts.forms import ApproveForm, AuditFilterForm, ClaimDecisionForm, RefuseForm, RoleForm
+from directory.accounts.forms import (
+    ApproveForm,
+    AuditFilterForm,
+    CheckNpiForm,
+    ClaimDecisionForm,
+    RefuseForm,
+    RoleForm,
+)
 from directory.accounts.models import PractitionerClaim, User
 from directory.accounts.policy import roles_required
 from directory.extensions import db
+from directory.vetting.models import VerificationCheck
+from directory.vetting.sources.npi import NpiRegistryClient
 from directory.web import run_action
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
@@ -29,9 +38,10 @@ def users() -> Any:
     claims = db.session.scalars(select(PractitionerClaim).where(PractitionerClaim.decision == "pending")
                                 .order_by(PractitionerClaim.requested_at)).all()
     recent = db.session.scalars(select(User).order_by(User.created_at.desc()).limit(50)).all()
-    return render_template("accounts/admin_users.html", waiting=waiting, claims=claims, recent=recent,
+    files = {u.id: doctors.doctor_file(u) for u in waiting if u.role == "doctor"}
+    return render_template("accounts/admin_users.html", waiting=waiting, claims=claims, recent=recent, files=files,
                            approve_form=ApproveForm(), refuse_form=RefuseForm(), role_form=RoleForm(),
-                           claim_form=ClaimDecisionForm())
+                           claim_form=ClaimDecisionForm(), check_form=CheckNpiForm())
 
 
 def _refused(form: FlaskForm) -> Any:
@@ -54,7 +64,33 @@ def approve(user_id: int) -> Any:
     if not form.validate_on_submit():
         return _refused(form)
     return _admin_action(lambda: services.approve_user(current_user, user_id, form.licence_number.data or "",
-                                                       form.jurisdiction.data or ""), "Account approved; the applicant is told by email.")
+                                                       form.jurisdiction.data or "", form.where_checked.data or ""),
+                         "Account approved; the applicant is told by email.")
+
+
+@bp.post("/users/<int:user_id>/check-npi")
+@roles_required("admin")
+def check_npi(user_id: int) -> Any:
+    """Look a waiting doctor's NPI up in the registry now; an outage is recorded and shown, never a 500."""
+    form = CheckNpiForm()
+    if not form.validate_on_submit():
+        return _refused(form)
+    client = NpiRegistryClient.from_config()
+    try:
+        return run_action(lambda: doctors.check_doctor_npi(current_user, services.get_user(user_id), client),
+                          success=_check_message, redirect_to=url_for("accounts_admin.users") + f"#user-{user_id}",
+                          rerender=users)
+    finally:
+        client.close()
+
+
+def _check_message(check: VerificationCheck) -> tuple[str, str]:
+    """Say what the registry check found, as the flash after it."""
+    if check.outcome == "pass":
+        return "NPI check passed: an active individual referring clinician.", "success"
+    if check.outcome == "error":
+        return f"The registry could not be asked ({check.note}); the attempt is recorded. Try again later.", "error"
+    return f"NPI check {check.outcome.replace('_', ' ')}: {check.note}.", "error"
 
 
 @bp.post("/users/<int:user_id>/refuse")

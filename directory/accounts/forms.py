@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -9,6 +10,7 @@ from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
+from directory.accounts import doctors
 from directory.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from directory.accounts.services import EMAIL_MAX_LENGTH, email_problem
 
@@ -32,13 +34,51 @@ NEW_PASSWORD = [DataRequired("Choose a password."), Length(min=MIN_LENGTH, max=M
                                                             message=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")]
 
 
+def _stripped(value: str | None) -> str:
+    """Return the text without surrounding spaces."""
+    return (value or "").strip()
+
+
+def _code(value: str | None) -> str:
+    """Return a code without spaces, upper-case ("us-ny " -> "US-NY")."""
+    return re.sub(r"\s+", "", value or "").upper()
+
+
 class SignUpForm(FlaskForm):
-    """Create an account."""
+    """Create an account; a doctor also gives an NPI or a licence (the same rule as the service)."""
 
     full_name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=160)])
     email = EmailField("Email", validators=EMAIL)
     password = PasswordField("Password (12 characters or more)", validators=NEW_PASSWORD)
     role = SelectField("I am a", choices=ROLE_CHOICES, default="patient")
+    npi = StringField("NPI (10 digits)", filters=[_code], render_kw={"inputmode": "numeric"},
+                      validators=[Length(max=10, message="An NPI has 10 digits.")])
+    licence_number = StringField("Licence number", filters=[_stripped],
+                                 validators=[Length(max=doctors.LICENCE_MAX_LENGTH)])
+    jurisdiction = StringField("Where it was issued (US-NY for a state, GB for a country)", filters=[_code],
+                               validators=[Length(max=doctors.JURISDICTION_MAX_LENGTH,
+                                                  message="Write it as a code: US-NY, GB, CA-ON.")])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Check the fields, then a doctor's credentials (ignored for other roles)."""
+        if not super().validate(extra_validators):
+            return False
+        if self.role.data != "doctor":
+            return True
+        problem = doctors.credentials_problem(self._given())
+        if problem:
+            self[problem[0]].errors = [*self[problem[0]].errors, problem[1]]
+            return False
+        return True
+
+    def doctor_credentials(self) -> doctors.DoctorCredentials | None:
+        """Return the credentials a doctor gave (None for the other roles: what they typed is dropped)."""
+        return self._given() if self.role.data == "doctor" else None
+
+    def _given(self) -> doctors.DoctorCredentials:
+        """Return what was typed into the doctor's fields."""
+        return doctors.DoctorCredentials(self.npi.data or "", self.licence_number.data or "",
+                                         self.jurisdiction.data or "")
 
 
 class SignInForm(FlaskForm):
@@ -78,10 +118,17 @@ class ClaimForm(FlaskForm):
 
 
 class ApproveForm(FlaskForm):
-    """Approve a doctor or practitioner (a doctor's licence is recorded)."""
+    """Approve a doctor or practitioner; the licence an admin looked up is recorded (needed without a passing NPI)."""
 
-    licence_number = StringField("Licence number", validators=[Optional(), Length(max=60)])
-    jurisdiction = StringField("Jurisdiction (state or country)", validators=[Optional(), Length(max=60)])
+    licence_number = StringField("Licence number", validators=[Optional(), Length(max=doctors.LICENCE_MAX_LENGTH)])
+    jurisdiction = StringField("Jurisdiction code (US-NY, GB)", filters=[_code],
+                               validators=[Optional(), Length(max=doctors.JURISDICTION_MAX_LENGTH)])
+    where_checked = StringField("Where you checked it (the board's register)",
+                                validators=[Optional(), Length(max=doctors.WHERE_CHECKED_MAX_LENGTH)])
+
+
+class CheckNpiForm(FlaskForm):
+    """Ask the registry about a waiting doctor's NPI (the button carries only the CSRF token)."""
 
 
 class RefuseForm(FlaskForm):

@@ -128,3 +128,10 @@ def can_read_referral(user: Any, referral: Any) -> bool:
     if user.role == "doctor":
         return bool(referral.doctor_id == user.id)
     return bool(user.role == "practitioner" and user.practitioner_id == referral.practitioner_id)
+
+
+def can_refer(user: Any) -> bool:
+    """Only a doctor whose account an admin approved (on a checked NPI or licence) refers patients."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.role == "doctor" and user.state == "active" and user.approved_at is not None)

@@ -9,7 +9,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
-from directory.accounts import passwords, tokens
+from directory.accounts import doctors, passwords, tokens
 from directory.accounts.audit import record_audit
 from directory.accounts.mail import public_url, queue_email
 from directory.accounts.models import AuditEvent, PractitionerClaim, User
@@ -20,6 +20,7 @@ from directory.practitioners.models import Practitioner
 from directory.referrals.privacy import erase_patient
 from directory.reviews.models import Review
 from directory.screening.models import Screening
+from directory.vetting.models import VerificationCheck
 
 SELF_SERVICE_ROLES = ("patient", "doctor", "practitioner")
 EMAIL_MAX_LENGTH = 254
@@ -68,10 +69,18 @@ def email_problem(email: str) -> str | None:
     return None
 
 
-def sign_up(email: str, password: str, full_name: str, role: str) -> User:
-    """Create an account and queue its confirmation email; doctors and practitioners await approval."""
+def sign_up(email: str, password: str, full_name: str, role: str,
+            doctor: doctors.DoctorCredentials | None = None) -> User:
+    """Create an account and queue its confirmation email; doctors and practitioners await approval.
+
+    A doctor's NPI or licence is stored with the account; it is checked later, when an admin asks.
+    """
     if role not in SELF_SERVICE_ROLES:
         raise InvalidParameter("choose patient, doctor or practitioner", field="role")
+    if role == "doctor":
+        wrong = doctors.credentials_problem(doctor or doctors.DoctorCredentials())
+        if wrong:
+            raise InvalidParameter(wrong[1], field=wrong[0])
     problem = passwords.password_problem(password, context=(email, full_name))
     if problem:
         raise InvalidParameter(problem, field="password")
@@ -84,6 +93,8 @@ def sign_up(email: str, password: str, full_name: str, role: str) -> User:
     user = User(email=email, password_hash=passwords.hash_password(password), full_name=full_name.strip(), role=role)
     db.session.add(user)
     db.session.flush()
+    if role == "doctor":
+        doctors.add_doctor_credentials(user, doctor or doctors.DoctorCredentials())
     send_confirmation(user)
     record_audit("sign_up", actor_id=user.id, subject_type="user", subject_id=user.id, role=role)
     return user
@@ -179,23 +190,21 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
-def approve_user(admin: User, user_id: int, licence_number: str = "", jurisdiction: str = "") -> User:
-    """Approve a doctor or practitioner; a doctor's licence is recorded as a credential."""
-    from directory.vetting.models import Credential
-
-    user = _get_user(user_id)
+def approve_user(admin: User, user_id: int, licence_number: str = "", jurisdiction: str = "",
+                 where_checked: str = "") -> User:
+    """Approve a doctor or practitioner; a doctor needs a passing NPI check or a licence the admin looked up."""
+    user = get_user(user_id)
     if user.id == admin.id:
         record_audit("self_approval_refused", actor_id=admin.id, subject_type="user", subject_id=user.id)
         raise Forbidden("You cannot approve your own account.")
     if user.role not in ("doctor", "practitioner"):
         raise InvalidParameter("only doctors and practitioners need approval", field="user")
+    basis = ""
     if user.role == "doctor":
-        if not licence_number.strip() or not jurisdiction.strip():
-            raise InvalidParameter("record the doctor's licence number and jurisdiction", field="licence_number")
-        db.session.add(Credential(user_id=user.id, kind="state_licence", number=licence_number.strip(),
-                                  jurisdiction=jurisdiction.strip(), issuer="Medical board"))
+        basis = doctors.approve_doctor_evidence(admin, user, licence_number, jurisdiction, where_checked)
     user.approved_at, user.approved_by_id = utcnow(), admin.id
-    record_audit("user_approved", actor_id=admin.id, subject_type="user", subject_id=user.id, role=user.role)
+    record_audit("user_approved", actor_id=admin.id, subject_type="user", subject_id=user.id, role=user.role,
+                 basis=basis)
     queue_email(user.email, "Your Meridian account is approved",
                 _text(f"{user.role}_approved", link=public_url("accounts.sign_in")), "account_approved")
     return user
@@ -203,7 +212,7 @@ def approve_user(admin: User, user_id: int, licence_number: str = "", jurisdicti
 
 def refuse_user(admin: User, user_id: int, reason: str) -> User:
     """Refuse a waiting doctor or practitioner: the account stays open as a patient's, and its owner hears why."""
-    user = _get_user(user_id)
+    user = get_user(user_id)
     if user.id == admin.id:
         record_audit("self_approval_refused", actor_id=admin.id, subject_type="user", subject_id=user.id)
         raise Forbidden("You cannot decide on your own account.")
@@ -232,7 +241,7 @@ def _close_pending_claims(user: User, admin: User, note: str) -> None:
 
 def change_role(admin: User, user_id: int, role: str) -> User:
     """Change a user's role (admins only; never one's own)."""
-    user = _get_user(user_id)
+    user = get_user(user_id)
     if user.id == admin.id:
         raise Forbidden("You cannot change your own role.")
     if role not in ("patient", "doctor", "practitioner", "admin"):
@@ -327,10 +336,19 @@ def delete_account(user: User) -> None:
         review.author_id, review.author_display_name = None, "Former patient"
     erase_patient(user)
     record_audit("account_deleted", actor_id=None, subject_type="user", subject_id=user.id)
-    db.session.delete(user)
+    if db.session.scalar(select(VerificationCheck.id).where(VerificationCheck.user_id == user.id).limit(1)):
+        _erase_but_keep_checks(user)
+    else:
+        db.session.delete(user)
 
 
-def _get_user(user_id: int) -> User:
+def _erase_but_keep_checks(user: User) -> None:
+    """Erase a refused doctor's personal data but keep the row their append-only credential checks point to."""
+    user.email, user.full_name = f"deleted-{user.id}@deleted.invalid", ""
+    user.password_hash, user.state = "!", "deleted"  # "!" is no argon2 hash: nothing verifies against it
+
+
+def get_user(user_id: int) -> User:
     """Return a user or raise NotFound."""
     user = db.session.get(User, user_id)
     if user is None:

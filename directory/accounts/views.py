@@ -52,7 +52,7 @@ def sign_up() -> Any:
     if not form.validate_on_submit():
         return _form_page("accounts/sign_up.html", form)
     return run_action(lambda: services.sign_up(form.email.data, form.password.data, form.full_name.data,
-                                               form.role.data),
+                                               form.role.data, form.doctor_credentials()),
                       form=form, rerender=lambda: render_template("accounts/sign_up.html", form=form),
                       show=lambda _: render_template("accounts/check_email.html", email=form.email.data))
 

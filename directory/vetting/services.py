@@ -78,14 +78,42 @@ def record_check(practitioner: Practitioner, *, source: str, outcome: str, evide
     # has no row locks and needs none: it lets one writer in at a time).
     if db.session.get_bind().dialect.name != "sqlite":
         db.session.execute(select(Practitioner.id).where(Practitioner.id == practitioner.id).with_for_update())
+    check = _append_check(VerificationCheck.practitioner_id, {"practitioner_id": practitioner.id, "user_id": None},
+                          source=source, outcome=outcome, evidence=evidence, credential=credential,
+                          performed_by=performed_by, reference=reference, note=note)
+    if recompute:
+        recompute_status(practitioner)
+    return check
+
+
+def record_user_check(user: User, *, source: str, outcome: str, evidence: Mapping[str, Any] | None = None,
+                      credential: Credential | None = None, performed_by: User | None = None, reference: str = "",
+                      note: str = "") -> VerificationCheck:
+    """Append a check of a user's credential (a doctor's NPI or licence) to that user's own chain."""
+    if source not in CHECK_SOURCES or outcome not in CHECK_OUTCOMES:
+        raise InvalidParameter(f"unknown check source {source!r} or outcome {outcome!r}", field="source")
+    if credential is not None and credential.user_id != user.id:
+        raise InvalidParameter("that credential belongs to someone else", field="credential")
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    return _append_check(VerificationCheck.user_id, {"practitioner_id": None, "user_id": user.id}, source=source,
+                         outcome=outcome, evidence=evidence, credential=credential, performed_by=performed_by,
+                         reference=reference, note=note)
+
+
+def _append_check(subject_column: Any, subject: dict[str, int | None], *, source: str, outcome: str,
+                  evidence: Mapping[str, Any] | None, credential: Credential | None, performed_by: User | None,
+                  reference: str, note: str) -> VerificationCheck:
+    """Write the next row of one subject's chain (a practitioner's or a user's): hashed over the one before."""
+    subject_id = subject["practitioner_id"] if subject["practitioner_id"] is not None else subject["user_id"]
     previous = db.session.execute(
         select(VerificationCheck.sequence, VerificationCheck.row_hash)
-        .where(VerificationCheck.practitioner_id == practitioner.id)
+        .where(subject_column == subject_id)
         .order_by(VerificationCheck.sequence.desc()).limit(1)
     ).first()
     evidence_text = canonical_json(evidence or {})
     row: dict[str, Any] = {
-        "practitioner_id": practitioner.id, "user_id": None, "sequence": previous.sequence + 1 if previous else 1,
+        **subject, "sequence": previous.sequence + 1 if previous else 1,
         "credential_id": credential.id if credential else None, "source": source,
         "performed_by_id": performed_by.id if performed_by else None,
         "performed_at": utcnow().replace(microsecond=0), "outcome": outcome, "reference": reference[:500],
@@ -95,8 +123,6 @@ def record_check(practitioner: Practitioner, *, source: str, outcome: str, evide
     check = VerificationCheck(**row, evidence=evidence_text, row_hash=row_hash(row))
     db.session.add(check)
     db.session.flush()
-    if recompute:
-        recompute_status(practitioner)
     return check
 
 

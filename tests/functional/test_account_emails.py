@@ -39,7 +39,8 @@ def _admin_post(client: Any, url: str, data: dict[str, str]) -> Any:
 def test_approving_a_doctor_emails_them_a_sign_in_link_from_the_configured_site(client: Any, app: Flask) -> None:
     doctor = factories.user("doctor", email="dr.approve@example.org", email_confirmed_at=utcnow())
     sign_in_as(client, _admin())
-    response = _admin_post(client, f"/admin/users/{doctor.id}/approve", {"licence_number": "MD-1", "jurisdiction": "MA"})
+    response = _admin_post(client, f"/admin/users/{doctor.id}/approve", {"licence_number": "MD-1", "jurisdiction": "US-MA",
+                          "where_checked": "https://www.mass.gov/orgs/board-of-registration-in-medicine"})
     assert response.status_code == 303
     message = last_email("dr.approve@example.org", "account_approved")
     assert message.subject == "Your Meridian account is approved"

@@ -21,9 +21,13 @@ from tests.support.web import last_email, link_in, post_form, sign_in_as
 PASSWORD = "correct horse battery staple"
 
 
+VALID_NPI = "1234567893"  # the check-digit example of the CMS NPI standard
+
+
 def _sign_up(client: Any, email: str, role: str = "patient", password: str = PASSWORD) -> Any:
+    doctor = {"npi": VALID_NPI} if role == "doctor" else {}
     return post_form(client, "/sign-up", {"full_name": "Pat Example", "email": email, "password": password,
-                                          "role": role})
+                                          "role": role, **doctor})
 
 
 def _sign_in(client: Any, email: str, password: str = PASSWORD, next_url: str = "") -> Any:
@@ -147,11 +151,13 @@ def test_admin_approves_a_doctor_recording_the_licence(client: Any) -> None:
     doctor = _confirmed_user("doctor")
     sign_in_as(client, admin)
     response = post_form(client, f"/admin/users/{doctor.id}/approve", {"licence_number": "MD-1234",
-                                                                       "jurisdiction": "MA"}, form_page="/admin/users")
+                                                                       "jurisdiction": "us-ma",
+                                                                       "where_checked": "MA board register"},
+                         form_page="/admin/users")
     assert response.status_code == 303
     assert db.session.get(User, doctor.id).approved_at is not None
     credential = db.session.scalars(select(Credential).where(Credential.user_id == doctor.id)).one()
-    assert (credential.number, credential.jurisdiction) == ("MD-1234", "MA")
+    assert (credential.number, credential.jurisdiction) == ("MD-1234", "US-MA")
     assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user_approved")).one().actor_id == admin.id
 
 

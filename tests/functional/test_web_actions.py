@@ -62,7 +62,8 @@ def test_approving_a_doctor_answers_303_to_the_users_page_with_the_flash(client:
     db.session.commit()
     sign_in_as(client, admin)
     response = post_form(client, f"/admin/users/{doctor.id}/approve",
-                         {"licence_number": "MD-1", "jurisdiction": "MA"}, form_page="/admin/users")
+                         {"licence_number": "MD-1", "jurisdiction": "US-MA",
+                          "where_checked": "https://www.mass.gov/orgs/board-of-registration-in-medicine"}, form_page="/admin/users")
     _see_other(client, response, "/admin/users", "Account approved; the applicant is told by email.")
     assert db.session.get(User, doctor.id).approved_at is not None
 
