@@ -316,6 +316,8 @@ def test_the_verification_queue_still_opens_after_a_doctor_was_approved(client: 
     doctor = _confirmed_user("doctor")
     factories.practitioner(slug="queued", vetting_status="pending")
     sign_in_as(client, admin)
-    post_form(client, f"/admin/users/{doctor.id}/approve", {"licence_number": "MD-1234", "jurisdiction": "MA"},
-              form_page="/admin/users")
+    approved = post_form(client, f"/admin/users/{doctor.id}/approve",
+                         {"licence_number": "MD-1234", "jurisdiction": "US-MA", "where_checked": "Board register"},
+                         form_page="/admin/users")
+    assert approved.status_code == 303, approved.get_data(as_text=True)[:500]
     assert client.get("/admin/vetting/").status_code == 200
