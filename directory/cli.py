@@ -43,8 +43,10 @@ def _database_error(exc: SQLAlchemyError) -> click.ClickException:
 
 @click.command("bootstrap")
 @click.option("--demo/--no-demo", default=True, help="Seed demo practitioners when the database is empty.")
+@click.option("--demo-accounts/--no-demo-accounts", default=True,
+              help="With --demo: also seed demo accounts of every role and referrals in every state.")
 @with_appcontext
-def bootstrap_command(demo: bool) -> None:
+def bootstrap_command(demo: bool, demo_accounts: bool) -> None:
     """Migrate the database, load vocabularies, seed demo data if empty, build the index."""
     from directory.models import Practitioner
     from directory.practitioners.vocabulary import load_vocabularies
@@ -58,6 +60,8 @@ def bootstrap_command(demo: bool) -> None:
         raise _database_error(exc) from None
     if empty and demo:
         _seed(current_app.config["DEMO_PRACTITIONERS"], 42)
+        if demo_accounts:
+            _seed_demo_accounts()
     from directory.seed import refresh_statistics
 
     refresh_statistics()
@@ -68,6 +72,7 @@ def bootstrap_command(demo: bool) -> None:
     if (rebuild or backend.count() == 0) and total:
         _reindex(total)
     click.echo(f"ready: {total} practitioners, search index holds {backend.count()} documents ({backend.name})")
+    _print_demo_accounts()
 
 
 @click.command("seed")
@@ -75,14 +80,19 @@ def bootstrap_command(demo: bool) -> None:
               help="How many demo practitioners to add.")
 @click.option("--seed", "seed_value", type=int, default=42, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--reindex/--no-reindex", default=True, help="Rebuild the search index afterwards.")
+@click.option("--demo-accounts/--no-demo-accounts", default=False, show_default=True,
+              help="Also seed demo accounts of every role and referrals in every state (once).")
 @with_appcontext
-def seed_command(count: int, seed_value: int, reindex: bool) -> None:
+def seed_command(count: int, seed_value: int, reindex: bool, demo_accounts: bool) -> None:
     """Add realistic demo practitioners on real places (deterministic for a seed)."""
     from directory.practitioners.vocabulary import load_vocabularies
 
     load_vocabularies()
     db.session.commit()
     _seed(count, seed_value)
+    if demo_accounts:
+        _seed_demo_accounts()
+        _print_demo_accounts()
     if reindex:
         search.backend().ensure_index()
         _reindex(None)
@@ -97,6 +107,32 @@ def _seed(count: int, seed_value: int) -> None:
         seed_practitioners(count, seed_value, progress=bar.update)
         db.session.commit()
     click.echo(f"seeded {count} practitioners in {time.perf_counter() - started:.1f}s")
+
+
+def _seed_demo_accounts() -> None:
+    """Seed the demo accounts and referrals once, then commit; say so when they exist or cannot be made."""
+    from directory.referrals.demo import DemoUnavailable, seed_demo
+
+    try:
+        created = seed_demo()
+    except DemoUnavailable as exc:
+        db.session.rollback()
+        click.echo(f"no demo accounts: {exc.message}")
+        return
+    db.session.commit()
+    click.echo("seeded the demo accounts and their referrals" if created else "the demo accounts exist already")
+
+
+def _print_demo_accounts() -> None:
+    """Print the demo accounts' sign-in details, when this database has them."""
+    from directory.referrals.demo import ACCOUNTS, demo_accounts_present
+
+    if not demo_accounts_present():
+        return
+    click.echo("\nDemo accounts (sign in at /sign-in; invented data, never use them in production):")
+    width = max(len(account.email) for account in ACCOUNTS)
+    for account in ACCOUNTS:
+        click.echo(f"  {account.role:<13}{account.email:<{width + 2}}{account.password:<35}{account.shows}")
 
 
 def _reindex(total: int | None) -> None:

@@ -49,6 +49,9 @@ REVIEW_LINES = [
     "Not much change for my knee yet, but friendly and professional.", "Moxibustion was warm and relaxing.",
 ]
 CHUNK = 2000
+# The tables whose ids the seed assigns itself (rows reference each other before they are inserted).
+SEEDED_TABLES = ("practitioner", "location", "opening_hours", "credential", "verification_check", "review",
+                 "review_revision")
 SEEDED_SUSPENSION_REASON = "demo data: suspended while a complaint is investigated"
 # Faker's weighted pickers cost ~70 µs a call; drawing pools once per locale and picking
 # from them with the seeded RNG keeps 100k practitioners well inside two minutes.
@@ -125,8 +128,7 @@ def seed_practitioners(count: int, seed: int, progress: Callable[[int], None] | 
     rng = random.Random(seed)
     pools = {country: NamePool.draw(locale, country, seed + i) for i, (country, locale) in enumerate(LOCALES.items())}
     vocab = _vocabulary_ids()
-    ids = IdCounters({t: _next_id(t) for t in ("practitioner", "location", "opening_hours", "credential",
-                                                 "verification_check", "review", "review_revision")})
+    ids = IdCounters({t: _next_id(t) for t in SEEDED_TABLES})
     today, now = clock_today(), utcnow().replace(microsecond=0)
     places = sample_places(rng, count)
     written = 0
@@ -136,6 +138,7 @@ def seed_practitioners(count: int, seed: int, progress: Callable[[int], None] | 
                      if (pid := _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place, vocab,
                                               today, now))]
         _insert_batch(batch)
+        _advance_sequences()
         _record_suspensions(suspended)
         written += len(places[start:start + CHUNK])
         if progress:
@@ -160,6 +163,15 @@ def refresh_statistics() -> None:
     autovacuum does this by itself, but an explicit ANALYZE is harmless there).
     """
     db.session.execute(text("ANALYZE"))
+
+
+def _advance_sequences() -> None:
+    """Move PostgreSQL's id sequences past the ids the seed wrote itself, so later inserts do not collide."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite's rowid picks max(id) + 1 by itself
+    for table in SEEDED_TABLES:
+        db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 (our names)
+                                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"))
 
 
 def _next_id(table: str) -> int:

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from directory.accounts import passwords
-from directory.accounts.audit import record_audit
-from directory.accounts.models import User
-from directory.accounts.services import email_problem, normalise_email
-from directory.clock import utcnow
+from directory.accounts.services import make_admin
+from directory.errors import InvalidParameter
 from directory.extensions import db
 
 
@@ -26,23 +22,12 @@ def users_group() -> None:
 @with_appcontext
 def create_admin(email: str, full_name: str, password: str) -> None:
     """Create an admin account (confirmed and approved), or promote an existing user to admin."""
-    problem = passwords.password_problem(password, context=(email, full_name))
-    if problem:
-        raise click.BadParameter(problem, param_hint="--password")
-    email = normalise_email(email)
-    if problem := email_problem(email):
-        raise click.BadParameter(problem, param_hint="--email")
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
-        user = User(email=email, full_name=full_name, password_hash=passwords.hash_password(password))
-        db.session.add(user)
-    user.role, user.practitioner_id, user.state = "admin", None, "active"
-    user.email_confirmed_at = user.email_confirmed_at or utcnow()
-    user.approved_at = user.approved_at or utcnow()
-    db.session.flush()
-    record_audit("role_changed", actor_id=None, subject_type="user", subject_id=user.id, new="admin", via="cli")
+    try:
+        user = make_admin(email, full_name, password, via="cli")
+    except InvalidParameter as exc:
+        raise click.BadParameter(exc.message, param_hint=f"--{exc.field}") from None
     db.session.commit()
-    click.echo(f"{email} is an admin")
+    click.echo(f"{user.email} is an admin")
 
 
 @click.group("mail")

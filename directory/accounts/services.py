@@ -239,6 +239,26 @@ def _close_pending_claims(user: User, admin: User, note: str) -> None:
         claim.decision, claim.decided_at, claim.decided_by_id, claim.note = "rejected", utcnow(), admin.id, note
 
 
+def make_admin(email: str, full_name: str, password: str, *, via: str) -> User:
+    """Create a confirmed admin account, or promote the account with this email (``via``: cli, demo...)."""
+    problem = passwords.password_problem(password, context=(email, full_name))
+    if problem:
+        raise InvalidParameter(problem, field="password")
+    email = normalise_email(email)
+    if problem := email_problem(email):
+        raise InvalidParameter(problem, field="email")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, full_name=full_name, password_hash=passwords.hash_password(password))
+        db.session.add(user)
+    user.role, user.practitioner_id, user.state = "admin", None, "active"
+    user.email_confirmed_at = user.email_confirmed_at or utcnow()
+    user.approved_at = user.approved_at or utcnow()
+    db.session.flush()
+    record_audit("role_changed", actor_id=None, subject_type="user", subject_id=user.id, new="admin", via=via)
+    return user
+
+
 def change_role(admin: User, user_id: int, role: str) -> User:
     """Change a user's role (admins only; never one's own)."""
     user = get_user(user_id)

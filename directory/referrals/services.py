@@ -48,33 +48,37 @@ class ReferralDetails:
     flags_acknowledged: bool = False
 
 
-def send_referral(doctor: User, practitioner: Practitioner, details: ReferralDetails, idempotency_key: str) -> Referral:
+def send_referral(doctor: User, practitioner: Practitioner, details: ReferralDetails, idempotency_key: str, *,
+                  now: datetime | None = None) -> Referral:
     """Send a doctor's referral; the same idempotency key returns the referral it already sent."""
     if doctor.role != "doctor" or doctor.approved_at is None or doctor.state != "active":
         raise Forbidden("Only a doctor whose account an admin has approved can send referrals.")
     return _send("referral", doctor, practitioner, details, idempotency_key,
-                 patient=_matched_patient(details.patient_contact))
+                 patient=_matched_patient(details.patient_contact), now=now)
 
 
 def request_appointment(patient: User, practitioner: Practitioner, details: ReferralDetails,
-                        idempotency_key: str) -> Referral:
+                        idempotency_key: str, *, now: datetime | None = None) -> Referral:
     """Send a signed-in patient's own appointment request (a referral whose sender is the patient)."""
     if patient.role != "patient" or patient.state != "active":
         raise Forbidden("Only a signed-in patient can request an appointment.")
     details = replace(details, patient_name=details.patient_name.strip() or patient.full_name or patient.email,
                       patient_contact=details.patient_contact.strip() or patient.email)
-    return _send("request", patient, practitioner, details, idempotency_key, patient=patient)
+    return _send("request", patient, practitioner, details, idempotency_key, patient=patient, now=now)
 
 
 def _send(kind: str, sender: User, practitioner: Practitioner, details: ReferralDetails, key: str, *,
-          patient: User | None) -> Referral:
-    """Create the referral and its first event, and tell the practitioner; or return the one this key made."""
+          patient: User | None, now: datetime | None) -> Referral:
+    """Create the referral and its first event, and tell the practitioner; or return the one this key made.
+
+    ``now`` is when it is sent (default: the real time); like transition's, it lets the demo data tell a history.
+    """
     key = _checked_key(key)
     existing = _sent_with_key(sender, key)
     if existing is not None:
         return existing
     check_receiving(practitioner)
-    referral = _new_referral(kind, sender, practitioner, details, key, patient)
+    referral = _new_referral(kind, sender, practitioner, details, key, patient, now or utcnow())
     try:
         with db.session.begin_nested():  # a concurrent double submit loses the race here, not with an error page
             db.session.add(referral)
@@ -91,9 +95,8 @@ def _send(kind: str, sender: User, practitioner: Practitioner, details: Referral
 
 
 def _new_referral(kind: str, sender: User, practitioner: Practitioner, details: ReferralDetails, key: str,
-                  patient: User | None) -> Referral:
-    """Return an unsaved referral built from checked details."""
-    now = utcnow()
+                  patient: User | None, now: datetime) -> Referral:
+    """Return an unsaved referral built from checked details, sent at ``now``."""
     snapshot, flagged = screening_snapshot(details.screening_answers, practitioner)
     if flagged and not details.flags_acknowledged:
         raise InvalidParameter("The screening answers raise flags for this practitioner's methods: read them and "

@@ -37,7 +37,7 @@ EXPECTED: dict[str, set[str]] = {
     # Allowed roles reach the object check: another's profile is then a 403 of its own (tested separately).
     "practitioner_manage.edit_profile": {"practitioner", "admin"},
 }
-ADMIN_BLUEPRINTS = ("accounts_admin.", "vetting.")
+ADMIN_BLUEPRINTS = ("accounts_admin.", "vetting.", "referrals_admin.")
 ROLES = ["anonymous", "patient", "doctor", "practitioner", "admin"]
 
 

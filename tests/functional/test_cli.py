@@ -19,6 +19,7 @@ from directory.models import Credential, Location, Practitioner, Review, Verific
 from directory.vetting.chain import verify_chain
 from directory.vetting.facts import load_facts
 from directory.vetting.status import compute_status, verified_since
+from tests import factories
 
 
 @pytest.mark.parametrize("value", ["-1", "many", "1.5"])
@@ -46,6 +47,16 @@ def test_seed_is_deterministic_and_complete(app: Flask, session: Any) -> None:
     rows_again = session.execute(select(Practitioner.first_name, Practitioner.last_name, Practitioner.vetting_status)
                                  .order_by(Practitioner.id)).all()
     assert rows_again[60:] == rows, "the same seed gives the same practitioners"
+
+
+def test_rows_added_after_a_seed_get_fresh_ids(app: Flask, session: Any) -> None:
+    # The seed assigns ids itself; on PostgreSQL the sequences must move past them or the next insert collides.
+    app.test_cli_runner().invoke(args=["seed", "--practitioners", "10", "--seed", "5", "--no-reindex"])
+    practitioner = factories.practitioner()
+    credential = Credential(practitioner_id=practitioner.id, kind="state_licence", number="AC1", jurisdiction="MA")
+    session.add(credential)
+    session.flush()
+    assert credential.id > session.scalar(select(func.min(Credential.id)))
 
 
 def test_seeded_verification_history_forms_valid_chains(app: Flask, session: Any) -> None:

@@ -85,6 +85,7 @@ ROUTES = [
     Route("POST", "/admin/users/{doctor_id}/refuse", "admin", {"reason": "not a doctor"}, ("reason",)),
     Route("POST", "/admin/claims/{claim_id}", "admin", {"decision": "reject", "note": "no"}, ("decision", "note")),
     Route("GET", "/admin/vetting/", "admin", {}, ("page",)),
+    Route("GET", "/admin/referrals", "admin", {}, ("sort",)),
     Route("POST", "/admin/vetting/practitioners/{practitioner_id}/checks", "admin",
           {"credential_id": "0", "source": "manual", "what": "licence", "outcome": "pass"},
           ("credential_id", "source", "what", "reference", "outcome", "note")),

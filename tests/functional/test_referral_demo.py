@@ -1,0 +1,114 @@
+"""Demo data: `flask bootstrap` seeds one account per role and a referral in every state, through the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from directory.accounts.models import User
+from directory.extensions import db
+from directory.referrals.demo import ACCOUNTS, seed_demo
+from directory.referrals.lifecycle import STATES
+from directory.referrals.models import Referral, ReferralEvent
+from directory.referrals.numbers import practitioner_numbers
+from tests import factories
+from tests.support.web import post_form
+
+
+@pytest.fixture
+def bootstrapped(app: Flask, session: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run `flask bootstrap` on the empty test database with a small demo; return what it printed."""
+    monkeypatch.setitem(app.config, "DEMO_PRACTITIONERS", 40)
+    result = app.test_cli_runner().invoke(args=["bootstrap"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _counts() -> dict[str, int]:
+    """Return how many users, referrals and events there are."""
+    return {model.__name__: db.session.scalar(select(func.count(model.id))) or 0
+            for model in (User, Referral, ReferralEvent)}
+
+
+def test_bootstrap_seeds_a_referral_in_every_state_and_a_few_requests(bootstrapped: str) -> None:
+    states = db.session.scalars(select(Referral.state).where(Referral.kind == "referral")).all()
+    assert set(states) == set(STATES)
+    requests = db.session.scalars(select(Referral.state).where(Referral.kind == "request")).all()
+    assert len(requests) >= 3
+
+
+def test_every_demo_referral_has_its_history_and_believable_numbers(bootstrapped: str) -> None:
+    for referral in db.session.scalars(select(Referral)):
+        assert referral.events[0].to_state == "sent" and referral.events[-1].to_state == referral.state
+    owner = db.session.scalar(select(User).where(User.email == ACCOUNTS[4].email))
+    assert owner is not None and owner.practitioner_id is not None
+    numbers = practitioner_numbers(owner.practitioner_id)
+    assert numbers.received >= 9 and numbers.acceptance_rate is not None and 0 < numbers.acceptance_rate < 1
+    assert numbers.median_first_answer is not None and numbers.median_first_answer.total_seconds() > 0
+
+
+def test_patient_data_is_stored_as_ciphertext(bootstrapped: str) -> None:
+    rows = db.session.execute(text("SELECT patient_name, patient_contact FROM referral")).all()
+    plain = {(r.patient_name, r.patient_contact) for r in db.session.scalars(select(Referral))}
+    assert rows and all(name.startswith("gAAAA") and contact.startswith("gAAAA") for name, contact in rows)
+    assert not {value for row in rows for value in row} & {value for pair in plain for value in pair}
+    assert any(name.endswith("(demo)") for name, _ in plain), "made-up patients say they are demo data"
+
+
+def test_the_printed_table_lists_every_account(bootstrapped: str) -> None:
+    for account in ACCOUNTS:
+        line = next(line for line in bootstrapped.splitlines() if account.email in line)
+        assert account.role in line and account.password in line
+
+
+def test_each_demo_account_signs_in_with_its_printed_password(bootstrapped: str, client: Any) -> None:
+    for account in ACCOUNTS:
+        response = post_form(client, "/sign-in", {"email": account.email, "password": account.password})
+        assert response.status_code == 303, (account.email, response.get_data(as_text=True)[:500])
+        client.post("/sign-out", data={"csrf_token": _token(client)})
+
+
+def _token(client: Any) -> str:
+    """Return a CSRF token from a page of the signed-in session."""
+    from tests.support.web import csrf_from
+
+    return csrf_from(client.get("/account").get_data(as_text=True))
+
+
+def test_the_roles_are_approved_as_their_real_counterparts_would_be(bootstrapped: str) -> None:
+    users = {u.email: u for u in db.session.scalars(select(User).where(User.email.like("%@demo.meridian.example")))}
+    for account in ACCOUNTS:
+        user = users[account.email]
+        assert user.role == account.role and user.email_confirmed_at is not None
+        if account.role in ("doctor", "practitioner"):
+            assert (user.approved_at is None) == (account.handle == "waiting")
+
+
+def test_a_second_bootstrap_adds_nothing(app: Flask, bootstrapped: str) -> None:
+    before = _counts()
+    again = app.test_cli_runner().invoke(args=["bootstrap"])
+    assert again.exit_code == 0, again.output
+    assert _counts() == before
+    assert ACCOUNTS[0].password in again.output, "the table is printed again for whoever lost it"
+    assert seed_demo() is False
+
+
+def test_seed_adds_the_demo_accounts_only_when_asked(app: Flask, session: Any) -> None:
+    factories.practitioner(), factories.practitioner()
+    runner = app.test_cli_runner()
+    plain = runner.invoke(args=["seed", "--practitioners", "0", "--no-reindex"])
+    assert plain.exit_code == 0 and "Demo accounts" not in plain.output
+    asked = runner.invoke(args=["seed", "--practitioners", "0", "--no-reindex", "--demo-accounts"])
+    assert asked.exit_code == 0, asked.output
+    assert "Demo accounts" in asked.output
+    assert db.session.scalar(select(func.count(Referral.id))) == 14
+
+
+def test_seed_says_why_when_there_is_no_profile_to_own(app: Flask, session: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["seed", "--practitioners", "0", "--no-reindex", "--demo-accounts"])
+    assert result.exit_code == 0, result.output
+    assert "no demo accounts: the demo needs 2 verified practitioners" in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 0
