@@ -42,13 +42,17 @@ def _database_error(exc: SQLAlchemyError) -> click.ClickException:
 
 
 @click.command("bootstrap")
-@click.option("--demo/--no-demo", default=True, help="Seed demo practitioners when the database is empty.")
+@click.option("--demo/--no-demo", default=None,
+              help="Seed demo practitioners when the database is empty (default: yes, except in production).")
 @click.option("--demo-accounts/--no-demo-accounts", default=True,
               help="With --demo: also seed demo accounts of every role and referrals in every state.")
 @with_appcontext
-def bootstrap_command(demo: bool, demo_accounts: bool) -> None:
+def bootstrap_command(demo: bool | None, demo_accounts: bool) -> None:
     """Migrate the database, load vocabularies, seed demo data if empty, build the index."""
     from directory.models import Practitioner
+
+    if demo is None:
+        demo = not _in_production()
     from directory.practitioners.vocabulary import load_vocabularies
 
     try:
@@ -87,6 +91,8 @@ def seed_command(count: int, seed_value: int, reindex: bool, demo_accounts: bool
     """Add realistic demo practitioners on real places (deterministic for a seed)."""
     from directory.practitioners.vocabulary import load_vocabularies
 
+    if demo_accounts and _in_production():
+        raise click.ClickException("demo accounts are never created in production (MERIDIAN_ENV=production)")
     load_vocabularies()
     db.session.commit()
     _seed(count, seed_value)
@@ -109,9 +115,18 @@ def _seed(count: int, seed_value: int) -> None:
     click.echo(f"seeded {count} practitioners in {time.perf_counter() - started:.1f}s")
 
 
+def _in_production() -> bool:
+    """Tell whether this app runs with MERIDIAN_ENV=production."""
+    return bool(current_app.config.get("MERIDIAN_ENV") == "production")
+
+
 def _seed_demo_accounts() -> None:
     """Seed the demo accounts and referrals once, then commit; say so when they exist or cannot be made."""
     from directory.referrals.demo import DemoUnavailable, seed_demo
+
+    if _in_production():
+        # Their passwords are printed and in the README: in production they would be open doors.
+        raise click.ClickException("demo accounts are never created in production (MERIDIAN_ENV=production)")
 
     try:
         created = seed_demo()

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from directory.accounts.models import User
 from directory.extensions import db
+from directory.models import Practitioner
 from directory.referrals.demo import ACCOUNTS, seed_demo
 from directory.referrals.lifecycle import STATES
 from directory.referrals.models import Referral, ReferralEvent
@@ -112,3 +113,18 @@ def test_seed_says_why_when_there_is_no_profile_to_own(app: Flask, session: Any)
     assert result.exit_code == 0, result.output
     assert "no demo accounts: the demo needs 2 verified practitioners" in result.output
     assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_production_never_gets_demo_data_or_demo_accounts(app: Flask, session: Any,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The demo passwords are printed and in the README: in production they would be open doors.
+    monkeypatch.setitem(app.config, "MERIDIAN_ENV", "production")
+    monkeypatch.setitem(app.config, "DEMO_PRACTITIONERS", 40)
+    result = app.test_cli_runner().invoke(args=["bootstrap"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count(User.id))) == 0
+    assert "Demo accounts" not in result.output
+    refused = app.test_cli_runner().invoke(args=["seed", "--practitioners", "5", "--demo-accounts", "--no-reindex"])
+    assert refused.exit_code != 0 and "never created in production" in refused.output
+    assert db.session.scalar(select(func.count(User.id))) == 0
+    assert db.session.scalar(select(func.count(Practitioner.id))) == 0, "refused before seeding anything"
