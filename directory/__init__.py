@@ -62,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     from directory.content.views import bp as content
     from directory.practitioners.manage import bp as practitioner_manage
     from directory.practitioners.views import bp as practitioners
+    from directory.referrals.views import bp as referrals
     from directory.routing import IdConverter
     from directory.screening.views import bp as screening
     from directory.site import bp as site
@@ -76,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(vetting)
     app.register_blueprint(practitioners)
     app.register_blueprint(practitioner_manage)
+    app.register_blueprint(referrals)
     app.register_blueprint(api)
 
 
