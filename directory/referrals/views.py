@@ -14,7 +14,7 @@ from directory.accounts.models import User
 from directory.accounts.policy import can_refer, roles_required, signed_in
 from directory.errors import DomainError, Forbidden, NotFound
 from directory.extensions import db
-from directory.practitioners.models import Practitioner
+from directory.practitioners.models import Condition, Method, Practitioner
 from directory.practitioners.search_service import vocabulary_choices
 from directory.referrals import inbox, lifecycle, notifications, services
 from directory.referrals.forms import ActionForm, ReadForm, ReferralForm, RequestForm
@@ -194,7 +194,14 @@ def _detail_page(referral: Referral, failed: tuple[str, ActionForm] | None = Non
                            moves=lifecycle.MOVES, action_labels=ACTION_LABELS, note_labels=NOTE_LABELS,
                            snapshot=_snapshot(referral), rules=RULES_BY_KEY, verdict_labels=VERDICT_LABELS,
                            method_names=names["method"], actors=_actor_names(referral),
-                           fhir=lifecycle.FHIR_TASK_STATUS[referral.state])
+                           condition_name=_name(Condition, referral.condition_id),
+                           method_name=_name(Method, referral.method_id))
+
+
+def _name(model: type[Condition] | type[Method], row_id: int | None) -> str:
+    """Return the display name of a condition or method by id ("" for none)."""
+    row = db.session.get(model, row_id) if row_id is not None else None
+    return row.name if row is not None else ""
 
 
 def _all_errors(form: ActionForm) -> list[str]:
