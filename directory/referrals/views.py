@@ -50,14 +50,16 @@ def new(slug: str) -> Any:
     """A doctor's referral form, or a patient's appointment request form, for one practitioner."""
     practitioner = _practitioner(slug)
     form = _send_form(practitioner)
-    refusal = _refusal(practitioner)
-    if refusal is not None:
-        return _send_page(practitioner, form, refusal=refusal), refusal.status
-    if not form.validate_on_submit():
-        return _send_page(practitioner, form), 400 if request.method == "POST" else 200
+    if request.method == "GET":
+        refusal = _refusal(practitioner)
+        status = refusal.status if refusal is not None else 200
+        return _send_page(practitioner, form, refusal=refusal), status
+    if not form.validate():
+        return _send_page(practitioner, form), 400
     send = services.send_referral if current_user.role == "doctor" else services.request_appointment
+    # A refused send (not approved, not receiving) is the service's to say; the page then explains it in full.
     return run_action(lambda: send(current_user, practitioner, _details(form), form.idempotency_key.data or ""),
-                      rerender=lambda: _send_page(practitioner, form), form=form,
+                      rerender=lambda: _send_page(practitioner, form, refusal=_refusal(practitioner)), form=form,
                       success=lambda r: (f"Sent: {notifications.label(r)} to {practitioner.display_name}.", "success"),
                       show=lambda r: redirect(url_for("referrals.detail", referral_id=r.id), code=303))
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from directory.accounts.models import User
+from directory.accounts.models import AuditEvent, User
 from directory.clock import utcnow
 from directory.extensions import db
 from directory.models import Practitioner, Referral
@@ -102,9 +102,16 @@ def test_a_double_submit_sends_one_referral(client: Any, doctor: User, owner: Us
 
 
 def test_an_unapproved_doctor_is_told_why(client: Any, owner: User, profile: Practitioner) -> None:
-    sign_in_as(client, _saved(factories.doctor(approved=False)))
+    waiting = _saved(factories.doctor(approved=False))
+    sign_in_as(client, waiting)
     response = client.get(f"/referrals/new/{profile.slug}")
     assert response.status_code == 403 and "waiting for an admin" in response.get_data(as_text=True)
+    token = csrf_from(response.get_data(as_text=True))
+    sent = client.post(f"/referrals/new/{profile.slug}", data={"csrf_token": token, "idempotency_key": "k",
+                                                               "patient_name": "Ada", "reason": "Back pain"})
+    assert sent.status_code == 403 and "waiting for an admin" in sent.get_data(as_text=True) and _count() == 0
+    audit = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == waiting.id)).all()
+    assert [event.action for event in audit] == ["forbidden"]  # the attempt to send is evidence
 
 
 @pytest.mark.parametrize("status", ["unverified", "suspended"])
