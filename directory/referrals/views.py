@@ -66,9 +66,10 @@ def new(slug: str) -> Any:
 
 @bp.get("/referrals/<int:referral_id>")
 @signed_in
-def detail(referral_id: int) -> str:
+def detail(referral_id: int) -> Any:
     """Show one referral: status, details, timeline, outcome, and the actions the viewer may take."""
-    return _detail_page(services.get_for(current_user, referral_id))
+    # Through run_action: an admin's read is an audit event, and it must be committed like any action.
+    return run_action(lambda: services.get_for(current_user, referral_id), show=_detail_page)
 
 
 @bp.post("/referrals/<int:referral_id>/<action>")

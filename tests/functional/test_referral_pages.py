@@ -260,3 +260,12 @@ def test_the_dashboard_says_what_is_waiting(client: Any, doctor: User, owner: Us
     assert "1 new referral or request to answer" in client.get("/account").get_data(as_text=True)
     sign_in_as(client, doctor)
     assert "1 of your referrals is open" in client.get("/account").get_data(as_text=True)
+
+
+def test_an_admins_read_is_audited(client: Any, doctor: User, profile: Practitioner) -> None:
+    referral = _saved(factories.referral(doctor, profile))
+    admin = _saved(factories.user("admin", email_confirmed_at=utcnow(), approved_at=utcnow()))
+    sign_in_as(client, admin)
+    assert "Ada Patient" in client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    read = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == admin.id)).one()
+    assert (read.action, read.subject_id) == ("referral.read", referral.id)
