@@ -84,6 +84,8 @@ def test_a_doctors_referral_from_send_to_outcome(page: Any, live_server: LiveSer
     expect(page.get_by_text("Completed: the sender can read the outcome.")).to_be_visible()
 
     _sign_in(page, live_server, DOCTOR_EMAIL, "/notifications")
+    expect(page.locator(".notice-list .unread").first).to_be_visible()
+    _both_widths(page, "notifications")
     page.get_by_role("button", name="closed your referral").first.click()
     assert page.url == detail
     outcome = page.locator(".referral-outcome")
