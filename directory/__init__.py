@@ -63,6 +63,7 @@ def register_blueprints(app: Flask) -> None:
     from directory.practitioners.manage import bp as practitioner_manage
     from directory.practitioners.views import bp as practitioners
     from directory.referrals.admin import bp as referrals_admin
+    from directory.referrals.views import bp as referrals
     from directory.routing import IdConverter
     from directory.screening.views import bp as screening
     from directory.site import bp as site
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(referrals_admin)
     app.register_blueprint(practitioners)
     app.register_blueprint(practitioner_manage)
+    app.register_blueprint(referrals)
     app.register_blueprint(api)
 
 

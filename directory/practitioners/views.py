@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session, url_for
+from flask_login import current_user
 
 from directory.accounts.policy import public
 from directory.clock import utcnow
@@ -109,7 +110,9 @@ def map_settings() -> dict[str, str]:
 
 
 def _referral_url(slug: str) -> str | None:
-    """Return the doctors' referral form for this practitioner once the referrals blueprint is mounted."""
+    """Return the form this viewer sends from: a doctor's referral, a patient's request (sign-in first if anonymous)."""
     if "referrals.new" not in current_app.view_functions:
         return None
-    return url_for("referrals.new", practitioner=slug)
+    if not current_user.is_authenticated:
+        return url_for("accounts.sign_in", next=url_for("referrals.new", slug=slug))
+    return url_for("referrals.new", slug=slug) if current_user.role in ("doctor", "patient") else None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from directory.accounts.models import User
 from directory.errors import InvalidParameter
@@ -66,4 +67,26 @@ def _page(query: Select[tuple[Referral]], status: str | None, limit: int) -> lis
     states = states_for(status)
     if states is not None:
         query = query.where(Referral.state.in_(states))
+    # The rows show their practitioner's name: load them in one more query, not one per row.
+    query = query.options(selectinload(Referral.practitioner))
     return list(db.session.scalars(query.order_by(Referral.created_at.desc(), Referral.id.desc()).limit(limit)))
+
+
+def waiting(user: User) -> dict[str, int]:
+    """Return what waits for ``user``: referrals to answer (practitioner) or still open (others), in one COUNT each."""
+    if user.role == "practitioner":
+        if user.practitioner_id is None:
+            return {"to_answer": 0, "open": 0}
+        mine = Referral.practitioner_id == user.practitioner_id
+    elif user.role == "patient":
+        mine = or_(Referral.patient_id == user.id, Referral.sender_id == user.id)
+    elif user.role == "doctor":
+        mine = Referral.sender_id == user.id
+    else:
+        return {"to_answer": 0, "open": 0}
+    return {"to_answer": _count(mine, Referral.state == "sent"), "open": _count(mine, Referral.state.in_(OPEN_STATES))}
+
+
+def _count(*conditions: object) -> int:
+    """Return how many referrals meet ``conditions``."""
+    return int(db.session.scalar(select(func.count(Referral.id)).where(*conditions)) or 0)  # type: ignore[arg-type]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 
@@ -19,16 +18,12 @@ from directory.errors import NotFound
 from directory.extensions import db
 from directory.referrals.models import Notification, Referral
 
-# The referral page the views step mounts; until then emails link to the same path built from PUBLIC_BASE_URL.
-DETAIL_ENDPOINT = "referrals.detail"
 TEXT_MAX_LENGTH = 300
 
 
 def referral_link(referral: Referral) -> str:
     """Return the absolute link to a referral's page, built from PUBLIC_BASE_URL (never from a request)."""
-    if DETAIL_ENDPOINT in current_app.view_functions:
-        return public_url(DETAIL_ENDPOINT, referral_id=referral.id)
-    return f"{current_app.config['PUBLIC_BASE_URL']}/referrals/{referral.id}"
+    return public_url("referrals.detail", referral_id=referral.id)
 
 
 def label(referral: Referral) -> str:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from directory.accounts.passwords import hash_password
 from directory.clock import utcnow
+from directory.extensions import db
 from directory.models import Practitioner
+from directory.referrals.services import ReferralDetails, send_referral
 from directory.seed import seed_practitioners
 from tests import factories
 from tests.support import profiles
 
 DEMO_PRACTITIONERS = 400
+# The referral journeys' accounts (one password): an approved doctor, the owner of Omar Haddad's profile, a patient.
+ACCOUNT_PASSWORD = "a referral journey passphrase"
+DOCTOR_EMAIL, OWNER_EMAIL, PATIENT_EMAIL = "dr.rosa@example.org", "omar@example.org", "pat.jones@example.org"
 # Verified practitioners a few km around 02139, so a method filter has something to keep and drop.
 NEIGHBOURS = [
     ("Hana", "Ito", ("moxibustion", "cupping"), 42.3736, -71.1190, "Cambridge"),
@@ -48,7 +56,23 @@ def seed_e2e_database() -> dict[str, str]:
             locations=[{**CAMBRIDGE, "city": city, "address_line1": "1 Harbour Rd", "latitude": lat, "longitude": lon}])
     _add_history(moxa)
     profiles.add_reviews(moxa, [5, 5, 4, 3])
-    return {"moxa": moxa.slug, "needles": needles.slug, "pending": pending.slug}
+    _add_referral_accounts()
+    return {"moxa": moxa.slug, "needles": needles.slug, "pending": pending.slug, "omar": "omar-haddad"}
+
+
+def _add_referral_accounts() -> None:
+    """Add the doctor, Omar Haddad's owner and the patient, and one open referral with long words in it."""
+    omar = db.session.scalars(select(Practitioner).where(Practitioner.slug == "omar-haddad")).one()
+    password = hash_password(ACCOUNT_PASSWORD)
+    doctor = factories.doctor(email=DOCTOR_EMAIL, full_name="Dr Rosa Ferreira", password_hash=password)
+    factories.practitioner_account(omar, email=OWNER_EMAIL, full_name="Omar Haddad", password_hash=password)
+    factories.user("patient", email=PATIENT_EMAIL, full_name="Pat Jones", password_hash=password,
+                   email_confirmed_at=utcnow())
+    send_referral(doctor, omar, ReferralDetails(
+        reason="Chronic neck pain after a whiplash injury; physiotherapy helped a little. " * 3,
+        patient_name="Bartholomew Featherstonehaugh-Cholmondeley",
+        patient_contact="bartholomew.featherstonehaugh-cholmondeley@example-hospital.org", urgency="soon",
+        condition="neck-pain"), "e2e-seeded-referral")
 
 
 def _add_history(p: Practitioner) -> None:

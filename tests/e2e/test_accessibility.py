@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import AXE_JS, LiveServer, new_page, screenshot
+from tests.e2e.data import ACCOUNT_PASSWORD, DOCTOR_EMAIL, OWNER_EMAIL
 
 pytestmark = pytest.mark.e2e
 
@@ -64,3 +65,27 @@ def test_screening_result_has_no_serious_violations(axe_page: Any, live_server: 
     violations = axe_violations(axe_page)
     screenshot(axe_page, "screening-result-axe")
     assert not violations, describe(violations)
+
+
+@pytest.mark.parametrize("email", [DOCTOR_EMAIL, OWNER_EMAIL])
+def test_referral_pages_have_no_serious_violations(axe_page: Any, live_server: LiveServer, email: str) -> None:
+    axe_page.goto(live_server.at("/sign-in"))
+    axe_page.get_by_label("Email").fill(email)
+    axe_page.get_by_label("Password").fill(ACCOUNT_PASSWORD)
+    axe_page.get_by_role("button", name="Sign in").click()
+    axe_page.wait_for_url(live_server.at("/account"))
+    found = {}
+    axe_page.goto(live_server.at("/referrals"))
+    detail = axe_page.get_by_role("link", name="Referral #").first.get_attribute("href")
+    paths = ["/account", "/referrals", "/notifications", detail]
+    if email == DOCTOR_EMAIL:
+        paths.append("/referrals/new/omar-haddad")
+    for path in paths:
+        axe_page.goto(live_server.at(path))
+        found[path] = describe(axe_violations(axe_page))
+    if email == DOCTOR_EMAIL:  # the form again, refused, with its flags and field errors
+        axe_page.get_by_label("Are you pregnant, or could you be?").check()
+        axe_page.get_by_role("button", name="Send the referral").click()
+        axe_page.get_by_role("heading", name="These answers raise flags").wait_for()
+        found["refused form"] = describe(axe_violations(axe_page))
+    assert {path: text for path, text in found.items() if text} == {}

@@ -15,7 +15,9 @@ from directory.accounts.passwords import hash_password
 from directory.clock import utcnow
 from directory.extensions import db
 from directory.models import Practitioner, User
+from directory.referrals.models import Referral
 from tests.e2e.conftest import LiveServer, new_page, screenshot
+from tests.e2e.data import ACCOUNT_PASSWORD, DOCTOR_EMAIL
 
 pytestmark = pytest.mark.e2e
 # A plain 375 px window: with mobile emulation Chromium widens the layout viewport to the content, which hides overflow.
@@ -23,11 +25,14 @@ PHONE = {"viewport": {"width": 375, "height": 667}}
 PASSWORD = "a phone-sized admin passphrase"
 PUBLIC = ["/", "/search?place=Cambridge%2C+MA&radius_km=25", "/practitioners/ada-moxley", "/screening",
           "/about-acupuncture", "/sign-in", "/sign-up", "/reset-password"]
-ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/practitioners/{ada}", "/admin/users", "/admin/audit"]
+ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/practitioners/{ada}", "/admin/users", "/admin/audit",
+         "/referrals", "/referrals/{referral}"]
+# The referral pages as the doctor who sent the seeded referral (long names and addresses in it) sees them.
+DOCTOR = ["/account", "/referrals/new/omar-haddad", "/referrals", "/referrals/{referral}", "/notifications"]
 
 
-def _phone_admin(server: LiveServer) -> int:
-    """Add an admin for this test; return Ada Moxley's id (her vetting page has a long history)."""
+def _phone_admin(server: LiveServer) -> tuple[int, int]:
+    """Add an admin for this test; return Ada Moxley's id (her vetting page has a long history) and a referral's."""
     assert server.app is not None
     with server.app.app_context():
         if db.session.scalar(select(User).where(User.email == "phone-admin@example.org")) is None:
@@ -35,9 +40,10 @@ def _phone_admin(server: LiveServer) -> int:
                                 full_name="Phone Admin", email_confirmed_at=utcnow(), approved_at=utcnow()))
             db.session.commit()
         ada = db.session.scalar(select(Practitioner.id).where(Practitioner.slug == "ada-moxley"))
+        referral = db.session.scalar(select(Referral.id).where(Referral.idempotency_key == "e2e-seeded-referral"))
         db.session.remove()
-    assert ada is not None
-    return ada
+    assert ada is not None and referral is not None
+    return ada, referral
 
 
 def _overflow(page: Any) -> int:
@@ -46,7 +52,7 @@ def _overflow(page: Any) -> int:
 
 
 def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: LiveServer) -> None:
-    ada = _phone_admin(live_server)
+    ada, referral = _phone_admin(live_server)
     page, _ = new_page(browser, live_server, **PHONE)
     wide = {}
     for path in PUBLIC:
@@ -58,8 +64,18 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: LiveServ
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(live_server.at("/account"))
     for path in ADMIN:
-        page.goto(live_server.at(path.format(ada=ada)))
+        page.goto(live_server.at(path.format(ada=ada, referral=referral)))
         wide[path] = _overflow(page)
     screenshot(page, "mobile-admin-audit-width")
+    page.context.clear_cookies()
+    page.goto(live_server.at("/sign-in"))
+    page.get_by_label("Email").fill(DOCTOR_EMAIL)
+    page.get_by_label("Password").fill(ACCOUNT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live_server.at("/account"))
+    for path in DOCTOR:
+        page.goto(live_server.at(path.format(referral=referral)))
+        wide["doctor " + path] = _overflow(page)
+    screenshot(page, "mobile-doctor-notifications-width")
     page.context.close()
     assert {path: px for path, px in wide.items() if px > 0} == {}

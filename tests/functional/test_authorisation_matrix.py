@@ -36,6 +36,9 @@ EXPECTED: dict[str, set[str]] = {
     "accounts.delete_account": {"patient"}, "accounts.claim_profile": {"practitioner"},
     # Allowed roles reach the object check: another's profile is then a 403 of its own (tested separately).
     "practitioner_manage.edit_profile": {"practitioner", "admin"},
+    # Doctors refer, patients request; the referral's own page and actions check whose it is (404 otherwise).
+    "referrals.new": {"doctor", "patient"}, "referrals.detail": SIGNED_IN, "referrals.act": SIGNED_IN,
+    "referrals.inbox_page": SIGNED_IN, "referrals.notifications_page": SIGNED_IN, "referrals.read": SIGNED_IN,
 }
 ADMIN_BLUEPRINTS = ("accounts_admin.", "vetting.", "referrals_admin.")
 ROLES = ["anonymous", "patient", "doctor", "practitioner", "admin"]

@@ -77,6 +77,18 @@ ROUTES = [
     Route("POST", "/account/delete", "patient", {"confirm": "no"}, ("confirm",)),
     Route("POST", "/practitioners/fuzz-profile/edit", "practitioner", {"bio": "Hello"},
           ("bio", "accepting_new_patients", "telehealth", "methods", "conditions", "languages")),
+    Route("POST", "/referrals/new/fuzz-profile", "referring doctor",
+          {"patient_name": "Ada", "patient_contact": "ada@example.org", "reason": "Back pain", "urgency": "routine",
+           "idempotency_key": "fuzz-key"},
+          ("patient_name", "patient_contact", "condition", "reason", "urgency", "method", "screening_answers",
+           "flags_acknowledged", "idempotency_key")),
+    Route("POST", "/referrals/new/fuzz-profile", "patient", {"reason": "Back pain", "idempotency_key": "fuzz-key"},
+          ("reason", "preferred_times", "condition", "method", "screening_answers", "flags_acknowledged",
+           "idempotency_key")),
+    Route("GET", "/referrals", "practitioner", {}, ("status",)),
+    Route("POST", "/referrals/{referral_id}/schedule", "practitioner", {}, ("when", "note")),
+    Route("POST", "/referrals/{referral_id}/decline", "practitioner", {"note": "Full"}, ("note",)),
+    Route("POST", "/notifications/read", "practitioner", {}, ("notification_id",)),
     Route("GET", "/admin/audit", "admin", {}, ("action", "actor", "subject_type")),
     Route("POST", "/admin/users/{doctor_id}/approve", "admin",
           {"licence_number": "D1", "jurisdiction": "US-MA", "where_checked": "MA board"},
@@ -108,7 +120,7 @@ ID_ROUTES = [
     ("POST", "/admin/vetting/practitioners/{}/checks"), ("POST", "/admin/vetting/practitioners/{}/suspend"),
     ("POST", "/admin/vetting/practitioners/{}/reinstate"), ("POST", "/admin/vetting/practitioners/{}/identity"),
     ("POST", "/admin/vetting/practitioners/{}/exclusion-review"), ("GET", "/admin/vetting/checks/{}/document"),
-    ("GET", "/admin/vetting/credentials/{}/document"),
+    ("GET", "/admin/vetting/credentials/{}/document"), ("GET", "/referrals/{}"), ("POST", "/referrals/{}/accept"),
 ]
 TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit"]
 CASES = [pytest.param(route, param, name, id=f"{route.method} {route.path} {param}={name}")
@@ -133,13 +145,17 @@ def world(app: Flask, session: Any) -> dict[str, Any]:
         "practitioner": factories.user("practitioner", email_confirmed_at=utcnow(), approved_at=utcnow(),
                                        practitioner_id=profile.id),
         "admin": factories.user("admin", email_confirmed_at=utcnow(), approved_at=utcnow()),
+        "referring doctor": factories.doctor(),
     }
     doctor = factories.user("doctor", email_confirmed_at=utcnow())
     claim = PractitionerClaim(user_id=users["patient"].id, practitioner_id=factories.practitioner().id, evidence="e")
     db.session.add(claim)
     db.session.flush()
+    referral = factories.referral(users["referring doctor"], profile)
     patient = users["patient"]
+    db.session.commit()  # a savepoint: a refused action's rollback keeps the world for the page it re-renders
     return {"users": users, "doctor_id": doctor.id, "claim_id": claim.id, "practitioner_id": profile.id,
+            "referral_id": referral.id,
             "reset_token": tokens.make_token("reset", {"uid": patient.id, "h": patient.password_hash[-16:]})}
 
 
