@@ -14,6 +14,7 @@ from directory.errors import DomainError
 from directory.extensions import db
 from directory.geo import PlaceAmbiguous
 from directory.practitioners.forms import SearchForm
+from directory.practitioners.models import Practitioner
 from directory.practitioners.profile_service import CREDENTIAL_KINDS, load_profile
 from directory.practitioners.search_page import (
     RADII_KM,
@@ -99,7 +100,9 @@ def profile(slug: str) -> str:
     if alert_chain_break(shown.practitioner, shown.chain_breaks, shown.chain_head):
         db.session.commit()
     return render_template("practitioners/profile.html", profile=shown, map=map_settings(),
-                           referral_url=None if shown.suspension else _referral_url(slug), kinds=CREDENTIAL_KINDS,
+                           referral_url=None if shown.suspension else _referral_url(shown.practitioner),
+                           receives_referrals=_receives_referrals(shown.practitioner),
+                           kinds=CREDENTIAL_KINDS,
                            back=search_path(request.args.get("back")) or url_for("practitioners.search_page"))
 
 
@@ -109,10 +112,22 @@ def map_settings() -> dict[str, str]:
             "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION)}
 
 
-def _referral_url(slug: str) -> str | None:
-    """Return the form this viewer sends from: a doctor's referral, a patient's request (sign-in first if anonymous)."""
-    if "referrals.new" not in current_app.view_functions:
+def _receives_referrals(practitioner: Practitioner) -> bool:
+    """Tell whether referrals and requests can be sent to this practitioner through Meridian."""
+    # Imported here: referrals builds on practitioners, and only this page composes the two.
+    from directory.referrals.services import receiving_problem
+
+    return "referrals.new" in current_app.view_functions and receiving_problem(practitioner) is None
+
+
+def _referral_url(practitioner: Practitioner) -> str | None:
+    """Return the form this viewer sends from: a doctor's referral, a patient's request (sign-in first if anonymous).
+
+    None when the practitioner cannot receive one (unverified, unclaimed): a link that ends in a refusal is a dead end.
+    """
+    if not _receives_referrals(practitioner):
         return None
+    slug = practitioner.slug
     if not current_user.is_authenticated:
         return url_for("accounts.sign_in", next=url_for("referrals.new", slug=slug))
     return url_for("referrals.new", slug=slug) if current_user.role in ("doctor", "patient") else None

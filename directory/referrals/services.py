@@ -114,14 +114,22 @@ def _new_referral(kind: str, sender: User, practitioner: Practitioner, details: 
     )
 
 
-def check_receiving(practitioner: Practitioner) -> None:
-    """Refuse a practitioner who cannot take referrals: unverified, suspended, hidden, or with no account."""
+def receiving_problem(practitioner: Practitioner) -> str | None:
+    """Return why a practitioner cannot take referrals (unverified, suspended, hidden, no account), or None."""
     if practitioner.vetting_status not in VERIFIED_STATUSES or practitioner.hidden:
-        raise InvalidParameter(f"{practitioner.display_name} is not verified on Meridian at the moment, so they "
-                               "cannot receive referrals. Choose a verified practitioner.", field="practitioner")
+        return (f"{practitioner.display_name} is not verified on Meridian at the moment, so they "
+                "cannot receive referrals. Choose a verified practitioner.")
     if not _owners(practitioner):
-        raise InvalidParameter(f"{practitioner.display_name} has not claimed their profile yet, so nobody would "
-                               "read the referral. Choose another practitioner.", field="practitioner")
+        return (f"{practitioner.display_name} has not claimed their profile yet, so nobody would "
+                "read the referral. Choose another practitioner.")
+    return None
+
+
+def check_receiving(practitioner: Practitioner) -> None:
+    """Refuse a practitioner who cannot take referrals."""
+    problem = receiving_problem(practitioner)
+    if problem:
+        raise InvalidParameter(problem, field="practitioner")
 
 
 def screening_snapshot(answers: tuple[str, ...], practitioner: Practitioner) -> tuple[str | None, bool]:

@@ -269,3 +269,11 @@ def test_an_admins_read_is_audited(client: Any, doctor: User, profile: Practitio
     assert "Ada Patient" in client.get(f"/referrals/{referral.id}").get_data(as_text=True)
     read = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == admin.id)).one()
     assert (read.action, read.subject_id) == ("referral.read", referral.id)
+
+
+def test_a_profile_nobody_can_refer_to_offers_no_referral_link(client: Any, doctor: User) -> None:
+    # Found walking the demo: "Refer a patient" on an unclaimed profile led only to a refusal.
+    unclaimed = _saved(factories.practitioner(vetting_status="verified"))
+    sign_in_as(client, doctor)
+    html = client.get(f"/practitioners/{unclaimed.slug}").get_data(as_text=True)
+    assert f"/referrals/new/{unclaimed.slug}" not in html and "Refer a patient" not in html
