@@ -178,7 +178,7 @@ def _record(referral: Referral, previous: str | None, state: str, actor: User | 
 
 
 TOLD = {
-    "accepted": "Your {label} was accepted by {practitioner}.",
+    "accepted": "{practitioner} accepted your {label}.",  # a name can end in a full stop ("L.Ac.")
     "declined": "Your {label} was declined by {practitioner}; open it to read why.",
     "scheduled": "Your {label} is scheduled with {practitioner} for {when} (UTC).",
     "attended": "The appointment for your {label} took place; {practitioner} will send the outcome.",

@@ -60,7 +60,8 @@ def new(slug: str) -> Any:
     # A refused send (not approved, not receiving) is the service's to say; the page then explains it in full.
     return run_action(lambda: send(current_user, practitioner, _details(form), form.idempotency_key.data or ""),
                       rerender=lambda: _send_page(practitioner, form, refusal=_refusal(practitioner)), form=form,
-                      success=lambda r: (f"Sent: {notifications.label(r)} to {practitioner.display_name}.", "success"),
+                      success=lambda r: (f"Sent: {notifications.label(r)} to {practitioner.display_name}".rstrip(".") + ".",
+                                         "success"),
                       show=lambda r: redirect(url_for("referrals.detail", referral_id=r.id), code=303))
 
 

@@ -13,6 +13,7 @@ from directory.accounts.models import AuditEvent, User
 from directory.clock import utcnow
 from directory.extensions import db
 from directory.models import Practitioner, Referral
+from directory.referrals import services
 from directory.referrals.models import Notification, ReferralEvent
 from directory.screening.models import Screening
 from tests import factories
@@ -277,3 +278,16 @@ def test_a_profile_nobody_can_refer_to_offers_no_referral_link(client: Any, doct
     sign_in_as(client, doctor)
     html = client.get(f"/practitioners/{unclaimed.slug}").get_data(as_text=True)
     assert f"/referrals/new/{unclaimed.slug}" not in html and "Refer a patient" not in html
+
+
+def test_a_name_ending_in_a_full_stop_makes_no_double_stop(client: Any, doctor: User) -> None:
+    profile = _saved(factories.practitioner(title="L.Ac."))
+    owner = _saved(factories.practitioner_account(profile))
+    assert profile.display_name.endswith(".")
+    sign_in_as(client, doctor)
+    sent = _refer(client, profile)
+    assert ".." not in client.get(sent.headers["Location"]).get_data(as_text=True)
+    referral = db.session.scalars(select(Referral).order_by(Referral.id.desc())).first()
+    assert referral is not None
+    services.transition(referral, "accept", owner)
+    assert not [n.text for n in db.session.scalars(select(Notification)) if ".." in n.text]
