@@ -119,10 +119,8 @@ def manual_check(practitioner_id: int) -> Any:
     form.offer_credentials(list(record.credentials))
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, manual_form=form)
-    try:
-        document = _stored_upload(form.document.data)
-    except InvalidDocument as exc:
-        form.document.errors = [exc.message]
+    stored, document = _stored_upload(form)
+    if not stored:
         return _render(practitioner_id, 400, manual_form=form)
     return _screen_action(practitioner_id, lambda: record_manual_check(
         record, current_user, source=form.source.data, outcome=form.outcome.data, what=form.what.data or "",
@@ -164,10 +162,8 @@ def credential(practitioner_id: int) -> Any:
     form.offer_credentials(list(record.credentials))
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, credential_form=form)
-    try:
-        document = _stored_upload(form.document.data)
-    except InvalidDocument as exc:
-        form.document.errors = [exc.message]
+    stored, document = _stored_upload(form)
+    if not stored:
         return _render(practitioner_id, 400, credential_form=form)
     details = CredentialDetails(form.kind.data or "", form.issuer.data or "", form.number.data or "",
                                 form.jurisdiction.data or "", form.valid_from.data, form.valid_until.data)
@@ -176,10 +172,14 @@ def credential(practitioner_id: int) -> Any:
         document=document), "Credential recorded. It needs its own primary-source check before it counts.")
 
 
-def _stored_upload(upload: Any) -> Any:
-    """Store an uploaded document (None when nothing was uploaded); raise InvalidDocument when refused."""
+def _stored_upload(form: Any) -> tuple[bool, Any]:
+    """Store the form's uploaded document (None when there is none); on a refusal say why on the field."""
+    upload = form.document.data
     try:
-        return store_document(upload.stream) if upload and upload.filename else None
+        return True, store_document(upload.stream) if upload and upload.filename else None
+    except InvalidDocument as exc:
+        form.document.errors = [exc.message]
+        return False, None
     finally:
         if upload:
             upload.close()  # large uploads are spooled to a temporary file
