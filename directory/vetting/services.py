@@ -156,7 +156,9 @@ def recompute_statuses(practitioner_ids: Sequence[int], *, automatic: bool = Tru
         if status != practitioner.vetting_status:
             changes.append((practitioner, practitioner.vetting_status))
             practitioner.vetting_status, practitioner.vetting_status_since = status, now
-        practitioner.verified_since = verified_since(facts[practitioner.id], today, policy)
+        since = verified_since(facts[practitioner.id], today, policy)
+        if since != practitioner.verified_since:  # an unchanged value would still mark the row dirty (a reindex)
+            practitioner.verified_since = since
     db.session.flush()
     _tell_referral_senders(changes)
     if automatic:

@@ -213,3 +213,16 @@ def test_the_policy_reads_vetting_settings(app: Any, monkeypatch: pytest.MonkeyP
     with app.app_context():
         policy = services.current_policy()
     assert (policy.primary_source_days, policy.exclusion_days, policy.alert_days) == (90, 31, (60, 7, 0))
+
+
+def test_a_recompute_that_changes_nothing_queues_no_reindex(session: Any) -> None:
+    # Assigning verified_since its own value marked every practitioner dirty: one outbox row each, per run.
+    p = us_practitioner()
+    recompute_status(p)
+    session.flush()
+    session.query(SearchOutbox).delete()
+    session.flush()
+    session.info.pop("search_outbox_enqueued", None)
+    recompute_status(p)
+    session.flush()
+    assert session.scalars(select(SearchOutbox)).all() == []
