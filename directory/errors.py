@@ -119,6 +119,15 @@ def untrusted_host_response(error: Exception) -> Any:
     return render_template("untrusted_host.html", message=UNTRUSTED_HOST), 400
 
 
+BUSY_OR_UNREACHABLE = ("locked", "busy", "timeout", "timed out", "could not connect", "connection refused",
+                       "server closed the connection", "terminating connection")
+
+
+def _is_busy_or_unreachable(error: Any) -> bool:
+    """Tell whether a database error means 'try again' (a lock or a lost server), not a bug."""
+    return any(word in str(getattr(error, "orig", error)).lower() for word in BUSY_OR_UNREACHABLE)
+
+
 DATABASE_UNAVAILABLE = "The database is busy or unavailable, so nothing was saved. Please try again in a moment."
 
 
@@ -142,10 +151,13 @@ def register_error_handlers(app: Any) -> None:
         return render_template("error.html", status=status, message=message), status
 
     def handle_database_busy(error: OperationalError) -> Any:
-        # The database refused or timed out (locked, restarting, unreachable): nothing was saved.
+        # The database was busy or unreachable: nothing was saved. Anything else (a missing table
+        # after a skipped migration) is a bug and stays a logged 500.
         from directory.extensions import db
 
-        app.logger.error("database unavailable: %s", error)
+        if not (error.connection_invalidated or _is_busy_or_unreachable(error)):
+            raise error
+        app.logger.exception("database unavailable")
         db.session.rollback()
         if wants_json():
             return jsonify({"error": "database_unavailable", "message": DATABASE_UNAVAILABLE}), 503

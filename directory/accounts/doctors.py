@@ -90,6 +90,8 @@ class Judgement:
 
 def judge_npi_record(record: dict[str, Any], full_name: str) -> Judgement:
     """Judge one NPPES record: an active individual with a referring clinician's taxonomy, named like the account."""
+    if not isinstance(record, dict) or not isinstance(record.get("basic") or {}, dict):
+        return Judgement("error", ("the registry answered with a malformed record",), {})
     basic = record.get("basic") or {}
     taxonomies = [t for t in record.get("taxonomies") or [] if isinstance(t, dict)]
     primary = next((t for t in taxonomies if t.get("primary") is True), taxonomies[0] if taxonomies else {})

@@ -199,6 +199,8 @@ def approve_user(admin: User, user_id: int, licence_number: str = "", jurisdicti
         raise Forbidden("You cannot approve your own account.")
     if user.role not in ("doctor", "practitioner"):
         raise InvalidParameter("only doctors and practitioners need approval", field="user")
+    if user.approved_at is not None:  # a replayed form must not add checks, audit events and emails again
+        raise InvalidParameter("This account is already approved.", field="user")
     basis = ""
     if user.role == "doctor":
         basis = doctors.approve_doctor_evidence(admin, user, licence_number, jurisdiction, where_checked)

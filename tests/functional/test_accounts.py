@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from directory.accounts.models import AuditEvent, PractitionerClaim, User
 from directory.accounts.passwords import hash_password, password_problem
 from directory.clock import utcnow
+from directory.errors import InvalidParameter
 from directory.extensions import db
 from directory.models import Credential, Referral, Review
 from tests import factories
@@ -321,3 +322,13 @@ def test_the_verification_queue_still_opens_after_a_doctor_was_approved(client: 
                          form_page="/admin/users")
     assert approved.status_code == 303, approved.get_data(as_text=True)[:500]
     assert client.get("/admin/vetting/").status_code == 200
+
+
+def test_approving_an_account_twice_is_refused(session: Any) -> None:
+    from directory.accounts.services import approve_user
+
+    admin = _confirmed_user("admin", approved_at=utcnow())
+    practitioner = _confirmed_user("practitioner")
+    approve_user(admin, practitioner.id)
+    with pytest.raises(InvalidParameter, match="already approved"):
+        approve_user(admin, practitioner.id)

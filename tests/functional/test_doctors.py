@@ -364,3 +364,11 @@ def test_doctors_credentials_and_checks_stay_out_of_the_practitioners_verificati
     _check(client, doctor)
     response = client.get("/admin/vetting/")
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
+
+
+@pytest.mark.parametrize("record", [["not", "a", "record"], {"basic": "not a dict"}])
+def test_a_malformed_registry_record_is_an_error_not_a_500(record: Any) -> None:
+    from directory.accounts.doctors import judge_npi_record
+
+    judgement = judge_npi_record(record, "Dana Walker")
+    assert judgement.outcome == "error" and "malformed" in judgement.reasons[0]
