@@ -96,12 +96,13 @@ def suggest_json() -> Any:
 def profile(slug: str) -> str:
     """Show a practitioner's public profile (a suspended one says so); a friendly 404 when there is none."""
     shown = load_profile(slug, utcnow())
+    receives = _receives_referrals(shown.practitioner)
     # The page tells the public our admins know about a broken chain: make it true (once per chain head).
     if alert_chain_break(shown.practitioner, shown.chain_breaks, shown.chain_head):
         db.session.commit()
     return render_template("practitioners/profile.html", profile=shown, map=map_settings(),
-                           referral_url=None if shown.suspension else _referral_url(shown.practitioner),
-                           receives_referrals=_receives_referrals(shown.practitioner),
+                           referral_url=None if shown.suspension or not receives else _referral_url(shown.practitioner.slug),
+                           receives_referrals=receives,
                            kinds=CREDENTIAL_KINDS,
                            back=search_path(request.args.get("back")) or url_for("practitioners.search_page"))
 
@@ -120,14 +121,11 @@ def _receives_referrals(practitioner: Practitioner) -> bool:
     return "referrals.new" in current_app.view_functions and receiving_problem(practitioner) is None
 
 
-def _referral_url(practitioner: Practitioner) -> str | None:
+def _referral_url(slug: str) -> str | None:
     """Return the form this viewer sends from: a doctor's referral, a patient's request (sign-in first if anonymous).
 
-    None when the practitioner cannot receive one (unverified, unclaimed): a link that ends in a refusal is a dead end.
+    Asked only for a practitioner who receives them: a link that ends in a refusal is a dead end.
     """
-    if not _receives_referrals(practitioner):
-        return None
-    slug = practitioner.slug
     if not current_user.is_authenticated:
         return url_for("accounts.sign_in", next=url_for("referrals.new", slug=slug))
     return url_for("referrals.new", slug=slug) if current_user.role in ("doctor", "patient") else None

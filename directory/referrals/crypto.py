@@ -6,6 +6,7 @@ MultiFernet encrypts with the first key and decrypts with any, so a new key is p
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -23,8 +24,14 @@ def parse_keys(value: str) -> list[Fernet]:
 
 
 def _keys() -> list[Fernet]:
-    """Return the app's keys, newest first."""
-    return parse_keys(current_app.config["REFERRAL_KEYS"])
+    """Return the app's keys, newest first (parsed once per setting, not once per value)."""
+    return _parsed(current_app.config["REFERRAL_KEYS"])
+
+
+@lru_cache(maxsize=8)
+def _parsed(setting: str) -> list[Fernet]:
+    """Parse a REFERRAL_KEYS setting; cached because every sealed column of every row needs it."""
+    return parse_keys(setting)
 
 
 def seal(text: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from directory.accounts.models import User
 from directory.errors import InvalidParameter
@@ -68,7 +68,9 @@ def _page(query: Select[tuple[Referral]], status: str | None, limit: int) -> lis
     if states is not None:
         query = query.where(Referral.state.in_(states))
     # The rows show their practitioner's name: load them in one more query, not one per row.
-    query = query.options(selectinload(Referral.practitioner))
+    # Rows never show patient data: leave it sealed (no decryption, no plaintext in memory for a list).
+    query = query.options(selectinload(Referral.practitioner), defer(Referral.patient_name),
+                          defer(Referral.patient_contact), defer(Referral.screening_snapshot))
     return list(db.session.scalars(query.order_by(Referral.created_at.desc(), Referral.id.desc()).limit(limit)))
 
 

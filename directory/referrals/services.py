@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from directory.accounts.audit import record_audit
 from directory.accounts.models import User
+from directory.accounts.policy import can_refer
 from directory.clock import utcnow
 from directory.config import ConfigError
 from directory.errors import Forbidden, InvalidParameter, NotFound
@@ -51,7 +52,7 @@ class ReferralDetails:
 def send_referral(doctor: User, practitioner: Practitioner, details: ReferralDetails, idempotency_key: str, *,
                   now: datetime | None = None) -> Referral:
     """Send a doctor's referral; the same idempotency key returns the referral it already sent."""
-    if doctor.role != "doctor" or doctor.approved_at is None or doctor.state != "active":
+    if not can_refer(doctor):
         raise Forbidden("Only a doctor whose account an admin has approved can send referrals.")
     return _send("referral", doctor, practitioner, details, idempotency_key,
                  patient=_matched_patient(details.patient_contact), now=now)
