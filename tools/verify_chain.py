@@ -265,7 +265,9 @@ def verify_practitioner(server: Server, slug: str, signed: Signed, seen: dict[st
     except Missing:
         if any(head["slug"] == slug for head in signed.heads.values()):
             return Verdict(slug, False, f"{slug}: BROKEN: in the signed statement, but its chain is not published")
-        return Verdict(slug, True, f"{slug}: withdrawn: no longer published (left the directory or hidden)")
+        if any(head.get("slug") == slug for head in seen.values()):
+            return Verdict(slug, True, f"{slug}: withdrawn: no longer published (left the directory or hidden)")
+        return Verdict(slug, False, f"{slug}: not found: no listed practitioner has this slug")
     pid = first["practitioner"]["id"]
     if first.get("canonical_form", {}).get("name") != CANONICAL_FORM:
         return Verdict(slug, False, f"{slug}: BROKEN: unknown canonical form {first.get('canonical_form')!r}", pid)
