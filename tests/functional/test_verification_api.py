@@ -22,6 +22,7 @@ from directory.vetting.heads import issue_statement
 from directory.vetting.models import AppendOnlyViolation
 from directory.vetting.services import record_check, suspend
 from tests import factories
+from tests.support.web import sign_in_as
 from tests.unit.vetting.builders import admin, us_practitioner
 
 CHAIN = "/api/v1/practitioners/{}/verification"
@@ -168,3 +169,11 @@ def test_statements_are_append_only_in_the_orm_and_the_database(session: Any) ->
     with pytest.raises(Exception, match="append-only"):  # noqa: B017 (the database's own error type differs per dialect)
         with session.begin_nested():
             session.execute(text("UPDATE chain_head_statement SET signature = 'x' WHERE number = :n"), {"n": number})
+
+
+def test_the_check_form_tells_admins_the_note_is_public(client: Any, session: Any) -> None:
+    p = us_practitioner()
+    boss = factories.user("admin", email_confirmed_at=utcnow(), approved_at=utcnow())
+    sign_in_as(client, boss)
+    page = client.get(f"/admin/vetting/practitioners/{p.id}").get_data(as_text=True)
+    assert "Note (public: published with the verification history)" in page
