@@ -167,8 +167,8 @@ class Server:
     timeout: float = 30.0
 
     def get(self, path: str) -> Any:
-        """GET ``path`` (absolute or relative to the base) and return its JSON."""
-        url = urllib.parse.urljoin(self.base + "/", path.lstrip("/"))
+        """GET ``path`` (relative to the base, or a ``next`` link's absolute path) and return its JSON."""
+        url = urllib.parse.urljoin(self.base + "/", path)
         if not url.startswith(self.base + "/"):
             raise Unreachable(f"{url}: a link away from {self.base} is not followed")
         try:
@@ -184,7 +184,7 @@ class Server:
 
     def chain(self, slug: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Return (first page, every check) of a practitioner's chain, following ``next`` links."""
-        first = page = self.get(f"/api/v1/practitioners/{urllib.parse.quote(slug, safe='')}/verification")
+        first = page = self.get(f"api/v1/practitioners/{urllib.parse.quote(slug, safe='')}/verification")
         rows = list(page["checks"])
         while page.get("next"):
             page = self.get(page["next"])
@@ -207,7 +207,7 @@ class Signed:
 
 def check_statement(server: Server) -> Signed:
     """Fetch the key and the latest statement; return its heads, or the problems found with it."""
-    key = server.get("/api/v1/verification/key")
+    key = server.get("api/v1/verification/key")
     signed = Signed()
     try:
         raw = base64.b64decode(key["public_key"], validate=True)
@@ -216,7 +216,7 @@ def check_statement(server: Server) -> Signed:
         return signed
     if hashlib.sha256(raw).hexdigest() != key.get("key_id"):
         signed.problems.append("the published key_id is not the SHA-256 of the published key")
-    listing = server.get("/api/v1/verification/heads?per_page=1")
+    listing = server.get("api/v1/verification/heads?per_page=1")
     if not listing.get("statements"):
         signed.problems.append("no signed statement of the chain heads has been published")
         return signed
@@ -365,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
         return run(args.url, args.practitioner, args.state)
     except Unreachable as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        print(f"error: the server's answer is not in the documented format ({exc!r})", file=sys.stderr)
         return 2
 
 

@@ -176,3 +176,16 @@ def test_an_unknown_practitioner_or_an_unreachable_site_is_an_error(site: Site) 
     assert "nobody-here: not found: no listed practitioner has this slug" in unknown.stdout
     down = run_verifier("http://127.0.0.1:9/")
     assert down.returncode == 2 and "error:" in down.stderr
+
+
+def test_a_chain_longer_than_a_page_is_read_to_its_end(site: Site) -> None:
+    with site.app.app_context():
+        p = us_practitioner(npi=None, first_name="Long", last_name="Chain")
+        for _ in range(501):  # one more than a page (limit 500)
+            record_check(p, source="exclusion_list", outcome="pass", recompute=False)
+        slug = p.slug
+        db.session.commit()
+    site.sign()
+    result = site.verify("--practitioner", slug)
+    assert result.returncode == 0, result.stdout
+    assert f"{slug}: ok (501 checks, signed head at 501)" in result.stdout
