@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     """Mount each domain's blueprint, ids in their paths bounded to the id columns' range."""
     from directory.accounts.admin import bp as accounts_admin
     from directory.accounts.views import bp as accounts
+    from directory.api.verification import bp as verification_api
     from directory.api.views import api
     from directory.content.views import bp as content
     from directory.practitioners.manage import bp as practitioner_manage
@@ -81,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(practitioner_manage)
     app.register_blueprint(referrals)
     app.register_blueprint(api)
+    app.register_blueprint(verification_api)
 
 
 def register_errorhandlers(app: Flask) -> None:

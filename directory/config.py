@@ -41,6 +41,8 @@ class Config:
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
     # Fernet keys sealing patient names and contacts in referrals, comma-separated, newest first.
     REFERRAL_KEYS: str | None = os.environ.get("REFERRAL_KEYS")
+    # Ed25519 key signing the published chain heads: base64 of a 32-byte private seed (see vetting/signing.py).
+    VERIFICATION_SIGNING_KEY: str | None = os.environ.get("VERIFICATION_SIGNING_KEY")
     # Links in email are built from this, never from the request's Host header (which a client chooses).
     PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # Flask refuses requests whose Host is not listed (None: any host, for development only).
@@ -118,6 +120,24 @@ def _validate(settings: dict[str, Any]) -> None:
         settings["SECRET_KEY"] = _instance_secret(Path(settings["INSTANCE_DIR"]))
     _validate_public_address(settings)
     _validate_referral_keys(settings)
+    _validate_signing_key(settings)
+
+
+def _validate_signing_key(settings: dict[str, Any]) -> None:
+    """Require VERIFICATION_SIGNING_KEY in production; elsewhere use this install's own key; refuse a malformed one."""
+    from directory.vetting.signing import new_signing_key, parse_signing_key
+
+    if not settings.get("VERIFICATION_SIGNING_KEY"):
+        if settings["MERIDIAN_ENV"] == "production":
+            raise ConfigError("VERIFICATION_SIGNING_KEY must be set in production (base64 of a 32-byte Ed25519 seed)")
+        settings["VERIFICATION_SIGNING_KEY"] = _instance_secret(
+            Path(settings["INSTANCE_DIR"]), "verification_signing_key", new_signing_key)
+    try:
+        parse_signing_key(settings["VERIFICATION_SIGNING_KEY"])
+    except ValueError:
+        raise ConfigError("VERIFICATION_SIGNING_KEY must be the base64 of 32 random bytes (make one with "
+                          "`python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'`)"
+                          ) from None
 
 
 def _validate_referral_keys(settings: dict[str, Any]) -> None:

@@ -16,10 +16,12 @@ from directory.practitioners.models import (
 from directory.referrals.models import Notification, Referral, ReferralEvent
 from directory.reviews.models import Review, ReviewRevision
 from directory.screening.models import Screening
+from directory.vetting.head_models import ChainHeadStatement
 from directory.vetting.models import Credential, VerificationCheck
 
 __all__ = [
     "AuditEvent",
+    "ChainHeadStatement",
     "OutgoingEmail",
     "Condition",
     "ConditionSynonym",

@@ -38,10 +38,19 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+def canonical_json(value: Any) -> str:
+    """Return ``value`` as canonical JSON: keys sorted, no whitespace, non-ASCII unescaped (see the README)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chained_payload(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the chained fields of one check row in the form that is hashed."""
+    return {name: _canonical(row.get(name)) for name in CHAINED_FIELDS}
+
+
 def row_hash(row: Mapping[str, Any]) -> str:
     """Return the hash of one check row: SHA-256 over its chained fields as canonical JSON."""
-    payload = {name: _canonical(row.get(name)) for name in CHAINED_FIELDS}
-    return sha256_text(json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    return sha256_text(canonical_json(chained_payload(row)))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from directory.clock import today as clock_today
 from directory.extensions import db
+from directory.vetting.heads_cli import sign_heads_and_report, sign_heads_command
 from directory.vetting.history import alert_broken_chains, count_checks, verify_all_chains
 from directory.vetting.runner import RunSummary, plan_run, run_batch, send_expiry_alerts
 from directory.vetting.services import recompute_statuses
@@ -24,6 +25,9 @@ SHOWN_PROBLEMS = 20
 @click.group("vetting")
 def vetting_group() -> None:
     """Re-verify practitioners and check the tamper-evident history."""
+
+
+vetting_group.add_command(sign_heads_command)
 
 
 @vetting_group.command("run")
@@ -55,6 +59,7 @@ def vetting_run(dry_run: bool) -> None:
     finally:
         client.close()
     _print_summary(summary, time.perf_counter() - started)
+    sign_heads_and_report()
     if summary.errors:
         raise click.exceptions.Exit(1)
 

@@ -33,7 +33,9 @@ class ManualCheckForm(FlaskForm):
     what = StringField("What was checked", validators=[DataRequired("Say what was checked."), Length(max=200)])
     reference = StringField("URL or reference", validators=[Optional(), Length(max=500)])
     outcome = SelectField("Outcome", choices=OUTCOME_CHOICES)
-    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
+    # The note is hashed into the chain verbatim, so it is published with it (see the README).
+    note = TextAreaField("Note (public: published with the verification history)",
+                         validators=[Optional(), Length(max=2000)])
     document = FileField("Document (PDF, PNG or JPEG)")
 
     def offer_credentials(self, credentials: list[Credential]) -> None:
@@ -90,7 +92,7 @@ class ExclusionReviewForm(FlaskForm):
     decision = RadioField("Decision", choices=[SelectChoice("clear", "Not this person: clear the match"),
                                                SelectChoice("confirm", "Same person: confirm (the practitioner is suspended)")],
                           validators=[DataRequired("Choose a decision.")])
-    reason = TextAreaField("Reason", validators=REASON)
+    reason = TextAreaField("Reason (public: published with the verification history)", validators=REASON)
 
 
 class IdentityForm(FlaskForm):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from directory.config import PROJECT_ROOT
 from directory.extensions import db, search
 from tests.conftest import make_config, require
 from tests.e2e.data import seed_e2e_database
+from tests.support.live import serving
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 AXE_JS = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -70,8 +70,6 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Serve the real app (migrated SQLite, demo data, embedded search) with waitress on a free port."""
-    from waitress.server import create_server
-
     from directory.indexing.services import reindex_all
     from directory.practitioners.vocabulary import load_vocabularies
 
@@ -85,12 +83,8 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
         db.session.commit()
         search.backend().ensure_index()
         reindex_all(search.backend())
-    server: Any = create_server(app, host="127.0.0.1", port=0, threads=6)
-    thread = threading.Thread(target=server.run, name="e2e-waitress", daemon=True)
-    thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.effective_port}", slugs, app)
-    server.close()
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield LiveServer(url, slugs, app)
     with app.app_context():
         db.engine.dispose()
 

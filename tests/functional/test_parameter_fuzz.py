@@ -58,6 +58,9 @@ ROUTES = [
     Route("GET", "/search", "anonymous", ORIGIN, tuple(SEARCH_PARAMS)),
     Route("GET", "/api/v1/practitioners/search", "anonymous", ORIGIN, tuple(SEARCH_PARAMS)),
     Route("GET", "/search/suggest", "anonymous", {}, ("q",)),
+    Route("GET", "/api/v1/practitioners/fuzz-profile/verification", "anonymous", {}, ("after", "limit")),
+    Route("GET", "/api/v1/verification/heads", "anonymous", {}, ("page", "per_page", "since")),
+    Route("GET", "/api/v1/verification/key", "anonymous", {}, ()),
     Route("GET", "/screening", "anonymous", {}, ("method", "practitioner", "return_to")),
     Route("POST", "/screening", "anonymous", {}, ("method", "practitioner", "return_to", "remember", "save",
                                                  *(rule.key for rule in RULES))),
@@ -122,7 +125,8 @@ ID_ROUTES = [
     ("POST", "/admin/vetting/practitioners/{}/exclusion-review"), ("GET", "/admin/vetting/checks/{}/document"),
     ("GET", "/admin/vetting/credentials/{}/document"), ("GET", "/referrals/{}"), ("POST", "/referrals/{}/accept"),
 ]
-TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit"]
+TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit",
+                "/api/v1/practitioners/{}/verification"]
 CASES = [pytest.param(route, param, name, id=f"{route.method} {route.path} {param}={name}")
          for route in ROUTES for param in route.params for name in [*HOSTILE, REPEATED]]
 # What a page shows when it refuses input: a field error, an alert, an error flash or the error page.

@@ -271,11 +271,14 @@ def test_untrusted_hosts_are_refused_before_rate_limits(app: Flask, database_url
 
 
 def _production(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> dict[str, Any]:
-    """Return production settings with ``overrides`` (a secret and a referral key given)."""
+    """Return production settings with ``overrides`` (a secret, a referral key and a signing key given)."""
     from cryptography.fernet import Fernet
 
+    from directory.vetting.signing import new_signing_key
+
     monkeypatch.setenv("MERIDIAN_ENV", "production")
-    return load_config({"SECRET_KEY": "s" * 32, "REFERRAL_KEYS": Fernet.generate_key().decode(), **overrides})
+    return load_config({"SECRET_KEY": "s" * 32, "REFERRAL_KEYS": Fernet.generate_key().decode(),
+                        "VERIFICATION_SIGNING_KEY": new_signing_key(), **overrides})
 
 
 def test_production_requires_a_public_address(monkeypatch: pytest.MonkeyPatch) -> None:

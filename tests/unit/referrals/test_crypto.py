@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,7 +58,8 @@ def test_malformed_keys_are_refused(value: str) -> None:
 
 def test_production_requires_referral_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MERIDIAN_ENV", "production")
-    base = {"SECRET_KEY": "s" * 32, "PUBLIC_BASE_URL": "https://meridian.example"}
+    base = {"SECRET_KEY": "s" * 32, "PUBLIC_BASE_URL": "https://meridian.example",
+            "VERIFICATION_SIGNING_KEY": base64.b64encode(bytes(32)).decode()}
     with pytest.raises(ConfigError, match="REFERRAL_KEYS must be set in production"):
         load_config({**base, "REFERRAL_KEYS": None})
     with pytest.raises(ConfigError, match="REFERRAL_KEYS must be comma-separated Fernet keys"):
