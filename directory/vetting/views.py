@@ -88,7 +88,7 @@ def _screen_action(practitioner_id: int, action: Callable[[], Any], success: Suc
 @bp.post("/practitioners/<int:practitioner_id>/run/<source>")
 @roles_required("admin")
 def run(practitioner_id: int, source: str) -> Any:
-    """Run the NPI registry or exclusion-list check now."""
+    """Run an automated source's check now (the registry says which sources are automated)."""
     services.get_practitioner(practitioner_id)
     registry.get_automated(source)
     if not RunCheckForm().validate_on_submit():
