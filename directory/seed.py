@@ -31,7 +31,7 @@ from directory.models import (
 from directory.practitioners.models import practitioner_condition, practitioner_language, practitioner_method
 from directory.practitioners.slugs import slugify
 from directory.vetting.chain import row_hash, sha256_text
-from directory.vetting.services import suspend
+from directory.vetting.decisions import suspend
 from directory.vetting.status import CredentialFacts, VettingFacts, compute_status, verified_since
 
 LOCALES = {"US": "en_US", "FR": "fr_FR", "GB": "en_GB", "DE": "de_DE", "CA": "en_CA", "AU": "en_AU", "ES": "es_ES",

@@ -18,10 +18,12 @@ from directory.accounts.audit import record_audit
 from directory.accounts.models import User
 from directory.errors import InvalidParameter
 from directory.extensions import db
+from directory.vetting.checks import record_user_check
 from directory.vetting.models import Credential, VerificationCheck
 from directory.vetting.names import last_name_keys
-from directory.vetting.services import record_user_check
+from directory.vetting.sources.manual import STATE_BOARD
 from directory.vetting.sources.npi import ACUPUNCTURIST_TAXONOMY, NpiRegistryClient, NpiRegistryError, npi_is_valid
+from directory.vetting.sources.npi_registry import NPI_REGISTRY
 
 # Who may refer, by NUCC Health Care Provider Taxonomy code (https://taxonomy.nucc.org, the code set
 # NPPES uses): a code starting with one of these prefixes is a referring clinician's. Acupuncturists
@@ -148,7 +150,7 @@ def check_doctor_npi(admin: User, user: User, client: NpiRegistryClient) -> Veri
     reference = client.request_url(credential.number)
 
     def record(outcome: str, note: str, evidence: dict[str, Any]) -> VerificationCheck:
-        check = record_user_check(user, source="npi_registry", outcome=outcome, credential=credential,
+        check = record_user_check(user, source=NPI_REGISTRY.code, outcome=outcome, credential=credential,
                                   performed_by=admin, reference=reference, note=note,
                                   evidence={"number": credential.number, "request": reference, **evidence})
         record_audit("doctor.npi_checked", actor_id=admin.id, subject_type="user", subject_id=user.id,
@@ -199,10 +201,10 @@ def doctor_file(user: User) -> DoctorFile:
         .order_by(Credential.id)))
     checks = list(db.session.scalars(select(VerificationCheck).where(VerificationCheck.user_id == user.id)
                                      .order_by(VerificationCheck.sequence.desc())))
-    latest = next((c for c in checks if npi is not None and c.credential_id == npi.id and c.source == "npi_registry"),
+    latest = next((c for c in checks if npi is not None and c.credential_id == npi.id and c.source == NPI_REGISTRY.code),
                   None)
     return DoctorFile(npi, licences, _npi_evidence(latest) if latest else None,
-                      [c for c in checks if c.source == "state_board"])
+                      [c for c in checks if c.source == STATE_BOARD.code])
 
 
 def _npi_evidence(check: VerificationCheck) -> NpiEvidence:
@@ -229,7 +231,7 @@ def approve_doctor_evidence(admin: User, user: User, licence_number: str, jurisd
     if not licence_number or not re.fullmatch(JURISDICTION_PATTERN, jurisdiction) or not where_checked:
         raise InvalidParameter("Record the licence you looked up in full: its number, its jurisdiction as a code "
                                "(US-NY, GB) and where you checked it.", field="licence_number")
-    record_user_check(user, source="state_board", outcome="pass", performed_by=admin, reference=where_checked,
+    record_user_check(user, source=STATE_BOARD.code, outcome="pass", performed_by=admin, reference=where_checked,
                       credential=_licence_credential(user, licence_number, jurisdiction),
                       note=f"licence {licence_number} ({jurisdiction}) looked up by the admin",
                       evidence={"licence_number": licence_number, "jurisdiction": jurisdiction,

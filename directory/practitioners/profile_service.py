@@ -18,6 +18,7 @@ from directory.reviews.models import Review
 from directory.vetting.chain import CHAINED_FIELDS, ChainBreak, verify_chain
 from directory.vetting.labels import decision_action, decision_category
 from directory.vetting.models import Credential, VerificationCheck, VettingDecision
+from directory.vetting.sources import registry
 
 REVIEWS_SHOWN = 10
 
@@ -36,18 +37,10 @@ CREDENTIAL_KINDS = {
     "npi": "National Provider Identifier (NPI)", "insurance": "Professional liability insurance",
     "medical_degree": "Medical degree", "foreign_registration": "Professional registration",
 }
-CHECK_SOURCES = {
-    "npi_registry": "NPI registry (NPPES)", "exclusion_list": "Federal exclusion list (OIG LEIE)",
-    "state_board": "State licensing board", "certification_body": "Certification body",
-    "document": "Document check by a Meridian admin", "manual": "Look-up by a Meridian admin",
-}
 CHECK_OUTCOMES = {
     "pass": "Confirmed", "fail": "Not confirmed", "error": "Could not be completed; will be repeated",
     "needs_review": "Being reviewed by an admin",
 }
-
-# A name-only exclusion-list match proves nothing about this practitioner, so it is not worded as a finding.
-SOURCE_OUTCOMES = {("exclusion_list", "needs_review"): "No NPI match; a listing with a similar name is being ruled out"}
 
 
 @dataclass(frozen=True)
@@ -183,17 +176,17 @@ def _listed_practitioner(slug: str) -> Practitioner:
 def _check_view(check: VerificationCheck) -> CheckView:
     """Describe one check for patients."""
     return CheckView(check.sequence, check.performed_at.date(), _what_was_checked(check),
-                     CHECK_SOURCES.get(check.source, check.source),
-                     SOURCE_OUTCOMES.get((check.source, check.outcome)) or CHECK_OUTCOMES.get(check.outcome, check.outcome),
+                     registry.history_label(check.source),
+                     registry.outcome_label(check.source, check.outcome) or CHECK_OUTCOMES.get(check.outcome, check.outcome),
                      check.outcome, check.reference, check.row_hash, check.performed_at)
 
 
 def _what_was_checked(check: VerificationCheck) -> str:
-    """Name the credential a check was about (or the exclusion list, which is about the person)."""
+    """Name the credential a check was about (or what a check of the person, like the exclusion list, confirmed)."""
     credential = check.credential
     if credential is None:
-        if check.source == "exclusion_list":
-            return "Not excluded from federal health programmes"
+        if about_person := registry.person_check_label(check.source):
+            return about_person
         described = _evidence(check).get("what_was_checked")
         return str(described) if described else "Identity"
     kind = CREDENTIAL_KINDS.get(credential.kind, credential.kind)

@@ -1,7 +1,13 @@
-"""Run one check of one practitioner against a source, and record it in the chain."""
+"""The one writer of the verification chain: every check, automated or by hand, becomes a row here.
+
+Sources find, decisions decide; only this module appends to ``verification_check`` (a test
+guards it). It does not recompute statuses: the caller does, once, after its writes.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -13,94 +19,121 @@ from directory.clock import utcnow
 from directory.errors import InvalidParameter
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
-from directory.vetting.documents import StoredDocument
-from directory.vetting.models import Credential, FormerName, VerificationCheck
-from directory.vetting.services import record_check
-from directory.vetting.sources.npi import Expected, NpiRegistryClient, NpiRegistryError, compare_record, npi_is_valid
+from directory.vetting.chain import row_hash, sha256_text
+from directory.vetting.models import CHECK_OUTCOMES, Credential, VerificationCheck
+from directory.vetting.sources import registry
+from directory.vetting.sources.base import Finding
 
-MANUAL_SOURCES = ("state_board", "certification_body", "document", "manual")
 # A retry of the same failing source within this window does not add another identical error row.
 REPEATED_ERROR_WINDOW = timedelta(minutes=10)
-LICENCE_KINDS_FOR_NPI = ("state_licence",)
 
 
-def npi_credential(practitioner: Practitioner) -> Credential | None:
-    """Return the practitioner's current NPI credential, if any."""
-    return db.session.scalar(select(Credential).where(
-        Credential.practitioner_id == practitioner.id, Credential.kind == "npi", Credential.withdrawn_at.is_(None))
-        .order_by(Credential.id.desc()).limit(1))
+def evidence_json(value: Mapping[str, Any]) -> str:
+    """Return evidence as the canonical JSON that is stored and hashed (dates and other values via ``str``)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def expected_for(practitioner: Practitioner) -> Expected:
-    """Return what Meridian holds about the practitioner, for comparison with the NPI record."""
-    licences = db.session.execute(select(Credential.jurisdiction, Credential.number).where(
-        Credential.practitioner_id == practitioner.id, Credential.kind.in_(LICENCE_KINDS_FOR_NPI),
-        Credential.withdrawn_at.is_(None))).all()
-    former = db.session.scalars(select(FormerName.last_name).where(FormerName.practitioner_id == practitioner.id))
-    return Expected(
-        first_name=practitioner.first_name, last_name=practitioner.last_name, former_last_names=tuple(former),
-        gender=practitioner.gender, licences=tuple((j, n) for j, n in licences if j and n),
-        locations=tuple((loc.region, loc.postal_code[:5], loc.city) for loc in practitioner.locations
-                        if loc.country == "US"),
-    )
+def append_check(practitioner: Practitioner, *, source: str, outcome: str, evidence: Mapping[str, Any] | None = None,
+                 credential: Credential | None = None, performed_by: User | None = None, reference: str = "",
+                 note: str = "") -> VerificationCheck:
+    """Append a check to the practitioner's chain (the caller recomputes the status)."""
+    _validate(source, outcome)
+    if credential is not None and credential.practitioner_id != practitioner.id:
+        raise InvalidParameter("that credential belongs to someone else", field="credential")
+    # Lock the practitioner row so two writers cannot take the same sequence number (SQLite
+    # has no row locks and needs none: it lets one writer in at a time).
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(Practitioner.id).where(Practitioner.id == practitioner.id).with_for_update())
+    return _append(VerificationCheck.practitioner_id, {"practitioner_id": practitioner.id, "user_id": None},
+                   source=source, outcome=outcome, evidence=evidence, credential=credential,
+                   performed_by=performed_by, reference=reference, note=note)
 
 
-def check_npi(practitioner: Practitioner, client: NpiRegistryClient, *, performed_by: User | None = None,
-              recompute: bool = True) -> VerificationCheck:
-    """Look the practitioner's NPI up in the registry, compare the record and record the outcome."""
-    credential = npi_credential(practitioner)
-    number = (credential.number if credential else practitioner.npi or "").strip()
-    if not number:
-        raise InvalidParameter("There is no NPI on file for this practitioner.", field="npi")
-    reference = client.request_url(number)
-
-    def record(outcome: str, note: str, evidence: dict[str, Any]) -> VerificationCheck:
-        return record_check(practitioner, source="npi_registry", outcome=outcome, credential=credential,
-                            performed_by=performed_by, reference=reference, note=note,
-                            evidence={"number": number, "request": reference, **evidence}, recompute=recompute)
-
-    if not npi_is_valid(number):
-        return record("fail", "not a valid NPI (check digit)", {"reason": "invalid check digit"})
-    try:
-        response = client.lookup(number)
-    except NpiRegistryError as exc:
-        repeated = recent_error(practitioner, "npi_registry", credential, exc.reason)
-        return repeated or record("error", exc.reason, {"error": exc.reason, "status_code": exc.status_code,
-                                                  "body": exc.body})
-    if not response.results:
-        return record("fail", "the registry has no record of this NPI", {"response": response.body})
-    comparison = compare_record(response.results[0], expected_for(practitioner))
-    problems = [f"{f.field}: {f.note or f.result}" for f in comparison.findings if f.result != "ok"]
-    return record(comparison.outcome, "; ".join(problems) or "the registry record matches",
-                  {"response": response.body, "findings": comparison.as_evidence()})
+def record_user_check(user: User, *, source: str, outcome: str, evidence: Mapping[str, Any] | None = None,
+                      credential: Credential | None = None, performed_by: User | None = None, reference: str = "",
+                      note: str = "") -> VerificationCheck:
+    """Append a check of a user's credential (a doctor's NPI or licence) to that user's own chain."""
+    if source not in registry.codes() or outcome not in CHECK_OUTCOMES:
+        raise InvalidParameter(f"unknown check source {source!r} or outcome {outcome!r}", field="source")
+    if credential is not None and credential.user_id != user.id:
+        raise InvalidParameter("that credential belongs to someone else", field="credential")
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    return _append(VerificationCheck.user_id, {"practitioner_id": None, "user_id": user.id}, source=source,
+                   outcome=outcome, evidence=evidence, credential=credential, performed_by=performed_by,
+                   reference=reference, note=note)
 
 
-def recent_error(practitioner: Practitioner, source: str, credential: Credential | None,
-                 note: str) -> VerificationCheck | None:
+def record_finding(subject: Practitioner, finding: Finding, performed_by: User | None, *,
+                   audit: bool = True) -> VerificationCheck:
+    """Turn a source's finding into the next row of the subject's chain, audited when a person asked for it.
+
+    The same error from the same source moments ago is not written again: the earlier row is returned.
+    """
+    credential = db.session.get(Credential, finding.credential_id) if finding.credential_id is not None else None
+    if finding.credential_id is not None and credential is None:
+        raise InvalidParameter("Choose one of this practitioner's credentials.", field="credential_id")
+    repeated = recent_error(subject, finding) if finding.outcome == "error" else None
+    check = repeated or append_check(subject, source=finding.source, outcome=finding.outcome,
+                                     evidence=finding.evidence, credential=credential, performed_by=performed_by,
+                                     reference=finding.reference, note=finding.note)
+    if audit and performed_by is not None:
+        _audit(subject, check, performed_by, repeated=repeated is not None)
+    return check
+
+
+def recent_error(subject: Practitioner, finding: Finding) -> VerificationCheck | None:
     """Return the latest check of this source and credential when it is the same error, made moments ago."""
     latest = db.session.scalar(select(VerificationCheck).where(
-        VerificationCheck.practitioner_id == practitioner.id, VerificationCheck.source == source,
-        VerificationCheck.credential_id == (credential.id if credential else None))
+        VerificationCheck.practitioner_id == subject.id, VerificationCheck.source == finding.source,
+        VerificationCheck.credential_id == finding.credential_id)
         .order_by(VerificationCheck.sequence.desc()).limit(1))
-    if latest is None or latest.outcome != "error" or latest.note != note:
+    if latest is None or latest.outcome != "error" or latest.note != finding.note:
         return None
     return latest if utcnow() - latest.performed_at <= REPEATED_ERROR_WINDOW else None
 
 
-def record_manual_check(practitioner: Practitioner, admin: User, *, source: str, outcome: str, what: str,
-                        reference: str, note: str, credential: Credential | None,
-                        document: StoredDocument | None) -> VerificationCheck:
-    """Record a check an admin made by hand (state board look-up, certificate, document)."""
-    if source not in MANUAL_SOURCES:
-        raise InvalidParameter("Choose where the check was made.", field="source")
-    if not what.strip():
-        raise InvalidParameter("Say what was checked.", field="what")
-    evidence: dict[str, Any] = {"what_was_checked": what.strip(), "reference": reference.strip()}
-    if document is not None:
-        evidence["document"] = document.as_evidence()
-    check = record_check(practitioner, source=source, outcome=outcome, credential=credential, performed_by=admin,
-                         reference=reference.strip(), note=note.strip(), evidence=evidence)
-    record_audit("vetting.manual_check", actor_id=admin.id, subject_type="practitioner", subject_id=practitioner.id,
-                 source=source, outcome=outcome, check_id=check.id, credential_id=credential.id if credential else None,
-                 document=document.sha256 if document else None)
+def _audit(subject: Practitioner, check: VerificationCheck, admin: User, *, repeated: bool) -> None:
+    """Audit a check a person ran (an automated source) or recorded (a manual one)."""
+    details: dict[str, Any] = {"source": check.source, "outcome": check.outcome, "check_id": check.id}
+    if registry.get(check.source).automated:
+        details["repeated"] = repeated
+        action = "vetting.check_run"
+    else:
+        document = json.loads(check.evidence).get("document") or {}
+        details |= {"credential_id": check.credential_id, "document": document.get("sha256")}
+        action = "vetting.manual_check"
+    record_audit(action, actor_id=admin.id, subject_type="practitioner", subject_id=subject.id, **details)
+
+
+def _append(subject_column: Any, subject: dict[str, int | None], *, source: str, outcome: str,
+            evidence: Mapping[str, Any] | None, credential: Credential | None, performed_by: User | None,
+            reference: str, note: str) -> VerificationCheck:
+    """Write the next row of one subject's chain (a practitioner's or a user's): hashed over the one before."""
+    subject_id = subject["practitioner_id"] if subject["practitioner_id"] is not None else subject["user_id"]
+    previous = db.session.execute(
+        select(VerificationCheck.sequence, VerificationCheck.row_hash)
+        .where(subject_column == subject_id)
+        .order_by(VerificationCheck.sequence.desc()).limit(1)
+    ).first()
+    evidence_text = evidence_json(evidence or {})
+    row: dict[str, Any] = {
+        **subject, "sequence": previous.sequence + 1 if previous else 1,
+        "credential_id": credential.id if credential else None, "source": source,
+        "performed_by_id": performed_by.id if performed_by else None,
+        "performed_at": utcnow().replace(microsecond=0), "outcome": outcome, "reference": reference[:500],
+        "note": note, "evidence_sha256": sha256_text(evidence_text),
+        "previous_hash": previous.row_hash if previous else None,
+    }
+    check = VerificationCheck(**row, evidence=evidence_text, row_hash=row_hash(row))
+    db.session.add(check)
+    db.session.flush()
     return check
+
+
+def _validate(source: str, outcome: str) -> None:
+    """Refuse a check the schema would refuse, with a message a person can act on."""
+    if source not in registry.codes():
+        raise InvalidParameter(f"unknown check source {source!r}", field="source")
+    if outcome not in CHECK_OUTCOMES:
+        raise InvalidParameter(f"unknown outcome {outcome!r}", field="outcome")

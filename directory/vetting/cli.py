@@ -11,10 +11,10 @@ from flask.cli import with_appcontext
 
 from directory.clock import today as clock_today
 from directory.extensions import db
+from directory.vetting.decisions import recompute_statuses
 from directory.vetting.heads_cli import sign_heads_and_report, sign_heads_command
 from directory.vetting.history import alert_broken_chains, count_checks, verify_all_chains
 from directory.vetting.runner import RunSummary, plan_run, run_batch, send_expiry_alerts
-from directory.vetting.services import recompute_statuses
 from directory.vetting.sources.leie import ExclusionListInvalid, ImportReport, file_digest, import_exclusion_list
 from directory.vetting.sources.npi import NpiRegistryClient
 

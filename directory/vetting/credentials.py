@@ -11,9 +11,10 @@ from directory.clock import utcnow
 from directory.errors import InvalidParameter
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
+from directory.vetting.decisions import recompute_status
 from directory.vetting.documents import StoredDocument
 from directory.vetting.models import CREDENTIAL_KINDS, Credential
-from directory.vetting.services import attach_credential_document, recompute_status
+from directory.vetting.services import attach_credential_document
 
 
 @dataclass(frozen=True)

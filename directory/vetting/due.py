@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from directory.vetting.sources import registry
+from directory.vetting.sources.exclusions import EXCLUSION_LIST
 from directory.vetting.status import (
     DEFAULT_POLICY,
     CredentialFacts,
@@ -15,8 +17,6 @@ from directory.vetting.status import (
     verification_decision,
 )
 
-# Sources a scheduled run may call without a person: everything else goes to the admin queue.
-AUTOMATED_KINDS = {"npi": "npi_registry"}
 # Re-check the exclusion list this many days before the monthly window closes, so a daily
 # cron run keeps every practitioner inside it even when a run fails once.
 EXCLUSION_MARGIN_DAYS = 7
@@ -62,11 +62,11 @@ def _current_decision(facts: VettingFacts, today: date, policy: VettingPolicy) -
 
 def _credential_due(c: CredentialFacts, decision: date | None, today: date, policy: VettingPolicy) -> DueItem | None:
     """Return the item due for one credential, or None when it needs nothing now."""
-    source = AUTOMATED_KINDS.get(c.kind, _manual_source(c.kind))
-    automated = c.kind in AUTOMATED_KINDS
+    # The registry names the source the check is queued for; an automated one a run makes itself.
+    source = registry.due_source(c.kind)
 
-    def item(reason: str, since: date, auto: bool = automated) -> DueItem:
-        return DueItem(source, reason, since, c.ref, c.kind, auto)
+    def item(reason: str, since: date, auto: bool = source.automated) -> DueItem:
+        return DueItem(source.code, reason, since, c.ref, c.kind, auto)
 
     if c.expired_on(today):
         return item(f"expired on {c.valid_until}; a renewed credential is needed", c.valid_until or today, False)
@@ -86,19 +86,13 @@ def _credential_due(c: CredentialFacts, decision: date | None, today: date, poli
     return None
 
 
-def _manual_source(kind: str) -> str:
-    """Return the usual manual source for a credential kind."""
-    return {"state_licence": "state_board", "national_licence": "state_board",
-            "certification": "certification_body"}.get(kind, "document")
-
-
 def _exclusion_due(facts: VettingFacts, today: date, policy: VettingPolicy) -> list[DueItem]:
     """Return the exclusion-list items due: a name match to review, and the re-check when it is due."""
     last = facts.last_exclusion_check_on
     items = []
     if facts.last_exclusion_outcome == "needs_review":
         since = facts.name_match_since or last or today
-        items.append(DueItem("exclusion_list", "a name match awaits an admin's review", since,
+        items.append(DueItem(EXCLUSION_LIST.code, "a name match awaits an admin's review", since,
                              due_by=since + timedelta(days=policy.name_match_review_days)))
     recheck = _exclusion_recheck(facts, today, policy)
     return items + [recheck] if recheck else items
@@ -109,12 +103,12 @@ def _exclusion_recheck(facts: VettingFacts, today: date, policy: VettingPolicy) 
     last = facts.last_exclusion_check_on
     if last is None:
         first = min((c.submitted_on for c in facts.credentials if c.submitted_on), default=today)
-        return DueItem("exclusion_list", "never checked", first, automated=True)
+        return DueItem(EXCLUSION_LIST.code, "never checked", first, automated=True)
     renew_on = last + timedelta(days=policy.exclusion_days - EXCLUSION_MARGIN_DAYS)
     if renew_on <= today:
-        return DueItem("exclusion_list", f"last checked {last}", renew_on, automated=True)
+        return DueItem(EXCLUSION_LIST.code, f"last checked {last}", renew_on, automated=True)
     if facts.exclusion_list_newer:
-        return DueItem("exclusion_list", "a newer exclusion list was imported", today, automated=True)
+        return DueItem(EXCLUSION_LIST.code, "a newer exclusion list was imported", today, automated=True)
     return None
 
 

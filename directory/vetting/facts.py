@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from directory.extensions import db
 from directory.practitioners.models import Location
-from directory.vetting.models import Credential, ExclusionImport, VerificationCheck, VettingDecision
-from directory.vetting.status import DECISIVE_OUTCOMES, PRIMARY_SOURCES, CredentialFacts, VettingFacts
+from directory.vetting.models import CREDENTIAL_KINDS, Credential, ExclusionImport, VerificationCheck, VettingDecision
+from directory.vetting.sources import registry
+from directory.vetting.status import DECISIVE_OUTCOMES, CredentialFacts, VettingFacts
 
 CHUNK = 500  # ids per IN (...) list: well under every database's bound-parameter limit
 
@@ -135,10 +136,12 @@ def _fold_checks(ids: Sequence[int] | None) -> tuple[dict[int, _Checks], dict[in
                  .order_by(VerificationCheck.practitioner_id, VerificationCheck.sequence))
     by_credential: dict[int, _Checks] = defaultdict(_Checks)
     exclusion: dict[int, _Checks] = defaultdict(_Checks)
+    exclusion_codes = {s.code for s in registry.exclusion_screens()}
+    primary = {kind: registry.primary_source_codes(kind) for kind in CREDENTIAL_KINDS}
     for pid, cred_id, source, outcome, at, reference, kind in _rows(statement, VerificationCheck.practitioner_id, ids):
-        if source == "exclusion_list":
+        if source in exclusion_codes:
             exclusion[pid].add(outcome, at, reference)
-        elif cred_id is not None and source in PRIMARY_SOURCES.get(kind, ()):
+        elif cred_id is not None and source in primary.get(kind, ()):
             by_credential[cred_id].add(outcome, at)
     return by_credential, exclusion
 

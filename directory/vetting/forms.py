@@ -10,10 +10,9 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from directory.vetting.labels import ADMIN_CATEGORIES, DECISION_CATEGORIES
 from directory.vetting.models import CREDENTIAL_KINDS, Credential
+from directory.vetting.sources import registry
 
-SOURCE_CHOICES = [SelectChoice("state_board", "State board / licensing authority look-up"),
-                  SelectChoice("certification_body", "Certification body (e.g. NCCAOM)"),
-                  SelectChoice("document", "Document examined"), SelectChoice("manual", "Other manual check")]
+SOURCE_CHOICES = [SelectChoice(source.code, source.label) for source in registry.manual()]
 OUTCOME_CHOICES = [SelectChoice("pass", "Pass: the source confirms it"),
                    SelectChoice("fail", "Fail: the source contradicts it"),
                    SelectChoice("needs_review", "Needs review: unclear, another admin should look")]

@@ -1,4 +1,7 @@
-"""The public words for vetting decisions: one table, so every page and email says the same thing."""
+"""The words for vetting decisions and notices: one table, so every page and email says the same thing.
+
+Sources carry their own labels (``vetting.sources.registry``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ DECISION_CATEGORIES = {
     "administrative_review": "Administrative review",
 }
 DECISION_ACTIONS = {"suspend": "Listing suspended", "reinstate": "Listing reinstated"}
+# Queue items that are not a source's check: an automatic suspension to review, a broken chain.
+WORK_ITEM_LABELS = {"decision": "Suspension review", "chain": "Verification history"}
 # What an admin may choose for a decision (the rest are set by the services themselves).
 ADMIN_CATEGORIES = ("administrative_review", "credential_lapsed", "credential_problem", "exclusion_list")
 

@@ -10,23 +10,21 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from directory.accounts.audit import record_audit
 from directory.accounts.models import User
 from directory.clock import today as clock_today
-from directory.errors import InvalidParameter
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
 from directory.vetting.chain import ChainBreak, verify_chain
-from directory.vetting.checks import check_npi
 from directory.vetting.due import DueItem, due_items
 from directory.vetting.facts import load_facts
+from directory.vetting.labels import WORK_ITEM_LABELS
 from directory.vetting.models import Credential, FormerName, VerificationCheck, VettingDecision, VettingIdentity
 from directory.vetting.notices import reported_chain_breaks
-from directory.vetting.services import current_policy, get_practitioner
-from directory.vetting.sources.exclusions import OpenReview, check_exclusions, open_review
+from directory.vetting.policy import current_policy
+from directory.vetting.services import get_practitioner, run_context, run_source
+from directory.vetting.sources import registry
+from directory.vetting.sources.exclusions import OpenReview, open_review
 from directory.vetting.sources.npi import NpiRegistryClient
-
-AUTOMATED_SOURCES = ("npi_registry", "exclusion_list")
 
 
 @dataclass(frozen=True)
@@ -152,21 +150,19 @@ class RunResult:
 
 
 def run_check(practitioner_id: int, source: str, admin: User) -> RunResult:
-    """Run an automated source for one practitioner on an admin's request, and audit it."""
-    if source not in AUTOMATED_SOURCES:
-        raise InvalidParameter("Only the NPI registry and the exclusion list can be run from here.", field="source")
+    """Run an automated source for one practitioner on an admin's request (the check is audited as it is written)."""
+    code = registry.get_automated(source).code
     practitioner = get_practitioner(practitioner_id)
     last_id = db.session.scalar(select(func.max(VerificationCheck.id))
                                 .where(VerificationCheck.practitioner_id == practitioner_id)) or 0
-    if source == "npi_registry":
-        client = NpiRegistryClient.from_config()
-        try:
-            check = check_npi(practitioner, client, performed_by=admin)
-        finally:
-            client.close()
-    else:
-        check = check_exclusions(practitioner, performed_by=admin)
-    repeated = check.id <= last_id
-    record_audit("vetting.check_run", actor_id=admin.id, subject_type="practitioner", subject_id=practitioner.id,
-                 source=source, outcome=check.outcome, check_id=check.id, repeated=repeated)
-    return RunResult(check, repeated)
+    client = NpiRegistryClient.from_config()
+    try:
+        check = run_source(practitioner, code, run_context(client), performed_by=admin)
+    finally:
+        client.close()
+    return RunResult(check, check.id <= last_id)
+
+
+def item_label(code: str) -> str:
+    """Return what admins read for a queue item's source (a source, or a decision or chain to look at)."""
+    return WORK_ITEM_LABELS.get(code) or registry.label(code)

@@ -19,12 +19,14 @@ from directory.accounts.models import User
 from directory.errors import DomainError
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
-from directory.vetting.checks import check_npi
+from directory.vetting.decisions import recompute_statuses
 from directory.vetting.due import DueItem, alert_threshold, due_items
 from directory.vetting.facts import load_facts
-from directory.vetting.models import Credential, ExclusionImport, ExpiryAlert
-from directory.vetting.services import current_policy, recompute_statuses
-from directory.vetting.sources.exclusions import check_exclusions, current_list
+from directory.vetting.models import Credential, ExpiryAlert
+from directory.vetting.policy import current_policy
+from directory.vetting.services import run_context, run_source
+from directory.vetting.sources import registry
+from directory.vetting.sources.base import RunContext
 from directory.vetting.sources.npi import NpiRegistryClient
 from directory.vetting.status import VettingFacts, VettingPolicy, compute_status, verified_since
 
@@ -82,7 +84,7 @@ def _cached(facts: VettingFacts, today: date, policy: VettingPolicy) -> tuple[st
 
 def _failed_today(item: DueItem, facts: VettingFacts, today: date) -> bool:
     """Tell whether today's attempt at this item ended in an error (retry tomorrow, not in a loop)."""
-    if item.source == "exclusion_list":
+    if registry.get(item.source).exclusion_screen:
         attempt, checked = facts.last_exclusion_attempt_on, facts.last_exclusion_check_on
     else:
         credential = next((c for c in facts.credentials if c.ref == item.credential_ref), None)
@@ -94,14 +96,13 @@ def _failed_today(item: DueItem, facts: VettingFacts, today: date) -> bool:
 
 def run_batch(batch: Sequence[PlannedWork], client: NpiRegistryClient, summary: RunSummary) -> None:
     """Run a batch of practitioners' automated checks, then recompute their statuses together."""
-    listing = current_list()
+    context = run_context(client)
     for work in batch:
-        _run_checks(work, client, summary, listing)
+        _run_checks(work, context, summary)
     recompute_statuses([w.practitioner_id for w in batch if w.automated])
 
 
-def _run_checks(work: PlannedWork, client: NpiRegistryClient, summary: RunSummary,
-                listing: ExclusionImport | None) -> None:
+def _run_checks(work: PlannedWork, context: RunContext, summary: RunSummary) -> None:
     """Run one practitioner's automated checks inside a savepoint; a failure is reported, not fatal."""
     summary.practitioners += 1
     summary.manual_queued += len(work.manual)
@@ -113,8 +114,7 @@ def _run_checks(work: PlannedWork, client: NpiRegistryClient, summary: RunSummar
             if practitioner is None:
                 return
             for source in sorted({i.source for i in work.automated}):
-                check = (check_npi(practitioner, client, recompute=False) if source == "npi_registry"
-                         else check_exclusions(practitioner, recompute=False, listing=listing))
+                check = run_source(practitioner, source, context, recompute=False)
                 summary.outcomes[(source, check.outcome)] += 1
     except (SQLAlchemyError, DomainError) as exc:
         summary.errors.append(f"practitioner {work.practitioner_id}: {exc}")

@@ -1,59 +1,32 @@
-"""Vetting services: append checks to the chain, recompute status, suspend and reinstate."""
+"""Vetting services the screens and commands call: record or run a check and refresh the status,
+documents attached to checks and credentials, and the identity used for exclusion matching.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from directory.accounts.audit import record_audit
 from directory.accounts.models import User
 from directory.accounts.policy import can_edit_practitioner
 from directory.clock import today as clock_today
-from directory.clock import utcnow
 from directory.errors import InvalidParameter, NotFound
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
-from directory.referrals.services import tell_senders_of_suspension
-from directory.vetting.chain import row_hash, sha256_text
+from directory.vetting.checks import append_check, record_finding
+from directory.vetting.decisions import recompute_status
 from directory.vetting.documents import StoredDocument
-from directory.vetting.facts import load_facts
-from directory.vetting.labels import DECISION_CATEGORIES
-from directory.vetting.models import (
-    CHECK_OUTCOMES,
-    CHECK_SOURCES,
-    Credential,
-    FormerName,
-    VerificationCheck,
-    VettingDecision,
-    VettingIdentity,
-)
-from directory.vetting.notices import announce_status_change, email_owner
-from directory.vetting.status import DEFAULT_POLICY, VettingPolicy, compute_status, verified_since
-
-CONFIG_KEYS = {
-    "VETTING_PRIMARY_SOURCE_DAYS": "primary_source_days",
-    "VETTING_EXCLUSION_DAYS": "exclusion_days",
-    "VETTING_REVERIFY_MONTHS": "reverify_months",
-    "VETTING_EXPIRING_DAYS": "expiring_within_days",
-    "VETTING_NAME_MATCH_REVIEW_DAYS": "name_match_review_days",
-}
-AUTOMATIC_SUSPENSION_REASON = "the practitioner's NPI is on the exclusion list; suspended pending an admin's review"
-
-
-def current_policy() -> VettingPolicy:
-    """Return the vetting policy, NCQA defaults overridden by VETTING_* settings."""
-    config = current_app.config
-    values: dict[str, Any] = {attr: int(config[key]) for key, attr in CONFIG_KEYS.items() if key in config}
-    if "VETTING_ALERT_DAYS" in config:
-        days = config["VETTING_ALERT_DAYS"]
-        # From the environment it is text ("90,60,30,14,7,0"); from a test it may be a tuple.
-        values["alert_days"] = tuple(int(d) for d in (days.split(",") if isinstance(days, str) else days))
-    return VettingPolicy(**{**DEFAULT_POLICY.__dict__, **values})
+from directory.vetting.models import Credential, ExclusionImport, FormerName, VerificationCheck, VettingIdentity
+from directory.vetting.sources import registry
+from directory.vetting.sources.base import Finding, RunContext
+from directory.vetting.sources.exclusions import EXCLUSION_LIST, current_list
+from directory.vetting.sources.npi import NpiRegistryClient
+from directory.vetting.sources.npi_registry import NPI_REGISTRY
 
 
 def get_practitioner(practitioner_id: int) -> Practitioner:
@@ -64,191 +37,61 @@ def get_practitioner(practitioner_id: int) -> Practitioner:
     return practitioner
 
 
-def canonical_json(value: Mapping[str, Any]) -> str:
-    """Return ``value`` as the canonical JSON that is stored and hashed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
 def record_check(practitioner: Practitioner, *, source: str, outcome: str, evidence: Mapping[str, Any] | None = None,
                  credential: Credential | None = None, performed_by: User | None = None, reference: str = "",
                  note: str = "", recompute: bool = True) -> VerificationCheck:
     """Append a check to the practitioner's chain, then recompute their status (unless told not to)."""
-    _validate_check(practitioner, source, outcome, credential)
-    # Lock the practitioner row so two writers cannot take the same sequence number (SQLite
-    # has no row locks and needs none: it lets one writer in at a time).
-    if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(select(Practitioner.id).where(Practitioner.id == practitioner.id).with_for_update())
-    check = _append_check(VerificationCheck.practitioner_id, {"practitioner_id": practitioner.id, "user_id": None},
-                          source=source, outcome=outcome, evidence=evidence, credential=credential,
-                          performed_by=performed_by, reference=reference, note=note)
+    check = append_check(practitioner, source=source, outcome=outcome, evidence=evidence, credential=credential,
+                         performed_by=performed_by, reference=reference, note=note)
     if recompute:
         recompute_status(practitioner)
     return check
 
 
-def record_user_check(user: User, *, source: str, outcome: str, evidence: Mapping[str, Any] | None = None,
-                      credential: Credential | None = None, performed_by: User | None = None, reference: str = "",
-                      note: str = "") -> VerificationCheck:
-    """Append a check of a user's credential (a doctor's NPI or licence) to that user's own chain."""
-    if source not in CHECK_SOURCES or outcome not in CHECK_OUTCOMES:
-        raise InvalidParameter(f"unknown check source {source!r} or outcome {outcome!r}", field="source")
-    if credential is not None and credential.user_id != user.id:
-        raise InvalidParameter("that credential belongs to someone else", field="credential")
-    if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    return _append_check(VerificationCheck.user_id, {"practitioner_id": None, "user_id": user.id}, source=source,
-                         outcome=outcome, evidence=evidence, credential=credential, performed_by=performed_by,
-                         reference=reference, note=note)
+def run_context(client: NpiRegistryClient | None = None, listing: ExclusionImport | None = None) -> RunContext:
+    """Return what an automated run reads: today, the registry client, the exclusion list in force."""
+    return RunContext(clock_today(), client, listing or current_list())
 
 
-def _append_check(subject_column: Any, subject: dict[str, int | None], *, source: str, outcome: str,
-                  evidence: Mapping[str, Any] | None, credential: Credential | None, performed_by: User | None,
-                  reference: str, note: str) -> VerificationCheck:
-    """Write the next row of one subject's chain (a practitioner's or a user's): hashed over the one before."""
-    subject_id = subject["practitioner_id"] if subject["practitioner_id"] is not None else subject["user_id"]
-    previous = db.session.execute(
-        select(VerificationCheck.sequence, VerificationCheck.row_hash)
-        .where(subject_column == subject_id)
-        .order_by(VerificationCheck.sequence.desc()).limit(1)
-    ).first()
-    evidence_text = canonical_json(evidence or {})
-    row: dict[str, Any] = {
-        **subject, "sequence": previous.sequence + 1 if previous else 1,
-        "credential_id": credential.id if credential else None, "source": source,
-        "performed_by_id": performed_by.id if performed_by else None,
-        "performed_at": utcnow().replace(microsecond=0), "outcome": outcome, "reference": reference[:500],
-        "note": note, "evidence_sha256": sha256_text(evidence_text),
-        "previous_hash": previous.row_hash if previous else None,
-    }
-    check = VerificationCheck(**row, evidence=evidence_text, row_hash=row_hash(row))
-    db.session.add(check)
-    db.session.flush()
+def run_source(practitioner: Practitioner, code: str, context: RunContext, *, performed_by: User | None = None,
+               recompute: bool = True) -> VerificationCheck:
+    """Run the automated source ``code`` for the practitioner, record its finding, then recompute the status."""
+    finding = registry.get_automated(code).run(practitioner, context)
+    check = record_finding(practitioner, finding, performed_by)
+    if recompute:
+        recompute_status(practitioner)
     return check
 
 
-def _validate_check(practitioner: Practitioner, source: str, outcome: str, credential: Credential | None) -> None:
-    """Refuse a check the schema would refuse, with a message a person can act on."""
-    if source not in CHECK_SOURCES:
-        raise InvalidParameter(f"unknown check source {source!r}", field="source")
-    if outcome not in CHECK_OUTCOMES:
-        raise InvalidParameter(f"unknown outcome {outcome!r}", field="outcome")
-    if credential is not None and credential.practitioner_id != practitioner.id:
-        raise InvalidParameter("that credential belongs to someone else", field="credential")
+def check_npi(practitioner: Practitioner, client: NpiRegistryClient, *, performed_by: User | None = None,
+              recompute: bool = True) -> VerificationCheck:
+    """Look the practitioner's NPI up in the registry, compare the record and record the outcome."""
+    return run_source(practitioner, NPI_REGISTRY.code, run_context(client), performed_by=performed_by,
+                      recompute=recompute)
 
 
-def recompute_status(practitioner: Practitioner, *, automatic: bool = True) -> str:
-    """Set the practitioner's cached vetting status from the evidence; search follows via the outbox."""
-    return recompute_statuses([practitioner.id], automatic=automatic)[practitioner.id]
+def check_exclusions(practitioner: Practitioner, *, performed_by: User | None = None, recompute: bool = True,
+                     listing: ExclusionImport | None = None) -> VerificationCheck:
+    """Match the practitioner against the current exclusion list and record the run, hit or not."""
+    return run_source(practitioner, EXCLUSION_LIST.code, run_context(listing=listing), performed_by=performed_by,
+                      recompute=recompute)
 
 
-def recompute_statuses(practitioner_ids: Sequence[int], *, automatic: bool = True) -> dict[int, str]:
-    """Recompute the cached status of many practitioners at once (a scheduled run's batch).
-
-    A change the rules make by themselves (``automatic``) is audited, emailed to the practitioner
-    and, when it suspends, recorded as an automatic decision that waits in the admin queue.
-    The decision service passes ``automatic=False``: it records and audits its own change.
-    """
-    facts = load_facts(practitioner_ids)
-    today, policy, now = clock_today(), current_policy(), utcnow().replace(microsecond=0)
-    statuses, changes = {}, []
-    for practitioner in db.session.scalars(select(Practitioner).where(Practitioner.id.in_(practitioner_ids))):
-        status = statuses[practitioner.id] = compute_status(facts[practitioner.id], today, policy)
-        if status != practitioner.vetting_status:
-            changes.append((practitioner, practitioner.vetting_status))
-            practitioner.vetting_status, practitioner.vetting_status_since = status, now
-        since = verified_since(facts[practitioner.id], today, policy)
-        if since != practitioner.verified_since:  # an unchanged value would still mark the row dirty (a reindex)
-            practitioner.verified_since = since
-    db.session.flush()
-    _tell_referral_senders(changes)
-    if automatic:
-        for practitioner, previous in changes:
-            _record_automatic_change(practitioner, previous, facts[practitioner.id].suspended)
-    return statuses
-
-
-def _tell_referral_senders(changes: Sequence[tuple[Practitioner, str]]) -> None:
-    """Tell the senders of open referrals when their practitioner becomes suspended (every suspension passes here)."""
-    for practitioner, _previous in changes:
-        if practitioner.vetting_status == "suspended":
-            tell_senders_of_suspension(practitioner)
-
-
-def _record_automatic_change(practitioner: Practitioner, previous: str, decided: bool) -> None:
-    """Audit and announce a change the rules made; an exclusion-list suspension becomes a decision too."""
-    category = ""
-    if practitioner.vetting_status == "suspended" and not decided:
-        category = "exclusion_list"
-        db.session.add(VettingDecision(practitioner_id=practitioner.id, action="suspend", category=category,
-                                       reason=AUTOMATIC_SUSPENSION_REASON, decided_by_id=None))
-        db.session.flush()
-    announce_status_change(practitioner, previous, category=category)
-
-
-def latest_decision(practitioner_id: int) -> VettingDecision | None:
-    """Return the practitioner's latest suspension or reinstatement."""
-    return db.session.scalar(select(VettingDecision).where(VettingDecision.practitioner_id == practitioner_id)
-                             .order_by(VettingDecision.id.desc()).limit(1))
-
-
-def _required_reason(reason: str) -> str:
-    """Return the stripped reason, or refuse an empty one."""
-    reason = reason.strip()
-    if not reason:
-        raise InvalidParameter("Give the reason; it is kept with the decision.", field="reason")
-    return reason
-
-
-def _known_category(category: str) -> str:
-    """Return the category, or refuse one the public history has no words for."""
-    if category not in DECISION_CATEGORIES:
-        raise InvalidParameter("Choose the public reason category.", field="category")
-    return category
-
-
-def decide(practitioner: Practitioner, action: str, reason: str, *, admin: User | None,
-           category: str = "administrative_review") -> VettingDecision:
-    """Record a suspension or reinstatement (automatic when ``admin`` is None) and apply it to the status."""
-    decision = VettingDecision(practitioner_id=practitioner.id, action=action, reason=_required_reason(reason),
-                               category=_known_category(category), decided_by_id=admin.id if admin else None)
-    db.session.add(decision)
-    db.session.flush()
-    recompute_status(practitioner, automatic=False)
-    return decision
-
-
-def suspend(practitioner: Practitioner, reason: str, admin: User | None,
-            category: str = "administrative_review") -> VettingDecision:
-    """Suspend a practitioner (hidden from search and listings) for a stated reason, and tell them.
-
-    An admin may suspend over an automatic suspension: that confirms it (and ends its review).
-    """
-    current = latest_decision(practitioner.id)
-    if current is not None and current.action == "suspend" and (current.decided_by_id or admin is None):
-        raise InvalidParameter("This practitioner is already suspended.", field="reason")
-    previous = practitioner.vetting_status
-    decision = decide(practitioner, "suspend", reason, admin=admin, category=category)
-    record_audit("vetting.suspended", actor_id=admin.id if admin else None, subject_type="practitioner",
-                 subject_id=practitioner.id, reason=decision.reason, category=decision.category)
-    email_owner(practitioner, previous)
-    return decision
-
-
-def reinstate(practitioner: Practitioner, reason: str, admin: User,
-              category: str = "administrative_review") -> VettingDecision:
-    """Lift a suspension for a stated reason; an open exclusion-list hit is cleared with it."""
-    from directory.vetting.sources.exclusions import clear_open_hits
-
-    reason = _required_reason(reason)
-    if practitioner.vetting_status != "suspended":
-        raise InvalidParameter("This practitioner is not suspended.", field="reason")
-    previous = practitioner.vetting_status
-    cleared = clear_open_hits(practitioner, admin, reason, decision="clear", recompute=False)
-    decision = decide(practitioner, "reinstate", reason, admin=admin, category=category)
-    record_audit("vetting.reinstated", actor_id=admin.id, subject_type="practitioner", subject_id=practitioner.id,
-                 reason=reason, category=decision.category, cleared_exclusion_hits=cleared)
-    email_owner(practitioner, previous)
-    return decision
+def record_manual_check(practitioner: Practitioner, admin: User, *, source: str, outcome: str, what: str,
+                        reference: str, note: str, credential: Credential | None,
+                        document: StoredDocument | None) -> VerificationCheck:
+    """Record a check an admin made by hand (state board look-up, certificate, document)."""
+    manual = registry.get_manual(source)
+    if not what.strip():
+        raise InvalidParameter("Say what was checked.", field="what")
+    evidence: dict[str, Any] = {"what_was_checked": what.strip(), "reference": reference.strip()}
+    if document is not None:
+        evidence["document"] = document.as_evidence()
+    finding = Finding(manual.code, outcome, note.strip(), reference.strip(), evidence,
+                      credential.id if credential else None)
+    check = record_finding(practitioner, finding, admin)
+    recompute_status(practitioner)
+    return check
 
 
 def check_document(check: VerificationCheck) -> dict[str, Any] | None:

@@ -22,18 +22,6 @@ DECISIVE_OUTCOMES = frozenset({"pass", "fail", "needs_review"})
 STATUSES = ("unverified", "pending", "verified", "expiring", "lapsed", "suspended")
 VERIFIED_STATUSES = frozenset({"verified", "expiring"})
 
-# Which check sources are a primary source for each kind of credential. An NPI registry
-# record is self-reported (NPPES), so it verifies the NPI itself and never a licence.
-PRIMARY_SOURCES: dict[str, frozenset[str]] = {
-    "state_licence": frozenset({"state_board", "document", "manual"}),
-    "national_licence": frozenset({"state_board", "document", "manual"}),
-    "foreign_registration": frozenset({"state_board", "document", "manual"}),
-    "medical_degree": frozenset({"state_board", "certification_body", "document", "manual"}),
-    "certification": frozenset({"certification_body", "document", "manual"}),
-    "npi": frozenset({"npi_registry", "manual"}),
-    "insurance": frozenset({"document", "manual"}),
-}
-
 
 @dataclass(frozen=True)
 class VettingPolicy:

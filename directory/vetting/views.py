@@ -12,8 +12,7 @@ from directory.accounts.audit import record_audit
 from directory.accounts.policy import roles_required
 from directory.errors import NotFound
 from directory.extensions import db
-from directory.vetting import services
-from directory.vetting.checks import record_manual_check
+from directory.vetting import decisions, services
 from directory.vetting.credentials import CredentialDetails, record_credential
 from directory.vetting.documents import InvalidDocument, document_path, store_document
 from directory.vetting.forms import (
@@ -26,13 +25,16 @@ from directory.vetting.forms import (
 )
 from directory.vetting.labels import decision_category
 from directory.vetting.models import VerificationCheck
-from directory.vetting.queue import RunResult, dossier, run_check, verification_queue
-from directory.vetting.sources.exclusions import review_exclusion
+from directory.vetting.queue import RunResult, dossier, item_label, run_check, verification_queue
+from directory.vetting.sources import registry
 from directory.web import Success, run_action
 
 bp = Blueprint("vetting", __name__, url_prefix="/admin/vetting")
 PER_PAGE = 50
 MAX_PAGE = 10_000  # bounds the page number before it reaches arithmetic
+# Templates name sources through the registry, never by their codes.
+bp.add_app_template_filter(item_label, "source_label")
+bp.add_app_template_global(registry.automated, "automated_sources")
 
 
 @bp.get("/")
@@ -86,10 +88,9 @@ def _screen_action(practitioner_id: int, action: Callable[[], Any], success: Suc
 @bp.post("/practitioners/<int:practitioner_id>/run/<source>")
 @roles_required("admin")
 def run(practitioner_id: int, source: str) -> Any:
-    """Run the NPI registry or exclusion-list check now."""
+    """Run an automated source's check now (the registry says which sources are automated)."""
     services.get_practitioner(practitioner_id)
-    if source not in ("npi_registry", "exclusion_list"):
-        raise NotFound("No such automated source.")
+    registry.get_automated(source)
     if not RunCheckForm().validate_on_submit():
         return _render(practitioner_id, 400)
     return _screen_action(practitioner_id, lambda: run_check(practitioner_id, source, current_user),
@@ -98,11 +99,9 @@ def run(practitioner_id: int, source: str) -> Any:
 
 def _outcome_message(source: str, result: RunResult) -> tuple[str, str]:
     """Return the flash for a check's outcome; an error says why, and whether it was recorded again."""
-    check = result.check
+    check, name = result.check, registry.label(source)
     if check.outcome != "error":
-        name = "NPI registry" if source == "npi_registry" else "Exclusion-list"
         return f"{name} check recorded. Outcome: {check.outcome}.", "success" if check.outcome == "pass" else "info"
-    name = "NPI registry" if source == "npi_registry" else "exclusion-list"
     message = f"Outcome: error. The {name} check could not be completed: {check.note}."
     if result.repeated:
         message += (f" This is the same failure as at {check.performed_at.strftime('%H:%M')} UTC, so no new "
@@ -122,7 +121,7 @@ def manual_check(practitioner_id: int) -> Any:
     stored, document = _stored_upload(form)
     if not stored:
         return _render(practitioner_id, 400, manual_form=form)
-    return _screen_action(practitioner_id, lambda: record_manual_check(
+    return _screen_action(practitioner_id, lambda: services.record_manual_check(
         record, current_user, source=form.source.data, outcome=form.outcome.data, what=form.what.data or "",
         reference=form.reference.data or "", note=form.note.data or "",
         credential=services.credential_of(record, form.credential_id.data or None), document=document),
@@ -137,7 +136,7 @@ def suspend(practitioner_id: int) -> Any:
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, decision_form=form)
-    return _screen_action(practitioner_id, lambda: services.suspend(
+    return _screen_action(practitioner_id, lambda: decisions.suspend(
         record, form.reason.data or "", current_user, form.category.data or ""), "Practitioner suspended.")
 
 
@@ -149,7 +148,7 @@ def reinstate(practitioner_id: int) -> Any:
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, decision_form=form)
-    return _screen_action(practitioner_id, lambda: services.reinstate(
+    return _screen_action(practitioner_id, lambda: decisions.reinstate(
         record, form.reason.data or "", current_user, form.category.data or ""), "Practitioner reinstated.")
 
 
@@ -193,7 +192,7 @@ def exclusion_review(practitioner_id: int) -> Any:
     form = ExclusionReviewForm()
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, review_form=form)
-    return _screen_action(practitioner_id, lambda: review_exclusion(
+    return _screen_action(practitioner_id, lambda: decisions.review_exclusion(
         record, current_user, form.decision.data or "", form.reason.data or ""), "Exclusion-list review recorded.")
 
 

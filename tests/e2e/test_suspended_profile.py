@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from directory.extensions import db
 from directory.models import Practitioner, User
-from directory.vetting.services import suspend
+from directory.vetting.decisions import suspend
 from tests.e2e.conftest import LiveServer, new_page, screenshot
 
 pytestmark = pytest.mark.e2e

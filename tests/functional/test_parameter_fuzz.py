@@ -20,7 +20,7 @@ from directory.accounts.passwords import hash_password
 from directory.clock import utcnow
 from directory.extensions import db
 from directory.screening.rules import RULES
-from directory.vetting.sources.exclusions import check_exclusions
+from directory.vetting.services import check_exclusions
 from directory.vetting.sources.leie import import_exclusion_list
 from tests import factories
 from tests.support.web import csrf_from, sign_in_as

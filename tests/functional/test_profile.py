@@ -13,8 +13,8 @@ from directory.accounts.models import AuditEvent, OutgoingEmail
 from directory.clock import today
 from directory.extensions import db
 from directory.practitioners.cards import load_cards
+from directory.vetting.decisions import recompute_status, reinstate, suspend
 from directory.vetting.queue import verification_queue
-from directory.vetting.services import recompute_status, reinstate, suspend
 from tests import factories
 from tests.support import profiles
 

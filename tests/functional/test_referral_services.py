@@ -303,7 +303,7 @@ def test_the_sweep_expires_only_overdue_sent_referrals_and_is_idempotent(parties
 
 
 def test_suspending_a_practitioner_tells_the_senders_of_open_referrals(parties: Parties) -> None:
-    from directory.vetting.services import suspend
+    from directory.vetting.decisions import suspend
 
     open_one, closed = _send(parties, "a"), _send(parties, "b")
     transition(closed, "decline", parties.owner, note="Full")

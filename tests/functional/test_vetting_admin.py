@@ -18,8 +18,7 @@ from directory.accounts.models import AuditEvent
 from directory.clock import utcnow
 from directory.models import Credential, VerificationCheck
 from directory.vetting.models import FormerName, VettingDecision, VettingIdentity
-from directory.vetting.services import record_check
-from directory.vetting.sources.exclusions import check_exclusions
+from directory.vetting.services import check_exclusions, record_check
 from directory.vetting.sources.leie import import_exclusion_list
 from tests import factories
 from tests.support.npi_server import FakeNpiRegistry, Scripted, found, npi_record

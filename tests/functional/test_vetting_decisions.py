@@ -15,8 +15,7 @@ from directory.accounts.models import AuditEvent, OutgoingEmail
 from directory.clock import today, utcnow
 from directory.models import Credential, VerificationCheck
 from directory.vetting.models import VettingDecision
-from directory.vetting.services import record_check
-from directory.vetting.sources.exclusions import check_exclusions
+from directory.vetting.services import check_exclusions, record_check
 from directory.vetting.sources.leie import import_exclusion_list
 from tests import factories
 from tests.support.npi_server import FakeNpiRegistry, Scripted
@@ -134,7 +133,7 @@ def test_a_re_check_that_finds_the_name_again_keeps_the_decide_by_date(session: 
 
 
 def test_the_review_window_is_configurable(app: Any, session: Any) -> None:
-    from directory.vetting.services import current_policy
+    from directory.vetting.policy import current_policy
 
     app.config["VETTING_NAME_MATCH_REVIEW_DAYS"] = "7"
     try:
@@ -234,7 +233,8 @@ def test_a_npi_check_error_shows_its_reason_and_a_retry_adds_no_identical_row(
 
 def test_the_same_error_after_the_window_is_recorded_again(session: Any, registry: FakeNpiRegistry) -> None:
     from directory.vetting.chain import row_hash, sha256_text
-    from directory.vetting.checks import REPEATED_ERROR_WINDOW, check_npi
+    from directory.vetting.checks import REPEATED_ERROR_WINDOW
+    from directory.vetting.services import check_npi
     from directory.vetting.sources.npi import NpiRegistryClient
 
     p = us_practitioner()

@@ -12,8 +12,8 @@ from flask import Flask
 
 from directory.extensions import db
 from directory.indexing.services import sync_outbox
-from directory.vetting.services import record_check, reinstate
-from directory.vetting.sources.exclusions import check_exclusions
+from directory.vetting.decisions import reinstate
+from directory.vetting.services import check_exclusions, record_check
 from directory.vetting.sources.leie import import_exclusion_list
 from search import SearchQuery
 from tests.conftest import extra_app, rolled_back_session

@@ -1,1 +1,1 @@
-"""Where checks come from: the NPI registry, the OIG exclusion list, and admins' manual checks."""
+"""Where checks come from: each source in its own module, all of them listed in ``registry``."""

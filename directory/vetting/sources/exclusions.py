@@ -1,8 +1,9 @@
-"""Match practitioners against the imported exclusion list, and let admins review the hits.
+"""The OIG exclusion list (LEIE) as a source: match practitioners against the imported list. Reads only.
 
 Matching follows OIG's guidance: an NPI match is strong (the practitioner is suspended pending
 an admin's review); a name match alone is not sufficient, so it only asks an admin to look,
-and a different date of birth or a different listed NPI rules a name match out.
+and a different date of birth or a different listed NPI rules a name match out. What admins
+decide on a match is recorded by ``vetting.decisions``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,6 @@ from typing import Any
 
 from sqlalchemy import select, tuple_
 
-from directory.accounts.audit import record_audit
-from directory.accounts.models import User
-from directory.clock import today as clock_today
-from directory.errors import InvalidParameter
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
 from directory.vetting.models import (
@@ -30,13 +27,12 @@ from directory.vetting.models import (
     VettingIdentity,
 )
 from directory.vetting.names import name_pairs
-from directory.vetting.notices import email_owner
-from directory.vetting.services import decide, latest_decision, recompute_status, record_check
+from directory.vetting.sources.base import AUTOMATED_WINDOW_DAYS, Finding, RunContext, SourceInfo
 
+CODE = "exclusion_list"
 RECORD_FIELDS = ("line_number", "last_name", "first_name", "middle_name", "business_name", "general", "specialty",
                  "npi", "date_of_birth", "address", "city", "state", "zip", "exclusion_type", "excluded_on",
                  "reinstated_on", "record_key")
-REVIEW_DECISIONS = ("clear", "confirm")
 
 
 @dataclass(frozen=True)
@@ -155,7 +151,7 @@ def decided_keys(practitioner_id: int) -> tuple[set[str], set[str]]:
     cleared: set[str] = set()
     confirmed: set[str] = set()
     rows = db.session.scalars(select(VerificationCheck.evidence).where(
-        VerificationCheck.practitioner_id == practitioner_id, VerificationCheck.source == "exclusion_list",
+        VerificationCheck.practitioner_id == practitioner_id, VerificationCheck.source == CODE,
         VerificationCheck.performed_by_id.is_not(None)).order_by(VerificationCheck.sequence))
     for text in rows:
         evidence = json.loads(text)
@@ -166,27 +162,6 @@ def decided_keys(practitioner_id: int) -> tuple[set[str], set[str]]:
         confirmed |= keys
         cleared -= keys
     return cleared, confirmed
-
-
-def check_exclusions(practitioner: Practitioner, *, performed_by: User | None = None, recompute: bool = True,
-                     listing: ExclusionImport | None = None) -> VerificationCheck:
-    """Match the practitioner against the current exclusion list and record the run, hit or not."""
-    listing = listing or current_list()
-    if listing is None:
-        return record_check(practitioner, source="exclusion_list", outcome="error", performed_by=performed_by,
-                            note="no exclusion list has been imported (flask exclusions import FILE)",
-                            evidence={"error": "no exclusion list imported"}, recompute=recompute)
-    identity = identity_of(practitioner)
-    result = find_matches(identity, clock_today())
-    evidence = {"list": {"import_id": listing.id, "file_name": listing.file_name, "file_date": str(listing.file_date),
-                         "sha256": listing.sha256, "rows": listing.rows_imported},
-                "searched": {"npis": sorted(identity.npis), "states": sorted(identity.states),
-                             "names": [list(k) for k in sorted(identity.name_keys)],
-                             "date_of_birth_known": result.date_of_birth_known},
-                "hits": result.hits, "ruled_out": result.ruled_out}
-    return record_check(practitioner, source="exclusion_list", outcome=result.outcome, performed_by=performed_by,
-                        reference=listing.reference,
-                        note=_note(result), evidence=evidence, recompute=recompute)
 
 
 def _note(result: MatchResult) -> str:
@@ -217,7 +192,7 @@ def open_review(practitioner_id: int) -> OpenReview | None:
     """
     latest = db.session.execute(select(VerificationCheck.id, VerificationCheck.outcome, VerificationCheck.evidence)
                                 .where(VerificationCheck.practitioner_id == practitioner_id,
-                                       VerificationCheck.source == "exclusion_list",
+                                       VerificationCheck.source == CODE,
                                        VerificationCheck.outcome.in_(("pass", "fail", "needs_review")))
                                 .order_by(VerificationCheck.sequence.desc()).limit(1)).first()
     if latest is None or latest.outcome == "pass":
@@ -236,53 +211,32 @@ def open_hits(practitioner_id: int) -> list[dict[str, Any]]:
     return review.hits if review else []
 
 
-def clear_open_hits(practitioner: Practitioner, admin: User, reason: str, decision: str,
-                    recompute: bool = True) -> int | None:
-    """Record an admin's decision on the open match (clear: not this person; confirm: excluded).
+@dataclass(frozen=True)
+class ExclusionListSource(SourceInfo):
+    """The imported LEIE, matched by NPI, then by name and state (a name alone only asks an admin)."""
 
-    Return how many listed records it covered, or None when no match awaited a decision.
-    """
-    review = open_review(practitioner.id)
-    if review is None:
-        return None
-    keys = sorted({h["record_key"] for h in review.hits if h.get("record_key")})
-    cleared = decision == "clear"
-    evidence = {"review": "cleared" if cleared else "confirmed", "reason": reason, "hits": review.hits,
-                "reviewed_check_id": review.check_id,
-                "cleared_record_keys" if cleared else "confirmed_record_keys": keys}
-    listing = current_list()
-    record_check(practitioner, source="exclusion_list", outcome="pass" if cleared else "fail", performed_by=admin,
-                 reference=listing.reference if listing else "",
-                 note=f"{'cleared' if cleared else 'confirmed'} by an admin: {reason}", evidence=evidence,
-                 recompute=recompute)
-    return len(keys)
+    def run(self, subject: Practitioner, context: RunContext) -> Finding:
+        """Match the practitioner against the list in force and return the run's result, hit or not."""
+        listing = context.exclusion_list
+        if listing is None:
+            return Finding(self.code, "error", "no exclusion list has been imported (flask exclusions import FILE)",
+                           evidence={"error": "no exclusion list imported"})
+        identity = identity_of(subject)
+        result = find_matches(identity, context.today)
+        evidence = {"list": {"import_id": listing.id, "file_name": listing.file_name,
+                             "file_date": str(listing.file_date), "sha256": listing.sha256,
+                             "rows": listing.rows_imported},
+                    "searched": {"npis": sorted(identity.npis), "states": sorted(identity.states),
+                                 "names": [list(k) for k in sorted(identity.name_keys)],
+                                 "date_of_birth_known": result.date_of_birth_known},
+                    "hits": result.hits, "ruled_out": result.ruled_out}
+        return Finding(self.code, result.outcome, _note(result), listing.reference, evidence)
 
 
-def review_exclusion(practitioner: Practitioner, admin: User, decision: str, reason: str) -> int:
-    """Decide on an exclusion-list match: clear it (not this person) or confirm it (suspended).
-
-    Either way the decision is a row in the history. Confirming suspends through the decision
-    service; clearing lifts a suspension only when the match itself caused it automatically.
-    """
-    if decision not in REVIEW_DECISIONS:
-        raise InvalidParameter("Choose clear or confirm.", field="decision")
-    reason = reason.strip()
-    if not reason:
-        raise InvalidParameter("Give the reason; it is kept with the decision.", field="reason")
-    previous = practitioner.vetting_status
-    count = clear_open_hits(practitioner, admin, reason, decision, recompute=False)
-    if count is None:
-        raise InvalidParameter("No exclusion-list hit awaits review for this practitioner.", field="decision")
-    current = latest_decision(practitioner.id)
-    suspended = current is not None and current.action == "suspend"
-    automatic = suspended and current is not None and current.decided_by_id is None
-    if decision == "confirm" and (automatic or not suspended):
-        decide(practitioner, "suspend", reason, admin=admin, category="exclusion_list")
-    elif decision == "clear" and automatic:
-        decide(practitioner, "reinstate", reason, admin=admin, category="exclusion_ruled_out")
-    recompute_status(practitioner, automatic=False)
-    record_audit("vetting.exclusion_reviewed", actor_id=admin.id, subject_type="practitioner",
-                 subject_id=practitioner.id, decision=decision, reason=reason, records=count,
-                 status=practitioner.vetting_status)
-    email_owner(practitioner, previous)
-    return count
+EXCLUSION_LIST = ExclusionListSource(
+    code=CODE, label="OIG exclusion list (LEIE)", public_label="the OIG exclusion list",
+    history_label="Federal exclusion list (OIG LEIE)", credential_kinds=(), automated=True, exclusion_screen=True,
+    person_check_label="Not excluded from federal health programmes",
+    # A name-only match proves nothing about this practitioner, so it is not worded as a finding.
+    outcome_labels={"needs_review": "No NPI match; a listing with a similar name is being ruled out"},
+    window_days=AUTOMATED_WINDOW_DAYS)

@@ -1,7 +1,7 @@
 """The NPI registry source: a client for the public NPPES API (v2.1) and the comparison of its record.
 
 NPPES data is self-reported by providers, so a matching record verifies the NPI credential
-only; licences need their own primary-source checks (see vetting.status.PRIMARY_SOURCES).
+only; licences need their own primary-source checks (see each source's ``credential_kinds``).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from directory.accounts.models import AuditEvent
 from directory.errors import InvalidParameter
+from directory.vetting.decisions import reinstate, review_exclusion
 from directory.vetting.models import (
     Exclusion,
     ExclusionImport,
@@ -21,8 +22,8 @@ from directory.vetting.models import (
     VettingDecision,
     VettingIdentity,
 )
-from directory.vetting.services import reinstate
-from directory.vetting.sources.exclusions import check_exclusions, open_hits, review_exclusion
+from directory.vetting.services import check_exclusions
+from directory.vetting.sources.exclusions import open_hits
 from directory.vetting.sources.leie import ExclusionListInvalid, RowProblem, import_exclusion_list, parse_row
 from tests import factories
 from tests.unit.vetting.builders import DATA, NPI, admin, credential, us_practitioner

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from directory.errors import InvalidParameter
-from directory.vetting.checks import check_npi
-from directory.vetting.services import record_check
+from directory.vetting.services import check_npi, record_check
 from directory.vetting.sources.npi import (
     Expected,
     NpiRegistryClient,

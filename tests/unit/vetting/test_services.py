@@ -13,10 +13,12 @@ from directory.accounts.models import AuditEvent
 from directory.errors import InvalidParameter
 from directory.indexing.models import SearchOutbox
 from directory.models import VerificationCheck
-from directory.vetting import services
+from directory.vetting import checks, decisions, services
 from directory.vetting.chain import sha256_text, verify_chain
+from directory.vetting.decisions import recompute_status
 from directory.vetting.models import AppendOnlyViolation, Credential, VettingDecision
-from directory.vetting.services import recompute_status, record_check
+from directory.vetting.policy import current_policy
+from directory.vetting.services import record_check
 from tests import factories
 from tests.unit.vetting.builders import admin, credential, us_practitioner
 
@@ -128,7 +130,8 @@ def test_withdrawn_credentials_do_not_count(session: Any) -> None:
 def test_old_checks_leave_the_practitioner_lapsed(session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     p = us_practitioner()
     long_ago = datetime.now() - timedelta(days=60)
-    monkeypatch.setattr(services, "utcnow", lambda: long_ago)
+    monkeypatch.setattr(checks, "utcnow", lambda: long_ago)
+    monkeypatch.setattr(decisions, "utcnow", lambda: long_ago)
     _verify_everything(p)
     monkeypatch.undo()
     assert recompute_status(p) == "lapsed", "the exclusion check is older than 31 days"
@@ -153,15 +156,15 @@ def test_suspend_and_reinstate_need_a_reason_and_are_audited(session: Any) -> No
     p, boss = us_practitioner(), admin()
     _verify_everything(p)
     with pytest.raises(InvalidParameter):
-        services.suspend(p, "   ", boss)
-    services.suspend(p, "complaint under investigation", boss)
+        decisions.suspend(p, "   ", boss)
+    decisions.suspend(p, "complaint under investigation", boss)
     assert p.vetting_status == "suspended"
     with pytest.raises(InvalidParameter, match="already suspended"):
-        services.suspend(p, "again", boss)
-    services.reinstate(p, "complaint dismissed", boss)
+        decisions.suspend(p, "again", boss)
+    decisions.reinstate(p, "complaint dismissed", boss)
     assert p.vetting_status == "verified"
     with pytest.raises(InvalidParameter, match="not suspended"):
-        services.reinstate(p, "again", boss)
+        decisions.reinstate(p, "again", boss)
     actions = session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == p.id,
                                                               AuditEvent.actor_id == boss.id)
                               .order_by(AuditEvent.id)).all()
@@ -170,7 +173,7 @@ def test_suspend_and_reinstate_need_a_reason_and_are_audited(session: Any) -> No
 
 def test_decisions_are_append_only(session: Any) -> None:
     p, boss = us_practitioner(), admin()
-    decision = services.suspend(p, "investigation", boss)
+    decision = decisions.suspend(p, "investigation", boss)
     decision.reason = "rewritten"
     with pytest.raises(AppendOnlyViolation):
         session.flush()
@@ -211,7 +214,7 @@ def test_the_policy_reads_vetting_settings(app: Any, monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(app.config, "VETTING_PRIMARY_SOURCE_DAYS", "90")
     monkeypatch.setitem(app.config, "VETTING_ALERT_DAYS", "60, 7,0")
     with app.app_context():
-        policy = services.current_policy()
+        policy = current_policy()
     assert (policy.primary_source_days, policy.exclusion_days, policy.alert_days) == (90, 31, (60, 7, 0))
 
 

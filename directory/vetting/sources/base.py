@@ -1,0 +1,128 @@
+"""What every source of checks is: a ``Source``, the ``Finding`` it returns, the ``RunContext`` it reads.
+
+Sources never write: an automated source looks something up and returns a ``Finding``;
+``vetting.checks`` turns it into a row of the chain. A manual source only describes
+where an admin looked; the admin records the finding through a form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from directory.errors import InvalidParameter
+from directory.practitioners.models import Practitioner
+from directory.vetting.models import ExclusionImport
+from directory.vetting.sources.npi import NpiRegistryClient
+
+FINDING_OUTCOMES = ("pass", "fail", "error", "needs_review")
+AUTOMATED_WINDOW_DAYS = 30  # automated sources are re-checked monthly (issue #14 item 3)
+MANUAL_WINDOW_DAYS = 365  # a licence looked up by hand is re-checked yearly
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a source found about one subject: the outcome and the evidence behind it."""
+
+    source: str
+    outcome: str
+    note: str
+    reference: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    credential_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome not in FINDING_OUTCOMES:
+            raise InvalidParameter(f"unknown outcome {self.outcome!r}", field="outcome")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What an automated run may read: today, the registry client, the exclusion list in force."""
+
+    today: date
+    npi_client: NpiRegistryClient | None = None
+    exclusion_list: ExclusionImport | None = None
+
+
+class NotRunnable(InvalidParameter):
+    """A manual source was asked to run by itself."""
+
+
+class Source(Protocol):
+    """One place checks come from; the registry lists them all."""
+
+    @property
+    def code(self) -> str:
+        """Return the code stored in ``verification_check.source``."""
+
+    @property
+    def label(self) -> str:
+        """Return what admins read (form choices, queue, flashes)."""
+
+    @property
+    def public_label(self) -> str:
+        """Return how a sentence names the primary source ("the state board")."""
+
+    @property
+    def history_label(self) -> str:
+        """Return how the public verification history names the source."""
+
+    @property
+    def automated(self) -> bool:
+        """Tell whether a run may call the source without a person."""
+
+    @property
+    def credential_kinds(self) -> tuple[str, ...]:
+        """Return the credential kinds a passing check of this source confirms."""
+
+    @property
+    def due_for_kinds(self) -> tuple[str, ...]:
+        """Return the credential kinds whose due checks are queued for this source."""
+
+    @property
+    def exclusion_screen(self) -> bool:
+        """Tell whether the source screens the person against a list of excluded individuals."""
+
+    @property
+    def person_check_label(self) -> str:
+        """Return what the public reads a check of the person (no credential) confirmed."""
+
+    @property
+    def outcome_labels(self) -> Mapping[str, str]:
+        """Return public words for outcomes that mean something special for this source."""
+
+    @property
+    def window_setting(self) -> str:
+        """Return the setting that overrides the monitoring window."""
+
+    @property
+    def window_days(self) -> int:
+        """Return the default monitoring window in days."""
+
+    def run(self, subject: Practitioner, context: RunContext) -> Finding:
+        """Look the subject up and return what was found (manual sources refuse)."""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """The descriptive half of a source, shared by every kind; subclasses add ``run``."""
+
+    code: str
+    label: str
+    public_label: str
+    history_label: str
+    credential_kinds: tuple[str, ...]
+    due_for_kinds: tuple[str, ...] = ()
+    automated: bool = False
+    exclusion_screen: bool = False
+    person_check_label: str = ""
+    outcome_labels: Mapping[str, str] = field(default_factory=dict)
+    window_days: int = MANUAL_WINDOW_DAYS
+
+    @property
+    def window_setting(self) -> str:
+        """Return the setting that overrides the monitoring window (``VETTING_<CODE>_WINDOW_DAYS``)."""
+        return f"VETTING_{self.code.upper()}_WINDOW_DAYS"
