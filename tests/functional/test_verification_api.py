@@ -18,9 +18,10 @@ from directory.errors import DomainError
 from directory.models import ChainHeadStatement
 from directory.vetting.chain import canonical_json, row_hash
 from directory.vetting.cli import vetting_group
+from directory.vetting.decisions import suspend
 from directory.vetting.heads import issue_statement
 from directory.vetting.models import AppendOnlyViolation
-from directory.vetting.services import record_check, suspend
+from directory.vetting.services import record_check
 from tests import factories
 from tests.support.web import sign_in_as
 from tests.unit.vetting.builders import admin, us_practitioner
