@@ -126,25 +126,25 @@ def _print_import(report: ImportReport, seconds: float) -> None:
         click.echo(f"unchanged: {report.file_name} (sha256 {report.sha256[:12]}) is already the current "
                    f"{LIST_NAMES[report.list_code]} list")
         return
-    _print_lines(report.problems, "skipped rows")
-    _print_lines(report.notes, "rows kept without a value")
+    _print_lines(report.problems, report.malformed, "skipped rows")
+    _print_lines(report.notes, report.noted, "rows kept without a value")
     rate = report.rows_imported / seconds if seconds else 0
     click.echo(f"imported {report.rows_imported} of {report.rows_read} rows ({_skipped(report)}) "
                f"from {report.file_name} in {seconds:.1f}s ({rate:.0f} rows/s); run `flask vetting run` to re-match")
 
 
-def _print_lines(entries: list[tuple[int, str]], what: str) -> None:
+def _print_lines(entries: list[tuple[int, str]], total: int, what: str) -> None:
     """Print the first of an import's per-line messages, and how many more there were."""
     for line, message in entries[:SHOWN_PROBLEMS]:
         click.echo(f"line {line}: {message}", err=True)
-    if len(entries) > SHOWN_PROBLEMS:
-        click.echo(f"... and {len(entries) - SHOWN_PROBLEMS} more {what}", err=True)
+    if total > SHOWN_PROBLEMS:
+        click.echo(f"... and {total - SHOWN_PROBLEMS} more {what}", err=True)
 
 
 def _skipped(report: ImportReport) -> str:
     """Return how many rows were skipped, and why when some were set aside rather than malformed."""
     if not report.set_aside:
         return f"{report.rows_skipped} skipped"
-    reasons = [f"{len(report.problems)} malformed"] if report.problems else []
+    reasons = [f"{report.malformed} malformed"] if report.malformed else []
     reasons += [f"{count} {reason}" for reason, count in sorted(report.set_aside.items())]
     return f"{report.rows_skipped} skipped: {', '.join(reasons)}"

@@ -109,7 +109,7 @@ def _read_rows(handle: Any, report: ImportReport) -> Iterator[tuple[int, dict[st
             return
         except csv.Error as exc:
             report.rows_read += 1
-            report.problems.append((reader.line_num, f"unreadable CSV: {exc}"))
+            report.problem(reader.line_num, f"unreadable CSV: {exc}")
             continue
         if not any(cell.strip() for cell in row):
             continue
@@ -117,7 +117,7 @@ def _read_rows(handle: Any, report: ImportReport) -> Iterator[tuple[int, dict[st
         try:
             yield reader.line_num, parse_row(row)
         except RowProblem as exc:
-            report.problems.append((reader.line_num, str(exc)))
+            report.problem(reader.line_num, str(exc))
 
 
 def import_exclusion_list(path: Path, file_date: date | None = None, progress: Callable[[int], None] | None = None,

@@ -45,18 +45,33 @@ class ImportReport:
     list_code: str = "leie"
     rows_read: int = 0
     rows_imported: int = 0
+    # The first KEPT_PROBLEMS malformed rows (line, why) and how many there were: memory stays bounded.
     problems: list[tuple[int, str]] = field(default_factory=list)
+    malformed: int = 0
     # Well-formed rows not stored because they do not count (SAM: inactive, terminated), by reason.
     set_aside: Counter[str] = field(default_factory=Counter)
-    # Rows stored with a value ignored (a malformed NPI), with line numbers.
+    # The first rows stored with a value ignored (a malformed NPI), and how many there were.
     notes: list[tuple[int, str]] = field(default_factory=list)
+    noted: int = 0
     unchanged: bool = False
     import_id: int | None = None
 
     @property
     def rows_skipped(self) -> int:
         """Return how many rows were not stored: malformed ones and ones set aside."""
-        return len(self.problems) + sum(self.set_aside.values())
+        return self.malformed + sum(self.set_aside.values())
+
+    def problem(self, line: int, message: str) -> None:
+        """Note a malformed row, skipped."""
+        self.malformed += 1
+        if len(self.problems) < KEPT_PROBLEMS:
+            self.problems.append((line, message))
+
+    def note(self, line: int, message: str) -> None:
+        """Note a row stored with a value ignored."""
+        self.noted += 1
+        if len(self.notes) < KEPT_PROBLEMS:
+            self.notes.append((line, message))
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -106,7 +121,7 @@ def replace_list(list_code: str, path: Path, read: RowReader, file_date: date | 
             _write_rows(read(handle, report), record.id, report, progress)
         record.rows_read, record.rows_imported = report.rows_read, report.rows_imported
         record.rows_skipped = report.rows_skipped
-        record.problems = json.dumps(report.problems[:KEPT_PROBLEMS])
+        record.problems = json.dumps(report.problems)
         db.session.flush()
     report.import_id = record.id
     return report

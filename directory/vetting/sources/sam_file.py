@@ -170,7 +170,7 @@ def _records(handle: Any, report: ImportReport) -> Iterator[tuple[int, list[str]
             return
         except csv.Error as exc:
             report.rows_read += 1
-            report.problems.append((start, f"unreadable CSV: {exc}"))
+            report.problem(start, f"unreadable CSV: {exc}")
             continue
         if any(cell.strip() for cell in row):
             yield start, row, lines.quotes
@@ -201,9 +201,11 @@ def rows_reader(as_of: date, columns: dict[str, int]) -> Callable[[Any, ImportRe
             if pending is not None:
                 yield from _parsed(pending, columns, report, as_of)
             pending = record
-        if pending is not None:
-            _refuse_truncated(*pending)
-            yield from _parsed(pending, columns, report, as_of)
+        if pending is None:  # the extract lists thousands: an empty one is a failed download, not news
+            raise ExclusionListInvalid("the extract holds no records, only a header; nothing was imported and "
+                                       "the current SAM list stays in force")
+        _refuse_truncated(*pending)
+        yield from _parsed(pending, columns, report, as_of)
 
     return read
 
@@ -214,19 +216,19 @@ def _parsed(record: tuple[int, list[str], int], columns: dict[str, int], report:
     line, row, _ = record
     report.rows_read += 1
     if len(row) != len(SAM_COLUMNS):
-        report.problems.append((line, f"expected {len(SAM_COLUMNS)} fields, found {len(row)}"))
+        report.problem(line, f"expected {len(SAM_COLUMNS)} fields, found {len(row)}")
         return
     v = {column: row[columns[column]].strip() for column in SAM_COLUMNS}
     try:
         parsed = parse_row(v)
     except RowProblem as exc:
-        report.problems.append((line, str(exc)))
+        report.problem(line, str(exc))
         return
     if reason := set_aside_reason(v, parsed, as_of):
         report.set_aside[reason] += 1
         return
     if v["NPI"] and parsed["npi"] is None:
-        report.notes.append((line, f"NPI is not 10 digits: {v['NPI']!r}; kept without an NPI"))
+        report.note(line, f"NPI is not 10 digits: {v['NPI']!r}; kept without an NPI")
     yield line, parsed
 
 

@@ -233,6 +233,24 @@ def test_an_unterminated_quote_at_the_end_refuses_the_whole_file(session: Any, t
     _import_then_refuse(tmp_path, rows[:2], cut, r"line 4: the last record ends inside a quoted field")
 
 
+def test_an_extract_with_no_records_is_refused(session: Any, tmp_path: Path) -> None:
+    _import_then_refuse(tmp_path, [], "\r\n", "the extract holds no records")
+
+
+def test_the_progress_callback_covers_the_file(session: Any) -> None:
+    steps: list[int] = []
+    import_sam_list(SAMPLE, FILE_DATE, steps.append)
+    assert sum(steps) == 8, "lines 2 to 9 after the header"
+
+
+def test_problems_kept_are_bounded_but_all_are_counted(session: Any, tmp_path: Path) -> None:
+    header, rows = _sample_rows()
+    bad = [[*rows[0][:23], "13/45/2021", *rows[0][24:]]] * 250
+    report = import_sam_list(_write(tmp_path / "bad.csv", header, [*bad, rows[0]]), FILE_DATE)
+    assert (report.malformed, len(report.problems), report.rows_skipped, report.rows_imported) == (250, 200, 250, 1)
+    assert report.problems[0] == (2, "Active Date is not a date (MM/DD/YYYY): '13/45/2021'")
+
+
 def test_a_short_row_before_the_last_is_skipped_not_fatal(session: Any, tmp_path: Path) -> None:
     header, rows = _sample_rows()
     report = import_sam_list(_write(tmp_path / "short.csv", header, [rows[0], rows[1][:5], rows[2]]), FILE_DATE)
