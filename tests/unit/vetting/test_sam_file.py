@@ -87,14 +87,15 @@ def test_the_sample_is_in_the_real_column_layout() -> None:
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("03/15/2021", date(2021, 3, 15)), ("2021-03-15", date(2021, 3, 15)), ("", None), ("Indefinite", None),
-    ("INDEFINITE", None)])
+    ("INDEFINITE", None), ("3/5/2021", date(2021, 3, 5))])
 def test_dates_are_read_as_sam_writes_them(value: str, expected: date | None) -> None:
     assert parse_date(value, "Termination Date") == expected
 
 
-def test_an_unreadable_date_says_which_column() -> None:
+@pytest.mark.parametrize("value", ["15.03.2021", "13/45/2021", "03/15/21", "2021-15-03", "soon", "+3/15/2021"])
+def test_an_unreadable_date_says_which_column(value: str) -> None:
     with pytest.raises(RowProblem, match="Active Date is not a date"):
-        parse_row(_values(**{"Active Date": "15.03.2021"}))
+        parse_row(_values(**{"Active Date": value}))
 
 
 def test_a_row_without_any_name_is_refused() -> None:
