@@ -1,9 +1,10 @@
-"""Vetting commands: `flask vetting run|verify-chain` and `flask exclusions import FILE`."""
+"""Vetting commands: `flask vetting run|verify-chain` and `flask exclusions import [--source leie|sam] FILE`."""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -15,11 +16,17 @@ from directory.vetting.decisions import recompute_statuses
 from directory.vetting.heads_cli import sign_heads_and_report, sign_heads_command
 from directory.vetting.history import alert_broken_chains, count_checks, verify_all_chains
 from directory.vetting.runner import RunSummary, plan_run, run_batch, send_expiry_alerts
-from directory.vetting.sources.leie import ExclusionListInvalid, ImportReport, file_digest, import_exclusion_list
+from directory.vetting.sources.leie import import_exclusion_list
+from directory.vetting.sources.list_import import ExclusionListInvalid, ImportReport, file_digest
 from directory.vetting.sources.npi import NpiRegistryClient
+from directory.vetting.sources.sam_file import import_sam_list
 
 BATCH = 100  # practitioners per commit: an interrupted run keeps what it did
 SHOWN_PROBLEMS = 20
+# Each list's importer: (path, file date, progress, digest) -> report; each replaces only its own list.
+IMPORTERS: dict[str, Callable[[Path, date | None, Callable[[int], None], str], ImportReport]] = {
+    "leie": import_exclusion_list, "sam": import_sam_list}
+LIST_NAMES = {"leie": "OIG LEIE", "sam": "SAM.gov exclusions"}
 
 
 @click.group("vetting")
@@ -95,21 +102,23 @@ def verify_chain_command() -> None:
 
 @click.group("exclusions")
 def exclusions_group() -> None:
-    """Import the OIG exclusion list (LEIE)."""
+    """Import the federal exclusion lists (OIG LEIE, SAM.gov exclusions extract)."""
 
 
 @exclusions_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", type=click.Choice(sorted(IMPORTERS)), default="leie", show_default=True,
+              help="Which list the file is: the OIG LEIE (UPDATED.csv) or the SAM.gov exclusions extract.")
 @click.option("--file-date", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Date of the list (default: the file's modification date).")
+              help="Date of the list (default: SAM's file name, else the file's modification date).")
 @with_appcontext
-def exclusions_import(file: Path, file_date: datetime | None) -> None:
-    """Replace the exclusion list with an LEIE CSV (UPDATED.csv); importing the same file again changes nothing."""
+def exclusions_import(file: Path, source: str, file_date: datetime | None) -> None:
+    """Replace one exclusion list with a file (LEIE or SAM CSV); the other list and a re-import change nothing."""
     started = time.perf_counter()
     sha256, lines = file_digest(file)
     try:
-        with click.progressbar(length=lines, label=f"Importing {file.name}") as bar:
-            report = import_exclusion_list(file, file_date.date() if file_date else None, bar.update, digest=sha256)
+        with click.progressbar(length=lines, label=f"Importing {file.name} ({LIST_NAMES[source]})") as bar:
+            report = IMPORTERS[source](file, file_date.date() if file_date else None, bar.update, sha256)
     except ExclusionListInvalid as exc:
         raise click.ClickException(exc.message) from None
     db.session.commit()
@@ -119,12 +128,28 @@ def exclusions_import(file: Path, file_date: datetime | None) -> None:
 def _print_import(report: ImportReport, seconds: float) -> None:
     """Print an import's totals and its skipped rows."""
     if report.unchanged:
-        click.echo(f"unchanged: {report.file_name} (sha256 {report.sha256[:12]}) is already the current list")
+        click.echo(f"unchanged: {report.file_name} (sha256 {report.sha256[:12]}) is already the current "
+                   f"{LIST_NAMES[report.list_code]} list")
         return
-    for line, problem in report.problems[:SHOWN_PROBLEMS]:
-        click.echo(f"line {line}: {problem}", err=True)
-    if report.rows_skipped > SHOWN_PROBLEMS:
-        click.echo(f"... and {report.rows_skipped - SHOWN_PROBLEMS} more skipped rows", err=True)
+    _print_lines(report.problems, report.malformed, "skipped rows")
+    _print_lines(report.notes, report.noted, "rows kept without a value")
     rate = report.rows_imported / seconds if seconds else 0
-    click.echo(f"imported {report.rows_imported} of {report.rows_read} rows ({report.rows_skipped} skipped) "
+    click.echo(f"imported {report.rows_imported} of {report.rows_read} rows ({_skipped(report)}) "
                f"from {report.file_name} in {seconds:.1f}s ({rate:.0f} rows/s); run `flask vetting run` to re-match")
+
+
+def _print_lines(entries: list[tuple[int, str]], total: int, what: str) -> None:
+    """Print the first of an import's per-line messages, and how many more there were."""
+    for line, message in entries[:SHOWN_PROBLEMS]:
+        click.echo(f"line {line}: {message}", err=True)
+    if total > SHOWN_PROBLEMS:
+        click.echo(f"... and {total - SHOWN_PROBLEMS} more {what}", err=True)
+
+
+def _skipped(report: ImportReport) -> str:
+    """Return how many rows were skipped, and why when some were set aside rather than malformed."""
+    if not report.set_aside:
+        return f"{report.rows_skipped} skipped"
+    reasons = [f"{report.malformed} malformed"] if report.malformed else []
+    reasons += [f"{count} {reason}" for reason, count in sorted(report.set_aside.items())]
+    return f"{report.rows_skipped} skipped: {', '.join(reasons)}"

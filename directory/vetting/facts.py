@@ -55,7 +55,8 @@ def load_facts(practitioner_ids: Sequence[int] | None = None) -> dict[int, Vetti
     by_credential, exclusion = _fold_checks(practitioner_ids)
     suspended, unreviewed = _suspended(practitioner_ids)
     reinstated = _reinstated(practitioner_ids)
-    listing = db.session.scalar(select(ExclusionImport).order_by(ExclusionImport.id.desc()).limit(1))
+    listing = db.session.scalar(select(ExclusionImport).where(ExclusionImport.list_code == "leie")
+                                .order_by(ExclusionImport.id.desc()).limit(1))
     list_reference = listing.reference if listing else None
     creds_of: dict[int, list[CredentialFacts]] = defaultdict(list)
     for cred in credentials:

@@ -41,6 +41,8 @@ CREDENTIAL_KINDS = (
 CHECK_SOURCES = ("npi_registry", "exclusion_list", "state_board", "certification_body", "document", "manual")
 CHECK_OUTCOMES = ("pass", "fail", "error", "needs_review")
 DECISION_ACTIONS = ("suspend", "reinstate")
+# The exclusion lists imported, by code, with the name checks cite them by.
+EXCLUSION_LISTS = {"leie": "LEIE", "sam": "SAM"}
 ONE_SUBJECT = "(practitioner_id IS NULL) <> (user_id IS NULL)"
 
 
@@ -222,15 +224,18 @@ class ExpiryAlert(db.Model):  # type: ignore[name-defined,misc]
 
 
 class ExclusionImport(db.Model):  # type: ignore[name-defined,misc]
-    """One import of the OIG exclusion list (LEIE): which file, its hash, and what it held."""
+    """One import of an exclusion list (OIG LEIE or SAM.gov): which file, its hash, and what it held."""
 
     __tablename__ = "exclusion_import"
     __table_args__ = (
         CheckConstraint("length(sha256) = 64", name="hash_length"),
         CheckConstraint("rows_read >= 0 AND rows_imported >= 0 AND rows_skipped >= 0", name="counts_non_negative"),
+        _enum_check("list", tuple(EXCLUSION_LISTS), "list_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Which list this file is; each list is replaced on its own (a SAM import leaves the LEIE in force).
+    list_code: Mapped[str] = mapped_column("list", String(8), default="leie", server_default="leie")
     imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     file_name: Mapped[str] = mapped_column(String(255))
     file_date: Mapped[date] = mapped_column(Date)
@@ -244,7 +249,7 @@ class ExclusionImport(db.Model):  # type: ignore[name-defined,misc]
     @property
     def reference(self) -> str:
         """Return how checks against this list name it (their ``reference``)."""
-        return f"LEIE {self.file_date} sha256:{self.sha256[:12]}"
+        return f"{EXCLUSION_LISTS[self.list_code]} {self.file_date} sha256:{self.sha256[:12]}"
 
 
 class Exclusion(db.Model):  # type: ignore[name-defined,misc]
@@ -279,6 +284,8 @@ class Exclusion(db.Model):  # type: ignore[name-defined,misc]
     waiver_state: Mapped[str] = mapped_column(String(2), default="")
     # Stable across monthly files: lets an admin's "not this person" survive re-imports.
     record_key: Mapped[str] = mapped_column(String(64), index=True)
+    # What only this row's list publishes (SAM: classification, agency, UEI, SAM number...), as JSON.
+    details: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 class ExclusionName(db.Model):  # type: ignore[name-defined,misc]

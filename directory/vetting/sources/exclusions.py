@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, or_, select, tuple_
 
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
@@ -28,6 +28,7 @@ from directory.vetting.models import (
 )
 from directory.vetting.names import name_pairs
 from directory.vetting.sources.base import AUTOMATED_WINDOW_DAYS, Finding, RunContext, SourceInfo
+from directory.vetting.sources.list_import import latest_import
 
 CODE = "exclusion_list"
 RECORD_FIELDS = ("line_number", "last_name", "first_name", "middle_name", "business_name", "general", "specialty",
@@ -76,9 +77,20 @@ def identity_of(practitioner: Practitioner) -> Identity:
     return Identity(practitioner.id, frozenset(npis), frozenset(keys), frozenset(states))
 
 
-def current_list() -> ExclusionImport | None:
-    """Return the import record of the list currently loaded, if any."""
-    return db.session.scalar(select(ExclusionImport).order_by(ExclusionImport.id.desc()).limit(1))
+def current_list(list_code: str = "leie") -> ExclusionImport | None:
+    """Return the import record of the list in force (LEIE unless told), if any."""
+    return latest_import(list_code)
+
+
+def listed_rows(list_code: str = "leie") -> Select[Exclusion]:
+    """Return a query for one list's rows as last imported (each import replaces only its own list)."""
+    return select(Exclusion).where(Exclusion.import_id.in_(
+        select(ExclusionImport.id).where(ExclusionImport.list_code == list_code)))
+
+
+def records_in_force(list_code: str, today: date) -> Select[Exclusion]:
+    """Return a query for one list's rows that count on ``today`` (not reinstated, not terminated by then)."""
+    return listed_rows(list_code).where(or_(Exclusion.reinstated_on.is_(None), Exclusion.reinstated_on > today))
 
 
 def _record(row: Exclusion) -> dict[str, Any]:
@@ -86,9 +98,9 @@ def _record(row: Exclusion) -> dict[str, Any]:
     return {name: (str(v) if isinstance(v, date) else v) for name in RECORD_FIELDS if (v := getattr(row, name)) not in ("", None)}
 
 
-def find_matches(identity: Identity, today: date) -> MatchResult:
+def find_matches(identity: Identity, today: date, list_code: str = "leie") -> MatchResult:
     """Return the list's rows matching ``identity``: NPI hits, name hits, and the ruled-out look-alikes."""
-    candidates = _candidates(identity)
+    candidates = _candidates(identity, list_code)
     result = MatchResult()
     if not candidates:
         return result
@@ -112,14 +124,14 @@ def find_matches(identity: Identity, today: date) -> MatchResult:
     return result
 
 
-def _candidates(identity: Identity) -> list[tuple[Exclusion, str]]:
-    """Return listed rows with one of the NPIs, or a name key listed in one of the states."""
+def _candidates(identity: Identity, list_code: str) -> list[tuple[Exclusion, str]]:
+    """Return one list's rows with one of the NPIs, or a name key listed in one of the states."""
     found: dict[int, tuple[Exclusion, str]] = {}
     if identity.npis:
-        for row in db.session.scalars(select(Exclusion).where(Exclusion.npi.in_(identity.npis))):
+        for row in db.session.scalars(listed_rows(list_code).where(Exclusion.npi.in_(identity.npis))):
             found[row.id] = (row, "npi")
     if identity.name_keys and identity.states:
-        by_name = db.session.scalars(select(Exclusion).join(ExclusionName).where(
+        by_name = db.session.scalars(listed_rows(list_code).join(ExclusionName).where(
             tuple_(ExclusionName.last_key, ExclusionName.first_key).in_(sorted(identity.name_keys))).distinct())
         for row in by_name:
             if row.id not in found and (not row.state or row.state in identity.states):

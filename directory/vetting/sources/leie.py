@@ -4,67 +4,28 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-
-from directory.clock import utcnow
-from directory.errors import DomainError
-from directory.extensions import db
-from directory.vetting.models import Exclusion, ExclusionImport, ExclusionName
-from directory.vetting.names import name_pairs
+from directory.vetting.sources.list_import import (
+    ExclusionListInvalid,
+    ImportReport,
+    RowProblem,
+    file_digest,
+    open_list,
+    replace_list,
+)
 from search.text import fold
+
+__all__ = ["ExclusionListInvalid", "ImportReport", "RowProblem", "file_digest", "import_exclusion_list", "parse_row"]
 
 LEIE_COLUMNS = ("LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY", "UPIN", "NPI", "DOB",
                 "ADDRESS", "CITY", "STATE", "ZIP", "EXCLTYPE", "EXCLDATE", "REINDATE", "WAIVERDATE", "WVRSTATE")
-BATCH = 5000
-KEPT_PROBLEMS = 200
 SHORT_FIELDS = {"UPIN": 20, "ZIP": 10, "EXCLTYPE": 20}
 _STATE = re.compile(r"[A-Z]{2}")
-
-
-class ExclusionListInvalid(DomainError):
-    """The file is not an LEIE file at all (wrong header, empty); nothing was changed."""
-
-    code = "exclusion_list_invalid"
-
-
-class RowProblem(ValueError):
-    """One row cannot be imported; the message says why."""
-
-
-@dataclass
-class ImportReport:
-    """What an import did: rows read, imported and skipped (with line numbers), or that it changed nothing."""
-
-    file_name: str
-    sha256: str
-    rows_read: int = 0
-    rows_imported: int = 0
-    problems: list[tuple[int, str]] = field(default_factory=list)
-    unchanged: bool = False
-    import_id: int | None = None
-
-    @property
-    def rows_skipped(self) -> int:
-        """Return how many rows were skipped as malformed."""
-        return len(self.problems)
-
-
-def file_digest(path: Path) -> tuple[str, int]:
-    """Return the file's SHA-256 and its number of lines (for the progress bar)."""
-    digest, lines = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            lines += chunk.count(b"\n")
-    return digest.hexdigest(), lines
 
 
 def _date(value: str, column: str, required: bool = False) -> date | None:
@@ -129,14 +90,9 @@ def parse_row(row: list[str]) -> dict[str, Any]:
     }
 
 
-def _open(path: Path) -> Any:
-    """Open an LEIE file for csv (UTF-8 with or without BOM; a stray byte must not stop the import)."""
-    return path.open("r", encoding="utf-8-sig", errors="replace", newline="")
-
-
 def _check_header(path: Path) -> None:
     """Refuse a file whose first row is not the LEIE header, before anything is changed."""
-    with _open(path) as handle:
+    with open_list(path) as handle:
         header = next(csv.reader(handle), None)
     if header is None or tuple(h.strip().upper() for h in header) != LEIE_COLUMNS:
         raise ExclusionListInvalid(f"not an LEIE file: the header must be {','.join(LEIE_COLUMNS)}")
@@ -153,7 +109,7 @@ def _read_rows(handle: Any, report: ImportReport) -> Iterator[tuple[int, dict[st
             return
         except csv.Error as exc:
             report.rows_read += 1
-            report.problems.append((reader.line_num, f"unreadable CSV: {exc}"))
+            report.problem(reader.line_num, f"unreadable CSV: {exc}")
             continue
         if not any(cell.strip() for cell in row):
             continue
@@ -161,67 +117,14 @@ def _read_rows(handle: Any, report: ImportReport) -> Iterator[tuple[int, dict[st
         try:
             yield reader.line_num, parse_row(row)
         except RowProblem as exc:
-            report.problems.append((reader.line_num, str(exc)))
+            report.problem(reader.line_num, str(exc))
 
 
 def import_exclusion_list(path: Path, file_date: date | None = None, progress: Callable[[int], None] | None = None,
                           digest: str | None = None) -> ImportReport:
-    """Replace the exclusion list with the file's rows in the current transaction (the caller commits).
+    """Replace the LEIE with the file's rows in the current transaction (the caller commits); other lists stay.
 
-    A file whose hash equals the current list's changes nothing, so monthly cron runs are safe.
+    A file whose hash equals the current LEIE's changes nothing, so monthly cron runs are safe.
     """
     _check_header(path)
-    sha256 = digest or file_digest(path)[0]
-    report = ImportReport(file_name=path.name, sha256=sha256)
-    current = db.session.scalar(select(ExclusionImport).order_by(ExclusionImport.id.desc()).limit(1))
-    if current is not None and current.sha256 == sha256:
-        report.unchanged, report.import_id = True, current.id
-        return report
-    record = ExclusionImport(file_name=path.name[:255], sha256=sha256, rows_read=0, rows_imported=0, rows_skipped=0,
-                             file_date=file_date or datetime.fromtimestamp(path.stat().st_mtime).date(),
-                             imported_at=utcnow().replace(microsecond=0))
-    db.session.add(record)
-    db.session.flush()
-    # Readers keep seeing the previous list until the caller commits: the replacement is atomic.
-    db.session.execute(delete(ExclusionName))
-    db.session.execute(delete(Exclusion))
-    with _open(path) as handle:
-        _write_rows(_read_rows(handle, report), record.id, report, progress)
-    record.rows_read, record.rows_imported, record.rows_skipped = report.rows_read, report.rows_imported, report.rows_skipped
-    record.problems = json.dumps(report.problems[:KEPT_PROBLEMS])
-    report.import_id = record.id
-    db.session.flush()
-    return report
-
-
-def _write_rows(rows: Iterator[tuple[int, dict[str, Any]]], import_id: int, report: ImportReport,
-                progress: Callable[[int], None] | None) -> None:
-    """Insert parsed rows and their name keys in batches."""
-    exclusions: list[dict[str, Any]] = []
-    names: list[dict[str, Any]] = []
-    last_line = line = 1
-    for line, row in rows:
-        report.rows_imported += 1
-        row_id = report.rows_imported
-        exclusions.append({**row, "id": row_id, "import_id": import_id, "line_number": line})
-        if row["last_name"]:
-            names.extend({"exclusion_id": row_id, "last_key": last, "first_key": first}
-                         for last, first in name_pairs(row["first_name"], [row["last_name"]]))
-        if len(exclusions) >= BATCH:
-            _flush_batch(exclusions, names)
-            if progress:
-                progress(line - last_line)
-            last_line = line
-    _flush_batch(exclusions, names)
-    if progress:
-        progress(line - last_line)
-
-
-def _flush_batch(exclusions: list[dict[str, Any]], names: list[dict[str, Any]]) -> None:
-    """Insert and clear one batch."""
-    if exclusions:
-        db.session.execute(insert(Exclusion.__table__), exclusions)
-    if names:
-        db.session.execute(insert(ExclusionName.__table__), names)
-    exclusions.clear()
-    names.clear()
+    return replace_list("leie", path, _read_rows, file_date, progress, digest)
