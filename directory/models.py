@@ -17,6 +17,7 @@ from directory.referrals.models import Notification, Referral, ReferralEvent
 from directory.reviews.models import Review, ReviewRevision
 from directory.screening.models import Screening
 from directory.vetting.models import Credential, VerificationCheck
+from directory.vetting.workbench_models import VettingAssignment, VettingBatch
 
 __all__ = [
     "AuditEvent",
@@ -41,4 +42,6 @@ __all__ = [
     "SearchVersion",
     "User",
     "VerificationCheck",
+    "VettingAssignment",
+    "VettingBatch",
 ]
