@@ -58,15 +58,16 @@ class QueueFilterForm(FlaskForm):
         if field.data and field.data not in ("mine", "unassigned") and field.data not in getattr(self, "admin_ids", ()):
             raise ValidationError("Choose an admin from the list, yourself, or nobody.")
 
-    def validate_within_days(self, field: Any) -> None:
-        """Require the number of days with "Due within N days"."""
-        if self.due.data == "within" and field.data is None and not field.errors:
-            raise ValidationError("Say within how many days.")
-
-    def validate_before(self, field: Any) -> None:
-        """Require the date with "Due before a date"."""
-        if self.due.data == "before" and field.data is None and not field.errors:
-            raise ValidationError("Give the date.")
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Validate each field, then require the days or the date the chosen due filter needs."""
+        valid = super().validate(extra_validators)
+        if self.due.data == "within" and self.within_days.data is None and not self.within_days.errors:
+            self.within_days.errors = ["Say within how many days."]
+            valid = False
+        if self.due.data == "before" and self.before.data is None and not self.before.errors:
+            self.before.errors = ["Give the date."]
+            valid = False
+        return valid
 
     def queue_filter(self) -> QueueFilter:
         """Return the validated filter."""
