@@ -282,6 +282,7 @@ def test_a_name_match_review_is_due_after_the_configured_days(app: Flask, admin_
     p = _name_match(20)
     html = admin_client.get(QUEUE + "?kind=name_match").get_data(as_text=True)
     assert f"due {today() - timedelta(days=6)}" in html and "overdue" in html
+    assert _listed(admin_client, "due=overdue") == [p.id]
     app.config["VETTING_NAME_MATCH_REVIEW_DAYS"] = "30"
     try:
         assert _listed(admin_client, "due=overdue") == []
