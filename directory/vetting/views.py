@@ -30,7 +30,7 @@ from directory.vetting.labels import decision_category
 from directory.vetting.models import VerificationCheck
 from directory.vetting.queue import RunResult, dossier, run_check
 from directory.vetting.sources.exclusions import review_exclusion
-from directory.vetting.workbench import QueueFilter, active_admins, source_label, workbench_page
+from directory.vetting.workbench import QueueFilter, active_admins, matching_ids, source_label, workbench_page
 from directory.vetting.workbench import assign as assign_items
 from directory.vetting.workbench_forms import AssignForm, BatchForm, QueueFilterForm, StepForm
 from directory.web import Success, run_action
@@ -83,7 +83,10 @@ def assign(practitioner_id: int) -> Any:
     services.get_practitioner(practitioner_id)
     form = AssignForm()
     form.offer_admins(active_admins())
-    rerender = lambda: _queue_page(_back_args(form.back.data or ""))[0]  # noqa: E731
+
+    def rerender() -> str:
+        return _queue_page(_back_args(form.back.data or ""))[0]
+
     if not form.validate_on_submit():
         flash(_first_error(form) or "Choose an admin from the list.", "error")
         return rerender(), 400
@@ -104,13 +107,16 @@ def start_batch() -> Any:
     """Start running the automated checks for everything the carried filter matches."""
     form = BatchForm()
     args = _back_args(form.back.data or "")
-    rerender = lambda: _queue_page(args)[0]  # noqa: E731
     filter_form = QueueFilterForm(formdata=args)
     filter_form.offer_admins(active_admins(), current_user)
+
+    def rerender() -> str:
+        return _queue_page(args)[0]
+
     if not form.validate_on_submit() or not filter_form.validate():
         flash(_first_error(form) or _first_error(filter_form) or "The filter could not be read.", "error")
         return rerender(), 400
-    ids = workbench_page(filter_form.queue_filter(), current_user, 1, PER_PAGE).matched_ids
+    ids = matching_ids(filter_form.queue_filter(), current_user)
     return run_action(lambda: batches.start_batch(ids, urlencode(filter_form.query_args()), current_user),
                       rerender=rerender, success="Batch started.",
                       show=lambda batch: redirect(url_for("vetting.batch", batch_id=batch.id), code=303))

@@ -314,7 +314,6 @@ class WorkbenchPage:
 
     entries: list[WorkEntry]
     total: int
-    matched_ids: list[int]
     work_counts: list[Count]
     status_counts: list[Count]
     today: date
@@ -326,8 +325,13 @@ def workbench_page(wanted: QueueFilter, admin: User, page: int, per_page: int) -
     entries = work_entries(today)
     kept = filtered(entries, wanted, admin.id, today)
     work, statuses = counts(entries, admin.id, today)
-    return WorkbenchPage(kept[(page - 1) * per_page: page * per_page], len(kept), [e.practitioner_id for e in kept],
-                         work, statuses, today)
+    return WorkbenchPage(kept[(page - 1) * per_page: page * per_page], len(kept), work, statuses, today)
+
+
+def matching_ids(wanted: QueueFilter, admin: User) -> list[int]:
+    """Return the ids of every practitioner the filter matches, in the order the queue lists them."""
+    today = clock_today()
+    return [e.practitioner_id for e in filtered(work_entries(today), wanted, admin.id, today)]
 
 
 # --- assignment
