@@ -281,12 +281,12 @@ def test_a_name_match_review_is_due_after_the_configured_days(app: Flask, admin_
                                                               session: Any) -> None:
     p = _name_match(20)
     html = admin_client.get(QUEUE + "?kind=name_match").get_data(as_text=True)
-    assert f"due {today() - timedelta(days=6)}" in html and "overdue" in html
+    assert f"decide by {today() - timedelta(days=6)}" in html and "overdue" in html
     assert _listed(admin_client, "due=overdue") == [p.id]
     app.config["VETTING_NAME_MATCH_REVIEW_DAYS"] = "30"
     try:
         assert _listed(admin_client, "due=overdue") == []
-        assert f"due {today() + timedelta(days=10)}" in admin_client.get(QUEUE).get_data(as_text=True)
+        assert f"decide by {today() + timedelta(days=10)}" in admin_client.get(QUEUE).get_data(as_text=True)
     finally:
         del app.config["VETTING_NAME_MATCH_REVIEW_DAYS"]
 
@@ -298,7 +298,7 @@ def test_a_pending_claim_is_a_queue_item_due_in_five_days_linking_to_its_decisio
     claim = _claim(p, days_ago=2)
     html = admin_client.get(QUEUE).get_data(as_text=True)
     assert f"claimant{p.id}@example.org asks to own this profile" in html
-    assert f"due {today() + timedelta(days=3)}" in html
+    assert f"decide by {today() + timedelta(days=3)}" in html
     assert f'href="/admin/users#claim-{claim.id}"' in html
     assert f'id="claim-{claim.id}"' in admin_client.get("/admin/users").get_data(as_text=True)
     app.config["CLAIM_REVIEW_DAYS"] = 1
