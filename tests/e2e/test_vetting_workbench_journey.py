@@ -16,7 +16,8 @@ from directory.extensions import db
 from directory.models import Credential, Location, Practitioner, User, VerificationCheck
 from directory.vetting.sources.npi import npi_is_valid
 from directory.vetting.workbench_models import VettingAssignment, VettingBatch
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import LiveServer, new_page, screenshot
+from tests.e2e.test_accessibility import axe_violations, describe
 from tests.support.npi_server import FakeNpiRegistry, Scripted, found, npi_record, running_registry
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +58,7 @@ def antarctica(live_server: LiveServer) -> Iterator[tuple[FakeNpiRegistry, list[
 
 
 def test_an_admin_filters_takes_an_item_and_runs_a_batch_to_completion(
-        page: Any, live_server: LiveServer, antarctica: tuple[FakeNpiRegistry, list[int]]) -> None:
+        page: Any, browser: Any, live_server: LiveServer, antarctica: tuple[FakeNpiRegistry, list[int]]) -> None:
     registry, ids = antarctica
     page.goto(live_server.at("/sign-in?next=/admin/vetting/"))
     page.get_by_label("Email").fill("workbench-admin@example.org")
@@ -94,6 +95,8 @@ def test_an_admin_filters_takes_an_item_and_runs_a_batch_to_completion(
     expect(page.locator(".batch-errors li")).to_have_count(PEOPLE)
     expect(page.locator(".batch-errors li").first).to_contain_text("no exclusion list has been imported")
     screenshot(page, "admin-workbench-batch-finished")
+    _assert_accessible(browser, live_server, page, ["/admin/vetting/?jurisdiction=AQ", "/admin/vetting/?due=within",
+                                                    page.url.removeprefix(live_server.url)])
 
     assert live_server.app is not None
     with live_server.app.app_context():
@@ -105,3 +108,14 @@ def test_an_admin_filters_takes_an_item_and_runs_a_batch_to_completion(
             VettingAssignment.practitioner_id.in_(ids))) == 1
         db.session.remove()
     assert len(registry.requests) == PEOPLE
+
+
+def _assert_accessible(browser: Any, server: LiveServer, signed_in: Any, paths: list[str]) -> None:
+    """Run axe-core on the workbench pages as the signed-in admin: no serious or critical violations."""
+    axe, _ = new_page(browser, server, bypass_csp=True, storage_state=signed_in.context.storage_state())
+    found = {}
+    for path in paths:
+        axe.goto(server.at(path))
+        found[path] = describe(axe_violations(axe))
+    axe.context.close()
+    assert {path: text for path, text in found.items() if text} == {}
