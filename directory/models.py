@@ -18,6 +18,7 @@ from directory.reviews.models import Review, ReviewRevision
 from directory.screening.models import Screening
 from directory.vetting.head_models import ChainHeadStatement
 from directory.vetting.models import Credential, VerificationCheck
+from directory.vetting.workbench_models import VettingAssignment, VettingBatch
 
 __all__ = [
     "AuditEvent",
@@ -43,4 +44,6 @@ __all__ = [
     "SearchVersion",
     "User",
     "VerificationCheck",
+    "VettingAssignment",
+    "VettingBatch",
 ]

@@ -22,6 +22,7 @@ from directory.extensions import db
 from directory.screening.rules import RULES
 from directory.vetting.services import check_exclusions
 from directory.vetting.sources.leie import import_exclusion_list
+from directory.vetting.workbench_models import VettingBatch
 from tests import factories
 from tests.support.web import csrf_from, sign_in_as
 from tests.unit.vetting.builders import DATA, us_practitioner
@@ -99,7 +100,13 @@ ROUTES = [
     Route("POST", "/admin/users/{doctor_id}/role", "admin", {"role": "doctor"}, ("role",)),
     Route("POST", "/admin/users/{doctor_id}/refuse", "admin", {"reason": "not a doctor"}, ("reason",)),
     Route("POST", "/admin/claims/{claim_id}", "admin", {"decision": "reject", "note": "no"}, ("decision", "note")),
-    Route("GET", "/admin/vetting/", "admin", {}, ("page",)),
+    Route("GET", "/admin/vetting/", "admin", {}, ("page", "status", "kind", "source", "jurisdiction", "due",
+                                                  "within_days", "before", "assigned", "sort")),
+    Route("GET", "/admin/vetting/", "admin", {"due": "within", "within_days": "7"}, ("within_days",)),
+    Route("POST", "/admin/vetting/practitioners/{practitioner_id}/assign", "admin", {"assignee": ""},
+          ("assignee", "back")),
+    Route("POST", "/admin/vetting/batches", "admin", {"back": "jurisdiction=MA"}, ("back",)),
+    Route("POST", "/admin/vetting/batches/{batch_id}/step", "admin", {"at": "1"}, ("at",)),
     Route("GET", "/admin/referrals", "admin", {}, ("sort",)),
     Route("POST", "/admin/vetting/practitioners/{practitioner_id}/checks", "admin",
           {"credential_id": "0", "source": "manual", "what": "licence", "outcome": "pass"},
@@ -124,6 +131,8 @@ ID_ROUTES = [
     ("POST", "/admin/vetting/practitioners/{}/reinstate"), ("POST", "/admin/vetting/practitioners/{}/identity"),
     ("POST", "/admin/vetting/practitioners/{}/exclusion-review"), ("GET", "/admin/vetting/checks/{}/document"),
     ("GET", "/admin/vetting/credentials/{}/document"), ("GET", "/referrals/{}"), ("POST", "/referrals/{}/accept"),
+    ("POST", "/admin/vetting/practitioners/{}/assign"), ("GET", "/admin/vetting/batches/{}"),
+    ("POST", "/admin/vetting/batches/{}/step"),
 ]
 TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit",
                 "/api/v1/practitioners/{}/verification"]
@@ -157,9 +166,12 @@ def world(app: Flask, session: Any) -> dict[str, Any]:
     db.session.flush()
     referral = factories.referral(users["referring doctor"], profile)
     patient = users["patient"]
+    batch = VettingBatch(started_by_id=users["admin"].id, practitioner_ids=f"[{profile.id}]", total=1)
+    db.session.add(batch)
+    db.session.flush()
     db.session.commit()  # a savepoint: a refused action's rollback keeps the world for the page it re-renders
     return {"users": users, "doctor_id": doctor.id, "claim_id": claim.id, "practitioner_id": profile.id,
-            "referral_id": referral.id,
+            "referral_id": referral.id, "batch_id": batch.id,
             "reset_token": tokens.make_token("reset", {"uid": patient.id, "h": patient.password_hash[-16:]})}
 
 
