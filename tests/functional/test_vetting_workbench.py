@@ -369,7 +369,7 @@ def test_a_batch_runs_the_filter_to_completion_in_steps_with_the_right_numbers(
     assert _checks("npi_registry") == 23 and _checks("exclusion_list") == 23
     page = admin_client.get(f"/admin/vetting/batches/{batch.id}").get_data(as_text=True)
     assert "The batch is finished" in page and "Continue (" not in page and "<script" not in page
-    assert "Errors (0)" in page and "NPI registry" in page and "Exclusion list" in page
+    assert "Errors (0)" in page and "NPI registry" in page and "OIG exclusion list (LEIE)" in page
     assert [json.loads(e.details)["total"] for e in _audit("vetting.batch_started")] == [23]
     assert len(_audit("vetting.batch_finished")) == 1
     assert len(_audit("vetting.check_run")) == 46
