@@ -65,7 +65,7 @@ def build_text_query(query: SearchQuery) -> dict[str, Any] | None:
 
 
 def build_sort(query: SearchQuery) -> list[Any]:
-    """Return the sort: vetted first (unless text relevance was asked), then distance or rating; id breaks ties."""
+    """Return the sort: vetted first (unless text relevance was asked), then distance or Bayesian rating; id breaks ties."""
     geo = (
         [{"_geo_distance": {"locations": {"lat": query.lat, "lon": query.lon}, "order": "asc", "unit": "km", "mode": "min", "distance_type": "arc"}}]
         if query.has_origin
@@ -75,7 +75,9 @@ def build_sort(query: SearchQuery) -> list[Any]:
     if query.sort == "relevance" and text_terms(query):
         return [{"_score": {"order": "desc"}}, *geo, *tie]
     if query.sort == "rating":
-        rating = [{"rating_average": {"order": "desc", "missing": "_last"}}, {"rating_count": {"order": "desc"}}]
+        # The Bayesian average, not the raw one: one 5-star review must not top six averaging 4.7.
+        # Practitioners without reviews have none and come last.
+        rating = [{"rating_bayes": {"order": "desc", "missing": "_last"}}, {"rating_count": {"order": "desc"}}]
         return [{"verified": {"order": "desc"}}, *rating, *geo, *tie]
     return [{"verified": {"order": "desc"}}, *geo, *tie]
 

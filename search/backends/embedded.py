@@ -42,7 +42,7 @@ from search.types import (
 
 # Bumped whenever the tables change: an index file of another version is dropped and
 # rebuilt empty by ensure_index() (`flask bootstrap` then reindexes it).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts", "doc_version")
 SCHEMA = """
 -- The highest version written or deleted per document (the engines' external versioning). Deleted documents
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS point (
     band INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, doc_id INTEGER NOT NULL,
     x REAL, y REAL, z REAL,
     visible INTEGER NOT NULL, verified INTEGER NOT NULL, gender TEXT, accepting_new_patients INTEGER,
-    telehealth INTEGER, wheelchair_accessible INTEGER, rating_average REAL, rating_count INTEGER NOT NULL,
+    telehealth INTEGER, wheelchair_accessible INTEGER, rating_bayes REAL, rating_count INTEGER NOT NULL,
     codes TEXT NOT NULL,
     PRIMARY KEY (band, lon, lat, doc_id)
 ) WITHOUT ROWID;
@@ -96,7 +96,7 @@ SORT_MARGIN = 10
 # The keys of "now" in each time zone of an open-now search, filled per search.
 OPEN_KEY_TABLE = "CREATE TEMP TABLE IF NOT EXISTS open_key (key INTEGER PRIMARY KEY)"
 MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, d2 REAL, lat REAL, lon REAL, score REAL, "
-               "verified INTEGER, rating_average REAL, rating_count INTEGER, codes TEXT)")
+               "verified INTEGER, rating_bayes REAL, rating_count INTEGER, codes TEXT)")
 BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio")) + ", 0"
 Row = tuple[Any, ...]
 
@@ -264,7 +264,7 @@ class EmbeddedBackend:
         codes = "".join(self._code(conn, kind, value, create=True) or "" for kind in CODED_KINDS for value in doc[kind])
         codes += self._code(conn, "vetting_status", doc["vetting_status"], create=True) or ""
         attributes = (doc["visible"], doc["verified"], doc["gender"], doc["accepting_new_patients"], doc["telehealth"],
-                      doc["wheelchair_accessible"], doc["rating_average"], doc["rating_count"], codes)
+                      doc["wheelchair_accessible"], doc["rating_bayes"], doc["rating_count"], codes)
         if not doc["locations"]:
             return [(NO_POINT_BAND, 0.0, 0.0, doc["id"], None, None, None, *attributes)]
         rows = []
@@ -320,7 +320,7 @@ class EmbeddedBackend:
             total, codes = conn.execute("SELECT count(*), group_concat(codes, '') FROM temp.m").fetchone()
             window_start = max(0, query.offset - SORT_MARGIN)
             rows = conn.execute(
-                "SELECT id, lat, lon, score, verified, rating_average, rating_count FROM temp.m "  # noqa: S608
+                "SELECT id, lat, lon, score, verified, rating_bayes, rating_count FROM temp.m "  # noqa: S608
                 f"ORDER BY {_order_by(query)} LIMIT ? OFFSET ?",
                 (query.offset - window_start + query.per_page + SORT_MARGIN, window_start),
             ).fetchall()
@@ -343,7 +343,7 @@ class EmbeddedBackend:
         return facets
 
     def _match_sql(self, conn: sqlite3.Connection, q: SearchQuery) -> tuple[str, list[Any]]:
-        """Return the SELECT of every matching doc: (id, d2, lat, lon, score, verified, rating..., codes)."""
+        """Return the SELECT of every matching doc: (id, d2, lat, lon, score, verified, rating_bayes, count, codes)."""
         ctes: list[str] = []
         joins: list[str] = []
         where = ["p.visible"]
@@ -397,7 +397,7 @@ class EmbeddedBackend:
         with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
         sql = (
             f"{with_clause}SELECT p.doc_id, {d2} AS d2, p.lat, p.lon, {score}, p.verified, "  # noqa: S608
-            f"p.rating_average, p.rating_count, p.codes FROM point p {' '.join(joins)} "
+            f"p.rating_bayes, p.rating_count, p.codes FROM point p {' '.join(joins)} "
             f"WHERE {' AND '.join(where)} GROUP BY p.doc_id"
             + (f" HAVING {' AND '.join(having)}" if having else "")
         )
@@ -477,26 +477,26 @@ def _order_by(q: SearchQuery) -> str:
     if q.sort == "relevance" and text_terms(q):
         return f"score DESC, {geo}id ASC"
     if q.sort == "rating":
-        return f"verified DESC, rating_average DESC NULLS LAST, rating_count DESC, {geo}id ASC"
+        return f"verified DESC, rating_bayes DESC NULLS LAST, rating_count DESC, {geo}id ASC"
     return f"verified DESC, {geo}id ASC"
 
 
 def _exact_page(rows: list[Row], q: SearchQuery, skip: int) -> list[SearchHit]:
     """Give the window's rows their haversine distance, re-sort them exactly as the engines do, cut the page."""
     hits = []
-    for doc_id, lat, lon, score, verified, rating_average, rating_count in rows:
+    for doc_id, lat, lon, score, verified, rating_bayes, rating_count in rows:
         distance = arc_distance_km(q.lat, q.lon, lat, lon) if q.lat is not None and q.lon is not None else None
-        hits.append((_sort_key(q, doc_id, distance or 0.0, score or 0.0, verified, rating_average, rating_count),
+        hits.append((_sort_key(q, doc_id, distance or 0.0, score or 0.0, verified, rating_bayes, rating_count),
                      SearchHit(id=doc_id, distance_km=distance, score=score or 0.0)))
     hits.sort(key=lambda pair: pair[0])
     return [hit for _, hit in hits[skip:skip + q.per_page]]
 
 
 def _sort_key(q: SearchQuery, doc_id: int, distance: float, score: float, verified: int,
-              rating_average: float | None, rating_count: int) -> tuple[Any, ...]:
+              rating_bayes: float | None, rating_count: int) -> tuple[Any, ...]:
     """Return the Python sort key equal to _order_by with the exact distance."""
     if q.sort == "relevance" and text_terms(q):
         return (-score, distance, doc_id)
     if q.sort == "rating":
-        return (-verified, rating_average is None, -(rating_average or 0.0), -rating_count, distance, doc_id)
+        return (-verified, rating_bayes is None, -(rating_bayes or 0.0), -rating_count, distance, doc_id)
     return (-verified, distance, doc_id)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from directory.reviews.rating import RatingPrior, bayesian_average
 from search.backends.embedded import SCHEMA_VERSION, EmbeddedBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.geo import arc_distance_km, quantize
@@ -95,15 +96,31 @@ def test_pages_are_slices_of_one_order_by_exact_distance_then_id(backend: Embedd
     assert [h.id for h in seen] == expected
 
 
-def test_rating_order_then_distance(backend: EmbeddedBackend) -> None:
+def _rated(average: float, count: int) -> dict[str, Any]:
+    """Return the rating fields of a document as the application computes them (default prior)."""
+    return {"rating_average": average, "rating_count": count,
+            "rating_bayes": bayesian_average(average, count, RatingPrior())}
+
+
+def test_rating_order_is_bayesian_then_count_then_distance(backend: EmbeddedBackend) -> None:
     backend.reindex([
-        _doc(1, ORIGIN[0] + 0.01, ORIGIN[1], rating_average=4.0, rating_count=3),
-        _doc(2, ORIGIN[0] + 0.02, ORIGIN[1], rating_average=4.0, rating_count=9),
+        _doc(1, ORIGIN[0] + 0.01, ORIGIN[1], **_rated(4.0, 3)),
+        _doc(2, ORIGIN[0] + 0.02, ORIGIN[1], **_rated(4.0, 9)),
         _doc(3, ORIGIN[0] + 0.03, ORIGIN[1]),
-        _doc(4, ORIGIN[0] + 0.04, ORIGIN[1], rating_average=5.0, rating_count=1),
-        _doc(5, ORIGIN[0] + 0.05, ORIGIN[1], rating_average=4.0, rating_count=3),
+        _doc(4, ORIGIN[0] + 0.04, ORIGIN[1], **_rated(5.0, 1)),
+        _doc(5, ORIGIN[0] + 0.05, ORIGIN[1], **_rated(4.0, 3)),
+        _doc(6, ORIGIN[0] + 0.06, ORIGIN[1], **_rated(4.7, 6)),
     ])
-    assert [h.id for h in backend.search(_near(sort="rating")).hits] == [4, 2, 1, 5, 3]
+    # 4.7 from six (4.38) tops one 5-star review (4.17), which tops 4.0 (4.0 however many); equal scores go by
+    # count, then distance; no reviews last.
+    assert [h.id for h in backend.search(_near(sort="rating")).hits] == [6, 4, 2, 1, 5, 3]
+
+
+def test_a_rating_change_reorders_after_an_update(backend: EmbeddedBackend) -> None:
+    backend.reindex([_doc(1, *ORIGIN, **_rated(4.7, 6)), _doc(2, *ORIGIN, **_rated(4.5, 2))])
+    assert [h.id for h in backend.search(_near(sort="rating")).hits] == [1, 2]
+    backend.apply([Change(2, _doc(2, *ORIGIN, **_rated(4.9, 40)))])
+    assert [h.id for h in backend.search(_near(sort="rating")).hits] == [2, 1]
 
 
 def test_facet_counts_cover_every_match_and_new_values_get_codes(backend: EmbeddedBackend) -> None:

@@ -32,7 +32,8 @@ GEO_SORT = {
         "distance_type": "arc",
     }
 }
-BY_RATING = [{"rating_average": {"order": "desc", "missing": "_last"}}, {"rating_count": {"order": "desc"}}]
+# The Bayesian average (directory/reviews/rating.py), never the raw one; no reviews last.
+BY_RATING = [{"rating_bayes": {"order": "desc", "missing": "_last"}}, {"rating_count": {"order": "desc"}}]
 
 
 def _near_boston(**kw: Any) -> SearchQuery:
