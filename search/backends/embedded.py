@@ -27,8 +27,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from search.geo import arc_distance_km, bounding_boxes, quantize
-from search.query import TEXT_FIELDS, text_terms
+from search.geo import arc_distance_km, bounding_boxes, distance_query_sort_key, haversin_sort_key, quantize
+from search.query import TEXT_FIELDS, engine_origin, text_terms
 from search.types import (
     EARTH_RADIUS_KM,
     FACET_FIELDS,
@@ -83,8 +83,10 @@ NO_POINT_BAND = 10_000
 CODED_KINDS = ("methods", "conditions", "languages")
 # Facet codes are Unicode private-use characters: they never occur in anything else stored.
 _CODE_BASE, _CODE_BASE_2, _CODE_SPAN = 0xE000, 0xF0000, 0x1900
-# Points whose squared chord is this close (relative) to the radius's get the exact haversine test.
+# Points whose squared chord is this close to the radius's (relative, plus absolute) get Lucene's own radius test
+# (search/geo.py): its sloppy cosine puts points a few micrometres from the edge on the other side of it.
 EDGE = 1e-9
+EDGE_ABS = 1e-13
 # Each location is also a word of the full-text index's ``cells`` column: its 0.5° cell. A text
 # search near a place matches the words AND the cells around it, so FTS5 only scores (bm25)
 # the practitioners nearby, not every practitioner in the country who mentions "sciatica".
@@ -124,7 +126,7 @@ class EmbeddedBackend:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA temp_store=MEMORY")
-                conn.create_function("arc_km", 4, arc_distance_km, deterministic=True)
+                conn.create_function("lucene_key", 4, haversin_sort_key, deterministic=True)
             except sqlite3.Error as exc:
                 raise SearchUnavailable(f"embedded index {self.path}: {exc}") from exc
             self._local.conn = conn
@@ -364,7 +366,7 @@ class EmbeddedBackend:
             score = "t.score"
         d2 = "NULL"
         if q.has_origin:
-            lat, lon = q.lat or 0.0, q.lon or 0.0
+            lat, lon = engine_origin(q)
             x, y, z = _unit_vector(lat, lon)
             d2 = "min((p.x - ?) * (p.x - ?) + (p.y - ?) * (p.y - ?) + (p.z - ?) * (p.z - ?))"
             params += [x, x, y, y, z, z]
@@ -376,8 +378,9 @@ class EmbeddedBackend:
                 params += [min_lon, max_lon, min_lat, max_lat]
             where.append(f"({' OR '.join(boxes)})")
             chord2 = _chord2(q.radius_km)
-            having.append("d2 <= ? OR (d2 <= ? AND arc_km(?, ?, p.lat, p.lon) <= ?)")
-            having_params += [chord2 * (1 - EDGE), chord2 * (1 + EDGE), lat, lon, q.radius_km]
+            margin = chord2 * EDGE + EDGE_ABS
+            having.append("d2 <= ? OR (d2 <= ? AND lucene_key(?, ?, p.lat, p.lon) <= ?)")
+            having_params += [chord2 - margin, chord2 + margin, lat, lon, distance_query_sort_key(q.radius_km * 1000)]
         if q.verified_only:
             where.append("p.verified")
         for kind in CODED_KINDS:
@@ -485,7 +488,7 @@ def _exact_page(rows: list[Row], q: SearchQuery, skip: int) -> list[SearchHit]:
     """Give the window's rows their haversine distance, re-sort them exactly as the engines do, cut the page."""
     hits = []
     for doc_id, lat, lon, score, verified, rating_bayes, rating_count in rows:
-        distance = arc_distance_km(q.lat, q.lon, lat, lon) if q.lat is not None and q.lon is not None else None
+        distance = arc_distance_km(*engine_origin(q), lat, lon) if q.has_origin else None
         hits.append((_sort_key(q, doc_id, distance or 0.0, score or 0.0, verified, rating_bayes, rating_count),
                      SearchHit(id=doc_id, distance_km=distance, score=score or 0.0)))
     hits.sort(key=lambda pair: pair[0])

@@ -19,6 +19,7 @@ from search import SearchBackend, SearchQuery, create_backend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.hours import open_keys
 from search.types import Change, SearchUnavailable
+from tests.support.radius_edge import edge_cases, lucene_total
 
 BOSTON = (42.3601, -71.0589)
 KM_LAT = 1 / 111.195  # degrees of latitude per km on Elasticsearch's sphere
@@ -191,6 +192,38 @@ def test_updates_and_deletes_apply(backend: SearchBackend) -> None:
     backend.apply([Change(4, DOCS[3]), Change(6, DOCS[5])])
     if hasattr(backend, "refresh"):
         backend.refresh()
+
+
+# The query of issue #15 item 7, which once totalled one more on Elasticsearch than on the embedded backend.
+EDGE_ORIGIN = (40.75453, -73.97612)
+
+
+@pytest.fixture(scope="module", params=["embedded", "elasticsearch", "opensearch"])
+def edge_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SearchBackend, list[float], list[int]]]:
+    """Return a backend of each kind holding points a hair from the radii asked, with those radii and Lucene's totals."""
+    points, radii = edge_cases(EDGE_ORIGIN, 200, 7)
+    kind = request.param
+    if kind == "embedded":
+        instance = create_backend("embedded", path=str(Path(tmp_path_factory.mktemp("edge")) / "s.db"))
+    else:
+        url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
+        instance = create_backend(kind, url=url, index_prefix=f"parity-edge-{kind}")
+    instance.ensure_index()
+    instance.reindex(iter([_doc(100 + i, "Ed", f"Edge{i}", [PlacePoint(lat, lon, "New York", "NY", "10017", "US")])
+                           for i, (lat, lon) in enumerate(points)]))
+    yield instance, radii, [lucene_total(EDGE_ORIGIN, points, r) for r in radii]
+    instance.close()
+
+
+def test_points_a_hair_from_the_radius_count_the_same_on_every_backend(
+        edge_backend: tuple[SearchBackend, list[float], list[int]]) -> None:
+    # Each radius passes within half a micrometre of one point: Elasticsearch measures from the origin on Lucene's
+    # grid (OpenSearch from the origin as sent, so the app sends the encoded one), and both round with Lucene's
+    # sloppy cosine, which the embedded backend replays at the edge.
+    backend, radii, expected = edge_backend
+    totals = [backend.search(SearchQuery(lat=EDGE_ORIGIN[0], lon=EDGE_ORIGIN[1], radius_km=r, sort="distance",
+                                         verified_only=True, per_page=1)).total for r in radii]
+    assert totals == expected
 
 
 def test_suggest_completes_names(backend: SearchBackend) -> None:

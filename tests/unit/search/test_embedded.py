@@ -19,8 +19,9 @@ import pytest
 from directory.reviews.rating import RatingPrior, bayesian_average
 from search.backends.embedded import SCHEMA_VERSION, EmbeddedBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
-from search.geo import arc_distance_km, quantize
+from search.geo import arc_distance_km, distance_query_sort_key, haversin_sort_key, quantize
 from search.types import Change, SearchQuery
+from tests.support.radius_edge import edge_cases, lucene_total
 
 ORIGIN = (47.6062, -122.3321)
 NEEDLING = VocabularyTerm("filiform-needling", "Filiform needling", ("needling",))
@@ -68,13 +69,30 @@ def test_an_index_of_an_older_schema_is_dropped_and_rebuilt_empty(tmp_path: Path
 
 
 @pytest.mark.parametrize("km", [0.5, 7.0, 25.0, 180.0, 499.0])
-def test_the_radius_edge_follows_the_haversine_distance_to_the_last_digit(backend: EmbeddedBackend, km: float) -> None:
+def test_the_radius_edge_follows_lucenes_own_test_to_the_last_bit(backend: EmbeddedBackend, km: float) -> None:
     lat, lon = quantize(ORIGIN[0] + km / 111.2 * 0.6, ORIGIN[1] + km / 75.0 * 0.8)
     backend.reindex([_doc(1, lat, lon)])
-    exact = arc_distance_km(ORIGIN[0], ORIGIN[1], lat, lon)
-    assert [h.id for h in backend.search(_near(radius_km=exact)).hits] == [1]
-    assert backend.search(_near(radius_km=exact * (1 - 1e-12))).total == 0
-    assert backend.search(_near(radius_km=exact)).hits[0].distance_km == exact
+    origin = quantize(*ORIGIN)  # what every backend measures from (search.query.engine_origin)
+    exact = arc_distance_km(*origin, lat, lon)
+    key = haversin_sort_key(*origin, lat, lon)
+    for radius in (exact * (1 - 1e-9), exact * (1 - 1e-12), exact, exact * (1 + 1e-12), exact * (1 + 1e-9)):
+        inside = key <= distance_query_sort_key(radius * 1000)
+        assert backend.search(_near(radius_km=radius)).total == int(inside), radius
+    # Away from the micrometre band Lucene's test is the plain haversine one.
+    assert backend.search(_near(radius_km=exact * (1 - 1e-6))).total == 0
+    assert backend.search(_near(radius_km=exact * (1 + 1e-6))).hits[0].distance_km == exact
+
+
+def test_points_micrometres_from_the_radius_are_in_or_out_as_on_the_engines(backend: EmbeddedBackend) -> None:
+    # Around the query of issue #15 item 7: each radius passes within half a micrometre of one point.
+    origin = (40.75453, -73.97612)
+    points, radii = edge_cases(origin, 300, 15)
+    backend.reindex([_doc(i, lat, lon) for i, (lat, lon) in enumerate(points, 1)])
+    exact = [sum(arc_distance_km(*quantize(*origin), *p) <= r for p in points) for r in radii]
+    expected = [lucene_total(origin, points, r) for r in radii]
+    assert expected != exact, "the radii are close enough to their points for Lucene's rounding to matter"
+    assert [backend.search(SearchQuery(lat=origin[0], lon=origin[1], radius_km=r, per_page=1)).total
+            for r in radii] == expected
 
 
 def test_pages_are_slices_of_one_order_by_exact_distance_then_id(backend: EmbeddedBackend) -> None:
