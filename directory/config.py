@@ -118,6 +118,14 @@ def _validate(settings: dict[str, Any]) -> None:
         settings["SECRET_KEY"] = _instance_secret(Path(settings["INSTANCE_DIR"]))
     _validate_public_address(settings)
     _validate_referral_keys(settings)
+    _validate_rating_prior(settings)
+
+
+def _validate_rating_prior(settings: dict[str, Any]) -> None:
+    """Refuse a RATING_PRIOR_MEAN or RATING_PRIOR_WEIGHT out of range at start-up, not at the first search."""
+    from directory.reviews.rating import prior_from_settings
+
+    prior_from_settings(settings)
 
 
 def _validate_referral_keys(settings: dict[str, Any]) -> None:

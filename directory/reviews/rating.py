@@ -10,8 +10,9 @@ Changing either setting needs `flask search reindex`. See the README, "How ratin
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 
@@ -44,8 +45,12 @@ def bayesian_average(average: float | None, count: int, prior: RatingPrior) -> f
 
 
 def rating_prior() -> RatingPrior:
+    """Return the prior this app is configured with."""
+    return prior_from_settings(current_app.config)
+
+
+def prior_from_settings(config: Mapping[str, Any]) -> RatingPrior:
     """Return the prior from RATING_PRIOR_MEAN (1-5) and RATING_PRIOR_WEIGHT (0-1000); refuse other values."""
-    config = current_app.config
     mean = _number(config.get("RATING_PRIOR_MEAN", DEFAULT_PRIOR_MEAN), "RATING_PRIOR_MEAN", 1.0, 5.0,
                    "a rating from 1 to 5")
     weight = _number(config.get("RATING_PRIOR_WEIGHT", DEFAULT_PRIOR_WEIGHT), "RATING_PRIOR_WEIGHT", 0.0, 1000.0,

@@ -86,3 +86,10 @@ def test_the_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("RATING_PRIOR_WEIGHT", "8")
     settings = load_config({"SECRET_KEY": "s" * 32, "REFERRAL_KEYS": Fernet.generate_key().decode()})
     assert (settings["RATING_PRIOR_MEAN"], settings["RATING_PRIOR_WEIGHT"]) == ("3.75", "8")
+
+
+def test_a_malformed_prior_in_the_environment_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATING_PRIOR_WEIGHT", "lots")
+    with pytest.raises(ConfigError) as refused:
+        load_config({"SECRET_KEY": "s" * 32, "REFERRAL_KEYS": Fernet.generate_key().decode()})
+    assert refused.value.message == "RATING_PRIOR_WEIGHT must be a number of reviews from 0 to 1000, not 'lots'"
