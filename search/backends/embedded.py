@@ -1,8 +1,9 @@
 """The embedded backend: SQLite FTS5 for text, a clustered point table for the radius.
 
 It lives in its own SQLite file beside the app database and needs nothing installed.
-Exact great-circle distance (on Lucene-quantized points) decides the radius edge and the
-order of the page, so it returns the same ids in the same order as the cluster backend.
+Lucene's own radius test (from the origin on Lucene's grid, on Lucene-quantized points) decides
+the radius edge and exact great-circle distance the order of the page, so it returns the same ids
+in the same order as the cluster backend.
 
 How a search stays fast on 100k practitioners (a dense 100 km search matches ~9k):
 
@@ -11,8 +12,8 @@ How a search stays fast on 100k practitioners (a dense 100 km search matches ~9k
   point. Each row carries what filters, sorts and facets need, so no join is made.
 * Distances are compared as squared chord lengths between unit vectors, stored per
   point: plain arithmetic, monotonic in the great-circle distance. Haversine (the same
-  function the engines use) is only computed for the rows a page shows and for the few
-  points within a hair of the radius.
+  function the engines use) is only computed for the rows a page shows, and Lucene's radius
+  test (search/geo.py) for the few points within a hair of the radius.
 * Facet values are coded as one character each (``facet_code``); a practitioner's
   values are a short string, and facet counts are ``str.count`` over the matches'
   concatenated strings instead of a join through a term table.
@@ -487,8 +488,9 @@ def _order_by(q: SearchQuery) -> str:
 def _exact_page(rows: list[Row], q: SearchQuery, skip: int) -> list[SearchHit]:
     """Give the window's rows their haversine distance, re-sort them exactly as the engines do, cut the page."""
     hits = []
+    origin = engine_origin(q)
     for doc_id, lat, lon, score, verified, rating_bayes, rating_count in rows:
-        distance = arc_distance_km(*engine_origin(q), lat, lon) if q.has_origin else None
+        distance = arc_distance_km(*origin, lat, lon) if q.has_origin else None
         hits.append((_sort_key(q, doc_id, distance or 0.0, score or 0.0, verified, rating_bayes, rating_count),
                      SearchHit(id=doc_id, distance_km=distance, score=score or 0.0)))
     hits.sort(key=lambda pair: pair[0])
