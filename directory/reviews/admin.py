@@ -41,8 +41,10 @@ def reject(review_id: int) -> Any:
     form = RejectForm()
     if not form.validate():
         return _queue_page(failed=(review_id, form)), 400
+    # The form is on the queue only while the review waits there; otherwise the refusal is flashed.
+    shown = moderation.in_queue(moderation.get_review(review_id))
     return run_action(lambda: moderation.reject(current_user, review_id, form.reason.data or "", form.note.data or ""),
-                      rerender=lambda: _queue_page(failed=(review_id, form)), form=form,
+                      rerender=lambda: _queue_page(failed=(review_id, form)), form=form if shown else None,
                       success=f"Review #{review_id} is rejected.", redirect_to=url_for("reviews_admin.queue"))
 
 

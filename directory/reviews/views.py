@@ -87,7 +87,9 @@ def respond(review_id: int) -> Any:
     form = ResponseForm()
     if not form.validate():
         return _history_page(review, response_form=form), 400
-    return run_action(lambda: moderation.respond(current_user, review_id, form.body.data or ""), form=form,
+    # Someone who may not respond sees no response form: their refusal is flashed instead.
+    return run_action(lambda: moderation.respond(current_user, review_id, form.body.data or ""),
+                      form=form if _owns(review) else None,
                       rerender=lambda: _history_page(_visible(review_id), response_form=form),
                       success="Your response is published under the review.",
                       redirect_to=url_for("reviews.history", review_id=review_id))
@@ -167,8 +169,7 @@ def _history_page(review: Review, *, report_form: ReportForm | None = None,
     practitioner = db.session.get(Practitioner, review.practitioner_id)
     if practitioner is None:
         abort(404)
-    owner = bool(current_user.is_authenticated and current_user.role == "practitioner"
-                 and current_user.practitioner_id == review.practitioner_id)
+    owner = _owns(review)
     return render_template(
         "reviews/history.html", review=review, practitioner=practitioner, reasons=moderation.REASONS,
         show_text=review.moderation_state != "removed" or _is_admin(), is_admin=_is_admin(), owner=owner,
@@ -177,6 +178,12 @@ def _history_page(review: Review, *, report_form: ReportForm | None = None,
         can_report=bool(current_user.is_authenticated and current_user.role in ("patient", "practitioner")
                         and review.moderation_state == "published" and review.author_id != current_user.id),
         actors=_actor_names(review) if _is_admin() else {})
+
+
+def _owns(review: Review) -> bool:
+    """Tell whether the viewer is the practitioner the review is about."""
+    return bool(current_user.is_authenticated and current_user.role == "practitioner"
+                and current_user.practitioner_id == review.practitioner_id)
 
 
 def _actor_names(review: Review) -> dict[int, str]:

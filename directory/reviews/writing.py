@@ -254,7 +254,7 @@ def _pain(given: ReviewInput, referral: Referral | None) -> tuple[int | None, in
         return None, None
     if referral is None or referral.state != "completed":
         raise InvalidParameter("Pain scores can be given only for a course of treatment completed through a "
-                               "Meridian referral or appointment request.", field="pain_before")
+                               "Meridian referral or appointment request.")
     if before is None or after is None:
         raise InvalidParameter("Give your pain both before and after the treatment, or neither.", field="pain_after")
     for value, field in ((before, "pain_before"), (after, "pain_after")):
