@@ -65,9 +65,10 @@ def _queue_page(failed: tuple[int, RejectForm] | None = None,
                 confirm: tuple[int, ConfirmVisitForm] | None = None) -> str:
     """Render the queue; a refused reject or confirmation shows its form with the errors."""
     reviews = moderation.queue()
+    recent = adverse_event_signals(None, limit=50)
     signals = adverse_event_signals({review.practitioner_id for review in reviews})
     by_review = {s.review_id: s for found in signals.values() for s in found}
-    return render_template("reviews/admin_queue.html", reviews=reviews, signals=by_review,
+    return render_template("reviews/admin_queue.html", reviews=reviews, signals=by_review, recent=recent,
                            reasons=moderation.REASONS, approve_form=ApproveForm(formdata=None),
                            reject_forms={r.id: failed[1] if failed and failed[0] == r.id else RejectForm(formdata=None)
                                          for r in reviews},

@@ -145,16 +145,20 @@ class Signal:
     occurred_at: datetime
 
 
-def adverse_event_signals(practitioner_ids: Collection[int]) -> dict[int, list[Signal]]:
-    """Return practitioner id -> the adverse-event signals of their reviews, newest first, whatever the moderation."""
-    if not practitioner_ids:
+def adverse_event_signals(practitioner_ids: Collection[int] | None,
+                          limit: int | None = None) -> dict[int, list[Signal]]:
+    """Return practitioner id -> the adverse-event signals of their reviews, newest first, whatever the moderation.
+
+    ``None`` reads every practitioner's (the newest ``limit``), for the admin review queue.
+    """
+    if practitioner_ids is not None and not practitioner_ids:
         return {}
-    rows = db.session.execute(
-        select(Review.practitioner_id, ReviewEvent.review_id, ReviewEvent.reason, ReviewEvent.occurred_at)
-        .join(Review, Review.id == ReviewEvent.review_id)
-        .where(Review.practitioner_id.in_(list(practitioner_ids)), ReviewEvent.kind == "adverse_event_signal")
-        .order_by(ReviewEvent.occurred_at.desc(), ReviewEvent.id.desc())
-    )
+    query = (select(Review.practitioner_id, ReviewEvent.review_id, ReviewEvent.reason, ReviewEvent.occurred_at)
+             .join(Review, Review.id == ReviewEvent.review_id).where(ReviewEvent.kind == "adverse_event_signal")
+             .order_by(ReviewEvent.occurred_at.desc(), ReviewEvent.id.desc()).limit(limit))
+    if practitioner_ids is not None:
+        query = query.where(Review.practitioner_id.in_(list(practitioner_ids)))
+    rows = db.session.execute(query)
     signals: dict[int, list[Signal]] = {}
     for pid, review_id, terms, at in rows:
         signals.setdefault(int(pid), []).append(Signal(int(review_id), tuple(terms.split(", ")), at))

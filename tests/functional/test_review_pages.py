@@ -251,3 +251,14 @@ def test_every_review_event_is_recorded(session: Any, profile: Practitioner, pat
     review = _published(patient, profile)
     kinds = db.session.scalars(select(ReviewEvent.kind).where(ReviewEvent.review_id == review.id)).all()
     assert kinds == ["submitted", "approved"]
+
+
+def test_the_queue_lists_signals_of_reviews_no_longer_in_it(client: Any, profile: Practitioner, patient: User,
+                                                            admin: User) -> None:
+    review = write_review(patient, profile, ReviewInput(rating=1, body="The moxa burned me."))
+    moderation.reject(admin, review.id, "off_topic")
+    _saved(None)
+    sign_in_as(client, admin)
+    page = client.get("/admin/reviews").get_data(as_text=True)
+    assert "No review is waiting for a decision." in page
+    assert f"review #{review.id}</a> (burn," in page
