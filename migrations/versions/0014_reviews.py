@@ -28,13 +28,19 @@ REVIEW_CHECKS = [
     ('response_length', 'response_body IS NULL OR length(response_body) <= 3000'),
     ('visit_confirmed_by_someone', '(visit_confirmed_at IS NULL) OR (visit_confirmed_by_id IS NOT NULL)'),
 ]
+# Events are never changed; the one update allowed is the database's own ON DELETE SET NULL of a deleted actor.
+_FIXED = "id, review_id, kind, actor_role, occurred_at, from_state, to_state, reason, note"
 SQLITE_TRIGGERS = [
-    "CREATE TRIGGER review_event_no_update BEFORE UPDATE ON review_event "
+    f"CREATE TRIGGER review_event_no_update BEFORE UPDATE OF {_FIXED} ON review_event "
     "BEGIN SELECT RAISE(ABORT, 'review_event is append-only'); END",
+    "CREATE TRIGGER review_event_actor_only_cleared BEFORE UPDATE OF actor_id ON review_event "
+    "WHEN NEW.actor_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'review_event is append-only'); END",
 ]
 POSTGRES_TRIGGERS = [
-    "CREATE FUNCTION review_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "BEGIN RAISE EXCEPTION 'review_event is append-only'; END $$",
+    "CREATE FUNCTION review_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF TG_OP = 'UPDATE' AND NEW.actor_id IS NULL AND ROW(NEW.{_FIXED.replace(', ', ', NEW.')}) "
+    f"IS NOT DISTINCT FROM ROW(OLD.{_FIXED.replace(', ', ', OLD.')}) THEN RETURN NEW; END IF; "
+    "RAISE EXCEPTION 'review_event is append-only'; END $$",
     "CREATE TRIGGER review_event_append_only BEFORE UPDATE ON review_event "
     "FOR EACH ROW EXECUTE FUNCTION review_event_append_only()",
 ]
@@ -149,6 +155,7 @@ def downgrade():
         op.execute("DROP FUNCTION IF EXISTS review_event_append_only()")
     else:
         op.execute("DROP TRIGGER IF EXISTS review_event_no_update")
+        op.execute("DROP TRIGGER IF EXISTS review_event_actor_only_cleared")
     with op.batch_alter_table('review_revision', schema=None) as batch_op:
         for name, _ in SCORE_CHECKS:
             batch_op.drop_constraint(batch_op.f(f'ck_review_revision_{name}'), type_='check')

@@ -284,3 +284,20 @@ def test_review_events_cannot_be_changed(session: Any) -> None:
         db.session.flush()
     db.session.rollback()
     assert AppendOnlyReviewHistory.status == 409
+
+
+def test_the_database_refuses_changed_events_but_lets_a_deleted_author_go(session: Any) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    from directory.accounts.services import delete_account
+
+    patient = factories.patient()
+    review = write_review(patient, factories.practitioner(), GOOD)
+    db.session.flush()
+    with pytest.raises(DatabaseError, match="append-only"), db.session.begin_nested():
+        db.session.execute(text("UPDATE review_event SET kind = 'approved' WHERE review_id = :id"), {"id": review.id})
+    delete_account(patient)
+    db.session.flush()
+    actors = db.session.scalars(select(ReviewEvent.actor_id).where(ReviewEvent.review_id == review.id)).all()
+    assert actors == [None]
