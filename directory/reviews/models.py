@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, Mapper, ORMExecuteState, Session, mapped_colu
 from directory.clock import utcnow
 from directory.errors import DomainError
 from directory.extensions import db
-from directory.practitioners.models import Condition, Method, _enum_check
+from directory.practitioners.models import Condition, Method, Practitioner, _enum_check
 
 MODERATION_STATES = ("pending", "published", "rejected", "removed")
 RATING_RANGE = "rating BETWEEN 1 AND 5"
@@ -123,6 +123,7 @@ class Review(db.Model):  # type: ignore[name-defined,misc]
         cascade="all, delete-orphan", order_by="ReviewResponseRevision.revision"
     )
     events: Mapped[list[ReviewEvent]] = relationship(order_by="ReviewEvent.id", viewonly=True)
+    practitioner: Mapped[Practitioner] = relationship()
     condition: Mapped[Condition | None] = relationship()
     methods: Mapped[list[Method]] = relationship(secondary=review_method, order_by="Method.sort_order")
 

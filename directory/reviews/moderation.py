@@ -35,7 +35,7 @@ def queue() -> list[Review]:
     return list(db.session.scalars(
         select(Review).where(or_(Review.moderation_state == "pending",
                                  (Review.moderation_state == "published") & (Review.hold_reason != "")))
-        .options(selectinload(Review.revisions), selectinload(Review.methods))
+        .options(selectinload(Review.revisions), selectinload(Review.methods), selectinload(Review.practitioner))
         .order_by(Review.created_at, Review.id).limit(200)
     ))
 
