@@ -65,6 +65,14 @@ class Config:
     MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
     NPI_REGISTRY_URL = os.environ.get("NPI_REGISTRY_URL", "https://npiregistry.cms.hhs.gov/api/")
     DEMO_PRACTITIONERS = int(os.environ.get("DEMO_PRACTITIONERS", "2000"))
+    # Reviews: "pre" (an admin approves each first) or "post" (published at once unless held).
+    REVIEW_MODERATION = os.environ.get("REVIEW_MODERATION", "pre")
+    # Holds that apply in both modes: new accounts, and bursts of reviews for one practitioner.
+    REVIEW_MIN_ACCOUNT_AGE_DAYS = int(os.environ.get("REVIEW_MIN_ACCOUNT_AGE_DAYS", "3"))
+    REVIEW_BURST_COUNT = int(os.environ.get("REVIEW_BURST_COUNT", "5"))
+    REVIEW_BURST_HOURS = float(os.environ.get("REVIEW_BURST_HOURS", "24"))
+    # Comma-separated; empty means the built-in list (directory/reviews/signals.py DEFAULT_TERMS).
+    REVIEW_ADVERSE_EVENT_TERMS = os.environ.get("REVIEW_ADVERSE_EVENT_TERMS", "")
 
 
 class DevelopmentConfig(Config):

@@ -468,7 +468,10 @@ def _demo_evidence(source: str) -> tuple[str, str]:
 
 
 def _reviews(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, pid: int, now: datetime) -> None:
-    """Queue zero to six published reviews, each with its first revision."""
+    """Queue zero to six published, anonymous (imported) reviews, each with its first revision.
+
+    Bulk rows for speed; the demo accounts' reviews go through the services (directory/reviews/demo.py).
+    """
     for _ in range(rng.choices(range(7), [25, 20, 18, 14, 10, 8, 5])[0]):
         rid = ids.take("review")
         rating = rng.choices([1, 2, 3, 4, 5], [3, 4, 10, 33, 50])[0]
@@ -476,10 +479,12 @@ def _reviews(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, 
         at = now - timedelta(days=rng.randint(1, 900))
         batch.add("review", {"id": rid, "practitioner_id": pid, "author_id": None,
                              "author_display_name": f"{fake.first_name(rng, 'any')} {rng.choice(fake.last)[0]}.", "rating": rating,
-                             "title": "", "body": body, "visit_date": at.date(), "moderation_state": "published",
+                             "title": "", "body": body, "visit_date": at.date().replace(day=1),
+                             "moderation_state": "published", "published_at": at,
                              "moderated_by_id": None, "moderated_at": at, "response_body": None, "response_at": None,
                              "created_at": at, "updated_at": at})
         batch.add("review_revision", {"id": ids.take("review_revision"), "review_id": rid, "revision": 1,
-                                      "rating": rating, "title": "", "body": body, "edited_at": at})
+                                      "rating": rating, "title": "", "body": body, "edited_at": at,
+                                      "visit_date": at.date().replace(day=1)})
 
 

@@ -19,6 +19,8 @@ from directory.accounts.models import PractitionerClaim
 from directory.accounts.passwords import hash_password
 from directory.clock import utcnow
 from directory.extensions import db
+from directory.reviews import moderation
+from directory.reviews.writing import ReviewInput, write_review
 from directory.screening.rules import RULES
 from directory.vetting.services import check_exclusions
 from directory.vetting.sources.leie import import_exclusion_list
@@ -41,6 +43,9 @@ SEARCH_PARAMS = ["place", "lat", "lon", "radius_km", "method", "condition", "lan
                  "accepting_new_patients", "telehealth", "wheelchair_accessible", "open_now", "q", "verified_only",
                  "sort", "page", "per_page"]
 ORIGIN = {"lat": "42.36", "lon": "-71.06"}
+REVIEW = {"rating": "4", "body": "Calm and careful."}
+REVIEW_PARAMS = ["rating", "communication_rating", "risks_rating", "pain_effect_rating", "title", "body", "condition",
+                 "methods", "visit_month", "pain_before", "pain_after"]
 PASSWORD = "correct horse battery staple"
 
 
@@ -121,6 +126,14 @@ ROUTES = [
           {"decision": "clear", "reason": "not them"}, ("decision", "reason")),
     Route("POST", "/admin/vetting/practitioners/{practitioner_id}/identity", "admin", {},
           ("date_of_birth", "former_names")),
+    Route("POST", "/practitioners/fuzz-review-profile/review", "patient", REVIEW, tuple(REVIEW_PARAMS)),
+    Route("POST", "/reviews/{review_id}/edit", "patient", REVIEW, tuple(REVIEW_PARAMS)),
+    Route("GET", "/reviews/{review_id}", "anonymous", {}, ()),
+    Route("POST", "/reviews/{review_id}/report", "practitioner", {"reason": "abusive"}, ("reason", "note")),
+    Route("POST", "/reviews/{review_id}/response", "practitioner", {"body": "Thanks"}, ("body",)),
+    Route("GET", "/admin/reviews", "admin", {}, ()),
+    Route("POST", "/admin/reviews/{review_id}/reject", "admin", {"reason": "abusive"}, ("reason", "note")),
+    Route("POST", "/admin/reviews/{review_id}/confirm-visit", "admin", {"note": "book"}, ("note",)),
 ]
 ID_ROUTES = [
     ("POST", "/admin/users/{}/approve"), ("POST", "/admin/users/{}/role"), ("POST", "/admin/users/{}/refuse"),
@@ -133,6 +146,9 @@ ID_ROUTES = [
     ("GET", "/admin/vetting/credentials/{}/document"), ("GET", "/referrals/{}"), ("POST", "/referrals/{}/accept"),
     ("POST", "/admin/vetting/practitioners/{}/assign"), ("GET", "/admin/vetting/batches/{}"),
     ("POST", "/admin/vetting/batches/{}/step"),
+    ("GET", "/reviews/{}"), ("POST", "/reviews/{}/report"), ("POST", "/reviews/{}/response"),
+    ("POST", "/admin/reviews/{}/approve"), ("POST", "/admin/reviews/{}/reject"),
+    ("POST", "/admin/reviews/{}/confirm-visit"),
 ]
 TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit",
                 "/api/v1/practitioners/{}/verification"]
@@ -169,9 +185,12 @@ def world(app: Flask, session: Any) -> dict[str, Any]:
     batch = VettingBatch(started_by_id=users["admin"].id, practitioner_ids=f"[{profile.id}]", total=1)
     db.session.add(batch)
     db.session.flush()
+    factories.practitioner(slug="fuzz-review-profile")
+    review = write_review(patient, profile, ReviewInput(rating=4, body="A fine visit."))
+    moderation.approve(users["admin"], review.id)
     db.session.commit()  # a savepoint: a refused action's rollback keeps the world for the page it re-renders
     return {"users": users, "doctor_id": doctor.id, "claim_id": claim.id, "practitioner_id": profile.id,
-            "referral_id": referral.id, "batch_id": batch.id,
+            "referral_id": referral.id, "batch_id": batch.id, "review_id": review.id,
             "reset_token": tokens.make_token("reset", {"uid": patient.id, "h": patient.password_hash[-16:]})}
 
 
