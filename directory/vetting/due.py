@@ -11,15 +11,16 @@ from directory.vetting.status import (
     VettingFacts,
     VettingPolicy,
     add_months,
+    exclusion_monitored_until,
+    monitored_until,
+    monitoring_source,
+    queue_days,
     required_credentials,
     verification_decision,
 )
 
 # Sources a scheduled run may call without a person: everything else goes to the admin queue.
 AUTOMATED_KINDS = {"npi": "npi_registry"}
-# Re-check the exclusion list this many days before the monthly window closes, so a daily
-# cron run keeps every practitioner inside it even when a run fails once.
-EXCLUSION_MARGIN_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,10 @@ def due_items(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_
     if not facts.credentials:
         return items
     decision = _current_decision(facts, today, policy)
-    items += [item for c in facts.credentials if (item := _credential_due(c, decision, today, policy))]
+    # Only required credentials are monitored: an optional one (insurance, say) keeps its last check.
+    required = required_credentials(facts, today) or []
+    items += [item for c in facts.credentials
+              if (item := _credential_due(c, decision, today, policy, any(c is r for r in required)))]
     items += _exclusion_due(facts, today, policy)
     return sorted(items, key=lambda i: (i.since, i.source, i.credential_ref or 0))
 
@@ -60,7 +64,8 @@ def _current_decision(facts: VettingFacts, today: date, policy: VettingPolicy) -
     return decision
 
 
-def _credential_due(c: CredentialFacts, decision: date | None, today: date, policy: VettingPolicy) -> DueItem | None:
+def _credential_due(c: CredentialFacts, decision: date | None, today: date, policy: VettingPolicy,
+                    monitored: bool = False) -> DueItem | None:
     """Return the item due for one credential, or None when it needs nothing now."""
     source = AUTOMATED_KINDS.get(c.kind, _manual_source(c.kind))
     automated = c.kind in AUTOMATED_KINDS
@@ -81,9 +86,17 @@ def _credential_due(c: CredentialFacts, decision: date | None, today: date, poli
     if decision is not None and add_months(decision, policy.reverify_months) <= soon:
         cycle_end = add_months(decision, policy.reverify_months)
         return item(f"re-verification due by {cycle_end}", cycle_end - timedelta(days=policy.expiring_within_days))
+    candidates = []
+    if monitored and decision is not None:
+        until = monitored_until(c, decision, policy)
+        recheck_on = until - timedelta(days=queue_days(policy, monitoring_source(c)))
+        if recheck_on <= today:
+            candidates.append(item(f"monitoring re-check due by {until}", recheck_on))
     if c.valid_until is not None and c.valid_until <= soon:
-        return item(f"expires on {c.valid_until}", c.valid_until - timedelta(days=policy.expiring_within_days), False)
-    return None
+        candidates.append(item(f"expires on {c.valid_until}", c.valid_until - timedelta(days=policy.expiring_within_days),
+                               False))
+    # Whichever fell due first names the item; the check an admin or the run makes serves both.
+    return min(candidates, key=lambda i: i.since, default=None)
 
 
 def _manual_source(kind: str) -> str:
@@ -110,7 +123,9 @@ def _exclusion_recheck(facts: VettingFacts, today: date, policy: VettingPolicy) 
     if last is None:
         first = min((c.submitted_on for c in facts.credentials if c.submitted_on), default=today)
         return DueItem("exclusion_list", "never checked", first, automated=True)
-    renew_on = last + timedelta(days=policy.exclusion_days - EXCLUSION_MARGIN_DAYS)
+    # Queued a week before the window closes, so a daily cron run keeps every practitioner inside
+    # it even when a run fails once.
+    renew_on = (exclusion_monitored_until(facts, policy) or today) - timedelta(days=queue_days(policy, "exclusion_list"))
     if renew_on <= today:
         return DueItem("exclusion_list", f"last checked {last}", renew_on, automated=True)
     if facts.exclusion_list_newer:

@@ -33,7 +33,13 @@ from directory.vetting.models import (
     VettingIdentity,
 )
 from directory.vetting.notices import announce_status_change, email_owner
-from directory.vetting.status import DEFAULT_POLICY, VettingPolicy, compute_status, verified_since
+from directory.vetting.status import (
+    DEFAULT_POLICY,
+    VettingPolicy,
+    compute_status,
+    monitoring_windows,
+    verified_since,
+)
 
 CONFIG_KEYS = {
     "VETTING_PRIMARY_SOURCE_DAYS": "primary_source_days",
@@ -42,6 +48,7 @@ CONFIG_KEYS = {
     "VETTING_EXPIRING_DAYS": "expiring_within_days",
     "VETTING_NAME_MATCH_REVIEW_DAYS": "name_match_review_days",
 }
+MONITORING_KEYS = {"VETTING_AUTOMATED_MONITORING_DAYS": "automated_days", "VETTING_MANUAL_MONITORING_DAYS": "manual_days"}
 AUTOMATIC_SUSPENSION_REASON = "the practitioner's NPI is on the exclusion list; suspended pending an admin's review"
 
 
@@ -53,6 +60,8 @@ def current_policy() -> VettingPolicy:
         days = config["VETTING_ALERT_DAYS"]
         # From the environment it is text ("90,60,30,14,7,0"); from a test it may be a tuple.
         values["alert_days"] = tuple(int(d) for d in (days.split(",") if isinstance(days, str) else days))
+    values["monitoring"] = monitoring_windows(**{arg: int(config[key]) for key, arg in MONITORING_KEYS.items()
+                                                 if key in config})
     return VettingPolicy(**{**DEFAULT_POLICY.__dict__, **values})
 
 

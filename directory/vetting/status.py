@@ -7,14 +7,20 @@ for ``reverify_months`` (NCQA re-credentialing cycle: 36 months) provided the ex
 was checked within ``exclusion_days``, no required credential expired and no later check
 failed. Decisions are derived from the dated passes, never stored, so the status cannot say
 more than the evidence does.
+
+Monitoring is continuous (NCQA ongoing monitoring): after the decision, each required credential
+is re-checked at its primary source within that source's monitoring window (automated sources
+monthly, manual licence checks yearly by default). A window counts from the credential's latest
+pass or the decision, whichever is later: evidence the 120-day rule accepted at the decision is
+not stale the day after it.
 """
 
 from __future__ import annotations
 
 import calendar
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 LICENCE_KINDS = frozenset({"state_licence", "national_licence", "foreign_registration", "medical_degree"})
@@ -34,6 +40,17 @@ PRIMARY_SOURCES: dict[str, frozenset[str]] = {
     "insurance": frozenset({"document", "manual"}),
 }
 
+# Sources a scheduled run checks without a person; every other source is checked by hand. With
+# monitoring_windows() below, the one place holding source-specific monitoring defaults.
+AUTOMATED_SOURCES = frozenset({"npi_registry", "exclusion_list"})
+MANUAL_SOURCES = frozenset({"state_board", "certification_body", "document", "manual"})
+
+
+def monitoring_windows(automated_days: int = 30, manual_days: int = 365) -> Mapping[str, int]:
+    """Return the monitoring window in days of each credential source: automated monthly, manual yearly."""
+    return {source: automated_days if source in AUTOMATED_SOURCES else manual_days
+            for source in sorted(AUTOMATED_SOURCES | MANUAL_SOURCES)}
+
 
 @dataclass(frozen=True)
 class VettingPolicy:
@@ -50,9 +67,36 @@ class VettingPolicy:
     name_match_review_days: int = 14
     # Days before a credential expires on which the practitioner and admins are alerted.
     alert_days: tuple[int, ...] = (90, 60, 30, 14, 7, 0)
+    # Days a primary-source pass stays current after the decision, keyed by source code (see monitoring_days).
+    monitoring: Mapping[str, int] = field(default_factory=monitoring_windows)
+    # A re-check is queued this many days before its window passes: a daily automated run gets
+    # several attempts (like the exclusion list's margin), an admin a month.
+    automated_queue_days: int = 7
+    manual_queue_days: int = 30
+    # An automated window shows as expiring only this close to its end, i.e. only when the daily run
+    # failed to keep up: a re-check done on time never flips the status (and emails the owner) monthly.
+    automated_expiring_days: int = 1
 
 
 DEFAULT_POLICY = VettingPolicy()
+
+
+def monitoring_days(policy: VettingPolicy, source: str) -> int:
+    """Return how many days a check at ``source`` stays current before it must be repeated."""
+    if source == "exclusion_list":
+        return policy.exclusion_days  # its long-standing setting, VETTING_EXCLUSION_DAYS
+    default = policy.monitoring.get("manual", 365)
+    return policy.monitoring.get(source, default)
+
+
+def queue_days(policy: VettingPolicy, source: str) -> int:
+    """Return how many days before its window passes a re-check at ``source`` is queued."""
+    return policy.automated_queue_days if source in AUTOMATED_SOURCES else policy.manual_queue_days
+
+
+def expiring_days(policy: VettingPolicy, source: str) -> int:
+    """Return how many days before its window passes a check at ``source`` makes the practitioner expiring."""
+    return policy.automated_expiring_days if source in AUTOMATED_SOURCES else policy.expiring_within_days
 
 
 @dataclass(frozen=True)
@@ -75,6 +119,8 @@ class CredentialFacts:
     last_attempt_on: date | None = None
     valid_from: date | None = None
     last_blocked_on: date | None = None
+    # The source of the latest pass: its monitoring window applies ("" when unknown).
+    last_pass_source: str = ""
 
     @property
     def passes(self) -> tuple[date, ...]:
@@ -177,9 +223,29 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
     decision = verification_decision(required, today, policy)
     if any(c.blocked for c in required) or decision is None or facts.last_exclusion_check_on is None:
         return "pending"
-    if today > add_months(decision, policy.reverify_months) or _exclusion_stale(facts, today, policy):
+    if (today > add_months(decision, policy.reverify_months) or _exclusion_stale(facts, today, policy)
+            or any(monitored_until(c, decision, policy) < today for c in required)):
         return "lapsed"
-    return "expiring" if _expiring(required, decision, today, policy) else "verified"
+    return "expiring" if _expiring(facts, required, decision, today, policy) else "verified"
+
+
+def monitoring_source(credential: CredentialFacts) -> str:
+    """Return the source whose monitoring window applies: the latest pass's, else the kind's automated source."""
+    if credential.last_pass_source:
+        return credential.last_pass_source
+    return min(PRIMARY_SOURCES.get(credential.kind, frozenset()) & AUTOMATED_SOURCES, default="manual")
+
+
+def monitored_until(credential: CredentialFacts, decision: date, policy: VettingPolicy = DEFAULT_POLICY) -> date:
+    """Return the last day the credential's latest pass (or the decision, if later) keeps it monitored."""
+    anchor = max(credential.last_pass_on or decision, decision)
+    return anchor + timedelta(days=monitoring_days(policy, monitoring_source(credential)))
+
+
+def exclusion_monitored_until(facts: VettingFacts, policy: VettingPolicy = DEFAULT_POLICY) -> date | None:
+    """Return the last day the latest exclusion-list check keeps the practitioner monitored (None: never checked)."""
+    last = facts.last_exclusion_check_on
+    return None if last is None else last + timedelta(days=monitoring_days(policy, "exclusion_list"))
 
 
 def required_credentials(facts: VettingFacts, today: date) -> list[CredentialFacts] | None:
@@ -213,16 +279,21 @@ def verification_decision(required: list[CredentialFacts], today: date,
 
 def _exclusion_stale(facts: VettingFacts, today: date, policy: VettingPolicy) -> bool:
     """Tell whether the last exclusion-list check is older than its window."""
-    last = facts.last_exclusion_check_on
-    return last is None or (today - last).days > policy.exclusion_days
+    until = exclusion_monitored_until(facts, policy)
+    return until is None or until < today
 
 
-def _expiring(required: list[CredentialFacts], decision: date, today: date, policy: VettingPolicy) -> bool:
-    """Tell whether a required credential or the decision itself runs out within the expiring window."""
+def _expiring(facts: VettingFacts, required: list[CredentialFacts], decision: date, today: date,
+              policy: VettingPolicy) -> bool:
+    """Tell whether a required credential, a monitoring window or the decision itself runs out soon."""
     soon = today + timedelta(days=policy.expiring_within_days)
     if add_months(decision, policy.reverify_months) <= soon:
         return True
-    return any(c.valid_until is not None and c.valid_until <= soon for c in required)
+    if any(c.valid_until is not None and c.valid_until <= soon for c in required):
+        return True
+    windows = [(monitored_until(c, decision, policy), monitoring_source(c)) for c in required]
+    windows.append((exclusion_monitored_until(facts, policy) or today, "exclusion_list"))
+    return any(until <= today + timedelta(days=expiring_days(policy, source)) for until, source in windows)
 
 
 def verified_since(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> date | None:
@@ -276,7 +347,7 @@ def _monitoring_run_start(facts: VettingFacts, policy: VettingPolicy) -> date | 
         return None
     start = passes[-1]
     for earlier in reversed(passes[:-1]):
-        if (start - earlier).days > policy.exclusion_days:
+        if (start - earlier).days > monitoring_days(policy, "exclusion_list"):
             break
         start = earlier
     return start
