@@ -14,6 +14,7 @@ from directory.vetting.status import (
     exclusion_monitored_until,
     monitored_until,
     monitoring_source,
+    monitoring_start,
     queue_days,
     required_credentials,
     verification_decision,
@@ -47,8 +48,9 @@ def due_items(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_
     decision = _current_decision(facts, today, policy)
     # Only required credentials are monitored: an optional one (insurance, say) keeps its last check.
     required = required_credentials(facts, today) or []
+    start = monitoring_start(required, today, policy) if decision is not None else None
     items += [item for c in facts.credentials
-              if (item := _credential_due(c, decision, today, policy, any(c is r for r in required)))]
+              if (item := _credential_due(c, decision, today, policy, start if any(c is r for r in required) else None))]
     items += _exclusion_due(facts, today, policy)
     return sorted(items, key=lambda i: (i.since, i.source, i.credential_ref or 0))
 
@@ -65,8 +67,8 @@ def _current_decision(facts: VettingFacts, today: date, policy: VettingPolicy) -
 
 
 def _credential_due(c: CredentialFacts, decision: date | None, today: date, policy: VettingPolicy,
-                    monitored: bool = False) -> DueItem | None:
-    """Return the item due for one credential, or None when it needs nothing now."""
+                    monitored_since: date | None = None) -> DueItem | None:
+    """Return the item due for one credential (monitored since the given day, if required), or None."""
     source = AUTOMATED_KINDS.get(c.kind, _manual_source(c.kind))
     automated = c.kind in AUTOMATED_KINDS
 
@@ -87,8 +89,8 @@ def _credential_due(c: CredentialFacts, decision: date | None, today: date, poli
         cycle_end = add_months(decision, policy.reverify_months)
         return item(f"re-verification due by {cycle_end}", cycle_end - timedelta(days=policy.expiring_within_days))
     candidates = []
-    if monitored and decision is not None:
-        until = monitored_until(c, decision, policy)
+    if monitored_since is not None:
+        until = monitored_until(c, monitored_since, policy)
         recheck_on = until - timedelta(days=queue_days(policy, monitoring_source(c)))
         if recheck_on <= today:
             candidates.append(item(f"monitoring re-check due by {until}", recheck_on))

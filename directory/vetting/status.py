@@ -11,8 +11,9 @@ more than the evidence does.
 Monitoring is continuous (NCQA ongoing monitoring): after the decision, each required credential
 is re-checked at its primary source within that source's monitoring window (automated sources
 monthly, manual licence checks yearly by default). A window counts from the credential's latest
-pass or the decision, whichever is later: evidence the 120-day rule accepted at the decision is
-not stale the day after it.
+pass or the first decision of the current verified run, whichever is later: evidence the 120-day
+rule accepted at that decision is not stale the day after it, and a later re-check of one
+credential never extends another's window.
 """
 
 from __future__ import annotations
@@ -223,10 +224,19 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
     decision = verification_decision(required, today, policy)
     if any(c.blocked for c in required) or decision is None or facts.last_exclusion_check_on is None:
         return "pending"
+    start = monitoring_start(required, today, policy)
     if (today > add_months(decision, policy.reverify_months) or _exclusion_stale(facts, today, policy)
-            or any(monitored_until(c, decision, policy) < today for c in required)):
+            or any(monitored_until(c, start, policy) < today for c in required)):
         return "lapsed"
     return "expiring" if _expiring(facts, required, decision, today, policy) else "verified"
+
+
+def monitoring_start(required: list[CredentialFacts], today: date, policy: VettingPolicy = DEFAULT_POLICY) -> date:
+    """Return the day monitoring began: the first decision of the unbroken run ending in today's decision."""
+    start = _decision_run_start(required, today, policy)
+    if start is None:
+        raise ValueError("monitoring starts with a verification decision")
+    return start
 
 
 def monitoring_source(credential: CredentialFacts) -> str:
@@ -236,9 +246,9 @@ def monitoring_source(credential: CredentialFacts) -> str:
     return min(PRIMARY_SOURCES.get(credential.kind, frozenset()) & AUTOMATED_SOURCES, default="manual")
 
 
-def monitored_until(credential: CredentialFacts, decision: date, policy: VettingPolicy = DEFAULT_POLICY) -> date:
-    """Return the last day the credential's latest pass (or the decision, if later) keeps it monitored."""
-    anchor = max(credential.last_pass_on or decision, decision)
+def monitored_until(credential: CredentialFacts, start: date, policy: VettingPolicy = DEFAULT_POLICY) -> date:
+    """Return the last day the credential's latest pass (or the monitoring ``start``, if later) keeps it monitored."""
+    anchor = max(credential.last_pass_on or start, start)
     return anchor + timedelta(days=monitoring_days(policy, monitoring_source(credential)))
 
 
@@ -250,6 +260,12 @@ def exclusion_monitored_until(facts: VettingFacts, policy: VettingPolicy = DEFAU
 
 def required_credentials(facts: VettingFacts, today: date) -> list[CredentialFacts] | None:
     """Return the best credential for each required group, or None when a group is missing."""
+    chosen = [c for _, c in required_pairs(facts, today)]
+    return None if None in chosen else [c for c in chosen if c is not None]
+
+
+def required_pairs(facts: VettingFacts, today: date) -> list[tuple[RequiredGroup, CredentialFacts | None]]:
+    """Return each required group with the credential that counts for it (None when none is held)."""
 
     def preference(c: CredentialFacts) -> tuple[bool, bool, bool, date, date]:
         # Unblocked first, then in force today, then unexpired (a renewal that starts later),
@@ -257,13 +273,8 @@ def required_credentials(facts: VettingFacts, today: date) -> list[CredentialFac
         return (not c.blocked, c.in_force_on(today), not c.expired_on(today), c.last_pass_on or date.min,
                 c.valid_until or date.max)
 
-    chosen = []
-    for group in required_groups(facts.country, facts.regions):
-        candidates = [c for c in facts.credentials if group.admits(c)]
-        if not candidates:
-            return None
-        chosen.append(max(candidates, key=preference))
-    return chosen
+    return [(group, max((c for c in facts.credentials if group.admits(c)), key=preference, default=None))
+            for group in required_groups(facts.country, facts.regions)]
 
 
 def verification_decision(required: list[CredentialFacts], today: date,
@@ -291,7 +302,8 @@ def _expiring(facts: VettingFacts, required: list[CredentialFacts], decision: da
         return True
     if any(c.valid_until is not None and c.valid_until <= soon for c in required):
         return True
-    windows = [(monitored_until(c, decision, policy), monitoring_source(c)) for c in required]
+    start = monitoring_start(required, today, policy)
+    windows = [(monitored_until(c, start, policy), monitoring_source(c)) for c in required]
     windows.append((exclusion_monitored_until(facts, policy) or today, "exclusion_list"))
     return any(until <= today + timedelta(days=expiring_days(policy, source)) for until, source in windows)
 
@@ -301,16 +313,32 @@ def verified_since(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
 
     The run starts at the earliest verification decision from which each later decision followed inside
     its re-verification cycle with no failed check in between, and not before every required credential
-    came into force, the exclusion-list monitoring (never a gap over ``exclusion_days``) began, or the
-    latest reinstatement. Where the history cannot tell, the later day is taken: the date never claims
-    more than the evidence.
+    came into force, the exclusion-list monitoring (never a gap over ``exclusion_days``) began, a required
+    credential's monitoring last resumed after a gap, or the latest reinstatement. Where the history
+    cannot tell, the later day is taken: the date never claims more than the evidence.
     """
     if compute_status(facts, today, policy) not in VERIFIED_STATUSES:
         return None
     required = required_credentials(facts, today) or []
-    starts = [_decision_run_start(required, today, policy), _monitoring_run_start(facts, policy),
-              facts.last_reinstated_on, *(c.valid_from for c in required)]
+    decided = _decision_run_start(required, today, policy)
+    starts = [decided, _monitoring_run_start(facts, policy), facts.last_reinstated_on,
+              *(c.valid_from for c in required), *(_monitoring_resumed(c, decided, policy) for c in required if decided)]
     return max((d for d in starts if d is not None), default=None)
+
+
+def _monitoring_resumed(credential: CredentialFacts, start: date, policy: VettingPolicy) -> date | None:
+    """Return the pass that ended the latest gap longer than the credential's window since ``start`` (None: no gap).
+
+    Every pass is measured with the window of the latest pass's source: the facts keep one source per credential.
+    """
+    window, anchor, resumed = monitoring_days(policy, monitoring_source(credential)), start, None
+    for day in credential.passes:
+        if day <= anchor:
+            continue
+        if (day - anchor).days > window:
+            resumed = day
+        anchor = day
+    return resumed
 
 
 def _decision_run_start(required: list[CredentialFacts], today: date, policy: VettingPolicy) -> date | None:

@@ -319,7 +319,8 @@ def test_a_name_only_match_awaiting_review_keeps_the_verified_since_day() -> Non
 
 
 def test_rechecks_inside_the_cycle_keep_the_run_and_its_first_day() -> None:
-    facts = _run((_ago(1000), _ago(400), _ago(10)), (_ago(995), _ago(30), _ago(5)))
+    # Each credential re-checked inside its monitoring window: the licence yearly, the NPI monthly.
+    facts = _run((_ago(1000), _ago(660), _ago(320), _ago(10)), tuple(_ago(d) for d in range(995, 0, -30)))
     assert compute_status(facts, TODAY) == "verified"
     assert verified_since(facts, TODAY) == _ago(995)
 
@@ -338,7 +339,7 @@ def test_a_failed_check_breaks_the_run() -> None:
 
 def test_a_month_without_an_exclusion_check_breaks_the_run() -> None:
     checks = (_ago(400), _ago(370), _ago(90), _ago(60), _ago(30), _ago(1))
-    facts = _run((_ago(410),), (_ago(405),), exclusion=checks)
+    facts = _run((_ago(410), _ago(100)), (_ago(405),), exclusion=checks)  # the licence re-checked yearly
     assert verified_since(facts, TODAY) == _ago(90), "lapsed between day 370 and day 90 before today"
 
 
