@@ -16,6 +16,8 @@ from directory.practitioners.hours import NextOpening, next_opening, weekly_hour
 from directory.practitioners.models import Location, Practitioner
 from directory.reviews.models import Review
 from directory.vetting.chain import CHAINED_FIELDS, ChainBreak, verify_chain
+from directory.vetting.evidence import EvidenceAge, evidence_of
+from directory.vetting.facts import load_facts
 from directory.vetting.labels import decision_action, decision_category
 from directory.vetting.models import Credential, VerificationCheck, VettingDecision
 
@@ -111,6 +113,7 @@ class Profile:
     rating: RatingSummary
     reviews: list[Review]
     suspension: Suspension | None = None
+    evidence: EvidenceAge = EvidenceAge()
 
     @property
     def chain_intact(self) -> bool:
@@ -136,6 +139,7 @@ def load_profile(slug: str, now: datetime) -> Profile:
         rating=rating_summary(practitioner.id),
         reviews=_recent_reviews(practitioner.id),
         suspension=_suspension(practitioner, decisions),
+        evidence=evidence_of(load_facts([practitioner.id])[practitioner.id], now.date()),
     )
 
 

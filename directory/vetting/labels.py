@@ -11,6 +11,15 @@ DECISION_CATEGORIES = {
     "administrative_review": "Administrative review",
 }
 DECISION_ACTIONS = {"suspend": "Listing suspended", "reinstate": "Listing reinstated"}
+# Where a check was made, as the public evidence line says it: "Licence (NY) checked at the state board on ...".
+PUBLIC_SOURCE_LABELS = {
+    "state_board": "at the state board",
+    "certification_body": "with the certification body",
+    "npi_registry": "at the NPI registry",
+    "document": "against the original document",
+    "manual": "by a Meridian admin",
+    "exclusion_list": "against the federal exclusion lists",
+}
 # What an admin may choose for a decision (the rest are set by the services themselves).
 ADMIN_CATEGORIES = ("administrative_review", "credential_lapsed", "credential_problem", "exclusion_list")
 
@@ -18,6 +27,11 @@ ADMIN_CATEGORIES = ("administrative_review", "credential_lapsed", "credential_pr
 def decision_category(code: str) -> str:
     """Return the public label of a decision's reason category."""
     return DECISION_CATEGORIES.get(code, DECISION_CATEGORIES["administrative_review"])
+
+
+def public_source(code: str) -> str:
+    """Return where a check at source ``code`` was made, in public words ("" when unknown)."""
+    return PUBLIC_SOURCE_LABELS.get(code, "")
 
 
 def decision_action(action: str) -> str:
