@@ -402,7 +402,8 @@ def _rechecks(rng: random.Random, index: int, cred: dict[str, Any], first: datet
               now: datetime) -> list[dict[str, Any]]:
     """Return a credential's monitoring re-checks after ``first`` while it is in force: monthly by the run, yearly by hand."""
     source = CHECK_SOURCE[cred["kind"]]
-    low, high = (27, 30) if source in AUTOMATED_SOURCES else (330, 360)
+    # The run re-checks an automated source a week before its 30-day window closes; never 30 days and some hours.
+    low, high = (23, 29) if source in AUTOMATED_SOURCES else (330, 360)
     end = min(now, datetime.combine(cred["valid_until"], time())) if cred["valid_until"] else now
     checks, at = [], first + timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
     while at <= end:

@@ -34,7 +34,7 @@ class DueItem:
     credential_ref: int | None = None
     credential_kind: str = ""
     automated: bool = False
-    due_by: date | None = None  # when an admin should have decided (a name-only exclusion match)
+    due_by: date | None = None  # when it must be done: an admin's decision, or a monitoring window's last day
 
 
 def due_items(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> list[DueItem]:
@@ -72,8 +72,8 @@ def _credential_due(c: CredentialFacts, decision: date | None, today: date, poli
     source = AUTOMATED_KINDS.get(c.kind, _manual_source(c.kind))
     automated = c.kind in AUTOMATED_KINDS
 
-    def item(reason: str, since: date, auto: bool = automated) -> DueItem:
-        return DueItem(source, reason, since, c.ref, c.kind, auto)
+    def item(reason: str, since: date, auto: bool = automated, due_by: date | None = None) -> DueItem:
+        return DueItem(source, reason, since, c.ref, c.kind, auto, due_by)
 
     if c.expired_on(today):
         return item(f"expired on {c.valid_until}; a renewed credential is needed", c.valid_until or today, False)
@@ -93,7 +93,7 @@ def _credential_due(c: CredentialFacts, decision: date | None, today: date, poli
         until = monitored_until(c, monitored_since, policy)
         recheck_on = until - timedelta(days=queue_days(policy, monitoring_source(c)))
         if recheck_on <= today:
-            candidates.append(item(f"monitoring re-check due by {until}", recheck_on))
+            candidates.append(item(f"monitoring re-check due by {until}", recheck_on, due_by=until))
     if c.valid_until is not None and c.valid_until <= soon:
         candidates.append(item(f"expires on {c.valid_until}", c.valid_until - timedelta(days=policy.expiring_within_days),
                                False))

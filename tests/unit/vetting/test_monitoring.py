@@ -60,6 +60,7 @@ def test_an_automated_recheck_is_queued_a_week_ahead_without_touching_the_status
     facts = _facts(npi_age=28)
     [item] = _due(facts)
     assert (item.source, item.credential_ref, item.automated, item.since) == ("npi_registry", 2, True, _ago(5))
+    assert item.due_by == TODAY + timedelta(days=2), "the window's last day"
     assert "due by 2026-11-27" in item.reason
     # The daily run re-checks from day 23 on: a run that keeps up never shows the owner "expiring".
     assert compute_status(facts, TODAY) == "verified"
