@@ -48,7 +48,7 @@ def due_items(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_
     decision = _current_decision(facts, today, policy)
     # Only required credentials are monitored: an optional one (insurance, say) keeps its last check.
     required = required_credentials(facts, today) or []
-    start = monitoring_start(required, today, policy) if decision is not None else None
+    start = monitoring_start(required, decision, today, policy) if decision is not None else None
     items += [item for c in facts.credentials
               if (item := _credential_due(c, decision, today, policy, start if any(c is r for r in required) else None))]
     items += _exclusion_due(facts, today, policy)

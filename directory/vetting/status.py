@@ -224,19 +224,17 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
     decision = verification_decision(required, today, policy)
     if any(c.blocked for c in required) or decision is None or facts.last_exclusion_check_on is None:
         return "pending"
-    start = monitoring_start(required, today, policy)
+    start = monitoring_start(required, decision, today, policy)
     if (today > add_months(decision, policy.reverify_months) or _exclusion_stale(facts, today, policy)
             or any(monitored_until(c, start, policy) < today for c in required)):
         return "lapsed"
     return "expiring" if _expiring(facts, required, decision, today, policy) else "verified"
 
 
-def monitoring_start(required: list[CredentialFacts], today: date, policy: VettingPolicy = DEFAULT_POLICY) -> date:
-    """Return the day monitoring began: the first decision of the unbroken run ending in today's decision."""
-    start = _decision_run_start(required, today, policy)
-    if start is None:
-        raise ValueError("monitoring starts with a verification decision")
-    return start
+def monitoring_start(required: list[CredentialFacts], decision: date, today: date,
+                     policy: VettingPolicy = DEFAULT_POLICY) -> date:
+    """Return the day monitoring began: the first decision of the unbroken run ending in ``decision``."""
+    return _decision_run_start(required, today, policy) or decision
 
 
 def monitoring_source(credential: CredentialFacts) -> str:
@@ -302,7 +300,7 @@ def _expiring(facts: VettingFacts, required: list[CredentialFacts], decision: da
         return True
     if any(c.valid_until is not None and c.valid_until <= soon for c in required):
         return True
-    start = monitoring_start(required, today, policy)
+    start = monitoring_start(required, decision, today, policy)
     windows = [(monitored_until(c, start, policy), monitoring_source(c)) for c in required]
     windows.append((exclusion_monitored_until(facts, policy) or today, "exclusion_list"))
     return any(until <= today + timedelta(days=expiring_days(policy, source)) for until, source in windows)

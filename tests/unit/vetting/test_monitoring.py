@@ -151,3 +151,13 @@ def test_a_gap_in_monitoring_restarts_verified_since() -> None:
     assert verified_since(facts, TODAY) == _ago(10), "lapsed from 190 days ago until the re-check 10 days ago"
     unbroken = replace(npi, passed_on=tuple(_ago(d) for d in range(400, 0, -30)))
     assert verified_since(replace(facts, credentials=(licence, unbroken)), TODAY) == _ago(400)
+
+
+def test_a_pass_on_the_day_of_a_failed_check_still_has_a_monitoring_start() -> None:
+    # The failed check and the pass that cleared it share a day: the run's start falls back to the decision.
+    licence = CredentialFacts("state_licence", None, _ago(5), "pass", last_blocked_on=_ago(5),
+                              last_pass_source="state_board", ref=1)
+    npi = CredentialFacts("npi", None, _ago(5), "pass", last_blocked_on=_ago(5), last_pass_source="npi_registry", ref=2)
+    facts = VettingFacts("US", (licence, npi), last_exclusion_check_on=_ago(3), last_exclusion_outcome="pass")
+    assert compute_status(facts, TODAY) == "verified"
+    assert due_items(facts, TODAY) == []
