@@ -392,15 +392,17 @@ def _checks(rng: random.Random, credentials: list[dict[str, Any]], decided: date
         at = decided - timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 600))
         checks.append({"_credential_index": index, "source": CHECK_SOURCE[cred["kind"]], "performed_at": at,
                        "outcome": "pass", "reference": "", "note": "demo data"})
-        checks.extend(_rechecks(rng, index, cred, at, now))
+        checks.extend(_rechecks(index, cred, at, now))
     checks.extend(_exclusion_checks(rng, decided - timedelta(days=rng.randint(0, 20)), now))
     checks.sort(key=lambda c: c["performed_at"])  # type: ignore[no-any-return]
     return checks
 
 
-def _rechecks(rng: random.Random, index: int, cred: dict[str, Any], first: datetime,
-              now: datetime) -> list[dict[str, Any]]:
+def _rechecks(index: int, cred: dict[str, Any], first: datetime, now: datetime) -> list[dict[str, Any]]:
     """Return a credential's monitoring re-checks after ``first`` while it is in force: monthly by the run, yearly by hand."""
+    # A generator of their own, so the seed's main stream (and which practitioners it suspends) is unchanged;
+    # seeded by how long ago the first check was, which the main stream fixed, so a seed still repeats.
+    rng = random.Random(f"rechecks:{(now - first).total_seconds()}:{index}")
     source = CHECK_SOURCE[cred["kind"]]
     # The run re-checks an automated source a week before its 30-day window closes; never 30 days and some hours.
     low, high = (23, 29) if source in AUTOMATED_SOURCES else (330, 360)
