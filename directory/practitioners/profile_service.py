@@ -17,6 +17,8 @@ from directory.practitioners.models import Location, Practitioner
 from directory.reviews.models import Review
 from directory.reviews.services import ConditionOutcome, RatingSummary, outcomes, rating_summary, shown_reviews
 from directory.vetting.chain import CHAINED_FIELDS, ChainBreak, verify_chain
+from directory.vetting.evidence import EvidenceAge, evidence_of
+from directory.vetting.facts import load_facts
 from directory.vetting.labels import decision_action, decision_category
 from directory.vetting.models import Credential, VerificationCheck, VettingDecision
 from directory.vetting.sources import registry
@@ -97,6 +99,7 @@ class Profile:
     reviews: list[Review]
     suspension: Suspension | None = None
     outcomes: list[ConditionOutcome] = field(default_factory=list)
+    evidence: EvidenceAge = EvidenceAge()
 
     @property
     def chain_intact(self) -> bool:
@@ -123,6 +126,7 @@ def load_profile(slug: str, now: datetime) -> Profile:
         reviews=shown_reviews(practitioner.id, REVIEWS_SHOWN),
         suspension=_suspension(practitioner, decisions),
         outcomes=outcomes(practitioner.id),
+        evidence=evidence_of(load_facts([practitioner.id])[practitioner.id], now.date()),
     )
 
 
