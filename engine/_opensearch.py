@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import _common as c
 from . import _java
-from ._checksums import verify_files
+from ._checksums import read_manifest, verify_files
 
 SOURCE_DIR = c.ENGINE_DIR / "opensearch"
 POM = SOURCE_DIR / "pom.xml"
@@ -123,6 +123,7 @@ def fetch(
             return out
         java_home = java_home or _java.find_java_home(engine=f"opensearch {version}")
         manifest = manifest_path(version)
+        read_manifest(manifest)  # an unpinned version stops here, before anything is downloaded
         t0 = time.monotonic()
         progress(
             f"opensearch {version}: mvn dependency:copy-dependencies in {SOURCE_DIR} (org.opensearch:opensearch:"
