@@ -119,9 +119,12 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     print(f"cache:          {cache_dir()}")
-    for label, needs in (("java for es:   ", _elasticsearch.NEEDS_MODULES), ("java for os:   ", ())):
+    for label, kind, needs in (
+        ("java for es:   ", "elasticsearch", _elasticsearch.NEEDS_MODULES),
+        ("java for os:   ", "opensearch", ()),
+    ):
         try:
-            print(f"{label} {find_java_home(needs=needs)}")
+            print(f"{label} {find_java_home(needs=needs, engine=kind)}")
         except EngineStartError as exc:
             print(f"{label} MISSING - {exc}")
     try:
