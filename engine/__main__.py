@@ -119,14 +119,10 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     print(f"cache:          {cache_dir()}")
-    for label, kind, needs in (
-        ("java for es:   ", "elasticsearch", _elasticsearch.NEEDS_MODULES),
-        ("java for os:   ", "opensearch", ()),
-    ):
-        try:
-            print(f"{label} {find_java_home(needs=needs, engine=kind)}")
-        except EngineStartError as exc:
-            print(f"{label} MISSING - {exc}")
+    try:
+        print(f"java (21+):     {find_java_home(engine='the engines')}")
+    except EngineStartError as exc:
+        print(f"java (21+):     MISSING - {exc}")
     try:
         print(f"mvn:            {find_mvn()}")
     except EngineStartError as exc:

