@@ -178,13 +178,14 @@ def _shared_java(java_home: Path, progress: c.Progress) -> Path:
     """Return a copy of ``java_home`` under ROOT_FALLBACK_CACHE that the engine user can read (venv under /root)."""
     digest = hashlib.sha256(str(java_home).encode()).hexdigest()[:12]
     copy = Path(ROOT_FALLBACK_CACHE) / f"java-{_java.feature_version(java_home)}-{digest}"
-    if not (copy / "bin" / "java").is_file():
-        progress(f"elasticsearch: copying {java_home} to {copy} for the engine user")
-        staging = copy.with_name(copy.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(java_home, staging, symlinks=True)
-        _make_world_readable(staging)
-        staging.rename(copy)
+    with c.file_lock(copy.with_name(f".{copy.name}.lock")):
+        if not (copy / "bin" / "java").is_file():
+            progress(f"elasticsearch: copying {java_home} to {copy} for the engine user")
+            staging = copy.with_name(copy.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(java_home, staging, symlinks=True)
+            _make_world_readable(staging)
+            staging.rename(copy)
     return copy
 
 
