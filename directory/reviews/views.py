@@ -142,8 +142,13 @@ def _form_page(practitioner: Practitioner, form: ReviewForm, *, refusal: DomainE
     referral = None
     if current_user.role == "patient":
         referral = visit_referral(current_user, practitioner)
+    own = None
+    if refusal is not None and current_user.role == "patient":
+        own = db.session.scalar(select(Review.id).where(Review.practitioner_id == practitioner.id,
+                                                        Review.author_id == current_user.id))
     return render_template("reviews/form.html", practitioner=practitioner, form=form, refusal=refusal, review=review,
-                           verified=referral is not None, outcome=referral is not None and referral.state == "completed")
+                           verified=referral is not None, outcome=referral is not None and referral.state == "completed",
+                           own_review_id=own)
 
 
 def _visible(review_id: int) -> Review:

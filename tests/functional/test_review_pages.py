@@ -91,6 +91,9 @@ def test_a_second_review_is_refused(client: Any, profile: Practitioner, patient:
     again = _post(client, f"/practitioners/{profile.slug}/review", GOOD, page=f"/practitioners/{profile.slug}")
     assert again.status_code == 409 and "already reviewed" in again.get_data(as_text=True)
     assert _reviews() == 1
+    review_id = db.session.scalar(select(Review.id))
+    page = client.get(f"/practitioners/{profile.slug}/review")
+    assert page.status_code == 409 and f'href="/reviews/{review_id}/edit">Edit your review' in page.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("own", [True, False])
