@@ -56,6 +56,20 @@ class CredentialView:
     due: tuple[DueItem, ...] = ()
 
     @property
+    def due_lines(self) -> list[str]:
+        """Return what is due, each with its day: "Never checked (due since 1 Dec 2026)"."""
+        return [f"{i.reason[:1].upper()}{i.reason[1:]} "
+                f"({f'by {format_day(i.due_by)}' if i.due_by else f'due since {format_day(i.since)}'})"
+                for i in self.due]
+
+    @property
+    def valid_label(self) -> str:
+        """Return the validity period as "1 Dec 2026 to 30 Nov 2028"."""
+        c = self.credential
+        start = format_day(c.valid_from) if c.valid_from else "no start date"
+        return f"{start} to {format_day(c.valid_until) if c.valid_until else 'no end date'}"
+
+    @property
     def title(self) -> str:
         """Return "State licence AC12345, MA"."""
         c = self.credential

@@ -260,3 +260,14 @@ def test_the_expiry_reminder_links_to_the_credentials_page(client: FlaskClient, 
 def test_no_check_is_written_by_a_practitioner(client: FlaskClient, owner: Any) -> None:
     _post(client, PAGE, {**RENEWAL, "number": "AC5", **_dates()}, (PDF, "l.pdf"))
     assert db.session.scalar(select(func.count(VerificationCheck.id))) == 0
+
+
+def test_what_is_due_says_by_when(client: FlaskClient, owner: Any) -> None:
+    licence = _licence(owner)
+    record_manual_check(owner.practitioner, admin(), source="state_board", outcome="pass", what="licence",
+                        reference="", note="", credential=licence, document=None)
+    licence.valid_until = today() + timedelta(days=10)
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "Confirmed on" in page and "a new check is due" in page
+    assert f"Expires on {licence.valid_until} (due since {format_day(today() - timedelta(days=20))})" in page
+    assert f"to {format_day(licence.valid_until)}" in page
