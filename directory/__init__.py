@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from directory.routing import IdConverter
     from directory.screening.views import bp as screening
     from directory.site import bp as site
+    from directory.vetting.manage import bp as credentials
     from directory.vetting.views import bp as vetting
 
     app.url_map.converters["int"] = IdConverter
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(content)
     app.register_blueprint(screening)
     app.register_blueprint(vetting)
+    app.register_blueprint(credentials)
     app.register_blueprint(referrals_admin)
     app.register_blueprint(practitioners)
     app.register_blueprint(practitioner_manage)

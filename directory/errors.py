@@ -84,6 +84,7 @@ PLAIN_DESCRIPTIONS = {
     403: "You do not have access to this page. If you think you should, sign in with the account that has access.",
     404: "There is nothing at this address. It may have moved, or the link may be mistyped.",
     405: "This page cannot be used that way. Go back and use the page's own buttons and links.",
+    413: "The file you sent is larger than this site accepts. Go back and choose a smaller one.",
 }
 
 

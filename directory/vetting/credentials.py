@@ -1,4 +1,4 @@
-"""Credentials recorded by an admin (until practitioners submit their own): add one, or renew one."""
+"""Credentials recorded by an admin or submitted by their owner: add one, or renew one; the one set of rules."""
 
 from __future__ import annotations
 
@@ -15,11 +15,15 @@ from directory.vetting.decisions import recompute_status
 from directory.vetting.documents import StoredDocument
 from directory.vetting.models import CREDENTIAL_KINDS, Credential
 from directory.vetting.services import attach_credential_document
+from directory.vetting.sources.npi import npi_is_valid
+
+# What a credential is, as a check confirms it: changing one of these makes it a different credential.
+IDENTITY_FIELDS = ("kind", "number", "jurisdiction")
 
 
 @dataclass(frozen=True)
 class CredentialDetails:
-    """What an admin typed about a credential, as the form validated it."""
+    """What an admin or the owner typed about a credential, as the form validated it."""
 
     kind: str
     issuer: str
@@ -29,7 +33,7 @@ class CredentialDetails:
     valid_until: date | None
 
 
-def record_credential(practitioner: Practitioner, admin: User, details: CredentialDetails, *,
+def record_credential(practitioner: Practitioner, actor: User, details: CredentialDetails, *,
                       replaces: Credential | None = None, document: StoredDocument | None = None) -> Credential:
     """Add a credential, or renew one: the old one is withdrawn, its checks stay with it; audited.
 
@@ -46,11 +50,20 @@ def record_credential(practitioner: Practitioner, admin: User, details: Credenti
     db.session.flush()
     if document is not None:
         attach_credential_document(credential, document)
-    record_audit("vetting.credential_recorded", actor_id=admin.id, subject_type="practitioner",
+    record_audit("vetting.credential_recorded", actor_id=actor.id, subject_type="practitioner",
                  subject_id=practitioner.id, credential_id=credential.id, kind=credential.kind,
                  replaces=replaces.id if replaces else None, document=document.sha256 if document else None)
+    if replaces is not None and (changed := identity_changes(replaces, credential)):
+        record_audit("vetting.credential_identity_changed", actor_id=actor.id, subject_type="practitioner",
+                     subject_id=practitioner.id, credential_id=credential.id, replaces=replaces.id,
+                     fields=changed)
     recompute_status(practitioner)
     return credential
+
+
+def identity_changes(old: Credential, new: Credential) -> list[str]:
+    """Return the identity fields (kind, number, jurisdiction) in which ``new`` differs from ``old``."""
+    return [name for name in IDENTITY_FIELDS if getattr(old, name) != getattr(new, name)]
 
 
 def _validate(details: CredentialDetails, replaces: Credential | None, practitioner: Practitioner) -> None:
@@ -59,6 +72,9 @@ def _validate(details: CredentialDetails, replaces: Credential | None, practitio
         raise InvalidParameter("Choose the kind of credential.", field="kind")
     if not details.number.strip():
         raise InvalidParameter("Give the credential's number.", field="number")
+    if details.kind == "npi" and not npi_is_valid(details.number.strip()):
+        raise InvalidParameter("That is not a valid NPI: its check digit (the last one) does not match. "
+                               "Copy the 10 digits from your NPPES record.", field="number")
     if details.valid_from and details.valid_until and details.valid_until < details.valid_from:
         raise InvalidParameter("The credential cannot expire before it starts.", field="valid_until")
     if replaces is not None and (replaces.practitioner_id != practitioner.id or replaces.withdrawn_at is not None):

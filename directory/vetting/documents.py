@@ -7,7 +7,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from flask import current_app
 
@@ -103,3 +103,16 @@ def document_path(name: str) -> Path | None:
     if not name or name.startswith(".") or path.parent != directory or not path.is_file():
         return None
     return path
+
+
+def store_form_upload(form: Any) -> tuple[bool, StoredDocument | None]:
+    """Store a form's uploaded ``document`` (None when there is none); on a refusal say why on the field."""
+    upload = form.document.data
+    try:
+        return True, store_document(upload.stream) if upload and upload.filename else None
+    except InvalidDocument as exc:
+        form.document.errors = [exc.message]
+        return False, None
+    finally:
+        if upload:
+            upload.close()  # large uploads are spooled to a temporary file

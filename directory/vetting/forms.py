@@ -1,4 +1,4 @@
-"""Admin forms of the verification queue; limits match the database columns."""
+"""Forms of the verification queue and of practitioners' own credentials; limits match the database columns."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from wtforms import DateField, RadioField, SelectField, StringField, TextAreaFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from directory.vetting.credentials import CredentialDetails
 from directory.vetting.labels import ADMIN_CATEGORIES, DECISION_CATEGORIES
 from directory.vetting.models import CREDENTIAL_KINDS, Credential
 from directory.vetting.sources import registry
@@ -56,10 +57,9 @@ KIND_CHOICES = [SelectChoice(k, k.replace("_", " ").capitalize()) for k in CREDE
 NEW_CREDENTIAL = SelectChoice(0, "Nothing: add a new credential")
 
 
-class CredentialForm(FlaskForm):
-    """Add a credential, or renew one (the old one is withdrawn), with its document; limits match the columns."""
+class CredentialFields(FlaskForm):
+    """A credential's fields and its document; limits match the columns (credentials._validate has the rest)."""
 
-    replaces = SelectField("Renews", coerce=int, choices=[NEW_CREDENTIAL])
     kind = SelectField("Kind", choices=KIND_CHOICES)
     issuer = StringField("Issued by", validators=[Optional(), Length(max=200)])
     number = StringField("Number", validators=[DataRequired("Give the credential's number."), Length(max=60)])
@@ -67,12 +67,6 @@ class CredentialForm(FlaskForm):
     valid_from = DateField("Valid from", validators=[Optional()])
     valid_until = DateField("Valid until", validators=[Optional()])
     document = FileField("Document (PDF, PNG or JPEG)")
-
-    def offer_credentials(self, credentials: list[Credential]) -> None:
-        """Offer the practitioner's current credentials as the one being renewed."""
-        self.replaces.choices = [NEW_CREDENTIAL] + [
-            SelectChoice(c.id, f"{c.kind.replace('_', ' ')} {c.number} {c.jurisdiction}".strip())
-            for c in credentials if c.withdrawn_at is None]
 
     def validate_valid_until(self, field: DateField) -> None:
         """Refuse an expiry before the start (the database refuses it too)."""
@@ -83,6 +77,30 @@ class CredentialForm(FlaskForm):
         """Require the state of a state licence: each state needs its own."""
         if self.kind.data == "state_licence" and not (field.data or "").strip():
             raise ValidationError("Give the state that issued the licence.")
+
+    def details(self) -> CredentialDetails:
+        """Return what was typed, for record_credential."""
+        return CredentialDetails(self.kind.data or "", self.issuer.data or "", self.number.data or "",
+                                 self.jurisdiction.data or "", self.valid_from.data, self.valid_until.data)
+
+
+class CredentialForm(CredentialFields):
+    """Add a credential, or renew one (the old one is withdrawn), with its document: the admin's form."""
+
+    replaces = SelectField("Renews", coerce=int, choices=[NEW_CREDENTIAL])
+
+    def offer_credentials(self, credentials: list[Credential]) -> None:
+        """Offer the practitioner's current credentials as the one being renewed."""
+        self.replaces.choices = [NEW_CREDENTIAL] + [
+            SelectChoice(c.id, f"{c.kind.replace('_', ' ')} {c.number} {c.jurisdiction}".strip())
+            for c in credentials if c.withdrawn_at is None]
+
+
+class OwnCredentialForm(CredentialFields):
+    """A practitioner adds, renews or corrects one of their own credentials (the kind must be chosen)."""
+
+    kind = SelectField("Kind", choices=[SelectChoice("", "Choose the kind of credential"), *KIND_CHOICES],
+                       validators=[DataRequired("Choose the kind of credential.")])
 
 
 class ExclusionReviewForm(FlaskForm):

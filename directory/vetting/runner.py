@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from directory.accounts.mail import queue_email
+from directory.accounts.mail import public_url, queue_email
 from directory.accounts.models import User
 from directory.errors import DomainError
 from directory.extensions import db
@@ -166,4 +166,6 @@ def _owner_body(credential: Credential, days: int) -> str:
     when = "today" if days == 0 else f"in {days} days"
     return (f"Your {_kind(credential)} ({credential.issuer} {credential.number}) expires {when}, "
             f"on {credential.valid_until}.\n\nSubmit the renewed credential on Meridian so your profile stays "
-            "verified; without it your listing shows as lapsed once the date has passed.")
+            "verified; without it your listing shows as lapsed once the date has passed.\n\n"
+            f"Renew it: {public_url('credentials.renew', credential_id=credential.id)}\n"
+            f"All your credentials and what is due: {public_url('credentials.overview')}")

@@ -15,8 +15,8 @@ from directory.accounts.policy import roles_required
 from directory.errors import NotFound, wants_json
 from directory.extensions import db
 from directory.vetting import batches, decisions, services
-from directory.vetting.credentials import CredentialDetails, record_credential
-from directory.vetting.documents import InvalidDocument, document_path, store_document
+from directory.vetting.credentials import record_credential
+from directory.vetting.documents import document_path, store_form_upload
 from directory.vetting.forms import (
     CredentialForm,
     DecisionForm,
@@ -234,7 +234,7 @@ def manual_check(practitioner_id: int) -> Any:
     form.offer_credentials(list(record.credentials))
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, manual_form=form)
-    stored, document = _stored_upload(form)
+    stored, document = store_form_upload(form)
     if not stored:
         return _render(practitioner_id, 400, manual_form=form)
     return _screen_action(practitioner_id, lambda: services.record_manual_check(
@@ -271,33 +271,18 @@ def reinstate(practitioner_id: int) -> Any:
 @bp.post("/practitioners/<int:practitioner_id>/credentials")
 @roles_required("admin")
 def credential(practitioner_id: int) -> Any:
-    """Add a credential, or renew one, with its document (until practitioners can submit their own)."""
+    """Add a credential, or renew one, with its document (practitioners submit their own at /account/credentials)."""
     record = services.get_practitioner(practitioner_id)
     form = CredentialForm()
     form.offer_credentials(list(record.credentials))
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, credential_form=form)
-    stored, document = _stored_upload(form)
+    stored, document = store_form_upload(form)
     if not stored:
         return _render(practitioner_id, 400, credential_form=form)
-    details = CredentialDetails(form.kind.data or "", form.issuer.data or "", form.number.data or "",
-                                form.jurisdiction.data or "", form.valid_from.data, form.valid_until.data)
     return _screen_action(practitioner_id, lambda: record_credential(
-        record, current_user, details, replaces=services.credential_of(record, form.replaces.data or None),
+        record, current_user, form.details(), replaces=services.credential_of(record, form.replaces.data or None),
         document=document), "Credential recorded. It needs its own primary-source check before it counts.")
-
-
-def _stored_upload(form: Any) -> tuple[bool, Any]:
-    """Store the form's uploaded document (None when there is none); on a refusal say why on the field."""
-    upload = form.document.data
-    try:
-        return True, store_document(upload.stream) if upload and upload.filename else None
-    except InvalidDocument as exc:
-        form.document.errors = [exc.message]
-        return False, None
-    finally:
-        if upload:
-            upload.close()  # large uploads are spooled to a temporary file
 
 
 @bp.post("/practitioners/<int:practitioner_id>/exclusion-review")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from directory.accounts.passwords import hash_password
-from directory.clock import utcnow
+from directory.clock import today, utcnow
 from directory.extensions import db
-from directory.models import Practitioner
+from directory.models import Credential, Practitioner, User
 from directory.referrals.services import ReferralDetails, send_referral
 from directory.seed import seed_practitioners
 from tests import factories
@@ -27,6 +28,8 @@ NEIGHBOURS = [
     ("Sam", "Okafor", ("cupping", "gua-sha"), 42.3601, -71.0589, "Boston"),
     ("Rita", "Costa", ("moxibustion", "electroacupuncture", "filiform-needling"), 42.3954, -71.1426, "Arlington"),
 ]
+# The credentials journeys' accounts (one password): owners of a listing with one state licence.
+CREDENTIALS_PASSWORD = "a credentials journey passphrase"
 CAMBRIDGE = {"city": "Cambridge", "region": "MA", "postal_code": "02139", "country": "US", "timezone": "America/New_York"}
 
 
@@ -82,3 +85,32 @@ def _add_history(p: Practitioner) -> None:
     profiles.add_checks(p, [(licence, "state_board", 90, "MA-LIC-AC12345", "pass"),
                             (npi, "npi_registry", 20, "NPPES 1234567893", "pass"),  # inside its monthly window
                             (None, "exclusion_list", 3, "LEIE 2026-11", "pass")])
+
+
+def add_credentials_owner(server: Any, email: str, slug: str, *, expired: bool = True) -> tuple[int, int]:
+    """Add a Massachusetts listing with a state licence (expired unless told) and its owner; return (id, licence id)."""
+    assert server.app is not None
+    with server.app.app_context():
+        p = factories.practitioner(slug=slug, first_name="Rena", last_name=f"Newell-{slug}")
+        until = today() - timedelta(days=5) if expired else today() + timedelta(days=400)
+        licence = Credential(practitioner_id=p.id, kind="state_licence", issuer="MA Board of Acupuncture",
+                             number="AC55501", jurisdiction="MA", valid_from=until - timedelta(days=730),
+                             valid_until=until)
+        db.session.add(licence)
+        db.session.add(User(email=email, password_hash=hash_password(CREDENTIALS_PASSWORD), role="practitioner",
+                            full_name="Rena Newell", practitioner_id=p.id, email_confirmed_at=utcnow(),
+                            approved_at=utcnow()))
+        db.session.commit()
+        ids = p.id, licence.id
+        db.session.remove()
+    return ids
+
+
+def sign_in(page: Any, server: Any, email: str, password: str) -> None:
+    """Sign in through the form and land on the account page."""
+    page.context.clear_cookies()
+    page.goto(server.at("/sign-in"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server.at("/account"))

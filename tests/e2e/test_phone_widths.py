@@ -18,7 +18,7 @@ from directory.models import Practitioner, User
 from directory.referrals.models import Referral
 from directory.vetting.workbench_models import VettingBatch
 from tests.e2e.conftest import LiveServer, new_page, screenshot
-from tests.e2e.data import ACCOUNT_PASSWORD, DOCTOR_EMAIL
+from tests.e2e.data import ACCOUNT_PASSWORD, CREDENTIALS_PASSWORD, DOCTOR_EMAIL, add_credentials_owner, sign_in
 
 pytestmark = pytest.mark.e2e
 # A plain 375 px window: with mobile emulation Chromium widens the layout viewport to the content, which hides overflow.
@@ -31,6 +31,8 @@ ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/?due=within&source=bogus
          "/referrals", "/referrals/{referral}"]
 # The referral pages as the doctor who sent the seeded referral (long names and addresses in it) sees them.
 DOCTOR = ["/account", "/referrals/new/omar-haddad", "/referrals", "/referrals/{referral}", "/notifications"]
+# A practitioner's own credentials: the page (with an expired licence, a renewal and its history) and the form.
+OWNER = ["/account", "/account/credentials/", "/account/credentials/{licence}/renew"]
 
 
 def _phone_admin(server: LiveServer) -> tuple[int, int, int]:
@@ -88,5 +90,11 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: LiveServ
         page.goto(live_server.at(path.format(referral=referral)))
         wide["doctor " + path] = _overflow(page)
     screenshot(page, "mobile-doctor-notifications-width")
+    _, licence = add_credentials_owner(live_server, "phone-owner@example.org", "phone-owner")
+    sign_in(page, live_server, "phone-owner@example.org", CREDENTIALS_PASSWORD)
+    for path in OWNER:
+        page.goto(live_server.at(path.format(licence=licence)))
+        wide["owner " + path] = _overflow(page)
+    screenshot(page, "mobile-owner-credential-renew-width")
     page.context.close()
     assert {path: px for path, px in wide.items() if px > 0} == {}

@@ -38,6 +38,9 @@ EXPECTED: dict[str, set[str]] = {
     "accounts.delete_account": {"patient"}, "accounts.claim_profile": {"practitioner"},
     # Allowed roles reach the object check: another's profile is then a 403 of its own (tested separately).
     "practitioner_manage.edit_profile": {"practitioner", "admin"},
+    # A practitioner's own credentials; another's credential id is a 404 (tested in test_credentials_self_service).
+    "credentials.overview": {"practitioner"}, "credentials.add": {"practitioner"},
+    "credentials.renew": {"practitioner"},
     # Doctors refer, patients request; the referral's own page and actions check whose it is (404 otherwise).
     "referrals.new": {"doctor", "patient"}, "referrals.detail": SIGNED_IN, "referrals.act": SIGNED_IN,
     "referrals.inbox_page": SIGNED_IN, "referrals.notifications_page": SIGNED_IN, "referrals.read": SIGNED_IN,

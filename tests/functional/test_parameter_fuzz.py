@@ -27,7 +27,7 @@ from directory.vetting.sources.leie import import_exclusion_list
 from directory.vetting.workbench_models import VettingBatch
 from tests import factories
 from tests.support.web import csrf_from, sign_in_as
-from tests.unit.vetting.builders import DATA, us_practitioner
+from tests.unit.vetting.builders import DATA, credential, us_practitioner
 
 HOSTILE = {
     "huge": "9" * 80,
@@ -47,6 +47,7 @@ REVIEW = {"rating": "4", "body": "Calm and careful."}
 REVIEW_PARAMS = ["rating", "communication_rating", "risks_rating", "pain_effect_rating", "title", "body", "condition",
                  "methods", "visit_month", "pain_before", "pain_after"]
 PASSWORD = "correct horse battery staple"
+CREDENTIAL_PARAMS = ("kind", "issuer", "number", "jurisdiction", "valid_from", "valid_until")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,12 @@ ROUTES = [
     Route("POST", "/account/delete", "patient", {"confirm": "no"}, ("confirm",)),
     Route("POST", "/practitioners/fuzz-profile/edit", "practitioner", {"bio": "Hello"},
           ("bio", "accepting_new_patients", "telehealth", "methods", "conditions", "languages")),
+    Route("POST", "/account/credentials/", "practitioner",
+          {"kind": "state_licence", "number": "AC1", "jurisdiction": "MA", "valid_from": "2026-01-01",
+           "valid_until": "2028-01-01"}, CREDENTIAL_PARAMS),
+    Route("POST", "/account/credentials/{credential_id}/renew", "practitioner",
+          {"kind": "state_licence", "number": "AC2", "jurisdiction": "MA", "valid_from": "2026-01-01",
+           "valid_until": "2028-01-01"}, CREDENTIAL_PARAMS),
     Route("POST", "/referrals/new/fuzz-profile", "referring doctor",
           {"patient_name": "Ada", "patient_contact": "ada@example.org", "reason": "Back pain", "urgency": "routine",
            "idempotency_key": "fuzz-key"},
@@ -139,6 +146,7 @@ ID_ROUTES = [
     ("POST", "/admin/users/{}/approve"), ("POST", "/admin/users/{}/role"), ("POST", "/admin/users/{}/refuse"),
     ("POST", "/admin/users/{}/check-npi"),
     ("POST", "/admin/vetting/practitioners/{}/credentials"), ("POST", "/admin/claims/{}"),
+    ("GET", "/account/credentials/{}/renew"), ("POST", "/account/credentials/{}/renew"),
     ("GET", "/admin/vetting/practitioners/{}"), ("POST", "/admin/vetting/practitioners/{}/run/npi_registry"),
     ("POST", "/admin/vetting/practitioners/{}/checks"), ("POST", "/admin/vetting/practitioners/{}/suspend"),
     ("POST", "/admin/vetting/practitioners/{}/reinstate"), ("POST", "/admin/vetting/practitioners/{}/identity"),
@@ -185,12 +193,13 @@ def world(app: Flask, session: Any) -> dict[str, Any]:
     batch = VettingBatch(started_by_id=users["admin"].id, practitioner_ids=f"[{profile.id}]", total=1)
     db.session.add(batch)
     db.session.flush()
+    licence = credential(profile)
     factories.practitioner(slug="fuzz-review-profile")
     review = write_review(patient, profile, ReviewInput(rating=4, body="A fine visit."))
     moderation.approve(users["admin"], review.id)
     db.session.commit()  # a savepoint: a refused action's rollback keeps the world for the page it re-renders
     return {"users": users, "doctor_id": doctor.id, "claim_id": claim.id, "practitioner_id": profile.id,
-            "referral_id": referral.id, "batch_id": batch.id, "review_id": review.id,
+            "referral_id": referral.id, "batch_id": batch.id, "credential_id": licence.id, "review_id": review.id,
             "reset_token": tokens.make_token("reset", {"uid": patient.id, "h": patient.password_hash[-16:]})}
 
 
