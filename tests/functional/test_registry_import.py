@@ -229,3 +229,23 @@ def test_api_import_resumes_after_a_crash_and_reruns_idempotently(app: Flask, se
 def test_api_command_refuses_a_bad_state(app: Flask, session: Any) -> None:
     result = _invoke(app, "nppes-api", "--state", "Massachusetts")
     assert result.exit_code == 2 and "two-letter state code" in result.output
+
+
+def test_file_import_counts_a_reactivation_before_the_last_deactivation_as_deactivated(
+        app: Flask, session: Any, tmp_path: Path) -> None:
+    path = write_file(tmp_path / "a.csv", [row(npi(100000004), deactivated="01/15/2022", reactivated="03/01/2021")])
+    result = _invoke(app, "nppes-file", str(path))
+    assert "1  skipped: deactivated NPI" in result.output and _listing(npi(100000004)) is None
+
+
+def test_file_import_leaves_a_claimed_listing_alone(app: Flask, session: Any, tmp_path: Path) -> None:
+    number = npi(100000001)
+    _invoke(app, "nppes-file", str(write_file(tmp_path / "a.csv", [row(number)])))
+    chen = _listing(number)
+    assert chen is not None
+    factories.practitioner_account(chen)
+    chen.bio = "My own words."
+    db.session.commit()
+    result = _invoke(app, "nppes-file", str(write_file(tmp_path / "b.csv", [row(number, last="CHEN-WU")])))
+    assert "left alone: claimed by its practitioner" in result.output
+    assert (chen.last_name, chen.bio) == ("Chen", "My own words.")
