@@ -14,6 +14,8 @@ from directory.imports.cli import import_group
 from directory.imports.models import ImportRun, ImportSlice, RegistryListing
 from directory.imports.nppes_api import import_from_api
 from directory.indexing.models import SearchOutbox
+from directory.indexing.services import documents_for
+from directory.practitioners.cards import load_cards
 from directory.practitioners.models import Practitioner
 from directory.vetting.models import Credential, VerificationCheck
 from directory.vetting.sources.npi import NpiRegistryClient, npi_is_valid
@@ -126,6 +128,9 @@ def test_imported_listing_is_searchable_labelled_and_never_verified_by_the_npi_a
     assert chen is not None
     pending = db.session.scalars(select(SearchOutbox.practitioner_id)).all()
     assert chen.id in pending  # search changes go through the outbox
+    document = documents_for([chen.id])[chen.id]
+    assert document["visible"] and not document["verified"] and document["locations"]
+    assert load_cards([chen.id], verified_only=False)[chen.id].registry_unclaimed
     page = client.get(f"/practitioners/{chen.slug}")
     assert page.status_code == 200 and "Listed from the public registry — not yet claimed" in page.text
     factories.practitioner_account(chen)
@@ -224,6 +229,14 @@ def test_api_import_resumes_after_a_crash_and_reruns_idempotently(app: Flask, se
     again = import_from_api("MA", client=_client(app))
     assert not again.resumed and again.tally.counts["unchanged"] == 450 and "created" not in again.tally.counts
     assert db.session.scalar(select(func.count(Practitioner.id)).where(Practitioner.npi.like("4%"))) == 450
+
+
+def test_api_import_retries_a_failing_page(app: Flask, session: Any, registry: FakeNpiRegistry, fast: Any) -> None:
+    registry.listed.append(npi_record(npi(200000001)))
+    registry.search_answer({"state": "MA"}, Scripted(status=503, body={}, times=1))
+    report = import_from_api("MA", client=_client(app))
+    assert not report.errors and report.tally.counts["created"] == 1
+    assert len(registry.searches()) == 2  # the 503, then the retry the client's backoff made
 
 
 def test_api_command_refuses_a_bad_state(app: Flask, session: Any) -> None:
