@@ -22,6 +22,7 @@ from search import SearchUnavailable
 def register(app: Flask) -> None:
     """Attach every command group to ``app.cli``."""
     from directory.accounts.cli import mail_group, users_group
+    from directory.imports.cli import import_group
     from directory.referrals.cli import referrals_group
     from directory.vetting.cli import exclusions_group, vetting_group
 
@@ -30,6 +31,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(vetting_group)
     app.cli.add_command(exclusions_group)
     app.cli.add_command(referrals_group)
+    app.cli.add_command(import_group)
     app.cli.add_command(bootstrap_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(search_group)

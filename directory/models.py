@@ -2,6 +2,7 @@
 
 import directory.indexing.listeners  # noqa: F401  (outbox rows written at flush time)
 from directory.accounts.models import AuditEvent, OutgoingEmail, PractitionerClaim, User
+from directory.imports.models import ImportRun, ImportSlice, RegistryListing
 from directory.indexing.models import SearchOutbox, SearchVersion
 from directory.practitioners.models import (
     Condition,
@@ -27,6 +28,8 @@ __all__ = [
     "Condition",
     "ConditionSynonym",
     "Credential",
+    "ImportRun",
+    "ImportSlice",
     "Language",
     "Location",
     "Method",
@@ -36,6 +39,7 @@ __all__ = [
     "Practitioner",
     "PractitionerClaim",
     "Referral",
+    "RegistryListing",
     "ReferralEvent",
     "Review",
     "ReviewEvent",

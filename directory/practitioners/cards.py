@@ -17,6 +17,7 @@ from sqlalchemy import String, bindparam, cast, func, select
 
 from directory.clock import today
 from directory.extensions import db
+from directory.imports.listings import unclaimed_registry_listings
 from directory.practitioners.models import (
     Location,
     Practitioner,
@@ -82,6 +83,7 @@ class PractitionerCard:
     conditions: list[Term] = field(default_factory=list)
     languages: list[Term] = field(default_factory=list)
     evidence: EvidenceAge = field(default_factory=EvidenceAge)
+    registry_unclaimed: bool = False  # listed from the NPI registry, nobody has claimed it yet
 
     @property
     def display_name(self) -> str:
@@ -134,6 +136,8 @@ def load_cards(ids: Sequence[int], verified_only: bool) -> dict[int, Practitione
         for loc in db.session.connection().execute(_LOCATIONS, {"ids": list(cards)}):
             cards[loc[0]].locations.append(LocationCard(*loc[1:]))
         _add_evidence(cards)
+        for pid in unclaimed_registry_listings(list(cards)):
+            cards[pid].registry_unclaimed = True
     return cards
 
 

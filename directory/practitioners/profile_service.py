@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from directory.errors import NotFound
 from directory.extensions import db
+from directory.imports.listings import unclaimed_registry_listings
 from directory.practitioners.hours import NextOpening, next_opening, weekly_hours
 from directory.practitioners.models import Location, Practitioner
 from directory.reviews.models import Review
@@ -100,6 +101,7 @@ class Profile:
     suspension: Suspension | None = None
     outcomes: list[ConditionOutcome] = field(default_factory=list)
     evidence: EvidenceAge = EvidenceAge()
+    registry_unclaimed: bool = False  # listed from the NPI registry, nobody has claimed it yet
 
     @property
     def chain_intact(self) -> bool:
@@ -127,6 +129,7 @@ def load_profile(slug: str, now: datetime) -> Profile:
         suspension=_suspension(practitioner, decisions),
         outcomes=outcomes(practitioner.id),
         evidence=evidence_of(load_facts([practitioner.id])[practitioner.id], now.date()),
+        registry_unclaimed=bool(unclaimed_registry_listings([practitioner.id])),
     )
 
 

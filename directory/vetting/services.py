@@ -48,6 +48,13 @@ def record_check(practitioner: Practitioner, *, source: str, outcome: str, evide
     return check
 
 
+def record_registry_answer(practitioner: Practitioner, body: dict[str, Any], reference: str) -> VerificationCheck:
+    """Record an NPI-registry check from an answer already fetched (an import), then recompute the status."""
+    check = record_finding(practitioner, NPI_REGISTRY.compare_answer(practitioner, body, reference), None)
+    recompute_status(practitioner)
+    return check
+
+
 def run_context(client: NpiRegistryClient | None = None, listing: ExclusionImport | None = None) -> RunContext:
     """Return what an automated run reads: today, the registry client, the exclusion list in force."""
     return RunContext(clock_today(), client, listing or current_list())

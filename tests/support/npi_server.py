@@ -1,5 +1,9 @@
 """A local HTTP server that answers like the NPPES NPI Registry API v2.1, for tests of the real client.
 
+Lookups by ``number`` answer scripted records; searches (no ``number``) page through ``listed``
+with the API's filters (state, city, postal code with a trailing ``*``), its ``limit`` <= 200
+and ``skip`` <= 1000 bounds, and scripted faults per query (``search_answer``).
+
 Responses follow the registry's JSON shape: ``{"result_count": N, "results": [...]}`` with
 ``basic``, ``taxonomies`` and ``addresses`` per record, or ``{"Errors": [...]}`` (sent with
 HTTP 200, as the registry does). Faults are scripted per NPI: a delay (timeout), a status
@@ -81,6 +85,8 @@ class FakeNpiRegistry:
         self.scripts: dict[str, list[Scripted]] = {}
         self.requests: list[dict[str, list[str]]] = []
         self.default = Scripted(body=NOT_FOUND)
+        self.listed: list[dict[str, Any]] = []
+        self.search_scripts: list[tuple[dict[str, str], Scripted]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -107,11 +113,40 @@ class FakeNpiRegistry:
         with self._lock:
             self.scripts[number] = list(scripts)
 
+    def search_answer(self, match: dict[str, str], script: Scripted) -> None:
+        """Answer searches whose query has all of ``match`` (e.g. ``{"postal_code": "021*"}``) with ``script``."""
+        with self._lock:
+            self.search_scripts.append((match, script))
+
     def reset(self) -> None:
-        """Forget scripts and recorded requests."""
+        """Forget scripts, listed records and recorded requests."""
         with self._lock:
             self.scripts.clear()
             self.requests.clear()
+            self.listed.clear()
+            self.search_scripts.clear()
+
+    def searches(self) -> list[dict[str, str]]:
+        """Return the search requests received so far, one value per parameter."""
+        with self._lock:
+            return [{k: v[0] for k, v in q.items()} for q in self.requests if "number" not in q]
+
+    def _search(self, query: dict[str, str]) -> Scripted:
+        """Answer a search like the registry: filter, then one page, or ``Errors`` for out-of-range paging."""
+        with self._lock:
+            for match, script in self.search_scripts:
+                if all(query.get(k) == v for k, v in match.items()):
+                    if script.times is None or script.times > 0:
+                        if script.times is not None:
+                            script.times -= 1
+                        return script
+            records = [r for r in self.listed if _matches(r, query)]
+        limit, skip = int(query.get("limit", "10")), int(query.get("skip", "0"))
+        if limit > 200 or skip > 1000:
+            field = "limit" if limit > 200 else "skip"
+            return Scripted(body={"Errors": [{"description": f"Field {field} is out of range", "field": field}]})
+        page = records[skip:skip + limit]
+        return Scripted(body={"result_count": len(page), "results": page})
 
     def _next(self, number: str) -> Scripted:
         """Return the answer for ``number`` (consuming limited ones)."""
@@ -142,7 +177,10 @@ class FakeNpiRegistry:
                 query = parse_qs(urlparse(self.path).query)
                 with registry._lock:
                     registry.requests.append(query)
-                script = registry._next((query.get("number") or [""])[0])
+                if "number" in query:
+                    script = registry._next(query["number"][0])
+                else:
+                    script = registry._search({k: v[0] for k, v in query.items()})
                 if script.delay:
                     time.sleep(script.delay)
                 payload = script.raw if script.raw is not None else json.dumps(script.body).encode()
@@ -159,6 +197,27 @@ class FakeNpiRegistry:
                 """Keep the test output quiet."""
 
         return Handler
+
+
+def _matches(record: dict[str, Any], query: dict[str, str]) -> bool:
+    """Tell whether a record matches a search's address filters (on its practice addresses when it has any).
+
+    The registry's ``taxonomy_description`` match is loose (a description, not a code), so it is not applied:
+    the importer must check codes itself.
+    """
+    addresses = record.get("addresses") or []
+    places = [a for a in addresses if a.get("address_purpose") == "LOCATION"] or addresses
+    postal = query.get("postal_code", "")
+
+    def fits(address: dict[str, Any]) -> bool:
+        if query.get("state") and address.get("state") != query["state"]:
+            return False
+        if query.get("city") and str(address.get("city", "")).upper() != query["city"].upper():
+            return False
+        code = str(address.get("postal_code", ""))
+        return not postal or (code.startswith(postal[:-1]) if postal.endswith("*") else code[:5] == postal[:5])
+
+    return any(fits(a) for a in places)
 
 
 @contextmanager

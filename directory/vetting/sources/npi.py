@@ -93,6 +93,16 @@ class NpiRegistryClient:
             raise NpiRegistryError(f"the registry could not be reached: {type(exc).__name__}") from None
         return _decode(response)
 
+    def search(self, params: dict[str, str]) -> NpiResponse:
+        """Return one page of a registry search (``params`` without ``version``), or raise NpiRegistryError."""
+        try:
+            response = self.session.get(self.base_url, params={"version": API_VERSION, **params}, timeout=self.timeout)
+        except requests.RequestException as exc:
+            if _timed_out(exc):
+                raise NpiRegistryError(f"the registry did not answer within {self.timeout[1]:g} s") from None
+            raise NpiRegistryError(f"the registry could not be reached: {type(exc).__name__}") from None
+        return _decode(response)
+
     def close(self) -> None:
         """Release pooled connections."""
         self.session.close()

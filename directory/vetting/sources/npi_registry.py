@@ -65,12 +65,21 @@ class NpiRegistrySource(SourceInfo):
             response = context.npi_client.lookup(number)
         except NpiRegistryError as exc:
             return finding("error", exc.reason, {"error": exc.reason, "status_code": exc.status_code, "body": exc.body})
-        if not response.results:
-            return finding("fail", "the registry has no record of this NPI", {"response": response.body})
-        comparison = compare_record(response.results[0], expected_for(subject))
+        return self.compare_answer(subject, response.body, reference)
+
+    def compare_answer(self, subject: Practitioner, body: dict[str, Any], reference: str) -> Finding:
+        """Return the finding for a registry answer already in hand (an import's search page holds the record)."""
+        credential = npi_credential(subject)
+        number = (credential.number if credential else subject.npi or "").strip()
+        evidence = {"number": number, "request": reference, "response": body}
+        results = body.get("results") or []
+        if not results:
+            return Finding(self.code, "fail", "the registry has no record of this NPI", reference, evidence,
+                           credential.id if credential else None)
+        comparison = compare_record(results[0], expected_for(subject))
         problems = [f"{f.field}: {f.note or f.result}" for f in comparison.findings if f.result != "ok"]
-        return finding(comparison.outcome, "; ".join(problems) or "the registry record matches",
-                       {"response": response.body, "findings": comparison.as_evidence()})
+        return Finding(self.code, comparison.outcome, "; ".join(problems) or "the registry record matches", reference,
+                       {**evidence, "findings": comparison.as_evidence()}, credential.id if credential else None)
 
 
 NPI_REGISTRY = NpiRegistrySource(
