@@ -40,11 +40,22 @@ class Finding:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What an automated run may read: today, the registry client, the exclusion list in force."""
+    """What an automated run may read: today, the registry client, each exclusion list in force.
+
+    ``exclusion_lists`` maps a list code ('leie', 'sam') to its import in force, loaded once per
+    run; ``exclusion_list`` is the LEIE's, as callers passed it before there were two lists.
+    """
 
     today: date
     npi_client: NpiRegistryClient | None = None
     exclusion_list: ExclusionImport | None = None
+    exclusion_lists: Mapping[str, ExclusionImport] = field(default_factory=dict)
+
+    def list_for(self, list_code: str) -> ExclusionImport | None:
+        """Return the import in force of the list ``list_code``, if one was loaded."""
+        if list_code == "leie" and self.exclusion_list is not None:
+            return self.exclusion_list
+        return self.exclusion_lists.get(list_code)
 
 
 class NotRunnable(InvalidParameter):
@@ -95,6 +106,14 @@ class Source(Protocol):
         """Return public words for outcomes that mean something special for this source."""
 
     @property
+    def list_code(self) -> str:
+        """Return the imported list an exclusion screen reads ('leie', 'sam'), or ''."""
+
+    @property
+    def list_optional(self) -> bool:
+        """Tell whether the source is left out (not run, not required) while its list was never imported."""
+
+    @property
     def window_setting(self) -> str:
         """Return the setting that overrides the monitoring window."""
 
@@ -121,6 +140,8 @@ class SourceInfo:
     person_check_label: str = ""
     outcome_labels: Mapping[str, str] = field(default_factory=dict)
     window_days: int = MANUAL_WINDOW_DAYS
+    list_code: str = ""
+    list_optional: bool = False
 
     @property
     def window_setting(self) -> str:
