@@ -16,6 +16,7 @@ from directory.practitioners.hours import NextOpening, next_opening, weekly_hour
 from directory.practitioners.models import Location, Practitioner
 from directory.reviews.models import Review
 from directory.vetting.chain import CHAINED_FIELDS, ChainBreak, verify_chain
+from directory.vetting.facts import load_facts
 from directory.vetting.labels import decision_action, decision_category
 from directory.vetting.models import Credential, VerificationCheck, VettingDecision
 from directory.vetting.sources import registry
@@ -82,6 +83,15 @@ class Suspension:
 
 
 @dataclass(frozen=True)
+class PersonCheck:
+    """What the exclusion lists confirmed about the person, which lists, and when the oldest latest pass was."""
+
+    label: str
+    lists: str
+    on: date
+
+
+@dataclass(frozen=True)
 class RatingSummary:
     """Published reviews: average, count, and how many gave each star rating (5 down to 1)."""
 
@@ -104,6 +114,7 @@ class Profile:
     rating: RatingSummary
     reviews: list[Review]
     suspension: Suspension | None = None
+    screened: PersonCheck | None = None
 
     @property
     def chain_intact(self) -> bool:
@@ -129,7 +140,19 @@ def load_profile(slug: str, now: datetime) -> Profile:
         rating=rating_summary(practitioner.id),
         reviews=_recent_reviews(practitioner.id),
         suspension=_suspension(practitioner, decisions),
+        screened=_person_check(practitioner.id),
     )
+
+
+def _person_check(practitioner_id: int) -> PersonCheck | None:
+    """Return the exclusion screening as one line: true only as of the older of each list's latest pass."""
+    screens = load_facts([practitioner_id])[practitioner_id].screens
+    passes = [s.last_pass_on for s in screens]
+    if not screens or None in passes:
+        return None
+    sources = [registry.get(s.source) for s in screens]
+    return PersonCheck(sources[0].person_check_label, " and ".join(s.public_label for s in sources),
+                       min(d for d in passes if d is not None))
 
 
 def public_history(checks: list[VerificationCheck], decisions: list[VettingDecision]) -> list[CheckView]:

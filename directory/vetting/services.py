@@ -49,14 +49,20 @@ def record_check(practitioner: Practitioner, *, source: str, outcome: str, evide
 
 
 def run_context(client: NpiRegistryClient | None = None, listing: ExclusionImport | None = None) -> RunContext:
-    """Return what an automated run reads: today, the registry client, the exclusion list in force."""
-    return RunContext(clock_today(), client, listing or current_list())
+    """Return what an automated run reads: today, the registry client, each exclusion list in force."""
+    lists = {s.list_code: found for s in registry.exclusion_screens() if (found := current_list(s.list_code))}
+    return RunContext(clock_today(), client, listing or lists.get("leie"), lists)
 
 
 def run_source(practitioner: Practitioner, code: str, context: RunContext, *, performed_by: User | None = None,
                recompute: bool = True) -> VerificationCheck:
     """Run the automated source ``code`` for the practitioner, record its finding, then recompute the status."""
-    finding = registry.get_automated(code).run(practitioner, context)
+    source = registry.get_automated(code)
+    if source.list_optional and context.list_for(source.list_code) is None:
+        # Not an error of this practitioner's: nothing was checked, so nothing is recorded.
+        raise InvalidParameter(f"No {source.label} list has been imported yet (flask exclusions import --source "
+                               f"{source.list_code} FILE); nothing was checked.", field="source")
+    finding = source.run(practitioner, context)
     check = record_finding(practitioner, finding, performed_by)
     if recompute:
         recompute_status(practitioner)
