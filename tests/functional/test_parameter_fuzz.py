@@ -111,7 +111,7 @@ ROUTES = [
     Route("POST", "/admin/vetting/practitioners/{practitioner_id}/suspend", "admin", {}, ("reason", "category")),
     Route("POST", "/admin/vetting/practitioners/{practitioner_id}/reinstate", "admin", {}, ("reason",)),
     Route("POST", "/admin/vetting/practitioners/{hit_practitioner_id}/exclusion-review", "admin",
-          {"decision": "clear", "reason": "not them"}, ("decision", "reason")),
+          {"decision": "clear", "reason": "not them"}, ("decision", "reason", "source")),
     Route("POST", "/admin/vetting/practitioners/{practitioner_id}/identity", "admin", {},
           ("date_of_birth", "former_names")),
 ]
@@ -120,6 +120,7 @@ ID_ROUTES = [
     ("POST", "/admin/users/{}/check-npi"),
     ("POST", "/admin/vetting/practitioners/{}/credentials"), ("POST", "/admin/claims/{}"),
     ("GET", "/admin/vetting/practitioners/{}"), ("POST", "/admin/vetting/practitioners/{}/run/npi_registry"),
+    ("POST", "/admin/vetting/practitioners/{}/run/sam_exclusions"),
     ("POST", "/admin/vetting/practitioners/{}/checks"), ("POST", "/admin/vetting/practitioners/{}/suspend"),
     ("POST", "/admin/vetting/practitioners/{}/reinstate"), ("POST", "/admin/vetting/practitioners/{}/identity"),
     ("POST", "/admin/vetting/practitioners/{}/exclusion-review"), ("GET", "/admin/vetting/checks/{}/document"),

@@ -38,9 +38,10 @@ class SamExclusionSource(ExclusionListSource):
         keys = {e["record_key"] for e in entries if e.get("record_key")}
         if not keys:
             return entries
-        details = dict(db.session.execute(select(Exclusion.record_key, Exclusion.details).where(
+        rows = db.session.execute(select(Exclusion.record_key, Exclusion.details).where(
             Exclusion.record_key.in_(sorted(keys)), Exclusion.import_id.in_(
-                select(ExclusionImport.id).where(ExclusionImport.list_code == LIST_CODE)))).tuples())
+                select(ExclusionImport.id).where(ExclusionImport.list_code == LIST_CODE))))
+        details = {key: text for key, text in rows}
         return [{**e, "record": {**e.get("record", {}), "sam": _parsed(details.get(e.get("record_key", "")))}}
                 for e in entries]
 
