@@ -92,8 +92,8 @@ class ExclusionReviewForm(FlaskForm):
                                                SelectChoice("confirm", "Same person: confirm (the practitioner is suspended)")],
                           validators=[DataRequired("Choose a decision.")])
     reason = TextAreaField("Reason (public: published with the verification history)", validators=REASON)
-    # Which list's match is decided (the page shows one at a time); the service refuses an unknown one.
-    source = HiddenField("List", validators=[Optional(), Length(max=24)])
+    # Which list's match is decided (the page shows one at a time); the service refuses an unknown code plainly.
+    source = HiddenField("List")
 
 
 class IdentityForm(FlaskForm):
