@@ -688,6 +688,18 @@ def agreement(results: list[BackendResult]) -> list[str]:
             f"{zero} find nothing"]
 
 
+def total_mismatches(results: list[BackendResult], mix: list[dict[str, Any]]) -> list[str]:
+    """Return one line per query whose total differs between the backends that ran it (none when all agree)."""
+    ran = [r for r in results if not r.failure]
+    lines = []
+    for i, totals in enumerate(zip(*(r.totals for r in ran), strict=True)):
+        known = {r.backend: total for r, total in zip(ran, totals, strict=True) if total is not None}
+        if len(set(known.values())) > 1:
+            lines.append(f"  query {i + 1}: " + ", ".join(f"{name} {total:,}" for name, total in known.items())
+                         + f"  {mix[i]}")
+    return lines
+
+
 def details(results: list[BackendResult], mix: list[dict[str, Any]]) -> str:
     """Return per-backend breakdowns (by query feature) and the slowest queries, to find where time goes."""
     lines = []
@@ -726,6 +738,12 @@ FEATURES: tuple[tuple[str, Callable[[dict[str, Any]], bool]], ...] = (
 )
 
 
+def mismatch_block(results: list[BackendResult], mix: list[dict[str, Any]]) -> list[str]:
+    """Return the loud report of queries whose totals differ between backends (nothing when they agree)."""
+    lines = total_mismatches(results, mix)
+    return [f"FAIL: totals differ between backends on {len(lines)}/{len(mix)} queries:", *lines] if lines else []
+
+
 def report(size: int, seed_s: float | None, mix: list[dict[str, Any]], results: list[BackendResult],
            engines: Engines) -> str:
     """Return the full text block for one size."""
@@ -741,6 +759,7 @@ def report(size: int, seed_s: float | None, mix: list[dict[str, Any]], results: 
           f"{r.backend}: {r.errors}; 1-min load average {' -> '.join(f'{x:.1f}' for x in r.load)}"
           for r in results),
         *agreement(results),
+        *mismatch_block(results, mix),
         "",
         *targets(results, size),
     ]
@@ -750,8 +769,9 @@ def report(size: int, seed_s: float | None, mix: list[dict[str, Any]], results: 
 # --------------------------------------------------------------------------- main
 
 
-def bench_size(size: int, args: argparse.Namespace, engines: Engines) -> str:
-    """Seed one database of ``size`` practitioners and run every backend on it; return the report."""
+def bench_size(size: int, args: argparse.Namespace, engines: Engines) -> tuple[str, bool]:
+    """Seed one database of ``size`` practitioners and run every backend on it; return the report, and whether
+    every backend that ran found the same total for every query."""
     with _workdir(size, args.keep) as workdir:
         seed_s = _seeded(workdir, size)
         probe = make_app(workdir, "embedded")
@@ -770,7 +790,7 @@ def bench_size(size: int, args: argparse.Namespace, engines: Engines) -> str:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"search-{size}.txt").write_text(text + "\n")
     (RESULTS_DIR / f"search-{size}-details.txt").write_text(details(results, mix) + "\n")
-    return text
+    return text, not total_mismatches(results, mix)
 
 
 @contextlib.contextmanager
@@ -839,21 +859,28 @@ def _sigterm(_signum: int, _frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark for every size; print each table as soon as it is ready."""
+    """Run the benchmark for every size; print each table as soon as it is ready; 1 when backends disagree."""
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
     # Only the clock of "open now" is fixed (see BENCH_NOW); the outbox and everything else keep the real one.
     search_service.utcnow = lambda: BENCH_NOW
     engines = Engines({"elasticsearch": args.es_url, "opensearch": args.os_url}, args.heap)
+    disagreed = []
     try:
         for size in args.sizes:
-            text = bench_size(size, args, engines)
+            text, agreed = bench_size(size, args, engines)
             say("\n" + text + "\n")
+            if not agreed:
+                disagreed.append(size)
     except KeyboardInterrupt:
         say("interrupted")
         return 130
     finally:
         engines.stop()
+    if disagreed:
+        say(f"FAIL: search totals differ between backends at N={', '.join(f'{n:,}' for n in disagreed)} "
+            "(queries listed above): the backends must return the same practitioners")
+        return 1
     return 0
 
 

@@ -65,6 +65,8 @@ def register_blueprints(app: Flask) -> None:
     from directory.practitioners.views import bp as practitioners
     from directory.referrals.admin import bp as referrals_admin
     from directory.referrals.views import bp as referrals
+    from directory.reviews.admin import bp as reviews_admin
+    from directory.reviews.views import bp as reviews
     from directory.routing import IdConverter
     from directory.screening.views import bp as screening
     from directory.site import bp as site
@@ -81,6 +83,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(practitioners)
     app.register_blueprint(practitioner_manage)
     app.register_blueprint(referrals)
+    app.register_blueprint(reviews)
+    app.register_blueprint(reviews_admin)
     app.register_blueprint(api)
     app.register_blueprint(verification_api)
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from directory.extensions import db, search
 from directory.indexing import services as indexing
+from directory.vetting.heads_cli import sign_heads_and_report
 from search import SearchUnavailable
 
 
@@ -66,6 +67,8 @@ def bootstrap_command(demo: bool | None, demo_accounts: bool) -> None:
         _seed(current_app.config["DEMO_PRACTITIONERS"], 42)
         if demo_accounts:
             _seed_demo_accounts()
+        # Anchor the seeded history at once, so the public chain can be re-verified on a fresh demo.
+        sign_heads_and_report()
     from directory.seed import refresh_statistics
 
     refresh_statistics()

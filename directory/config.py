@@ -65,6 +65,14 @@ class Config:
     MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
     NPI_REGISTRY_URL = os.environ.get("NPI_REGISTRY_URL", "https://npiregistry.cms.hhs.gov/api/")
     DEMO_PRACTITIONERS = int(os.environ.get("DEMO_PRACTITIONERS", "2000"))
+    # Reviews: "pre" (an admin approves each first) or "post" (published at once unless held).
+    REVIEW_MODERATION = os.environ.get("REVIEW_MODERATION", "pre")
+    # Holds that apply in both modes: new accounts, and bursts of reviews for one practitioner.
+    REVIEW_MIN_ACCOUNT_AGE_DAYS = int(os.environ.get("REVIEW_MIN_ACCOUNT_AGE_DAYS", "3"))
+    REVIEW_BURST_COUNT = int(os.environ.get("REVIEW_BURST_COUNT", "5"))
+    REVIEW_BURST_HOURS = float(os.environ.get("REVIEW_BURST_HOURS", "24"))
+    # Comma-separated; empty means the built-in list (directory/reviews/signals.py DEFAULT_TERMS).
+    REVIEW_ADVERSE_EVENT_TERMS = os.environ.get("REVIEW_ADVERSE_EVENT_TERMS", "")
 
 
 class DevelopmentConfig(Config):
@@ -86,7 +94,8 @@ OPTIONAL_FROM_ENV = (
     "NPI_REGISTRY_TIMEOUT_S", "NPI_REGISTRY_RETRIES", "NPI_REGISTRY_BACKOFF_S",
     "VETTING_DOCUMENT_DIR", "VETTING_DOCUMENT_MAX_BYTES", "VETTING_PRIMARY_SOURCE_DAYS", "VETTING_EXCLUSION_DAYS",
     "VETTING_REVERIFY_MONTHS", "VETTING_EXPIRING_DAYS", "VETTING_ALERT_DAYS", "VETTING_NAME_MATCH_REVIEW_DAYS",
-    "REFERRALS_EXPIRE_DAYS",
+    "VETTING_AUTOMATED_MONITORING_DAYS", "VETTING_MANUAL_MONITORING_DAYS",
+    "REFERRALS_EXPIRE_DAYS", "CLAIM_REVIEW_DAYS", "RATING_PRIOR_MEAN", "RATING_PRIOR_WEIGHT",
 )
 
 
@@ -121,6 +130,7 @@ def _validate(settings: dict[str, Any]) -> None:
     _validate_public_address(settings)
     _validate_referral_keys(settings)
     _validate_signing_key(settings)
+    _validate_rating_prior(settings)
 
 
 def _validate_signing_key(settings: dict[str, Any]) -> None:
@@ -138,6 +148,13 @@ def _validate_signing_key(settings: dict[str, Any]) -> None:
         raise ConfigError("VERIFICATION_SIGNING_KEY must be the base64 of 32 random bytes (make one with "
                           "`python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'`)"
                           ) from None
+
+
+def _validate_rating_prior(settings: dict[str, Any]) -> None:
+    """Refuse a RATING_PRIOR_MEAN or RATING_PRIOR_WEIGHT out of range at start-up, not at the first search."""
+    from directory.reviews.rating import prior_from_settings
+
+    prior_from_settings(settings)
 
 
 def _validate_referral_keys(settings: dict[str, Any]) -> None:

@@ -14,10 +14,11 @@ from directory.practitioners.models import (
     Practitioner,
 )
 from directory.referrals.models import Notification, Referral, ReferralEvent
-from directory.reviews.models import Review, ReviewRevision
+from directory.reviews.models import Review, ReviewEvent, ReviewResponseRevision, ReviewRevision, review_method
 from directory.screening.models import Screening
 from directory.vetting.head_models import ChainHeadStatement
 from directory.vetting.models import Credential, VerificationCheck
+from directory.vetting.workbench_models import VettingAssignment, VettingBatch
 
 __all__ = [
     "AuditEvent",
@@ -37,10 +38,15 @@ __all__ = [
     "Referral",
     "ReferralEvent",
     "Review",
+    "ReviewEvent",
+    "ReviewResponseRevision",
     "ReviewRevision",
+    "review_method",
     "Screening",
     "SearchOutbox",
     "SearchVersion",
     "User",
     "VerificationCheck",
+    "VettingAssignment",
+    "VettingBatch",
 ]

@@ -32,6 +32,7 @@ from directory.practitioners.models import practitioner_condition, practitioner_
 from directory.practitioners.slugs import slugify
 from directory.vetting.chain import row_hash, sha256_text
 from directory.vetting.decisions import suspend
+from directory.vetting.sources import registry
 from directory.vetting.status import CredentialFacts, VettingFacts, compute_status, verified_since
 
 LOCALES = {"US": "en_US", "FR": "fr_FR", "GB": "en_GB", "DE": "de_DE", "CA": "en_CA", "AU": "en_AU", "ES": "es_ES",
@@ -383,7 +384,7 @@ def _checks(rng: random.Random, credentials: list[dict[str, Any]], decided: date
 
     The history a credentialing service keeps: each primary-source check shortly before the
     decision (within NCQA's 120 days, vetting.status), the exclusion list checked with them and
-    then monthly up to now.
+    then monthly up to now, and each credential re-checked inside its monitoring window since.
     """
     if not credentials or credentials[0]["_state"] == "unchecked":
         return []
@@ -392,8 +393,26 @@ def _checks(rng: random.Random, credentials: list[dict[str, Any]], decided: date
         at = decided - timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 600))
         checks.append({"_credential_index": index, "source": CHECK_SOURCE[cred["kind"]], "performed_at": at,
                        "outcome": "pass", "reference": "", "note": "demo data"})
+        checks.extend(_rechecks(index, cred, at, now))
     checks.extend(_exclusion_checks(rng, decided - timedelta(days=rng.randint(0, 20)), now))
     checks.sort(key=lambda c: c["performed_at"])  # type: ignore[no-any-return]
+    return checks
+
+
+def _rechecks(index: int, cred: dict[str, Any], first: datetime, now: datetime) -> list[dict[str, Any]]:
+    """Return a credential's monitoring re-checks after ``first`` while it is in force: monthly by the run, yearly by hand."""
+    # A generator of their own, so the seed's main stream (and which practitioners it suspends) is unchanged;
+    # seeded by how long ago the first check was, which the main stream fixed, so a seed still repeats.
+    rng = random.Random(f"rechecks:{(now - first).total_seconds()}:{index}")
+    source = CHECK_SOURCE[cred["kind"]]
+    # The run re-checks an automated source a week before its 30-day window closes; never 30 days and some hours.
+    low, high = (23, 29) if registry.get(source).automated else (330, 360)
+    end = min(now, datetime.combine(cred["valid_until"], time())) if cred["valid_until"] else now
+    checks, at = [], first + timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
+    while at <= end:
+        checks.append({"_credential_index": index, "source": source, "performed_at": at, "outcome": "pass",
+                       "reference": "", "note": "demo data"})
+        at += timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
     return checks
 
 
@@ -419,7 +438,8 @@ def _vetting(country: str, credentials: list[dict[str, Any]], checks: list[dict[
     facts = VettingFacts(
         country=country,
         credentials=tuple(CredentialFacts(cr["kind"], cr["valid_until"], max(passes.get(i, []), default=None),
-                                          passed_on=tuple(passes.get(i, ())), valid_from=cr["valid_from"])
+                                          passed_on=tuple(passes.get(i, ())), valid_from=cr["valid_from"],
+                                          last_pass_source=CHECK_SOURCE[cr["kind"]])
                           for i, cr in enumerate(credentials)),
         last_exclusion_check_on=exclusion[-1]["performed_at"].date() if exclusion else None,
         last_exclusion_outcome=exclusion[-1]["outcome"] if exclusion else None,
@@ -468,7 +488,10 @@ def _demo_evidence(source: str) -> tuple[str, str]:
 
 
 def _reviews(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, pid: int, now: datetime) -> None:
-    """Queue zero to six published reviews, each with its first revision."""
+    """Queue zero to six published, anonymous (imported) reviews, each with its first revision.
+
+    Bulk rows for speed; the demo accounts' reviews go through the services (directory/reviews/demo.py).
+    """
     for _ in range(rng.choices(range(7), [25, 20, 18, 14, 10, 8, 5])[0]):
         rid = ids.take("review")
         rating = rng.choices([1, 2, 3, 4, 5], [3, 4, 10, 33, 50])[0]
@@ -476,10 +499,12 @@ def _reviews(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, 
         at = now - timedelta(days=rng.randint(1, 900))
         batch.add("review", {"id": rid, "practitioner_id": pid, "author_id": None,
                              "author_display_name": f"{fake.first_name(rng, 'any')} {rng.choice(fake.last)[0]}.", "rating": rating,
-                             "title": "", "body": body, "visit_date": at.date(), "moderation_state": "published",
+                             "title": "", "body": body, "visit_date": at.date().replace(day=1),
+                             "moderation_state": "published", "published_at": at,
                              "moderated_by_id": None, "moderated_at": at, "response_body": None, "response_at": None,
                              "created_at": at, "updated_at": at})
         batch.add("review_revision", {"id": ids.take("review_revision"), "review_id": rid, "revision": 1,
-                                      "rating": rating, "title": "", "body": body, "edited_at": at})
+                                      "rating": rating, "title": "", "body": body, "edited_at": at,
+                                      "visit_date": at.date().replace(day=1)})
 
 

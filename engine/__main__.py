@@ -22,7 +22,8 @@ from . import (
     start_elasticsearch,
     start_opensearch,
 )
-from ._common import find_java_home, find_mvn, probe_product
+from ._common import find_mvn, probe_product
+from ._java import find_java_home
 
 KINDS = {"es": "elasticsearch", "os": "opensearch"}
 
@@ -42,14 +43,13 @@ def _state_file() -> Path:
 def cmd_fetch(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     try:
-        java = find_java_home()
-        _say(f"java: {java}; mvn: {find_mvn()}; cache: {cache_dir()}")
+        _say(f"mvn: {find_mvn()}; cache: {cache_dir()}")
         for kind in _which(args.engine):
             if kind == "es":
                 _elasticsearch.fetch(progress=_say)
                 _say(f"elasticsearch {ES_VERSION}: {_elasticsearch.home_dir()}")
             else:
-                _opensearch.fetch(progress=_say, java_home=java)
+                _opensearch.fetch(progress=_say)
                 _say(f"opensearch {OS_VERSION}: {_opensearch.build_dir()}")
     except EngineStartError as exc:
         print(f"engine fetch failed: {exc}", file=sys.stderr)
@@ -120,7 +120,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     print(f"cache:          {cache_dir()}")
     try:
-        print(f"java (21+):     {find_java_home()}")
+        print(f"java (21+):     {find_java_home(engine='the engines')}")
     except EngineStartError as exc:
         print(f"java (21+):     MISSING - {exc}")
     try:

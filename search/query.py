@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from search.documents import words
+from search.geo import quantize
 from search.types import SearchQuery
 
 # Field weights for free text; the embedded backend uses the same ones (bm25 column weights).
@@ -18,18 +19,29 @@ def text_terms(query: SearchQuery) -> list[str]:
     return words(query.text)[:20]
 
 
+def engine_origin(query: SearchQuery) -> tuple[float, float]:
+    """Return the origin on Lucene's point grid: every backend measures radius and distance from this point.
+
+    Elasticsearch 9 tests a geo_distance radius against the origin as Lucene encodes it (up to 4.7 mm from the
+    one sent), OpenSearch against the origin as sent; sending the encoded one (encoding it again changes
+    nothing) gives both engines, and the embedded backend, the same points at the radius edge.
+    """
+    return quantize(query.lat or 0.0, query.lon or 0.0)
+
+
 def build_filters(query: SearchQuery) -> list[dict[str, Any]]:
     """Return the bool filters: visibility, vetting, place, vocabularies and flags."""
     filters: list[dict[str, Any]] = [{"term": {"visible": True}}]
     if query.verified_only:
         filters.append({"term": {"verified": True}})
     if query.has_origin:
+        lat, lon = engine_origin(query)
         filters.append(
             {
                 "geo_distance": {
                     "distance": f"{query.radius_km}km",
                     "distance_type": "arc",
-                    "locations": {"lat": query.lat, "lon": query.lon},
+                    "locations": {"lat": lat, "lon": lon},
                 }
             }
         )
@@ -65,9 +77,10 @@ def build_text_query(query: SearchQuery) -> dict[str, Any] | None:
 
 
 def build_sort(query: SearchQuery) -> list[Any]:
-    """Return the sort: vetted first (unless text relevance was asked), then distance or rating; id breaks ties."""
+    """Return the sort: vetted first (unless text relevance was asked), then distance or Bayesian rating; id breaks ties."""
+    lat, lon = engine_origin(query)
     geo = (
-        [{"_geo_distance": {"locations": {"lat": query.lat, "lon": query.lon}, "order": "asc", "unit": "km", "mode": "min", "distance_type": "arc"}}]
+        [{"_geo_distance": {"locations": {"lat": lat, "lon": lon}, "order": "asc", "unit": "km", "mode": "min", "distance_type": "arc"}}]
         if query.has_origin
         else []
     )
@@ -75,7 +88,9 @@ def build_sort(query: SearchQuery) -> list[Any]:
     if query.sort == "relevance" and text_terms(query):
         return [{"_score": {"order": "desc"}}, *geo, *tie]
     if query.sort == "rating":
-        rating = [{"rating_average": {"order": "desc", "missing": "_last"}}, {"rating_count": {"order": "desc"}}]
+        # The Bayesian average, not the raw one: one 5-star review must not top six averaging 4.7.
+        # Practitioners without reviews have none and come last.
+        rating = [{"rating_bayes": {"order": "desc", "missing": "_last"}}, {"rating_count": {"order": "desc"}}]
         return [{"verified": {"order": "desc"}}, *rating, *geo, *tie]
     return [{"verified": {"order": "desc"}}, *geo, *tie]
 

@@ -84,3 +84,26 @@ def referral(sender: User, p: Practitioner, **fields: Any) -> Referral:
     db.session.add(r)
     db.session.flush()
     return r
+
+
+def patient(**fields: Any) -> User:
+    """Add a patient whose account is a month old (past the new-account review hold) and flush it."""
+    from datetime import timedelta
+
+    from directory.clock import utcnow
+
+    values: dict[str, Any] = {"full_name": "Lena Patient", "email_confirmed_at": utcnow(),
+                              "created_at": utcnow() - timedelta(days=30)}
+    values.update(fields)
+    return user("patient", **values)
+
+
+def visited_referral(patient_user: User, p: Practitioner, state: str = "completed") -> Referral:
+    """Add the patient's own appointment request with ``p``, already attended or completed."""
+    from datetime import timedelta
+
+    from directory.clock import utcnow
+
+    return referral(patient_user, p, patient_id=patient_user.id, state=state,
+                    scheduled_for=utcnow() - timedelta(days=10),
+                    outcome="Six sessions; pain much better." if state == "completed" else None)

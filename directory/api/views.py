@@ -68,5 +68,5 @@ def _hit_json(row: ResultRow) -> dict[str, Any]:
         "languages": [lang.code for lang in p.languages],
         "vetting_status": p.vetting_status,
         "rating": {"average": round(row.rating_average, 2) if row.rating_average is not None else None,
-                   "count": row.rating_count},
+                   "count": row.rating_count, "bayesian": row.rating_bayes},
     }

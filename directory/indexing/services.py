@@ -28,7 +28,7 @@ from directory.practitioners.models import (
     practitioner_language,
     practitioner_method,
 )
-from directory.reviews.services import published_ratings
+from directory.reviews.rating import bayesian_ratings
 from search import Change, SearchBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.hours import WeeklyInterval
@@ -115,21 +115,21 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
         .where(match(practitioner_language.c.practitioner_id))
     ):
         languages[lang_row[0]].append(str(lang_row[1]))
-    ratings = published_ratings(ids)
-    no_rating = (None, 0)
+    ratings = bayesian_ratings(ids)
+    no_rating = (None, 0, None)
     empty: tuple[Any, ...] = ()
     sources = {}
     for pid, slug, first_name, last_name, title, bio, gender, accepting, telehealth, hidden, vetting_status in _rows(
         select(*PRACTITIONER_COLUMNS).where(match(Practitioner.id))
     ):
-        average, count = ratings.get(pid, no_rating)
+        average, count, bayes = ratings.get(pid, no_rating)
         langs = languages.get(pid)
         sources[pid] = PractitionerSource(
             id=pid, slug=slug, first_name=first_name, last_name=last_name, title=title, bio=bio, gender=gender,
             accepting_new_patients=accepting, telehealth=telehealth, hidden=hidden, vetting_status=vetting_status,
             locations=tuple(points.get(pid, empty)), methods=methods.get(pid, empty),
             conditions=conditions.get(pid, empty), languages=tuple(sorted(langs)) if langs else empty,
-            rating_average=average, rating_count=count, version=versions.get(pid, 0))
+            rating_average=average, rating_count=count, rating_bayes=bayes, version=versions.get(pid, 0))
     return sources
 
 

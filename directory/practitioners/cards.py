@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import String, bindparam, cast, func, select
 
+from directory.clock import today
 from directory.extensions import db
 from directory.practitioners.models import (
     Location,
@@ -25,6 +26,8 @@ from directory.practitioners.models import (
 )
 from directory.practitioners.vocabulary import Term, cached_vocabulary
 from directory.reviews.services import published_rating_columns
+from directory.vetting.evidence import EvidenceAge, evidence_of
+from directory.vetting.facts import load_facts
 
 VERIFIED = ("verified", "expiring")
 
@@ -78,6 +81,7 @@ class PractitionerCard:
     methods: list[Term] = field(default_factory=list)
     conditions: list[Term] = field(default_factory=list)
     languages: list[Term] = field(default_factory=list)
+    evidence: EvidenceAge = field(default_factory=EvidenceAge)
 
     @property
     def display_name(self) -> str:
@@ -129,4 +133,12 @@ def load_cards(ids: Sequence[int], verified_only: bool) -> dict[int, Practitione
     if cards:
         for loc in db.session.connection().execute(_LOCATIONS, {"ids": list(cards)}):
             cards[loc[0]].locations.append(LocationCard(*loc[1:]))
+        _add_evidence(cards)
     return cards
+
+
+def _add_evidence(cards: dict[int, PractitionerCard]) -> None:
+    """Attach to each card when its credentials were last checked (the status rules' facts, for the page's ids)."""
+    day = today()
+    for pid, facts in load_facts(list(cards)).items():
+        cards[pid].evidence = evidence_of(facts, day)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from directory.errors import NotFound
@@ -15,13 +15,15 @@ from directory.extensions import db
 from directory.practitioners.hours import NextOpening, next_opening, weekly_hours
 from directory.practitioners.models import Location, Practitioner
 from directory.reviews.models import Review
+from directory.reviews.services import ConditionOutcome, RatingSummary, outcomes, rating_summary, shown_reviews
 from directory.vetting.chain import CHAINED_FIELDS, ChainBreak, verify_chain
+from directory.vetting.evidence import EvidenceAge, evidence_of
 from directory.vetting.facts import load_facts
 from directory.vetting.labels import decision_action, decision_category
 from directory.vetting.models import Credential, VerificationCheck, VettingDecision
 from directory.vetting.sources import registry
 
-REVIEWS_SHOWN = 10
+REVIEWS_SHOWN = 50
 
 STATUS_EXPLANATIONS = {
     "verified": "Every required licence and registration was confirmed with the body that issued it, and the "
@@ -83,24 +85,6 @@ class Suspension:
 
 
 @dataclass(frozen=True)
-class PersonCheck:
-    """What the exclusion lists confirmed about the person, which lists, and when the oldest latest pass was."""
-
-    label: str
-    lists: str
-    on: date
-
-
-@dataclass(frozen=True)
-class RatingSummary:
-    """Published reviews: average, count, and how many gave each star rating (5 down to 1)."""
-
-    average: float | None
-    count: int
-    distribution: list[tuple[int, int]]
-
-
-@dataclass(frozen=True)
 class Profile:
     """Everything the profile page shows."""
 
@@ -114,7 +98,8 @@ class Profile:
     rating: RatingSummary
     reviews: list[Review]
     suspension: Suspension | None = None
-    screened: PersonCheck | None = None
+    outcomes: list[ConditionOutcome] = field(default_factory=list)
+    evidence: EvidenceAge = EvidenceAge()
 
     @property
     def chain_intact(self) -> bool:
@@ -138,21 +123,12 @@ def load_profile(slug: str, now: datetime) -> Profile:
         chain_head=checks[-1].row_hash if checks else None,
         chain_breaks=verify_chain(_chain_row(check) for check in checks),
         rating=rating_summary(practitioner.id),
-        reviews=_recent_reviews(practitioner.id),
+        reviews=shown_reviews(practitioner.id, REVIEWS_SHOWN),
         suspension=_suspension(practitioner, decisions),
-        screened=_person_check(practitioner.id),
+        outcomes=outcomes(practitioner.id),
+        evidence=evidence_of(load_facts([practitioner.id])[practitioner.id], now.date()),
     )
 
-
-def _person_check(practitioner_id: int) -> PersonCheck | None:
-    """Return the exclusion screening as one line: true only as of the older of each list's latest pass."""
-    screens = load_facts([practitioner_id])[practitioner_id].screens
-    passes = [s.last_pass_on for s in screens]
-    if not screens or None in passes:
-        return None
-    sources = [registry.get(s.source) for s in screens]
-    return PersonCheck(sources[0].person_check_label, " and ".join(s.public_label for s in sources),
-                       min(d for d in passes if d is not None))
 
 
 def public_history(checks: list[VerificationCheck], decisions: list[VettingDecision]) -> list[CheckView]:
@@ -223,25 +199,6 @@ def _chain_row(check: VerificationCheck) -> dict[str, Any]:
     row["row_hash"] = check.row_hash
     row["evidence"] = check.evidence
     return row
-
-
-def rating_summary(practitioner_id: int) -> RatingSummary:
-    """Return the average, count and star distribution of the published reviews."""
-    counts = {int(stars): int(n) for stars, n in db.session.execute(
-        select(Review.rating, func.count()).where(Review.practitioner_id == practitioner_id,
-                                                  Review.moderation_state == "published").group_by(Review.rating)
-    )}
-    total = sum(counts.values())
-    average = sum(stars * n for stars, n in counts.items()) / total if total else None
-    return RatingSummary(average, total, [(stars, counts.get(stars, 0)) for stars in range(5, 0, -1)])
-
-
-def _recent_reviews(practitioner_id: int) -> list[Review]:
-    """Return the newest published reviews."""
-    return list(db.session.scalars(
-        select(Review).where(Review.practitioner_id == practitioner_id, Review.moderation_state == "published")
-        .order_by(Review.created_at.desc(), Review.id.desc()).limit(REVIEWS_SHOWN)
-    ))
 
 
 def _evidence(check: VerificationCheck) -> dict[str, Any]:

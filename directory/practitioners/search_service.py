@@ -15,6 +15,7 @@ from directory.geo import Place, resolve_place
 from directory.practitioners.cards import LocationCard, PractitionerCard, load_cards
 from directory.practitioners.models import Location
 from directory.practitioners.vocabulary import cached_vocabulary
+from directory.reviews.rating import bayesian_average, rating_prior
 from search import InvalidQuery, SearchPage, SearchQuery, SearchUnavailable
 from search.geo import arc_distance_km
 from search.hours import open_keys
@@ -37,6 +38,8 @@ class ResultRow:
     rating_average: float | None
     rating_count: int
     highlight: str = ""
+    # The Bayesian average sort=rating orders by (directory/reviews/rating.py); cards show the plain average.
+    rating_bayes: float | None = None
 
 
 @dataclass
@@ -126,13 +129,14 @@ def _load_rows(page: SearchPage, query: SearchQuery) -> list[ResultRow]:
     if not ids:
         return []
     found = load_cards(ids, query.verified_only)
+    prior = rating_prior()
     rows = []
     for hit in page.hits:
         card = found.get(hit.id)
         if card is None or not card.locations:
             continue
         rows.append(ResultRow(card, hit.distance_km, _nearest(card, query), card.rating_average, card.rating_count,
-                              hit.highlight))
+                              hit.highlight, bayesian_average(card.rating_average, card.rating_count, prior)))
     return rows
 
 

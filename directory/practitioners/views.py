@@ -27,6 +27,7 @@ from directory.practitioners.search_page import (
 )
 from directory.practitioners.search_service import SearchResults, build_query, search_practitioners, vocabulary_choices
 from directory.practitioners.suggest_service import suggest
+from directory.reviews.moderation import REASONS
 from directory.screening.services import remembered_result
 from directory.vetting.notices import alert_chain_break
 
@@ -103,7 +104,7 @@ def profile(slug: str) -> str:
     return render_template("practitioners/profile.html", profile=shown, map=map_settings(),
                            referral_url=None if shown.suspension or not receives else _referral_url(shown.practitioner.slug),
                            receives_referrals=receives,
-                           kinds=CREDENTIAL_KINDS,
+                           kinds=CREDENTIAL_KINDS, reasons=REASONS,
                            back=search_path(request.args.get("back")) or url_for("practitioners.search_page"))
 
 

@@ -135,6 +135,10 @@ def seed_demo(now: datetime | None = None) -> bool:
     fake.seed_instance(FAKER_SEED)
     for story in STORIES:
         _tell(story, users, profiles[story.profile], fake, now or utcnow())
+    # Imported here: reviews build on referrals (a verified visit is a completed referral).
+    from directory.reviews.demo import seed_reviews
+
+    seed_reviews(users, profiles, now or utcnow())
     return True
 
 

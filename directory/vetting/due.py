@@ -14,13 +14,13 @@ from directory.vetting.status import (
     VettingFacts,
     VettingPolicy,
     add_months,
+    monitored_until,
+    monitoring_source,
+    monitoring_start,
+    queue_days,
     required_credentials,
     verification_decision,
 )
-
-# Re-check the exclusion list this many days before the monthly window closes, so a daily
-# cron run keeps every practitioner inside it even when a run fails once.
-EXCLUSION_MARGIN_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class DueItem:
     credential_ref: int | None = None
     credential_kind: str = ""
     automated: bool = False
-    due_by: date | None = None  # when an admin should have decided (a name-only exclusion match)
+    due_by: date | None = None  # when it must be done: an admin's decision, or a monitoring window's last day
 
 
 def due_items(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> list[DueItem]:
@@ -45,7 +45,11 @@ def due_items(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_
     if not facts.credentials:
         return items
     decision = _current_decision(facts, today, policy)
-    items += [item for c in facts.credentials if (item := _credential_due(c, decision, today, policy))]
+    # Only required credentials are monitored: an optional one (insurance, say) keeps its last check.
+    required = required_credentials(facts, today) or []
+    start = monitoring_start(required, decision, today, policy) if decision is not None else None
+    items += [item for c in facts.credentials
+              if (item := _credential_due(c, decision, today, policy, start if any(c is r for r in required) else None))]
     items += _exclusion_due(facts, today, policy)
     return sorted(items, key=lambda i: (i.since, i.source, i.credential_ref or 0))
 
@@ -61,13 +65,14 @@ def _current_decision(facts: VettingFacts, today: date, policy: VettingPolicy) -
     return decision
 
 
-def _credential_due(c: CredentialFacts, decision: date | None, today: date, policy: VettingPolicy) -> DueItem | None:
-    """Return the item due for one credential, or None when it needs nothing now."""
+def _credential_due(c: CredentialFacts, decision: date | None, today: date, policy: VettingPolicy,
+                    monitored_since: date | None = None) -> DueItem | None:
+    """Return the item due for one credential (monitored since the given day, if required), or None."""
     # The registry names the source the check is queued for; an automated one a run makes itself.
     source = registry.due_source(c.kind)
 
-    def item(reason: str, since: date, auto: bool = source.automated) -> DueItem:
-        return DueItem(source.code, reason, since, c.ref, c.kind, auto)
+    def item(reason: str, since: date, auto: bool = source.automated, due_by: date | None = None) -> DueItem:
+        return DueItem(source.code, reason, since, c.ref, c.kind, auto, due_by)
 
     if c.expired_on(today):
         return item(f"expired on {c.valid_until}; a renewed credential is needed", c.valid_until or today, False)
@@ -82,9 +87,17 @@ def _credential_due(c: CredentialFacts, decision: date | None, today: date, poli
     if decision is not None and add_months(decision, policy.reverify_months) <= soon:
         cycle_end = add_months(decision, policy.reverify_months)
         return item(f"re-verification due by {cycle_end}", cycle_end - timedelta(days=policy.expiring_within_days))
+    candidates = []
+    if monitored_since is not None:
+        until = monitored_until(c, monitored_since, policy)
+        recheck_on = until - timedelta(days=queue_days(policy, monitoring_source(c)))
+        if recheck_on <= today:
+            candidates.append(item(f"monitoring re-check due by {until}", recheck_on, due_by=until))
     if c.valid_until is not None and c.valid_until <= soon:
-        return item(f"expires on {c.valid_until}", c.valid_until - timedelta(days=policy.expiring_within_days), False)
-    return None
+        candidates.append(item(f"expires on {c.valid_until}", c.valid_until - timedelta(days=policy.expiring_within_days),
+                               False))
+    # Whichever fell due first names the item; the check an admin or the run makes serves both.
+    return min(candidates, key=lambda i: i.since, default=None)
 
 
 def _exclusion_due(facts: VettingFacts, today: date, policy: VettingPolicy) -> list[DueItem]:
@@ -113,7 +126,9 @@ def _exclusion_recheck(screen: ScreenFacts, facts: VettingFacts, today: date, po
     if last is None:
         first = min((c.submitted_on for c in facts.credentials if c.submitted_on), default=today)
         return DueItem(screen.source, "never checked", first, automated=True)
-    renew_on = last + timedelta(days=policy.exclusion_days - EXCLUSION_MARGIN_DAYS)
+    # Queued a week before the window closes, so a daily cron run keeps every practitioner inside
+    # it even when a run fails once.
+    renew_on = last + timedelta(days=policy.exclusion_days) - timedelta(days=queue_days(policy, screen.source))
     if renew_on <= today:
         return DueItem(screen.source, f"last checked {last}", renew_on, automated=True)
     if screen.list_newer:

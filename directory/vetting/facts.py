@@ -32,8 +32,9 @@ class _Checks:
     last_reference: str = ""
     last_blocked_at: datetime | None = None
     review_since: datetime | None = None  # the first of the latest run of needs_review outcomes
+    last_pass_source: str = ""
 
-    def add(self, outcome: str, at: datetime, reference: str = "") -> None:
+    def add(self, outcome: str, at: datetime, reference: str = "", source: str = "") -> None:
         """Fold one check in."""
         self.last_attempt_at = at
         if outcome in DECISIVE_OUTCOMES:
@@ -42,6 +43,7 @@ class _Checks:
             self.last_outcome, self.last_checked_at, self.last_reference = outcome, at, reference
         if outcome == "pass":
             self.passes.append(at.date())
+            self.last_pass_source = source
         elif outcome in DECISIVE_OUTCOMES:
             self.last_blocked_at = at
 
@@ -155,6 +157,7 @@ def _credential_facts(cred: Any, checks: _Checks) -> CredentialFacts:
         last_checked_on=checks.last_checked_at.date() if checks.last_checked_at else None,
         last_attempt_on=checks.last_attempt_at.date() if checks.last_attempt_at else None,
         last_blocked_on=checks.last_blocked_at.date() if checks.last_blocked_at else None,
+        last_pass_source=checks.last_pass_source,
     )
 
 
@@ -196,7 +199,7 @@ def _fold_checks(ids: Sequence[int] | None) -> tuple[dict[int, _Checks], dict[in
         if source in exclusion_codes:
             exclusion[pid][source].add(outcome, at, reference)
         elif cred_id is not None and source in primary.get(kind, ()):
-            by_credential[cred_id].add(outcome, at)
+            by_credential[cred_id].add(outcome, at, source=source)
     return by_credential, exclusion
 
 

@@ -24,10 +24,9 @@ from directory.vetting.due import DueItem, alert_threshold, due_items, screens_o
 from directory.vetting.facts import load_facts
 from directory.vetting.models import Credential, ExpiryAlert
 from directory.vetting.policy import current_policy
-from directory.vetting.services import run_context, run_source
+from directory.vetting.services import run_context, run_source, runnable_sources
 from directory.vetting.sources import registry
 from directory.vetting.sources.base import RunContext
-from directory.vetting.sources.exclusions import current_list
 from directory.vetting.sources.npi import NpiRegistryClient
 from directory.vetting.status import VettingFacts, VettingPolicy, compute_status, verified_since
 
@@ -85,8 +84,9 @@ def skipped_sources() -> tuple[str, ...]:
     Such a list checks no one (and holds no one back) until its first import; recording an
     ``error`` for every practitioner instead would say nothing about any of them.
     """
+    runnable = runnable_sources()
     return tuple(f"{s.label}: skipped, no list imported yet (flask exclusions import --source {s.list_code} FILE)"
-                 for s in registry.automated() if s.list_optional and current_list(s.list_code) is None)
+                 for s in registry.automated() if s not in runnable)
 
 
 def _cached(facts: VettingFacts, today: date, policy: VettingPolicy) -> tuple[str, date | None]:

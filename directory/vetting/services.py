@@ -23,7 +23,7 @@ from directory.vetting.decisions import recompute_status
 from directory.vetting.documents import StoredDocument
 from directory.vetting.models import Credential, ExclusionImport, FormerName, VerificationCheck, VettingIdentity
 from directory.vetting.sources import registry
-from directory.vetting.sources.base import Finding, RunContext
+from directory.vetting.sources.base import Finding, RunContext, Source
 from directory.vetting.sources.exclusions import EXCLUSION_LIST, current_list
 from directory.vetting.sources.npi import NpiRegistryClient
 from directory.vetting.sources.npi_registry import NPI_REGISTRY
@@ -52,6 +52,11 @@ def run_context(client: NpiRegistryClient | None = None, listing: ExclusionImpor
     """Return what an automated run reads: today, the registry client, each exclusion list in force."""
     lists = {s.list_code: found for s in registry.exclusion_screens() if (found := current_list(s.list_code))}
     return RunContext(clock_today(), client, listing or lists.get("leie"), lists)
+
+
+def runnable_sources() -> tuple[Source, ...]:
+    """Return the automated sources a run can call now: a list a source may go without counts once imported."""
+    return tuple(s for s in registry.automated() if not s.list_optional or current_list(s.list_code) is not None)
 
 
 def run_source(practitioner: Practitioner, code: str, context: RunContext, *, performed_by: User | None = None,

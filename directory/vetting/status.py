@@ -7,20 +7,44 @@ for ``reverify_months`` (NCQA re-credentialing cycle: 36 months) provided the ex
 was checked within ``exclusion_days``, no required credential expired and no later check
 failed. Decisions are derived from the dated passes, never stored, so the status cannot say
 more than the evidence does.
+
+Monitoring is continuous (NCQA ongoing monitoring): after the decision, each required credential
+is re-checked at its primary source within that source's monitoring window (automated sources
+monthly, manual licence checks yearly by default). A window counts from the credential's latest
+pass or the first decision of the current verified run, whichever is later: evidence the 120-day
+rule accepted at that decision is not stale the day after it, and a later re-check of one
+credential never extends another's window.
 """
 
 from __future__ import annotations
 
 import calendar
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+from directory.vetting.sources import registry
+from directory.vetting.sources.base import MANUAL_WINDOW_DAYS, Source
 
 LICENCE_KINDS = frozenset({"state_licence", "national_licence", "foreign_registration", "medical_degree"})
 DECISIVE_OUTCOMES = frozenset({"pass", "fail", "needs_review"})
 STATUSES = ("unverified", "pending", "verified", "expiring", "lapsed", "suspended")
 VERIFIED_STATUSES = frozenset({"verified", "expiring"})
+
+# What the rules need to know of the sources comes from the registry: which are automated (run
+# without a person), which confirm each kind of credential, and each one's default window.
+AUTOMATED_SOURCES = frozenset(s.code for s in registry.automated())
+EXCLUSION_SOURCES = frozenset(s.code for s in registry.exclusion_screens())
+
+
+def monitoring_windows(automated_days: int | None = None, manual_days: int | None = None) -> Mapping[str, int]:
+    """Return the monitoring window in days of each source: its own default unless a category setting overrides it."""
+    def days(source: Source) -> int:
+        override = automated_days if source.automated else manual_days
+        return source.window_days if override is None else override
+
+    return {source.code: days(source) for source in registry.SOURCES}
 
 
 @dataclass(frozen=True)
@@ -38,9 +62,36 @@ class VettingPolicy:
     name_match_review_days: int = 14
     # Days before a credential expires on which the practitioner and admins are alerted.
     alert_days: tuple[int, ...] = (90, 60, 30, 14, 7, 0)
+    # Days a primary-source pass stays current after the decision, keyed by source code (see monitoring_days).
+    monitoring: Mapping[str, int] = field(default_factory=monitoring_windows)
+    # A re-check is queued this many days before its window passes: a daily automated run gets
+    # several attempts (like the exclusion list's margin), an admin a month.
+    automated_queue_days: int = 7
+    # An admin gets a fortnight before the practitioner shows as expiring (30 days before the end).
+    manual_queue_days: int = 45
+    # An automated window shows as expiring only this close to its end, i.e. only when the daily run
+    # failed to keep up: a re-check done on time never flips the status (and emails the owner) monthly.
+    automated_expiring_days: int = 1
 
 
 DEFAULT_POLICY = VettingPolicy()
+
+
+def monitoring_days(policy: VettingPolicy, source: str) -> int:
+    """Return how many days a check at ``source`` stays current before it must be repeated."""
+    if source in EXCLUSION_SOURCES:
+        return policy.exclusion_days  # its long-standing setting, VETTING_EXCLUSION_DAYS
+    return policy.monitoring.get(source, MANUAL_WINDOW_DAYS)
+
+
+def queue_days(policy: VettingPolicy, source: str) -> int:
+    """Return how many days before its window passes a re-check at ``source`` is queued."""
+    return policy.automated_queue_days if source in AUTOMATED_SOURCES else policy.manual_queue_days
+
+
+def expiring_days(policy: VettingPolicy, source: str) -> int:
+    """Return how many days before its window passes a check at ``source`` makes the practitioner expiring."""
+    return policy.automated_expiring_days if source in AUTOMATED_SOURCES else policy.expiring_within_days
 
 
 @dataclass(frozen=True)
@@ -63,6 +114,8 @@ class CredentialFacts:
     last_attempt_on: date | None = None
     valid_from: date | None = None
     last_blocked_on: date | None = None
+    # The source of the latest pass: its monitoring window applies ("" when unknown).
+    last_pass_source: str = ""
 
     @property
     def passes(self) -> tuple[date, ...]:
@@ -180,13 +233,47 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
     decision = verification_decision(required, today, policy)
     if any(c.blocked for c in required) or decision is None or facts.last_exclusion_check_on is None:
         return "pending"
-    if today > add_months(decision, policy.reverify_months) or _exclusion_stale(facts, today, policy):
+    start = monitoring_start(required, decision, today, policy)
+    if (today > add_months(decision, policy.reverify_months) or _exclusion_stale(facts, today, policy)
+            or any(monitored_until(c, start, policy) < today for c in required)):
         return "lapsed"
-    return "expiring" if _expiring(required, decision, today, policy) else "verified"
+    return "expiring" if _expiring(facts, required, decision, today, policy) else "verified"
+
+
+def monitoring_start(required: list[CredentialFacts], decision: date, today: date,
+                     policy: VettingPolicy = DEFAULT_POLICY) -> date:
+    """Return the day monitoring began: the first decision of the unbroken run ending in ``decision``."""
+    return _decision_run_start(required, today, policy) or decision
+
+
+def monitoring_source(credential: CredentialFacts) -> str:
+    """Return the source whose monitoring window applies: the latest pass's, else the kind's automated source."""
+    if credential.last_pass_source:
+        return credential.last_pass_source
+    automated = registry.primary_source_codes(credential.kind) & AUTOMATED_SOURCES
+    return min(automated, default=registry.due_source(credential.kind).code)
+
+
+def monitored_until(credential: CredentialFacts, start: date, policy: VettingPolicy = DEFAULT_POLICY) -> date:
+    """Return the last day the credential's latest pass (or the monitoring ``start``, if later) keeps it monitored."""
+    anchor = max(credential.last_pass_on or start, start)
+    return anchor + timedelta(days=monitoring_days(policy, monitoring_source(credential)))
+
+
+def exclusion_monitored_until(facts: VettingFacts, policy: VettingPolicy = DEFAULT_POLICY) -> date | None:
+    """Return the last day the latest exclusion-list check keeps the practitioner monitored (None: never checked)."""
+    last = facts.last_exclusion_check_on
+    return None if last is None else last + timedelta(days=policy.exclusion_days)
 
 
 def required_credentials(facts: VettingFacts, today: date) -> list[CredentialFacts] | None:
     """Return the best credential for each required group, or None when a group is missing."""
+    chosen = [c for _, c in required_pairs(facts, today)]
+    return None if None in chosen else [c for c in chosen if c is not None]
+
+
+def required_pairs(facts: VettingFacts, today: date) -> list[tuple[RequiredGroup, CredentialFacts | None]]:
+    """Return each required group with the credential that counts for it (None when none is held)."""
 
     def preference(c: CredentialFacts) -> tuple[bool, bool, bool, date, date]:
         # Unblocked first, then in force today, then unexpired (a renewal that starts later),
@@ -194,13 +281,8 @@ def required_credentials(facts: VettingFacts, today: date) -> list[CredentialFac
         return (not c.blocked, c.in_force_on(today), not c.expired_on(today), c.last_pass_on or date.min,
                 c.valid_until or date.max)
 
-    chosen = []
-    for group in required_groups(facts.country, facts.regions):
-        candidates = [c for c in facts.credentials if group.admits(c)]
-        if not candidates:
-            return None
-        chosen.append(max(candidates, key=preference))
-    return chosen
+    return [(group, max((c for c in facts.credentials if group.admits(c)), key=preference, default=None))
+            for group in required_groups(facts.country, facts.regions)]
 
 
 def verification_decision(required: list[CredentialFacts], today: date,
@@ -216,16 +298,23 @@ def verification_decision(required: list[CredentialFacts], today: date,
 
 def _exclusion_stale(facts: VettingFacts, today: date, policy: VettingPolicy) -> bool:
     """Tell whether the last exclusion-list check is older than its window."""
-    last = facts.last_exclusion_check_on
-    return last is None or (today - last).days > policy.exclusion_days
+    until = exclusion_monitored_until(facts, policy)
+    return until is None or until < today
 
 
-def _expiring(required: list[CredentialFacts], decision: date, today: date, policy: VettingPolicy) -> bool:
-    """Tell whether a required credential or the decision itself runs out within the expiring window."""
+def _expiring(facts: VettingFacts, required: list[CredentialFacts], decision: date, today: date,
+              policy: VettingPolicy) -> bool:
+    """Tell whether a required credential, a monitoring window or the decision itself runs out soon."""
     soon = today + timedelta(days=policy.expiring_within_days)
     if add_months(decision, policy.reverify_months) <= soon:
         return True
-    return any(c.valid_until is not None and c.valid_until <= soon for c in required)
+    if any(c.valid_until is not None and c.valid_until <= soon for c in required):
+        return True
+    start = monitoring_start(required, decision, today, policy)
+    windows = [(monitored_until(c, start, policy), expiring_days(policy, monitoring_source(c))) for c in required]
+    # The exclusion lists are automated sources: expiring only when the daily run fell behind.
+    windows.append((exclusion_monitored_until(facts, policy) or today, policy.automated_expiring_days))
+    return any(until <= today + timedelta(days=lead) for until, lead in windows)
 
 
 def verified_since(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> date | None:
@@ -233,16 +322,32 @@ def verified_since(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
 
     The run starts at the earliest verification decision from which each later decision followed inside
     its re-verification cycle with no failed check in between, and not before every required credential
-    came into force, the exclusion-list monitoring (never a gap over ``exclusion_days``) began, or the
-    latest reinstatement. Where the history cannot tell, the later day is taken: the date never claims
-    more than the evidence.
+    came into force, the exclusion-list monitoring (never a gap over ``exclusion_days``) began, a required
+    credential's monitoring last resumed after a gap, or the latest reinstatement. Where the history
+    cannot tell, the later day is taken: the date never claims more than the evidence.
     """
     if compute_status(facts, today, policy) not in VERIFIED_STATUSES:
         return None
     required = required_credentials(facts, today) or []
-    starts = [_decision_run_start(required, today, policy), _monitoring_run_start(facts, policy),
-              facts.last_reinstated_on, *(c.valid_from for c in required)]
+    decided = _decision_run_start(required, today, policy)
+    starts = [decided, _monitoring_run_start(facts, policy), facts.last_reinstated_on,
+              *(c.valid_from for c in required), *(_monitoring_resumed(c, decided, policy) for c in required if decided)]
     return max((d for d in starts if d is not None), default=None)
+
+
+def _monitoring_resumed(credential: CredentialFacts, start: date, policy: VettingPolicy) -> date | None:
+    """Return the pass that ended the latest gap longer than the credential's window since ``start`` (None: no gap).
+
+    Every pass is measured with the window of the latest pass's source: the facts keep one source per credential.
+    """
+    window, anchor, resumed = monitoring_days(policy, monitoring_source(credential)), start, None
+    for day in credential.passes:
+        if day <= anchor:
+            continue
+        if (day - anchor).days > window:
+            resumed = day
+        anchor = day
+    return resumed
 
 
 def _decision_run_start(required: list[CredentialFacts], today: date, policy: VettingPolicy) -> date | None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, render_template, request, send_file, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from directory.accounts.audit import record_audit
 from directory.accounts.policy import roles_required
-from directory.errors import NotFound
+from directory.errors import NotFound, wants_json
 from directory.extensions import db
-from directory.vetting import decisions, services
+from directory.vetting import batches, decisions, services
 from directory.vetting.credentials import CredentialDetails, record_credential
 from directory.vetting.documents import InvalidDocument, document_path, store_document
 from directory.vetting.forms import (
@@ -25,13 +27,15 @@ from directory.vetting.forms import (
 )
 from directory.vetting.labels import decision_category
 from directory.vetting.models import VerificationCheck
-from directory.vetting.queue import RunResult, dossier, item_label, run_check, verification_queue
+from directory.vetting.queue import RunResult, dossier, item_label, run_check
 from directory.vetting.sources import registry
+from directory.vetting.workbench import QueueFilter, active_admins, matching_ids, source_label, workbench_page
+from directory.vetting.workbench import assign as assign_items
+from directory.vetting.workbench_forms import AssignForm, BatchForm, QueueFilterForm, StepForm
 from directory.web import Success, run_action
 
 bp = Blueprint("vetting", __name__, url_prefix="/admin/vetting")
 PER_PAGE = 50
-MAX_PAGE = 10_000  # bounds the page number before it reaches arithmetic
 # Templates name sources through the registry, never by their codes.
 bp.add_app_template_filter(item_label, "source_label")
 bp.add_app_template_global(registry.automated, "automated_sources")
@@ -40,10 +44,122 @@ bp.add_app_template_global(registry.automated, "automated_sources")
 @bp.get("/")
 @roles_required("admin")
 def queue() -> Any:
-    """List practitioners with pending credentials or due checks, oldest first."""
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
-    entries, total = verification_queue(page, PER_PAGE)
-    return render_template("vetting/queue.html", entries=entries, total=total, page=page, per_page=PER_PAGE)
+    """List practitioners with open items, filtered and sorted as asked, with the counts at the top."""
+    return _queue_page(request.args)
+
+
+def _queue_page(args: Any) -> tuple[str, int]:
+    """Render the workbench for these filter arguments (400, with each wrong value named, when one is wrong)."""
+    form = QueueFilterForm(formdata=args)
+    admins = active_admins()
+    form.offer_admins(admins, current_user)
+    valid = form.validate()
+    result = workbench_page(form.queue_filter() if valid else QueueFilter(), current_user,
+                            (form.page.data or 1) if valid else 1, PER_PAGE)
+    assign_form = AssignForm(formdata=None)
+    assign_form.offer_admins(admins)
+    html = render_template("vetting/queue.html", form=form, valid=valid, result=result, args=form.query_args(),
+                           page=(form.page.data or 1) if valid else 1, per_page=PER_PAGE, assign_form=assign_form,
+                           batch_form=BatchForm(formdata=None), query=urlencode(form.query_args()),
+                           claims_url=url_for("accounts_admin.users"))
+    return html, 200 if valid else 400
+
+
+def _back_args(back: str) -> MultiDict[str, str]:
+    """Return the queue filter carried in a form's ``back`` field (a query string)."""
+    return MultiDict(parse_qsl(back or "", keep_blank_values=False)[:20])
+
+
+def _back_to_queue(back: str) -> str:
+    """Return the queue URL with the carried filter, re-encoded only when it is a valid one (no open redirect)."""
+    form = QueueFilterForm(formdata=_back_args(back))
+    form.offer_admins(active_admins(), current_user)
+    args: dict[str, Any] = form.query_args() if form.validate() else {}
+    return url_for("vetting.queue", **args)
+
+
+@bp.post("/practitioners/<int:practitioner_id>/assign")
+@roles_required("admin")
+def assign(practitioner_id: int) -> Any:
+    """Assign the practitioner's open items to an admin (or to nobody)."""
+    services.get_practitioner(practitioner_id)
+    form = AssignForm()
+    form.offer_admins(active_admins())
+
+    def rerender() -> str:
+        return _queue_page(_back_args(form.back.data or ""))[0]
+
+    if not form.validate_on_submit():
+        flash(_first_error(form) or "Choose an admin from the list.", "error")
+        return rerender(), 400
+    assignee = int(form.assignee.data) if form.assignee.data else None
+    return run_action(lambda: assign_items(practitioner_id, assignee, current_user), rerender=rerender,
+                      success="Assigned." if assignee else "Unassigned.",
+                      redirect_to=_back_to_queue(form.back.data or ""))
+
+
+def _first_error(form: Any) -> str:
+    """Return the first message of a refused form."""
+    return next((messages[0] for messages in form.errors.values() if messages), "")
+
+
+@bp.post("/batches")
+@roles_required("admin")
+def start_batch() -> Any:
+    """Start running the automated checks for everything the carried filter matches."""
+    form = BatchForm()
+    args = _back_args(form.back.data or "")
+    filter_form = QueueFilterForm(formdata=args)
+    filter_form.offer_admins(active_admins(), current_user)
+
+    def rerender() -> str:
+        return _queue_page(args)[0]
+
+    if not form.validate_on_submit() or not filter_form.validate():
+        flash(_first_error(form) or _first_error(filter_form) or "The filter could not be read.", "error")
+        return rerender(), 400
+    ids = matching_ids(filter_form.queue_filter(), current_user)
+    return run_action(lambda: batches.start_batch(ids, urlencode(filter_form.query_args()), current_user),
+                      rerender=rerender, success="Batch started.",
+                      show=lambda batch: redirect(url_for("vetting.batch", batch_id=batch.id), code=303))
+
+
+def _batch_page(batch_id: int, form: StepForm | None = None) -> str:
+    """Render a batch's progress page."""
+    batch = batches.get_batch(batch_id)
+    return render_template("vetting/workbench_batch.html", batch=batch, progress=batch.as_progress(),
+                           step_form=form or StepForm(formdata=None, at=batch.done), source_label=source_label,
+                           back=url_for("vetting.queue") + (f"?{batch.filter_query}" if batch.filter_query else ""))
+
+
+@bp.get("/batches/<int:batch_id>")
+@roles_required("admin")
+def batch(batch_id: int) -> Any:
+    """Show a batch's progress: counts, outcomes per source, errors by name; it advances itself with scripts on."""
+    return _batch_page(batch_id)
+
+
+@bp.post("/batches/<int:batch_id>/step")
+@roles_required("admin")
+def batch_step(batch_id: int) -> Any:
+    """Run the next chunk of a batch (JSON progress for the page's script, else back to the page)."""
+    batches.get_batch(batch_id)
+    form = StepForm()
+    if not form.validate_on_submit():
+        if wants_json():
+            return jsonify(error="invalid_request", message=_first_error(form) or "The form expired."), 400
+        return _batch_page(batch_id, form), 400
+    show = (lambda result: jsonify({**result.batch.as_progress(), "ran": result.ran})) if wants_json() else None
+    return run_action(lambda: batches.run_step(batch_id, form.at.data or 0, current_user), show=show,
+                      success="" if show else _step_message, rerender=lambda: _batch_page(batch_id),
+                      redirect_to=url_for("vetting.batch", batch_id=batch_id))
+
+
+def _step_message(result: batches.StepResult) -> tuple[str, str]:
+    """Return the flash after a step run without scripts."""
+    if not result.ran:
+        return "That part of the batch had already been run; here is where it stands.", "info"
+    return "", "success"
 
 
 def _forms(record: Any, **overrides: Any) -> dict[str, Any]:

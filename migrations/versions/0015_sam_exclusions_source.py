@@ -1,7 +1,7 @@
 """verification_check.source: allow 'sam_exclusions', the SAM.gov exclusion list as a vetting source
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 
 SQLite cannot alter a CHECK constraint, so batch mode rebuilds the table; rebuilding drops its
 append-only triggers (0001), which are therefore created again right after.
@@ -9,7 +9,7 @@ append-only triggers (0001), which are therefore created again right after.
 from alembic import op
 
 revision = '0015'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -39,6 +39,7 @@ MAPPINGS: dict[str, Any] = {
         "visible": {"type": "boolean"},
         "rating_average": {"type": "double"},
         "rating_count": {"type": "integer"},
+        "rating_bayes": {"type": "double"},
         "locations": {"type": "geo_point"},
         "open_hours": {"type": "long_range"},
         "name_suggest": {"type": "completion", "analyzer": "simple"},
@@ -46,9 +47,10 @@ MAPPINGS: dict[str, Any] = {
         "version": {"type": "long", "index": False},
     },
 }
-# Marks an index built since documents carry external versions; set at creation only, so an index from before
-# keeps asking for a rebuild (ensure_index) until one replaces it.
-INDEX_META = {"document_versions": "external"}
+# Marks an index built since documents carry external versions and the Bayesian rating; set at creation only, so
+# an index from before keeps asking for a rebuild (ensure_index) until one replaces it (its documents lack what
+# the sorts need).
+INDEX_META = {"document_versions": "external", "rating": "bayes"}
 BULK_CHUNK = 1000
 REINDEX_CHUNK = 2000
 # What a search reads back; the engine leaves out the rest (_index, _ignored, shards, bucket bounds...).

@@ -1,8 +1,9 @@
 """The embedded backend: SQLite FTS5 for text, a clustered point table for the radius.
 
 It lives in its own SQLite file beside the app database and needs nothing installed.
-Exact great-circle distance (on Lucene-quantized points) decides the radius edge and the
-order of the page, so it returns the same ids in the same order as the cluster backend.
+Lucene's own radius test (from the origin on Lucene's grid, on Lucene-quantized points) decides
+the radius edge and exact great-circle distance the order of the page, so it returns the same ids
+in the same order as the cluster backend.
 
 How a search stays fast on 100k practitioners (a dense 100 km search matches ~9k):
 
@@ -11,8 +12,8 @@ How a search stays fast on 100k practitioners (a dense 100 km search matches ~9k
   point. Each row carries what filters, sorts and facets need, so no join is made.
 * Distances are compared as squared chord lengths between unit vectors, stored per
   point: plain arithmetic, monotonic in the great-circle distance. Haversine (the same
-  function the engines use) is only computed for the rows a page shows and for the few
-  points within a hair of the radius.
+  function the engines use) is only computed for the rows a page shows, and Lucene's radius
+  test (search/geo.py) for the few points within a hair of the radius.
 * Facet values are coded as one character each (``facet_code``); a practitioner's
   values are a short string, and facet counts are ``str.count`` over the matches'
   concatenated strings instead of a join through a term table.
@@ -27,8 +28,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from search.geo import arc_distance_km, bounding_boxes, quantize
-from search.query import TEXT_FIELDS, text_terms
+from search.geo import arc_distance_km, bounding_boxes, distance_query_sort_key, haversin_sort_key, quantize
+from search.query import TEXT_FIELDS, engine_origin, text_terms
 from search.types import (
     EARTH_RADIUS_KM,
     FACET_FIELDS,
@@ -42,7 +43,7 @@ from search.types import (
 
 # Bumped whenever the tables change: an index file of another version is dropped and
 # rebuilt empty by ensure_index() (`flask bootstrap` then reindexes it).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts", "doc_version")
 SCHEMA = """
 -- The highest version written or deleted per document (the engines' external versioning). Deleted documents
@@ -60,7 +61,7 @@ CREATE TABLE IF NOT EXISTS point (
     band INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, doc_id INTEGER NOT NULL,
     x REAL, y REAL, z REAL,
     visible INTEGER NOT NULL, verified INTEGER NOT NULL, gender TEXT, accepting_new_patients INTEGER,
-    telehealth INTEGER, wheelchair_accessible INTEGER, rating_average REAL, rating_count INTEGER NOT NULL,
+    telehealth INTEGER, wheelchair_accessible INTEGER, rating_bayes REAL, rating_count INTEGER NOT NULL,
     codes TEXT NOT NULL,
     PRIMARY KEY (band, lon, lat, doc_id)
 ) WITHOUT ROWID;
@@ -83,8 +84,10 @@ NO_POINT_BAND = 10_000
 CODED_KINDS = ("methods", "conditions", "languages")
 # Facet codes are Unicode private-use characters: they never occur in anything else stored.
 _CODE_BASE, _CODE_BASE_2, _CODE_SPAN = 0xE000, 0xF0000, 0x1900
-# Points whose squared chord is this close (relative) to the radius's get the exact haversine test.
+# Points whose squared chord is this close to the radius's (relative, plus absolute) get Lucene's own radius test
+# (search/geo.py): its sloppy cosine puts points a few micrometres from the edge on the other side of it.
 EDGE = 1e-9
+EDGE_ABS = 1e-13
 # Each location is also a word of the full-text index's ``cells`` column: its 0.5° cell. A text
 # search near a place matches the words AND the cells around it, so FTS5 only scores (bm25)
 # the practitioners nearby, not every practitioner in the country who mentions "sciatica".
@@ -96,7 +99,7 @@ SORT_MARGIN = 10
 # The keys of "now" in each time zone of an open-now search, filled per search.
 OPEN_KEY_TABLE = "CREATE TEMP TABLE IF NOT EXISTS open_key (key INTEGER PRIMARY KEY)"
 MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, d2 REAL, lat REAL, lon REAL, score REAL, "
-               "verified INTEGER, rating_average REAL, rating_count INTEGER, codes TEXT)")
+               "verified INTEGER, rating_bayes REAL, rating_count INTEGER, codes TEXT)")
 BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio")) + ", 0"
 Row = tuple[Any, ...]
 
@@ -124,7 +127,7 @@ class EmbeddedBackend:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA temp_store=MEMORY")
-                conn.create_function("arc_km", 4, arc_distance_km, deterministic=True)
+                conn.create_function("lucene_key", 4, haversin_sort_key, deterministic=True)
             except sqlite3.Error as exc:
                 raise SearchUnavailable(f"embedded index {self.path}: {exc}") from exc
             self._local.conn = conn
@@ -264,7 +267,7 @@ class EmbeddedBackend:
         codes = "".join(self._code(conn, kind, value, create=True) or "" for kind in CODED_KINDS for value in doc[kind])
         codes += self._code(conn, "vetting_status", doc["vetting_status"], create=True) or ""
         attributes = (doc["visible"], doc["verified"], doc["gender"], doc["accepting_new_patients"], doc["telehealth"],
-                      doc["wheelchair_accessible"], doc["rating_average"], doc["rating_count"], codes)
+                      doc["wheelchair_accessible"], doc["rating_bayes"], doc["rating_count"], codes)
         if not doc["locations"]:
             return [(NO_POINT_BAND, 0.0, 0.0, doc["id"], None, None, None, *attributes)]
         rows = []
@@ -320,7 +323,7 @@ class EmbeddedBackend:
             total, codes = conn.execute("SELECT count(*), group_concat(codes, '') FROM temp.m").fetchone()
             window_start = max(0, query.offset - SORT_MARGIN)
             rows = conn.execute(
-                "SELECT id, lat, lon, score, verified, rating_average, rating_count FROM temp.m "  # noqa: S608
+                "SELECT id, lat, lon, score, verified, rating_bayes, rating_count FROM temp.m "  # noqa: S608
                 f"ORDER BY {_order_by(query)} LIMIT ? OFFSET ?",
                 (query.offset - window_start + query.per_page + SORT_MARGIN, window_start),
             ).fetchall()
@@ -343,7 +346,7 @@ class EmbeddedBackend:
         return facets
 
     def _match_sql(self, conn: sqlite3.Connection, q: SearchQuery) -> tuple[str, list[Any]]:
-        """Return the SELECT of every matching doc: (id, d2, lat, lon, score, verified, rating..., codes)."""
+        """Return the SELECT of every matching doc: (id, d2, lat, lon, score, verified, rating_bayes, count, codes)."""
         ctes: list[str] = []
         joins: list[str] = []
         where = ["p.visible"]
@@ -364,7 +367,7 @@ class EmbeddedBackend:
             score = "t.score"
         d2 = "NULL"
         if q.has_origin:
-            lat, lon = q.lat or 0.0, q.lon or 0.0
+            lat, lon = engine_origin(q)
             x, y, z = _unit_vector(lat, lon)
             d2 = "min((p.x - ?) * (p.x - ?) + (p.y - ?) * (p.y - ?) + (p.z - ?) * (p.z - ?))"
             params += [x, x, y, y, z, z]
@@ -376,8 +379,9 @@ class EmbeddedBackend:
                 params += [min_lon, max_lon, min_lat, max_lat]
             where.append(f"({' OR '.join(boxes)})")
             chord2 = _chord2(q.radius_km)
-            having.append("d2 <= ? OR (d2 <= ? AND arc_km(?, ?, p.lat, p.lon) <= ?)")
-            having_params += [chord2 * (1 - EDGE), chord2 * (1 + EDGE), lat, lon, q.radius_km]
+            margin = chord2 * EDGE + EDGE_ABS
+            having.append("d2 <= ? OR (d2 <= ? AND lucene_key(?, ?, p.lat, p.lon) <= ?)")
+            having_params += [chord2 - margin, chord2 + margin, lat, lon, distance_query_sort_key(q.radius_km * 1000)]
         if q.verified_only:
             where.append("p.verified")
         for kind in CODED_KINDS:
@@ -397,7 +401,7 @@ class EmbeddedBackend:
         with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
         sql = (
             f"{with_clause}SELECT p.doc_id, {d2} AS d2, p.lat, p.lon, {score}, p.verified, "  # noqa: S608
-            f"p.rating_average, p.rating_count, p.codes FROM point p {' '.join(joins)} "
+            f"p.rating_bayes, p.rating_count, p.codes FROM point p {' '.join(joins)} "
             f"WHERE {' AND '.join(where)} GROUP BY p.doc_id"
             + (f" HAVING {' AND '.join(having)}" if having else "")
         )
@@ -477,26 +481,27 @@ def _order_by(q: SearchQuery) -> str:
     if q.sort == "relevance" and text_terms(q):
         return f"score DESC, {geo}id ASC"
     if q.sort == "rating":
-        return f"verified DESC, rating_average DESC NULLS LAST, rating_count DESC, {geo}id ASC"
+        return f"verified DESC, rating_bayes DESC NULLS LAST, rating_count DESC, {geo}id ASC"
     return f"verified DESC, {geo}id ASC"
 
 
 def _exact_page(rows: list[Row], q: SearchQuery, skip: int) -> list[SearchHit]:
     """Give the window's rows their haversine distance, re-sort them exactly as the engines do, cut the page."""
     hits = []
-    for doc_id, lat, lon, score, verified, rating_average, rating_count in rows:
-        distance = arc_distance_km(q.lat, q.lon, lat, lon) if q.lat is not None and q.lon is not None else None
-        hits.append((_sort_key(q, doc_id, distance or 0.0, score or 0.0, verified, rating_average, rating_count),
+    origin = engine_origin(q)
+    for doc_id, lat, lon, score, verified, rating_bayes, rating_count in rows:
+        distance = arc_distance_km(*origin, lat, lon) if q.has_origin else None
+        hits.append((_sort_key(q, doc_id, distance or 0.0, score or 0.0, verified, rating_bayes, rating_count),
                      SearchHit(id=doc_id, distance_km=distance, score=score or 0.0)))
     hits.sort(key=lambda pair: pair[0])
     return [hit for _, hit in hits[skip:skip + q.per_page]]
 
 
 def _sort_key(q: SearchQuery, doc_id: int, distance: float, score: float, verified: int,
-              rating_average: float | None, rating_count: int) -> tuple[Any, ...]:
+              rating_bayes: float | None, rating_count: int) -> tuple[Any, ...]:
     """Return the Python sort key equal to _order_by with the exact distance."""
     if q.sort == "relevance" and text_terms(q):
         return (-score, distance, doc_id)
     if q.sort == "rating":
-        return (-verified, rating_average is None, -(rating_average or 0.0), -rating_count, distance, doc_id)
+        return (-verified, rating_bayes is None, -(rating_bayes or 0.0), -rating_count, distance, doc_id)
     return (-verified, distance, doc_id)

@@ -80,5 +80,5 @@ def _add_history(p: Practitioner) -> None:
     licence = profiles.credential(p, valid_until=(utcnow() + timedelta(days=400)).date())
     npi = profiles.credential(p, kind="npi", issuer="CMS NPPES", number="1234567893", jurisdiction="US")
     profiles.add_checks(p, [(licence, "state_board", 90, "MA-LIC-AC12345", "pass"),
-                            (npi, "npi_registry", 60, "NPPES 1234567893", "pass"),
+                            (npi, "npi_registry", 20, "NPPES 1234567893", "pass"),  # inside its monthly window
                             (None, "exclusion_list", 3, "LEIE 2026-11", "pass")])

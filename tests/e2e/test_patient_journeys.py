@@ -39,6 +39,8 @@ def test_search_by_zip_with_a_method_then_open_a_profile(page: Any, live_server:
     assert dates == sorted(dates, reverse=True)
     assert "Federal exclusion list" in history.nth(0).inner_text()
     assert "Confirmed" in history.nth(0).inner_text()
+    evidence = page.locator("ul.evidence li")
+    expect(evidence.filter(has_text=re.compile(r"^NPI checked at the NPI registry on \d{1,2} \w{3} \d{4}$"))).to_be_visible()
     assert re.fullmatch(r"[0-9a-f]{64}", page.locator("code.hash").inner_text())
     expect(page.get_by_text("acupuncture complements conventional medical treatment")).to_be_visible()
     screenshot(page, "profile-verification-history")

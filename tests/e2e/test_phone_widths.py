@@ -16,6 +16,7 @@ from directory.clock import utcnow
 from directory.extensions import db
 from directory.models import Practitioner, User
 from directory.referrals.models import Referral
+from directory.vetting.workbench_models import VettingBatch
 from tests.e2e.conftest import LiveServer, new_page, screenshot
 from tests.e2e.data import ACCOUNT_PASSWORD, DOCTOR_EMAIL
 
@@ -25,14 +26,15 @@ PHONE = {"viewport": {"width": 375, "height": 667}}
 PASSWORD = "a phone-sized admin passphrase"
 PUBLIC = ["/", "/search?place=Cambridge%2C+MA&radius_km=25", "/practitioners/ada-moxley", "/screening",
           "/about-acupuncture", "/sign-in", "/sign-up", "/reset-password"]
-ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/practitioners/{ada}", "/admin/users", "/admin/audit",
-         "/admin/referrals", "/referrals", "/referrals/{referral}"]
+ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/?due=within&source=bogus", "/admin/vetting/practitioners/{ada}",
+         "/admin/vetting/batches/{batch}", "/admin/users", "/admin/audit", "/admin/referrals", "/admin/reviews",
+         "/referrals", "/referrals/{referral}"]
 # The referral pages as the doctor who sent the seeded referral (long names and addresses in it) sees them.
 DOCTOR = ["/account", "/referrals/new/omar-haddad", "/referrals", "/referrals/{referral}", "/notifications"]
 
 
-def _phone_admin(server: LiveServer) -> tuple[int, int]:
-    """Add an admin for this test; return Ada Moxley's id (her vetting page has a long history) and a referral's."""
+def _phone_admin(server: LiveServer) -> tuple[int, int, int]:
+    """Add an admin and a finished batch of checks; return Ada Moxley's id (a long history), a referral's, the batch's."""
     assert server.app is not None
     with server.app.app_context():
         if db.session.scalar(select(User).where(User.email == "phone-admin@example.org")) is None:
@@ -41,9 +43,18 @@ def _phone_admin(server: LiveServer) -> tuple[int, int]:
             db.session.commit()
         ada = db.session.scalar(select(Practitioner.id).where(Practitioner.slug == "ada-moxley"))
         referral = db.session.scalar(select(Referral.id).where(Referral.idempotency_key == "e2e-seeded-referral"))
+        # A finished batch (its page runs no script) with a long filter and a long error to wrap.
+        batch = VettingBatch(practitioner_ids=f"[{ada}]", total=1, done=1, failed=1, finished_at=utcnow(),
+                             filter_query="jurisdiction=US-MA&source=npi_registry&due=before&before=2026-12-31",
+                             outcomes='{"npi_registry": {"error": 1}}',
+                             errors='["Ada Moxley, L.Ac. (#1), NPI registry: the registry did not answer within '
+                                    '0.5 seconds (https://npiregistry.cms.hhs.gov/api/?version=2.1&number=1234567893)"]')
+        db.session.add(batch)
+        db.session.commit()
+        batch_id = batch.id
         db.session.remove()
     assert ada is not None and referral is not None
-    return ada, referral
+    return ada, referral, batch_id
 
 
 def _overflow(page: Any) -> int:
@@ -52,7 +63,7 @@ def _overflow(page: Any) -> int:
 
 
 def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: LiveServer) -> None:
-    ada, referral = _phone_admin(live_server)
+    ada, referral, batch = _phone_admin(live_server)
     page, _ = new_page(browser, live_server, **PHONE)
     wide = {}
     for path in PUBLIC:
@@ -64,7 +75,7 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: LiveServ
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(live_server.at("/account"))
     for path in ADMIN:
-        page.goto(live_server.at(path.format(ada=ada, referral=referral)))
+        page.goto(live_server.at(path.format(ada=ada, referral=referral, batch=batch)))
         wide[path] = _overflow(page)
     screenshot(page, "mobile-admin-audit-width")
     page.context.clear_cookies()

@@ -41,8 +41,11 @@ EXPECTED: dict[str, set[str]] = {
     # Doctors refer, patients request; the referral's own page and actions check whose it is (404 otherwise).
     "referrals.new": {"doctor", "patient"}, "referrals.detail": SIGNED_IN, "referrals.act": SIGNED_IN,
     "referrals.inbox_page": SIGNED_IN, "referrals.notifications_page": SIGNED_IN, "referrals.read": SIGNED_IN,
+    # Any signed-in user reaches the review form, which tells a non-patient plainly why they cannot review.
+    "reviews.write": SIGNED_IN, "reviews.edit": {"patient"}, "reviews.history": ANYONE,
+    "reviews.report": {"patient", "practitioner"}, "reviews.respond": {"practitioner"},
 }
-ADMIN_BLUEPRINTS = ("accounts_admin.", "vetting.", "referrals_admin.")
+ADMIN_BLUEPRINTS = ("accounts_admin.", "vetting.", "referrals_admin.", "reviews_admin.")
 ROLES = ["anonymous", "patient", "doctor", "practitioner", "admin"]
 
 

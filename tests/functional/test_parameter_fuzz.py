@@ -19,9 +19,12 @@ from directory.accounts.models import PractitionerClaim
 from directory.accounts.passwords import hash_password
 from directory.clock import utcnow
 from directory.extensions import db
+from directory.reviews import moderation
+from directory.reviews.writing import ReviewInput, write_review
 from directory.screening.rules import RULES
 from directory.vetting.services import check_exclusions
 from directory.vetting.sources.leie import import_exclusion_list
+from directory.vetting.workbench_models import VettingBatch
 from tests import factories
 from tests.support.web import csrf_from, sign_in_as
 from tests.unit.vetting.builders import DATA, us_practitioner
@@ -40,6 +43,9 @@ SEARCH_PARAMS = ["place", "lat", "lon", "radius_km", "method", "condition", "lan
                  "accepting_new_patients", "telehealth", "wheelchair_accessible", "open_now", "q", "verified_only",
                  "sort", "page", "per_page"]
 ORIGIN = {"lat": "42.36", "lon": "-71.06"}
+REVIEW = {"rating": "4", "body": "Calm and careful."}
+REVIEW_PARAMS = ["rating", "communication_rating", "risks_rating", "pain_effect_rating", "title", "body", "condition",
+                 "methods", "visit_month", "pain_before", "pain_after"]
 PASSWORD = "correct horse battery staple"
 
 
@@ -99,7 +105,13 @@ ROUTES = [
     Route("POST", "/admin/users/{doctor_id}/role", "admin", {"role": "doctor"}, ("role",)),
     Route("POST", "/admin/users/{doctor_id}/refuse", "admin", {"reason": "not a doctor"}, ("reason",)),
     Route("POST", "/admin/claims/{claim_id}", "admin", {"decision": "reject", "note": "no"}, ("decision", "note")),
-    Route("GET", "/admin/vetting/", "admin", {}, ("page",)),
+    Route("GET", "/admin/vetting/", "admin", {}, ("page", "status", "kind", "source", "jurisdiction", "due",
+                                                  "within_days", "before", "assigned", "sort")),
+    Route("GET", "/admin/vetting/", "admin", {"due": "within", "within_days": "7"}, ("within_days",)),
+    Route("POST", "/admin/vetting/practitioners/{practitioner_id}/assign", "admin", {"assignee": ""},
+          ("assignee", "back")),
+    Route("POST", "/admin/vetting/batches", "admin", {"back": "jurisdiction=MA"}, ("back",)),
+    Route("POST", "/admin/vetting/batches/{batch_id}/step", "admin", {"at": "1"}, ("at",)),
     Route("GET", "/admin/referrals", "admin", {}, ("sort",)),
     Route("POST", "/admin/vetting/practitioners/{practitioner_id}/checks", "admin",
           {"credential_id": "0", "source": "manual", "what": "licence", "outcome": "pass"},
@@ -114,6 +126,14 @@ ROUTES = [
           {"decision": "clear", "reason": "not them"}, ("decision", "reason", "source")),
     Route("POST", "/admin/vetting/practitioners/{practitioner_id}/identity", "admin", {},
           ("date_of_birth", "former_names")),
+    Route("POST", "/practitioners/fuzz-review-profile/review", "patient", REVIEW, tuple(REVIEW_PARAMS)),
+    Route("POST", "/reviews/{review_id}/edit", "patient", REVIEW, tuple(REVIEW_PARAMS)),
+    Route("GET", "/reviews/{review_id}", "anonymous", {}, ()),
+    Route("POST", "/reviews/{review_id}/report", "practitioner", {"reason": "abusive"}, ("reason", "note")),
+    Route("POST", "/reviews/{review_id}/response", "practitioner", {"body": "Thanks"}, ("body",)),
+    Route("GET", "/admin/reviews", "admin", {}, ()),
+    Route("POST", "/admin/reviews/{review_id}/reject", "admin", {"reason": "abusive"}, ("reason", "note")),
+    Route("POST", "/admin/reviews/{review_id}/confirm-visit", "admin", {"note": "book"}, ("note",)),
 ]
 ID_ROUTES = [
     ("POST", "/admin/users/{}/approve"), ("POST", "/admin/users/{}/role"), ("POST", "/admin/users/{}/refuse"),
@@ -125,6 +145,11 @@ ID_ROUTES = [
     ("POST", "/admin/vetting/practitioners/{}/reinstate"), ("POST", "/admin/vetting/practitioners/{}/identity"),
     ("POST", "/admin/vetting/practitioners/{}/exclusion-review"), ("GET", "/admin/vetting/checks/{}/document"),
     ("GET", "/admin/vetting/credentials/{}/document"), ("GET", "/referrals/{}"), ("POST", "/referrals/{}/accept"),
+    ("POST", "/admin/vetting/practitioners/{}/assign"), ("GET", "/admin/vetting/batches/{}"),
+    ("POST", "/admin/vetting/batches/{}/step"),
+    ("GET", "/reviews/{}"), ("POST", "/reviews/{}/report"), ("POST", "/reviews/{}/response"),
+    ("POST", "/admin/reviews/{}/approve"), ("POST", "/admin/reviews/{}/reject"),
+    ("POST", "/admin/reviews/{}/confirm-visit"),
 ]
 TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit",
                 "/api/v1/practitioners/{}/verification"]
@@ -158,9 +183,15 @@ def world(app: Flask, session: Any) -> dict[str, Any]:
     db.session.flush()
     referral = factories.referral(users["referring doctor"], profile)
     patient = users["patient"]
+    batch = VettingBatch(started_by_id=users["admin"].id, practitioner_ids=f"[{profile.id}]", total=1)
+    db.session.add(batch)
+    db.session.flush()
+    factories.practitioner(slug="fuzz-review-profile")
+    review = write_review(patient, profile, ReviewInput(rating=4, body="A fine visit."))
+    moderation.approve(users["admin"], review.id)
     db.session.commit()  # a savepoint: a refused action's rollback keeps the world for the page it re-renders
     return {"users": users, "doctor_id": doctor.id, "claim_id": claim.id, "practitioner_id": profile.id,
-            "referral_id": referral.id,
+            "referral_id": referral.id, "batch_id": batch.id, "review_id": review.id,
             "reset_token": tokens.make_token("reset", {"uid": patient.id, "h": patient.password_hash[-16:]})}
 
 

@@ -175,7 +175,8 @@ def test_verified_since_is_the_day_the_history_verified_them_on_profile_and_card
     licence = profiles.credential(p, valid_from=today() - timedelta(days=400), valid_until=today() + timedelta(days=400))
     npi = profiles.credential(p, kind="npi", issuer="CMS NPPES", number="1234567893", jurisdiction="US")
     profiles.add_checks(p, [(None, "exclusion_list", 52, "LEIE", "pass"), (licence, "state_board", 50, "MA", "pass"),
-                            (npi, "npi_registry", 48, "NPPES", "pass"), (None, "exclusion_list", 22, "LEIE", "pass")])
+                            (npi, "npi_registry", 48, "NPPES", "pass"), (None, "exclusion_list", 22, "LEIE", "pass"),
+                            (npi, "npi_registry", 18, "NPPES", "pass")])  # the monthly NPI re-check
     assert recompute_status(p) == "verified"
     decided = today() - timedelta(days=48)
     assert p.verified_since == decided, "the NPI check of 48 days ago completed the evidence"

@@ -128,3 +128,13 @@ def test_production_never_gets_demo_data_or_demo_accounts(app: Flask, session: A
     assert refused.exit_code != 0 and "never created in production" in refused.output
     assert db.session.scalar(select(func.count(User.id))) == 0
     assert db.session.scalar(select(func.count(Practitioner.id))) == 0, "refused before seeding anything"
+
+
+def test_bootstrap_signs_the_seeded_chain_heads_so_a_fresh_demo_can_be_re_verified(app: Flask, bootstrapped: str,
+                                                                                   client: Any) -> None:
+    assert "signed chain-head statement #1" in bootstrapped
+    heads = client.get("/api/v1/verification/heads").get_json()
+    statement = heads["statements"][0]["statement"]
+    assert len(statement["heads"]) == db.session.scalar(
+        select(func.count(func.distinct(text("practitioner_id")))).select_from(text("verification_check"))
+        .where(text("practitioner_id IS NOT NULL")))

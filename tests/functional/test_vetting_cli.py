@@ -15,8 +15,9 @@ from directory.accounts.models import OutgoingEmail
 from directory.clock import today
 from directory.models import VerificationCheck
 from directory.vetting.cli import exclusions_group, vetting_group
-from directory.vetting.services import record_check
+from directory.vetting.services import recompute_status, record_check
 from tests import factories
+from tests.support import profiles
 from tests.support.npi_server import FakeNpiRegistry, Scripted, found, npi_record
 from tests.unit.vetting.builders import DATA, admin, credential, us_practitioner
 
@@ -232,3 +233,53 @@ def test_run_fills_in_a_missing_verified_since_day_and_drops_it_when_they_lapse(
     session.flush()
     _invoke(app, vetting_group, "run")
     assert (p.vetting_status, p.verified_since) == ("pending", None)
+
+
+# --- monitoring: the daily run keeps each automated window from passing
+
+def _monitored(npi_age: int) -> Any:
+    """A verified practitioner: licence at the board 60 days ago, NPI ``npi_age`` days ago, exclusion list 3."""
+    p = us_practitioner(npi="1000000145")
+    licence, npi = p.credentials
+    profiles.add_checks(p, [(licence, "state_board", 60, "MA", "pass"), (npi, "npi_registry", npi_age, "NPPES", "pass"),
+                            (None, "exclusion_list", 3, "LEIE", "pass")])
+    recompute_status(p)
+    return p
+
+
+def test_the_run_rechecks_a_due_npi_a_week_before_its_window_passes(app: Flask, session: Any,
+                                                                     registry: FakeNpiRegistry) -> None:
+    p = _monitored(npi_age=23)
+    assert p.vetting_status == "verified"
+    registry.answer("1000000145", Scripted(body=found(npi_record("1000000145"))))
+    result = _invoke(app, vetting_group, "run")
+    assert "due: 1 practitioners, 1 automated checks, 0 manual checks" in result.output, result.output
+    assert "npi_registry: pass 1" in result.output
+    latest = session.scalars(select(VerificationCheck).where(VerificationCheck.practitioner_id == p.id)
+                             .order_by(VerificationCheck.sequence.desc())).first()
+    assert (latest.source, latest.outcome, latest.performed_at.date()) == ("npi_registry", "pass", today())
+    assert p.vetting_status == "verified", "a re-check on time never shows expiring"
+    assert "due: 0 practitioners" in _invoke(app, vetting_group, "run", "--dry-run").output
+
+
+def test_nothing_is_rechecked_before_the_week_ahead(app: Flask, session: Any, registry: FakeNpiRegistry) -> None:
+    _monitored(npi_age=22)
+    assert "due: 0 practitioners" in _invoke(app, vetting_group, "run").output
+    assert registry.requests == []
+
+
+def test_a_run_that_fell_behind_shows_expiring(app: Flask, session: Any, registry: FakeNpiRegistry) -> None:
+    p = _monitored(npi_age=29)
+    assert p.vetting_status == "expiring"
+    registry.answer("1000000145", Scripted(status=503))
+    result = _invoke(app, vetting_group, "run")
+    assert "npi_registry: error 1" in result.output
+    assert p.vetting_status == "expiring", "an error is not a check: the window still closes tomorrow"
+
+
+def test_a_passed_window_is_lapsed_until_the_recheck_passes(app: Flask, session: Any, registry: FakeNpiRegistry) -> None:
+    p = _monitored(npi_age=31)
+    assert p.vetting_status == "lapsed"
+    registry.answer("1000000145", Scripted(body=found(npi_record("1000000145"))))
+    _invoke(app, vetting_group, "run")
+    assert p.vetting_status == "verified"

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from directory.reviews.rating import RatingPrior, bayesian_average
 from search import SearchBackend, SearchQuery, create_backend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.hours import open_keys
 from search.types import Change, SearchUnavailable
+from tests.support.radius_edge import edge_cases, lucene_total
 
 BOSTON = (42.3601, -71.0589)
 KM_LAT = 1 / 111.195  # degrees of latitude per km on Elasticsearch's sphere
@@ -49,7 +51,16 @@ def _doc(pid: int, first: str, last: str, points: list[PlacePoint], **kw: Any) -
                                 telehealth=False, hidden=False, vetting_status="verified", locations=tuple(points),
                                 methods=(NEEDLING,), conditions=(BACK,), languages=("en",))
     base.update(kw)
+    # The Bayesian average as the application computes it at indexing, with the default prior.
+    base.setdefault("rating_bayes", bayesian_average(base.get("rating_average"), base.get("rating_count", 0), RatingPrior()))
     return practitioner_search_document(PractitionerSource(**base))
+
+
+PORTLAND = (45.5152, -122.6784)
+
+
+def _portland(km: float) -> PlacePoint:
+    return PlacePoint(PORTLAND[0] + km * KM_LAT, PORTLAND[1], "Portland", "OR", "97204", "US")
 
 
 DOCS = [
@@ -73,6 +84,13 @@ DOCS = [
     _doc(12, "Jo", "West", [PlacePoint(-16.80, -179.95, "Taveuni", "", "", "FJ")]),
     _doc(13, "Kai", "Pole", [PlacePoint(89.95, 0.0, "North", "", "", "NO")]),
     _doc(14, "Lu", "Pole", [PlacePoint(89.95, 180.0, "North", "", "", "NO")]),
+    # The README's worked example (How ratings are ranked), nearest first so distance cannot explain the order.
+    _doc(15, "Max", "Onefive", [_portland(1.0)], rating_average=5.0, rating_count=1),
+    _doc(16, "Ned", "Sixfourseven", [_portland(2.0)], rating_average=4.7, rating_count=6),
+    _doc(17, "Oda", "Fortyfourfive", [_portland(3.0)], rating_average=4.5, rating_count=40),
+    _doc(18, "Pia", "Unreviewed", [_portland(0.5)]),
+    _doc(19, "Quy", "Threefour", [_portland(4.0)], rating_average=4.0, rating_count=3),
+    _doc(20, "Rex", "Fourfour", [_portland(5.0)], rating_average=4.0, rating_count=4),
 ]
 
 
@@ -98,7 +116,13 @@ CASES: list[tuple[str, SearchQuery, list[int]]] = [
     ("query syntax is only data", _near_boston(text='moxa" OR (*:\\ AND'), []),
     ("nothing matches", _near_boston(text="homeopathy"), []),
     ("pagination page 2", _near_boston(per_page=2, page=2), [9, 2]),
-    ("sort by rating", _near_boston(sort="rating"), [2, 1, 3, 5, 9, 10]),
+    # Bayesian averages (prior 4.0 weighing 5 reviews): 4.5 from ten (4.33) before 5.0 from two (4.29).
+    ("sort by rating", _near_boston(sort="rating"), [1, 2, 3, 5, 9, 10]),
+    # 40 x 4.5 (4.44), 6 x 4.7 (4.38), 1 x 5 (4.17), then 4.0 from four before 4.0 from three, unreviewed last.
+    ("sort by Bayesian rating", SearchQuery(lat=PORTLAND[0], lon=PORTLAND[1], radius_km=10, sort="rating"),
+     [17, 16, 15, 20, 19, 18]),
+    ("one 5-star review is not page 1's top", SearchQuery(lat=PORTLAND[0], lon=PORTLAND[1], radius_km=10,
+                                                          sort="rating", per_page=2, page=2), [15, 20]),
     ("antimeridian", SearchQuery(lat=-16.80, lon=179.99, radius_km=20), [11, 12]),
     ("antimeridian from the west", SearchQuery(lat=-16.80, lon=-179.99, radius_km=20), [12, 11]),
     ("north pole", SearchQuery(lat=90.0, lon=0.0, radius_km=10), [13, 14]),
@@ -168,6 +192,38 @@ def test_updates_and_deletes_apply(backend: SearchBackend) -> None:
     backend.apply([Change(4, DOCS[3]), Change(6, DOCS[5])])
     if hasattr(backend, "refresh"):
         backend.refresh()
+
+
+# The query of issue #15 item 7, which once totalled one more on Elasticsearch than on the embedded backend.
+EDGE_ORIGIN = (40.75453, -73.97612)
+
+
+@pytest.fixture(scope="module", params=["embedded", "elasticsearch", "opensearch"])
+def edge_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SearchBackend, list[float], list[int]]]:
+    """Return a backend of each kind holding points a hair from the radii asked, with those radii and Lucene's totals."""
+    points, radii = edge_cases(EDGE_ORIGIN, 200, 7)
+    kind = request.param
+    if kind == "embedded":
+        instance = create_backend("embedded", path=str(Path(tmp_path_factory.mktemp("edge")) / "s.db"))
+    else:
+        url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
+        instance = create_backend(kind, url=url, index_prefix=f"parity-edge-{kind}")
+    instance.ensure_index()
+    instance.reindex(iter([_doc(100 + i, "Ed", f"Edge{i}", [PlacePoint(lat, lon, "New York", "NY", "10017", "US")])
+                           for i, (lat, lon) in enumerate(points)]))
+    yield instance, radii, [lucene_total(EDGE_ORIGIN, points, r) for r in radii]
+    instance.close()
+
+
+def test_points_a_hair_from_the_radius_count_the_same_on_every_backend(
+        edge_backend: tuple[SearchBackend, list[float], list[int]]) -> None:
+    # Each radius passes within half a micrometre of one point: Elasticsearch measures from the origin on Lucene's
+    # grid (OpenSearch from the origin as sent, so the app sends the encoded one), and both round with Lucene's
+    # sloppy cosine, which the embedded backend replays at the edge.
+    backend, radii, expected = edge_backend
+    totals = [backend.search(SearchQuery(lat=EDGE_ORIGIN[0], lon=EDGE_ORIGIN[1], radius_km=r, sort="distance",
+                                         verified_only=True, per_page=1)).total for r in radii]
+    assert totals == expected
 
 
 def test_suggest_completes_names(backend: SearchBackend) -> None:

