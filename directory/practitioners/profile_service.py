@@ -133,6 +133,7 @@ def load_profile(slug: str, now: datetime) -> Profile:
     )
 
 
+
 def public_history(checks: list[VerificationCheck], decisions: list[VettingDecision]) -> list[CheckView]:
     """Return every check and every decision, newest first; a decision shows its neutral category, never its note."""
     entries = [_check_view(check) for check in checks] + [_decision_view(d) for d in decisions]

@@ -41,12 +41,14 @@ vetting_group.add_command(sign_heads_command)
 @click.option("--dry-run", is_flag=True, help="Only report what is due; check nothing.")
 @with_appcontext
 def vetting_run(dry_run: bool) -> None:
-    """Run the checks that are due (NPI registry, exclusion list), queue manual ones, send expiry alerts."""
+    """Run the checks that are due (NPI registry, exclusion lists), queue manual ones, send expiry alerts."""
     started, today = time.perf_counter(), clock_today()
     plan = plan_run(today)
     work = plan.work
     click.echo(f"due: {len(work)} practitioners, {sum(len(w.automated) for w in work)} automated checks, "
                f"{sum(len(w.manual) for w in work)} manual checks; {len(plan.outdated)} statuses to update")
+    for note in plan.skipped:
+        click.echo(note)
     if dry_run:
         return
     summary = RunSummary()

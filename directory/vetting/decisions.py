@@ -22,8 +22,9 @@ from directory.vetting.labels import DECISION_CATEGORIES
 from directory.vetting.models import VettingDecision
 from directory.vetting.notices import announce_status_change, email_owner
 from directory.vetting.policy import current_policy
-from directory.vetting.sources.base import Finding
-from directory.vetting.sources.exclusions import EXCLUSION_LIST, current_list, open_review
+from directory.vetting.sources import registry
+from directory.vetting.sources.base import Finding, Source
+from directory.vetting.sources.exclusions import current_list, open_review
 from directory.vetting.status import compute_status, verified_since
 
 AUTOMATIC_SUSPENSION_REASON = "the practitioner's NPI is on the exclusion list; suspended pending an admin's review"
@@ -135,7 +136,7 @@ def reinstate(practitioner: Practitioner, reason: str, admin: User,
     if practitioner.vetting_status != "suspended":
         raise InvalidParameter("This practitioner is not suspended.", field="reason")
     previous = practitioner.vetting_status
-    cleared = clear_open_hits(practitioner, admin, reason, decision="clear", recompute=False)
+    cleared = _clear_every_list(practitioner, admin, reason)
     decision = decide(practitioner, "reinstate", reason, admin=admin, category=category)
     record_audit("vetting.reinstated", actor_id=admin.id, subject_type="practitioner", subject_id=practitioner.id,
                  reason=reason, category=decision.category, cleared_exclusion_hits=cleared)
@@ -143,13 +144,20 @@ def reinstate(practitioner: Practitioner, reason: str, admin: User,
     return decision
 
 
+def exclusion_codes() -> tuple[str, ...]:
+    """Return the codes of every exclusion-list source (the LEIE, SAM.gov)."""
+    return tuple(s.code for s in registry.exclusion_screens())
+
+
 def clear_open_hits(practitioner: Practitioner, admin: User, reason: str, decision: str,
-                    recompute: bool = True) -> int | None:
+                    recompute: bool = True, source: str = "") -> int | None:
     """Record an admin's decision on the open match (clear: not this person; confirm: excluded).
 
+    ``source`` names the list whose match is decided (the oldest open one when empty); the
+    decision is kept with that source, so a later import of the same list still honours it.
     Return how many listed records it covered, or None when no match awaited a decision.
     """
-    review = open_review(practitioner.id)
+    review = open_review(practitioner.id, (_screen(source).code,) if source else exclusion_codes())
     if review is None:
         return None
     keys = sorted({h["record_key"] for h in review.hits if h.get("record_key")})
@@ -157,8 +165,8 @@ def clear_open_hits(practitioner: Practitioner, admin: User, reason: str, decisi
     evidence = {"review": "cleared" if cleared else "confirmed", "reason": reason, "hits": review.hits,
                 "reviewed_check_id": review.check_id,
                 "cleared_record_keys" if cleared else "confirmed_record_keys": keys}
-    listing = current_list()
-    finding = Finding(EXCLUSION_LIST.code, "pass" if cleared else "fail",
+    listing = current_list(registry.get(review.source).list_code)
+    finding = Finding(review.source, "pass" if cleared else "fail",
                       f"{'cleared' if cleared else 'confirmed'} by an admin: {reason}",
                       listing.reference if listing else "", evidence)
     record_finding(practitioner, finding, admin, audit=False)  # the decision is audited as a review
@@ -167,7 +175,24 @@ def clear_open_hits(practitioner: Practitioner, admin: User, reason: str, decisi
     return len(keys)
 
 
-def review_exclusion(practitioner: Practitioner, admin: User, decision: str, reason: str) -> int:
+def _screen(code: str) -> Source:
+    """Return the exclusion-list source ``code``, or refuse any other code as a form error."""
+    source = registry.get(code)
+    if not source.exclusion_screen:
+        raise InvalidParameter("That is not an exclusion list.", field="source")
+    return source
+
+
+def _clear_every_list(practitioner: Practitioner, admin: User, reason: str) -> int | None:
+    """Clear the open match of every exclusion list (a reinstatement lifts them all); None when none was open."""
+    counts = []
+    for code in exclusion_codes():
+        if (count := clear_open_hits(practitioner, admin, reason, "clear", recompute=False, source=code)) is not None:
+            counts.append(count)
+    return sum(counts) if counts else None
+
+
+def review_exclusion(practitioner: Practitioner, admin: User, decision: str, reason: str, source: str = "") -> int:
     """Decide on an exclusion-list match: clear it (not this person) or confirm it (suspended).
 
     Either way the decision is a row in the history. Confirming suspends through ``decide``;
@@ -177,7 +202,7 @@ def review_exclusion(practitioner: Practitioner, admin: User, decision: str, rea
         raise InvalidParameter("Choose clear or confirm.", field="decision")
     reason = _required_reason(reason)
     previous = practitioner.vetting_status
-    count = clear_open_hits(practitioner, admin, reason, decision, recompute=False)
+    count = clear_open_hits(practitioner, admin, reason, decision, recompute=False, source=source)
     if count is None:
         raise InvalidParameter("No exclusion-list hit awaits review for this practitioner.", field="decision")
     current = latest_decision(practitioner.id)

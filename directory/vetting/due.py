@@ -10,10 +10,10 @@ from directory.vetting.sources.exclusions import EXCLUSION_LIST
 from directory.vetting.status import (
     DEFAULT_POLICY,
     CredentialFacts,
+    ScreenFacts,
     VettingFacts,
     VettingPolicy,
     add_months,
-    exclusion_monitored_until,
     monitored_until,
     monitoring_source,
     monitoring_start,
@@ -101,31 +101,44 @@ def _credential_due(c: CredentialFacts, decision: date | None, today: date, poli
 
 
 def _exclusion_due(facts: VettingFacts, today: date, policy: VettingPolicy) -> list[DueItem]:
-    """Return the exclusion-list items due: a name match to review, and the re-check when it is due."""
-    last = facts.last_exclusion_check_on
+    """Return each exclusion list's items due: a name match to review, and the re-check when it is due."""
     items = []
-    if facts.last_exclusion_outcome == "needs_review":
-        since = facts.name_match_since or last or today
-        items.append(DueItem(EXCLUSION_LIST.code, "a name match awaits an admin's review", since,
-                             due_by=since + timedelta(days=policy.name_match_review_days)))
-    recheck = _exclusion_recheck(facts, today, policy)
-    return items + [recheck] if recheck else items
+    for screen in screens_of(facts):
+        if screen.last_outcome == "needs_review":
+            since = screen.name_match_since or screen.last_check_on or today
+            items.append(DueItem(screen.source, "a name match awaits an admin's review", since,
+                                 due_by=since + timedelta(days=policy.name_match_review_days)))
+        if recheck := _exclusion_recheck(screen, facts, today, policy):
+            items.append(recheck)
+    return items
 
 
-def _exclusion_recheck(facts: VettingFacts, today: date, policy: VettingPolicy) -> DueItem | None:
-    """Return the automated exclusion-list re-check due, or None."""
-    last = facts.last_exclusion_check_on
+def screens_of(facts: VettingFacts) -> tuple[ScreenFacts, ...]:
+    """Return the facts of each exclusion list; facts built by hand stand for the LEIE alone."""
+    return facts.screens or (ScreenFacts(EXCLUSION_LIST.code, facts.last_exclusion_check_on,
+                                         facts.last_exclusion_outcome, facts.last_exclusion_attempt_on,
+                                         facts.name_match_since, facts.exclusion_list_newer),)
+
+
+def _exclusion_recheck(screen: ScreenFacts, facts: VettingFacts, today: date, policy: VettingPolicy) -> DueItem | None:
+    """Return the automated re-check of one exclusion list when it is due, or None."""
+    last = screen.last_check_on
     if last is None:
         first = min((c.submitted_on for c in facts.credentials if c.submitted_on), default=today)
-        return DueItem(EXCLUSION_LIST.code, "never checked", first, automated=True)
+        return DueItem(screen.source, "never checked", first, automated=True)
     # Queued a week before the window closes, so a daily cron run keeps every practitioner inside
     # it even when a run fails once.
-    renew_on = (exclusion_monitored_until(facts, policy) or today) - timedelta(days=queue_days(policy, EXCLUSION_LIST.code))
+    renew_on = last + timedelta(days=policy.exclusion_days) - timedelta(days=queue_days(policy, screen.source))
     if renew_on <= today:
-        return DueItem(EXCLUSION_LIST.code, f"last checked {last}", renew_on, automated=True)
-    if facts.exclusion_list_newer:
-        return DueItem(EXCLUSION_LIST.code, "a newer exclusion list was imported", today, automated=True)
+        return DueItem(screen.source, f"last checked {last}", renew_on, automated=True)
+    if screen.list_newer:
+        return DueItem(screen.source, f"a newer {_list_words(screen.source)} was imported", today, automated=True)
     return None
+
+
+def _list_words(code: str) -> str:
+    """Return how a due reason names the list (the LEIE stays "exclusion list", as it always read)."""
+    return "exclusion list" if code == EXCLUSION_LIST.code else f"{registry.get(code).label} list"
 
 
 def alert_threshold(valid_until: date | None, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> int | None:

@@ -14,9 +14,11 @@ from directory.extensions import db
 from directory.practitioners.models import Location
 from directory.vetting.models import CREDENTIAL_KINDS, Credential, ExclusionImport, VerificationCheck, VettingDecision
 from directory.vetting.sources import registry
-from directory.vetting.status import DECISIVE_OUTCOMES, CredentialFacts, VettingFacts
+from directory.vetting.status import DECISIVE_OUTCOMES, CredentialFacts, ScreenFacts, VettingFacts
 
 CHUNK = 500  # ids per IN (...) list: well under every database's bound-parameter limit
+# Combining the lists: a fail on any list suspends, a name match on any list waits for an admin.
+WORST_FIRST = ("fail", "needs_review", "pass")
 
 
 @dataclass
@@ -57,36 +59,87 @@ def load_facts(practitioner_ids: Sequence[int] | None = None) -> dict[int, Vetti
     by_credential, exclusion = _fold_checks(practitioner_ids)
     suspended, unreviewed = _suspended(practitioner_ids)
     reinstated = _reinstated(practitioner_ids)
-    listing = db.session.scalar(select(ExclusionImport).where(ExclusionImport.list_code == "leie")
-                                .order_by(ExclusionImport.id.desc()).limit(1))
-    list_reference = listing.reference if listing else None
+    lists = _screens_in_use()
     creds_of: dict[int, list[CredentialFacts]] = defaultdict(list)
     for cred in credentials:
         creds_of[cred.practitioner_id].append(_credential_facts(cred, by_credential.get(cred.id, _Checks())))
     ids = practitioner_ids if practitioner_ids is not None else sorted(set(places) | set(creds_of) | set(exclusion))
-    return {pid: replace(_facts(pid, places, creds_of, exclusion.get(pid, _Checks()), pid in suspended,
-                              list_reference),
+    return {pid: replace(_facts(pid, places, creds_of, _screens(exclusion.get(pid, {}), lists), pid in suspended),
                          last_reinstated_on=reinstated.get(pid), suspension_unreviewed_since=unreviewed.get(pid))
             for pid in ids}
 
 
 def _facts(pid: int, places: dict[int, tuple[str, tuple[str, ...]]], creds_of: dict[int, list[CredentialFacts]],
-           excl: _Checks, suspended: bool, list_reference: str | None) -> VettingFacts:
-    """Assemble one practitioner's facts."""
+           screens: tuple[_Screen, ...], suspended: bool) -> VettingFacts:
+    """Assemble one practitioner's facts; the exclusion fields combine every list in use."""
     country, regions = places.get(pid, ("", ()))
+    lists = [s.facts for s in screens]
+    checked = [s.last_check_on for s in lists]
+    outcomes = {s.last_outcome for s in lists}
+    reviews = [s.name_match_since for s in lists if s.last_outcome == "needs_review" and s.name_match_since]
     return VettingFacts(
         country=country,
         regions=regions,
         credentials=tuple(creds_of.get(pid, ())),
-        last_exclusion_check_on=excl.last_checked_at.date() if excl.last_checked_at else None,
-        last_exclusion_outcome=excl.last_outcome,
-        last_exclusion_attempt_on=excl.last_attempt_at.date() if excl.last_attempt_at else None,
-        exclusion_passed_on=tuple(excl.passes),
+        # The oldest list's check is the one that goes stale first; never checked on one list: never checked.
+        last_exclusion_check_on=_oldest(checked),
+        last_exclusion_outcome=next((o for o in WORST_FIRST if o in outcomes), None),
+        last_exclusion_attempt_on=max((s.last_attempt_on for s in lists if s.last_attempt_on), default=None),
+        # A pass on any list keeps monitoring unbroken (a list added later does not restart "verified since").
+        exclusion_passed_on=tuple(sorted({d for s in screens for d in s.passes})),
+        name_match_since=min(reviews, default=None),
+        exclusion_list_newer=any(s.list_newer for s in lists),
+        suspended=suspended,
+        screens=tuple(lists),
+    )
+
+
+def _oldest(days: list[date | None]) -> date | None:
+    """Return the earliest day, or None when there is none or one of them is missing."""
+    known = [d for d in days if d is not None]
+    return min(known) if known and len(known) == len(days) else None
+
+
+@dataclass(frozen=True)
+class _Screen:
+    """One exclusion list's folded checks of a practitioner, with the pass dates the combination needs."""
+
+    facts: ScreenFacts
+    passes: tuple[date, ...]
+
+
+def _screens_in_use() -> dict[str, str | None]:
+    """Return source code -> reference of its list in force, for every exclusion list in use.
+
+    A list a source may go without (SAM until its first import) is not in use, so it neither
+    asks for checks nor holds anyone's status back; the LEIE is always in use, as before.
+    """
+    in_use: dict[str, str | None] = {}
+    for source in registry.exclusion_screens():
+        listing = db.session.scalar(select(ExclusionImport).where(ExclusionImport.list_code == source.list_code)
+                                    .order_by(ExclusionImport.id.desc()).limit(1))
+        if listing is not None or not source.list_optional:
+            in_use[source.code] = listing.reference if listing else None
+    return in_use
+
+
+def _screens(checks: dict[str, _Checks], lists: dict[str, str | None]) -> tuple[_Screen, ...]:
+    """Return the practitioner's facts for each exclusion list in use."""
+    return tuple(_screen(code, checks.get(code, _Checks()), reference) for code, reference in lists.items())
+
+
+def _screen(code: str, excl: _Checks, list_reference: str | None) -> _Screen:
+    """Return one exclusion list's facts from its folded checks."""
+    return _Screen(ScreenFacts(
+        source=code,
+        last_check_on=excl.last_checked_at.date() if excl.last_checked_at else None,
+        last_outcome=excl.last_outcome,
+        last_attempt_on=excl.last_attempt_at.date() if excl.last_attempt_at else None,
         name_match_since=excl.review_since.date() if excl.review_since else None,
         # Checks name the list they ran against; one against an older list is superseded by the import.
-        exclusion_list_newer=bool(list_reference and excl.last_checked_at and excl.last_reference != list_reference),
-        suspended=suspended,
-    )
+        list_newer=bool(list_reference and excl.last_checked_at and excl.last_reference != list_reference),
+        last_pass_on=excl.passes[-1] if excl.passes else None,
+    ), tuple(excl.passes))
 
 
 def _credential_facts(cred: Any, checks: _Checks) -> CredentialFacts:
@@ -130,8 +183,8 @@ def _places(ids: Sequence[int] | None) -> dict[int, tuple[str, tuple[str, ...]]]
     return {pid: (c, tuple(sorted(regions.get(pid, ())))) for pid, c in country.items()}
 
 
-def _fold_checks(ids: Sequence[int] | None) -> tuple[dict[int, _Checks], dict[int, _Checks]]:
-    """Fold every practitioner check into per-credential and per-practitioner exclusion summaries."""
+def _fold_checks(ids: Sequence[int] | None) -> tuple[dict[int, _Checks], dict[int, dict[str, _Checks]]]:
+    """Fold every practitioner check into per-credential and per-practitioner, per-list exclusion summaries."""
     statement = (select(VerificationCheck.practitioner_id, VerificationCheck.credential_id, VerificationCheck.source,
                         VerificationCheck.outcome, VerificationCheck.performed_at, VerificationCheck.reference,
                         Credential.kind)
@@ -139,12 +192,12 @@ def _fold_checks(ids: Sequence[int] | None) -> tuple[dict[int, _Checks], dict[in
                  .where(VerificationCheck.practitioner_id.is_not(None))
                  .order_by(VerificationCheck.practitioner_id, VerificationCheck.sequence))
     by_credential: dict[int, _Checks] = defaultdict(_Checks)
-    exclusion: dict[int, _Checks] = defaultdict(_Checks)
+    exclusion: dict[int, dict[str, _Checks]] = defaultdict(lambda: defaultdict(_Checks))
     exclusion_codes = {s.code for s in registry.exclusion_screens()}
     primary = {kind: registry.primary_source_codes(kind) for kind in CREDENTIAL_KINDS}
     for pid, cred_id, source, outcome, at, reference, kind in _rows(statement, VerificationCheck.practitioner_id, ids):
         if source in exclusion_codes:
-            exclusion[pid].add(outcome, at, reference)
+            exclusion[pid][source].add(outcome, at, reference)
         elif cred_id is not None and source in primary.get(kind, ()):
             by_credential[cred_id].add(outcome, at, source=source)
     return by_credential, exclusion

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField, ValidationError
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -110,6 +110,8 @@ class ExclusionReviewForm(FlaskForm):
                                                SelectChoice("confirm", "Same person: confirm (the practitioner is suspended)")],
                           validators=[DataRequired("Choose a decision.")])
     reason = TextAreaField("Reason (public: published with the verification history)", validators=REASON)
+    # Which list's match is decided (the page shows one at a time); the service refuses an unknown code plainly.
+    source = HiddenField("List")
 
 
 class IdentityForm(FlaskForm):

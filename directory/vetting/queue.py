@@ -122,7 +122,7 @@ def dossier(practitioner_id: int) -> Dossier:
         due=due_items(facts, clock_today(), current_policy()),
         decisions=list(db.session.scalars(select(VettingDecision).where(VettingDecision.practitioner_id == practitioner_id)
                                           .order_by(VettingDecision.id.desc()))),
-        open_review=open_review(practitioner_id),
+        open_review=open_review(practitioner_id, [s.code for s in registry.exclusion_screens()]),
         date_of_birth=db.session.scalar(select(VettingIdentity.date_of_birth)
                                         .where(VettingIdentity.practitioner_id == practitioner_id)),
         former_names=list(db.session.scalars(select(FormerName).where(FormerName.practitioner_id == practitioner_id)

@@ -20,11 +20,11 @@ from directory.errors import DomainError
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
 from directory.vetting.decisions import recompute_statuses
-from directory.vetting.due import DueItem, alert_threshold, due_items
+from directory.vetting.due import DueItem, alert_threshold, due_items, screens_of
 from directory.vetting.facts import load_facts
 from directory.vetting.models import Credential, ExpiryAlert
 from directory.vetting.policy import current_policy
-from directory.vetting.services import run_context, run_source
+from directory.vetting.services import run_context, run_source, runnable_sources
 from directory.vetting.sources import registry
 from directory.vetting.sources.base import RunContext
 from directory.vetting.sources.npi import NpiRegistryClient
@@ -58,6 +58,7 @@ class RunPlan:
 
     work: list[PlannedWork]
     outdated: list[int]
+    skipped: tuple[str, ...] = ()  # notes on sources left out of the run (a list never imported)
 
 
 def plan_run(today: date, policy: VettingPolicy | None = None) -> RunPlan:
@@ -74,7 +75,18 @@ def plan_run(today: date, policy: VettingPolicy | None = None) -> RunPlan:
             work.append(PlannedWork(pid, automated, manual))
         if not automated and _cached(facts, today, policy) != stored[pid]:
             outdated.append(pid)
-    return RunPlan(work, outdated)
+    return RunPlan(work, outdated, skipped_sources())
+
+
+def skipped_sources() -> tuple[str, ...]:
+    """Return a note for each automated source whose list was never imported, so the run leaves it out.
+
+    Such a list checks no one (and holds no one back) until its first import; recording an
+    ``error`` for every practitioner instead would say nothing about any of them.
+    """
+    runnable = runnable_sources()
+    return tuple(f"{s.label}: skipped, no list imported yet (flask exclusions import --source {s.list_code} FILE)"
+                 for s in registry.automated() if s not in runnable)
 
 
 def _cached(facts: VettingFacts, today: date, policy: VettingPolicy) -> tuple[str, date | None]:
@@ -85,7 +97,10 @@ def _cached(facts: VettingFacts, today: date, policy: VettingPolicy) -> tuple[st
 def _failed_today(item: DueItem, facts: VettingFacts, today: date) -> bool:
     """Tell whether today's attempt at this item ended in an error (retry tomorrow, not in a loop)."""
     if registry.get(item.source).exclusion_screen:
-        attempt, checked = facts.last_exclusion_attempt_on, facts.last_exclusion_check_on
+        screen = next((s for s in screens_of(facts) if s.source == item.source), None)
+        if screen is None:
+            return False
+        attempt, checked = screen.last_attempt_on, screen.last_check_on
     else:
         credential = next((c for c in facts.credentials if c.ref == item.credential_ref), None)
         if credential is None:

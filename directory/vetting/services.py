@@ -23,7 +23,7 @@ from directory.vetting.decisions import recompute_status
 from directory.vetting.documents import StoredDocument
 from directory.vetting.models import Credential, ExclusionImport, FormerName, VerificationCheck, VettingIdentity
 from directory.vetting.sources import registry
-from directory.vetting.sources.base import Finding, RunContext
+from directory.vetting.sources.base import Finding, RunContext, Source
 from directory.vetting.sources.exclusions import EXCLUSION_LIST, current_list
 from directory.vetting.sources.npi import NpiRegistryClient
 from directory.vetting.sources.npi_registry import NPI_REGISTRY
@@ -56,14 +56,25 @@ def record_registry_answer(practitioner: Practitioner, body: dict[str, Any], ref
 
 
 def run_context(client: NpiRegistryClient | None = None, listing: ExclusionImport | None = None) -> RunContext:
-    """Return what an automated run reads: today, the registry client, the exclusion list in force."""
-    return RunContext(clock_today(), client, listing or current_list())
+    """Return what an automated run reads: today, the registry client, each exclusion list in force."""
+    lists = {s.list_code: found for s in registry.exclusion_screens() if (found := current_list(s.list_code))}
+    return RunContext(clock_today(), client, listing or lists.get("leie"), lists)
+
+
+def runnable_sources() -> tuple[Source, ...]:
+    """Return the automated sources a run can call now: a list a source may go without counts once imported."""
+    return tuple(s for s in registry.automated() if not s.list_optional or current_list(s.list_code) is not None)
 
 
 def run_source(practitioner: Practitioner, code: str, context: RunContext, *, performed_by: User | None = None,
                recompute: bool = True) -> VerificationCheck:
     """Run the automated source ``code`` for the practitioner, record its finding, then recompute the status."""
-    finding = registry.get_automated(code).run(practitioner, context)
+    source = registry.get_automated(code)
+    if source.list_optional and context.list_for(source.list_code) is None:
+        # Not an error of this practitioner's: nothing was checked, so nothing is recorded.
+        raise InvalidParameter(f"No {source.label} list has been imported yet (flask exclusions import --source "
+                               f"{source.list_code} FILE); nothing was checked.", field="source")
+    finding = source.run(practitioner, context)
     check = record_finding(practitioner, finding, performed_by)
     if recompute:
         recompute_status(practitioner)

@@ -144,6 +144,19 @@ class CredentialFacts:
 
 
 @dataclass(frozen=True)
+class ScreenFacts:
+    """One exclusion list's checks of a practitioner: its latest result, and whether a newer list awaits it."""
+
+    source: str
+    last_check_on: date | None = None
+    last_outcome: str | None = None
+    last_attempt_on: date | None = None
+    name_match_since: date | None = None
+    list_newer: bool = False
+    last_pass_on: date | None = None
+
+
+@dataclass(frozen=True)
 class VettingFacts:
     """What the rules need to know about one practitioner.
 
@@ -164,6 +177,8 @@ class VettingFacts:
     name_match_since: date | None = None
     # Set while the latest decision is an automatic suspension no admin has reviewed yet.
     suspension_unreviewed_since: date | None = None
+    # Each exclusion list on its own (the fields above combine them); empty when built by hand.
+    screens: tuple[ScreenFacts, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -294,7 +294,8 @@ def exclusion_review(practitioner_id: int) -> Any:
     if not form.validate_on_submit():
         return _render(practitioner_id, 400, review_form=form)
     return _screen_action(practitioner_id, lambda: decisions.review_exclusion(
-        record, current_user, form.decision.data or "", form.reason.data or ""), "Exclusion-list review recorded.")
+        record, current_user, form.decision.data or "", form.reason.data or "", form.source.data or ""),
+        "Exclusion-list review recorded.")
 
 
 @bp.post("/practitioners/<int:practitioner_id>/identity")

@@ -24,7 +24,7 @@ from directory.vetting.facts import load_facts
 from directory.vetting.models import Credential
 from directory.vetting.policy import current_policy
 from directory.vetting.queue import broken_chain_items, item_label
-from directory.vetting.services import get_practitioner
+from directory.vetting.services import get_practitioner, runnable_sources
 from directory.vetting.sources import registry
 from directory.vetting.status import STATUSES
 from directory.vetting.workbench_models import VettingAssignment
@@ -73,7 +73,7 @@ def automated_sources_for(practitioner: Practitioner) -> tuple[str, ...]:
         Credential.practitioner_id == practitioner.id, Credential.withdrawn_at.is_(None))))
     if (practitioner.npi or "").strip():
         kinds.add("npi")
-    return tuple(s.code for s in registry.automated() if not s.credential_kinds or kinds & set(s.credential_kinds))
+    return tuple(s.code for s in runnable_sources() if not s.credential_kinds or kinds & set(s.credential_kinds))
 
 
 # --- queue items

@@ -40,11 +40,22 @@ class Finding:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What an automated run may read: today, the registry client, the exclusion list in force."""
+    """What an automated run may read: today, the registry client, each exclusion list in force.
+
+    ``exclusion_lists`` maps a list code ('leie', 'sam') to its import in force, loaded once per
+    run; ``exclusion_list`` is the LEIE's, as callers passed it before there were two lists.
+    """
 
     today: date
     npi_client: NpiRegistryClient | None = None
     exclusion_list: ExclusionImport | None = None
+    exclusion_lists: Mapping[str, ExclusionImport] = field(default_factory=dict)
+
+    def list_for(self, list_code: str) -> ExclusionImport | None:
+        """Return the import in force of the list ``list_code``, if one was loaded."""
+        if list_code == "leie" and self.exclusion_list is not None:
+            return self.exclusion_list
+        return self.exclusion_lists.get(list_code)
 
 
 class NotRunnable(InvalidParameter):
@@ -99,6 +110,14 @@ class Source(Protocol):
         """Return where a check was made, as the public evidence line says it ("at the state board")."""
 
     @property
+    def list_code(self) -> str:
+        """Return the imported list an exclusion screen reads ('leie', 'sam'), or ''."""
+
+    @property
+    def list_optional(self) -> bool:
+        """Tell whether the source is left out (not run, not required) while its list was never imported."""
+
+    @property
     def window_days(self) -> int:
         """Return the default monitoring window in days."""
 
@@ -122,6 +141,8 @@ class SourceInfo:
     outcome_labels: Mapping[str, str] = field(default_factory=dict)
     window_days: int = MANUAL_WINDOW_DAYS
     checked_phrase: str = ""  # "checked <phrase> on ...": defaults to "at <public label>"
+    list_code: str = ""
+    list_optional: bool = False
 
     @property
     def checked_where(self) -> str:

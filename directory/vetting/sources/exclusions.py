@@ -9,6 +9,7 @@ decide on a match is recorded by ``vetting.decisions``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -34,6 +35,8 @@ CODE = "exclusion_list"
 RECORD_FIELDS = ("line_number", "last_name", "first_name", "middle_name", "business_name", "general", "specialty",
                  "npi", "date_of_birth", "address", "city", "state", "zip", "exclusion_type", "excluded_on",
                  "reinstated_on", "record_key")
+# How a passed end date reads: the OIG reinstates; a SAM record's termination date only ends it.
+ENDED_WORDS = {"leie": "reinstated on", "sam": "exclusion ended on"}
 
 
 @dataclass(frozen=True)
@@ -98,20 +101,23 @@ def _record(row: Exclusion) -> dict[str, Any]:
     return {name: (str(v) if isinstance(v, date) else v) for name in RECORD_FIELDS if (v := getattr(row, name)) not in ("", None)}
 
 
-def find_matches(identity: Identity, today: date, list_code: str = "leie") -> MatchResult:
-    """Return the list's rows matching ``identity``: NPI hits, name hits, and the ruled-out look-alikes."""
+def find_matches(identity: Identity, today: date, list_code: str = "leie", source_code: str = CODE) -> MatchResult:
+    """Return the list's rows matching ``identity``: NPI hits, name hits, and the ruled-out look-alikes.
+
+    ``source_code`` names the source whose admin decisions ("not this person") apply to this list.
+    """
     candidates = _candidates(identity, list_code)
     result = MatchResult()
     if not candidates:
         return result
     # Looked up only when something looks similar: most practitioners match nothing.
-    cleared, confirmed = decided_keys(identity.practitioner_id)
+    cleared, confirmed = decided_keys(identity.practitioner_id, source_code)
     dob = db.session.scalar(select(VettingIdentity.date_of_birth)
                             .where(VettingIdentity.practitioner_id == identity.practitioner_id))
     result.date_of_birth_known = dob is not None
     for row, match in candidates:
-        reason = (_npi_reason(row, today, cleared, confirmed) if match == "npi"
-                  else _name_reason(row, identity, dob, today, cleared, confirmed))
+        reason = (_npi_reason(row, today, cleared, confirmed, list_code) if match == "npi"
+                  else _name_reason(row, identity, dob, today, cleared, confirmed, list_code))
         entry: dict[str, Any] = {"match": match, "record_key": row.record_key, "record": _record(row)}
         if reason:
             result.ruled_out.append({**entry, "reason": reason})
@@ -139,31 +145,32 @@ def _candidates(identity: Identity, list_code: str) -> list[tuple[Exclusion, str
     return list(found.values())
 
 
-def _npi_reason(row: Exclusion, today: date, cleared: set[str], confirmed: set[str]) -> str | None:
+def _npi_reason(row: Exclusion, today: date, cleared: set[str], confirmed: set[str],
+                list_code: str = "leie") -> str | None:
     """Return why an NPI match does not count, or None when it does."""
     if row.reinstated_on is not None and row.reinstated_on <= today:
-        return f"reinstated on {row.reinstated_on}"
+        return f"{ENDED_WORDS.get(list_code, 'reinstated on')} {row.reinstated_on}"
     if row.record_key in cleared and row.record_key not in confirmed:
         return "cleared by an admin's review"
     return None
 
 
 def _name_reason(row: Exclusion, identity: Identity, dob: date | None, today: date, cleared: set[str],
-                 confirmed: set[str]) -> str | None:
+                 confirmed: set[str], list_code: str = "leie") -> str | None:
     """Return why a name match does not count, or None when it does."""
     if row.npi and identity.npis and row.npi not in identity.npis:
         return "the listed person has a different NPI"
     if dob and row.date_of_birth and dob != row.date_of_birth:
         return "the listed person has a different date of birth"
-    return _npi_reason(row, today, cleared, confirmed)
+    return _npi_reason(row, today, cleared, confirmed, list_code)
 
 
-def decided_keys(practitioner_id: int) -> tuple[set[str], set[str]]:
-    """Return the listed records admins cleared ("not this person") and confirmed, from the chain."""
+def decided_keys(practitioner_id: int, source_code: str = CODE) -> tuple[set[str], set[str]]:
+    """Return the listed records admins cleared ("not this person") and confirmed for one source, from the chain."""
     cleared: set[str] = set()
     confirmed: set[str] = set()
     rows = db.session.scalars(select(VerificationCheck.evidence).where(
-        VerificationCheck.practitioner_id == practitioner_id, VerificationCheck.source == CODE,
+        VerificationCheck.practitioner_id == practitioner_id, VerificationCheck.source == source_code,
         VerificationCheck.performed_by_id.is_not(None)).order_by(VerificationCheck.sequence))
     for text in rows:
         evidence = json.loads(text)
@@ -189,22 +196,30 @@ def _note(result: MatchResult) -> str:
 
 @dataclass(frozen=True)
 class OpenReview:
-    """The latest exclusion-list result still awaiting an admin: its outcome and hits (maybe none left)."""
+    """The latest result of one exclusion list still awaiting an admin: its source, outcome and hits (maybe none)."""
 
     check_id: int
     outcome: str
     hits: list[dict[str, Any]]
+    source: str = CODE
 
 
-def open_review(practitioner_id: int) -> OpenReview | None:
-    """Return the latest exclusion-list match when no admin has decided on it yet.
+def open_review(practitioner_id: int, sources: Iterable[str] = (CODE,)) -> OpenReview | None:
+    """Return the oldest exclusion-list match (of ``sources``) no admin has decided on yet.
 
     It stays open even when its hits are gone from the evidence or the list, so the admin always
-    has a form to decide with; hits an admin already confirmed do not reopen it.
+    has a form to decide with; hits an admin already confirmed do not reopen it. With two lists
+    matched, the admin decides one, then the other.
     """
+    reviews = [review for code in sources if (review := _open_review_of(practitioner_id, code))]
+    return min(reviews, key=lambda r: r.check_id, default=None)
+
+
+def _open_review_of(practitioner_id: int, source: str) -> OpenReview | None:
+    """Return the latest match of one exclusion source when no admin has decided on it yet."""
     latest = db.session.execute(select(VerificationCheck.id, VerificationCheck.outcome, VerificationCheck.evidence)
                                 .where(VerificationCheck.practitioner_id == practitioner_id,
-                                       VerificationCheck.source == CODE,
+                                       VerificationCheck.source == source,
                                        VerificationCheck.outcome.in_(("pass", "fail", "needs_review")))
                                 .order_by(VerificationCheck.sequence.desc()).limit(1)).first()
     if latest is None or latest.outcome == "pass":
@@ -214,35 +229,51 @@ def open_review(practitioner_id: int) -> OpenReview | None:
     hits = [h for h in evidence.get("hits", []) if isinstance(h, dict)]
     if "review" in evidence or (hits and all(h.get("confirmed") for h in hits)):
         return None
-    return OpenReview(latest.id, latest.outcome, hits)
+    return OpenReview(latest.id, latest.outcome, hits, source)
 
 
-def open_hits(practitioner_id: int) -> list[dict[str, Any]]:
-    """Return the hits of the latest exclusion check when they still await a decision."""
-    review = open_review(practitioner_id)
+def open_hits(practitioner_id: int, sources: Iterable[str] = (CODE,)) -> list[dict[str, Any]]:
+    """Return the hits of the oldest open exclusion check when they still await a decision."""
+    review = open_review(practitioner_id, sources)
     return review.hits if review else []
 
 
 @dataclass(frozen=True)
 class ExclusionListSource(SourceInfo):
-    """The imported LEIE, matched by NPI, then by name and state (a name alone only asks an admin)."""
+    """An imported exclusion list (the LEIE unless told), matched by NPI, then by name and state.
+
+    A name alone only asks an admin. ``list_code`` names the imported list it reads; with
+    ``list_optional``, a list never imported is not run at all (the runner skips it and says so).
+    """
+
+    list_code: str = "leie"
 
     def run(self, subject: Practitioner, context: RunContext) -> Finding:
         """Match the practitioner against the list in force and return the run's result, hit or not."""
-        listing = context.exclusion_list
+        listing = context.list_for(self.list_code)
         if listing is None:
-            return Finding(self.code, "error", "no exclusion list has been imported (flask exclusions import FILE)",
-                           evidence={"error": "no exclusion list imported"})
+            return Finding(self.code, "error", f"no {self.list_name} has been imported "
+                           f"(flask exclusions import --source {self.list_code} FILE)",
+                           evidence={"error": f"no {self.list_name} imported"})
         identity = identity_of(subject)
-        result = find_matches(identity, context.today)
+        result = find_matches(identity, context.today, self.list_code, self.code)
         evidence = {"list": {"import_id": listing.id, "file_name": listing.file_name,
                              "file_date": str(listing.file_date), "sha256": listing.sha256,
                              "rows": listing.rows_imported},
                     "searched": {"npis": sorted(identity.npis), "states": sorted(identity.states),
                                  "names": [list(k) for k in sorted(identity.name_keys)],
                                  "date_of_birth_known": result.date_of_birth_known},
-                    "hits": result.hits, "ruled_out": result.ruled_out}
+                    "hits": self.described(result.hits), "ruled_out": self.described(result.ruled_out)}
         return Finding(self.code, result.outcome, _note(result), listing.reference, evidence)
+
+    @property
+    def list_name(self) -> str:
+        """Return how a message names the list ("exclusion list" for the LEIE, as before)."""
+        return "exclusion list"
+
+    def described(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Return hits or ruled-out rows as evidence (a list with more published fields adds them here)."""
+        return entries
 
 
 EXCLUSION_LIST = ExclusionListSource(
