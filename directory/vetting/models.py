@@ -38,8 +38,10 @@ CREDENTIAL_KINDS = (
     "medical_degree",
     "foreign_registration",
 )
-CHECK_SOURCES = ("npi_registry", "exclusion_list", "sam_exclusions", "state_board", "certification_body", "document",
-                 "manual")
+CHECK_SOURCES = (
+    "npi_registry", "exclusion_list", "sam_exclusions", "state_board", "certification_body", "document", "manual",
+    "review_signal",
+)
 CHECK_OUTCOMES = ("pass", "fail", "error", "needs_review")
 DECISION_ACTIONS = ("suspend", "reinstate")
 # The exclusion lists imported, by code, with the name checks cite them by.

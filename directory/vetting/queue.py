@@ -14,6 +14,7 @@ from directory.accounts.models import User
 from directory.clock import today as clock_today
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
+from directory.reviews.services import Signal
 from directory.vetting.chain import ChainBreak, verify_chain
 from directory.vetting.due import DueItem, due_items
 from directory.vetting.facts import load_facts
@@ -21,6 +22,7 @@ from directory.vetting.labels import WORK_ITEM_LABELS
 from directory.vetting.models import Credential, FormerName, VerificationCheck, VettingDecision, VettingIdentity
 from directory.vetting.notices import reported_chain_breaks
 from directory.vetting.policy import current_policy
+from directory.vetting.review_signals import open_signals
 from directory.vetting.services import get_practitioner, run_context, run_source
 from directory.vetting.sources import registry
 from directory.vetting.sources.exclusions import OpenReview, open_review
@@ -97,6 +99,7 @@ class Dossier:
     open_review: OpenReview | None
     date_of_birth: date | None
     former_names: list[FormerName] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)  # adverse-event signals no admin has looked at yet
 
     @property
     def suspension_unreviewed(self) -> bool:
@@ -127,6 +130,7 @@ def dossier(practitioner_id: int) -> Dossier:
                                         .where(VettingIdentity.practitioner_id == practitioner_id)),
         former_names=list(db.session.scalars(select(FormerName).where(FormerName.practitioner_id == practitioner_id)
                                              .order_by(FormerName.id))),
+        signals=open_signals([practitioner_id]).get(practitioner_id, []),
     )
 
 

@@ -24,8 +24,10 @@ from directory.vetting.facts import load_facts
 from directory.vetting.models import Credential
 from directory.vetting.policy import current_policy
 from directory.vetting.queue import broken_chain_items, item_label
+from directory.vetting.review_signals import open_signals, signal_review_days
 from directory.vetting.services import get_practitioner, runnable_sources
 from directory.vetting.sources import registry
+from directory.vetting.sources.review_signals import REVIEW_SIGNAL
 from directory.vetting.status import STATUSES
 from directory.vetting.workbench_models import VettingAssignment
 from search.text import fold
@@ -33,15 +35,16 @@ from search.text import fold
 DEFAULT_CLAIM_REVIEW_DAYS = 5
 DUE_THIS_WEEK_DAYS = 7
 # Items an admin decides rather than checks; "review" in a filter means any of them.
-DECISION_KINDS = ("name_match", "suspension", "claim")
+DECISION_KINDS = ("name_match", "suspension", "claim", "signal")
 ITEM_KINDS = {
     "automated": "Automated check",
     "manual": "Manual check",
     "name_match": "Name-match review",
     "suspension": "Suspension review",
     "claim": "Profile claim",
+    "signal": "Adverse-event signal",
     "chain": "Broken history",
-    "review": "Any decision (name match, suspension, claim)",
+    "review": "Any decision (name match, suspension, claim, adverse-event signal)",
 }
 
 
@@ -153,6 +156,18 @@ def claim_items() -> dict[int, list[WorkItem]]:
     return items
 
 
+def signal_items() -> dict[int, list[WorkItem]]:
+    """Return one item per practitioner whose reviews hold adverse-event signals no admin has looked at yet."""
+    days, items = signal_review_days(), {}
+    for pid, signals in open_signals().items():
+        since = signals[0].occurred_at.date()
+        terms = sorted({term for s in signals for term in s.terms})
+        reviews = ", ".join(f"#{s.review_id}" for s in signals)
+        items[pid] = [WorkItem("signal", REVIEW_SIGNAL.code, f"review {reviews} mentions {', '.join(terms)}",
+                               since, since + timedelta(days=days))]
+    return items
+
+
 def open_items(today: date) -> dict[int, list[WorkItem]]:
     """Return every practitioner's open items: broken chains, due checks and decisions, pending claims."""
     policy, broken = current_policy(), broken_chain_items()
@@ -161,6 +176,8 @@ def open_items(today: date) -> dict[int, list[WorkItem]]:
         items[pid] += [work_item(i) for i in broken.get(pid, []) + due_items(facts, today, policy)]
     for pid, claims in claim_items().items():
         items[pid] += claims
+    for pid, signals in signal_items().items():
+        items[pid] += signals
     return {pid: sorted(found, key=lambda i: (i.due_on, i.since, i.kind)) for pid, found in items.items() if found}
 
 

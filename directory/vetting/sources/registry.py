@@ -24,12 +24,13 @@ from directory.vetting.sources.base import Source
 from directory.vetting.sources.exclusions import EXCLUSION_LIST
 from directory.vetting.sources.manual import CERTIFICATION_BODY, DOCUMENT, OTHER, STATE_BOARD
 from directory.vetting.sources.npi_registry import NPI_REGISTRY
+from directory.vetting.sources.review_signals import REVIEW_SIGNAL
 from directory.vetting.sources.sam import SAM_EXCLUSIONS
 
 # Order matters where a choice is offered: automated sources first, then the manual ones as
 # the admin form lists them.
 SOURCES: tuple[Source, ...] = (NPI_REGISTRY, EXCLUSION_LIST, SAM_EXCLUSIONS, STATE_BOARD, CERTIFICATION_BODY, DOCUMENT,
-                               OTHER)
+                               OTHER, REVIEW_SIGNAL)
 _BY_CODE: Mapping[str, Source] = {source.code: source for source in SOURCES}
 
 
