@@ -31,7 +31,8 @@ def open_signals(practitioner_ids: Collection[int] | None = None) -> dict[int, l
     found: dict[int, list[Signal]] = {}
     for pid, items in signals.items():
         after = seen.get(pid)
-        waiting = [s for s in items if after is None or s.occurred_at > after]
+        # Check times are kept to the second (the chain hashes them so): compare at that precision.
+        waiting = [s for s in items if after is None or s.occurred_at.replace(microsecond=0) > after]
         if waiting:
             found[pid] = sorted(waiting, key=lambda s: s.occurred_at)
     return found

@@ -76,7 +76,8 @@ def test_each_credential_kind_is_queued_for_the_same_source_as_before() -> None:
 
 def test_automated_and_manual_split_the_registry() -> None:
     assert [s.code for s in registry.automated()] == ["npi_registry", "exclusion_list", "sam_exclusions"]
-    assert [s.code for s in registry.manual()] == ["state_board", "certification_body", "document", "manual"]
+    assert [s.code for s in registry.manual()] == ["state_board", "certification_body", "document", "manual",
+                                                 "review_signal"]
     assert [s.code for s in registry.exclusion_screens()] == ["exclusion_list", "sam_exclusions"]
     assert [s.code for s in registry.for_credential_kind("certification")] == ["certification_body", "document",
                                                                                 "manual"]
