@@ -125,7 +125,9 @@ def _exclusion_recheck(screen: ScreenFacts, facts: VettingFacts, today: date, po
     last = screen.last_check_on
     if last is None:
         first = min((c.submitted_on for c in facts.credentials if c.submitted_on), default=today)
-        return DueItem(screen.source, "never checked", first, automated=True)
+        # A list imported for the first time makes its check due from that day, not from the oldest credential.
+        since = max(first, screen.list_imported_on or first)
+        return DueItem(screen.source, "never checked", since, automated=True)
     # Queued a week before the window closes, so a daily cron run keeps every practitioner inside
     # it even when a run fails once.
     renew_on = last + timedelta(days=policy.exclusion_days) - timedelta(days=queue_days(policy, screen.source))

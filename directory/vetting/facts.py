@@ -108,27 +108,27 @@ class _Screen:
     passes: tuple[date, ...]
 
 
-def _screens_in_use() -> dict[str, str | None]:
-    """Return source code -> reference of its list in force, for every exclusion list in use.
+def _screens_in_use() -> dict[str, tuple[str | None, date | None]]:
+    """Return source code -> (reference, import day) of its list in force, for every exclusion list in use.
 
     A list a source may go without (SAM until its first import) is not in use, so it neither
     asks for checks nor holds anyone's status back; the LEIE is always in use, as before.
     """
-    in_use: dict[str, str | None] = {}
+    in_use: dict[str, tuple[str | None, date | None]] = {}
     for source in registry.exclusion_screens():
         listing = db.session.scalar(select(ExclusionImport).where(ExclusionImport.list_code == source.list_code)
                                     .order_by(ExclusionImport.id.desc()).limit(1))
         if listing is not None or not source.list_optional:
-            in_use[source.code] = listing.reference if listing else None
+            in_use[source.code] = (listing.reference, listing.imported_at.date()) if listing else (None, None)
     return in_use
 
 
-def _screens(checks: dict[str, _Checks], lists: dict[str, str | None]) -> tuple[_Screen, ...]:
+def _screens(checks: dict[str, _Checks], lists: dict[str, tuple[str | None, date | None]]) -> tuple[_Screen, ...]:
     """Return the practitioner's facts for each exclusion list in use."""
-    return tuple(_screen(code, checks.get(code, _Checks()), reference) for code, reference in lists.items())
+    return tuple(_screen(code, checks.get(code, _Checks()), *listing) for code, listing in lists.items())
 
 
-def _screen(code: str, excl: _Checks, list_reference: str | None) -> _Screen:
+def _screen(code: str, excl: _Checks, list_reference: str | None, imported_on: date | None = None) -> _Screen:
     """Return one exclusion list's facts from its folded checks."""
     return _Screen(ScreenFacts(
         source=code,
@@ -139,6 +139,7 @@ def _screen(code: str, excl: _Checks, list_reference: str | None) -> _Screen:
         # Checks name the list they ran against; one against an older list is superseded by the import.
         list_newer=bool(list_reference and excl.last_checked_at and excl.last_reference != list_reference),
         last_pass_on=excl.passes[-1] if excl.passes else None,
+        list_imported_on=imported_on,
     ), tuple(excl.passes))
 
 

@@ -154,6 +154,7 @@ class ScreenFacts:
     name_match_since: date | None = None
     list_newer: bool = False
     last_pass_on: date | None = None
+    list_imported_on: date | None = None  # when the list in force arrived: nobody was due on it before
 
 
 @dataclass(frozen=True)

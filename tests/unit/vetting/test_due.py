@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from directory.vetting.due import alert_threshold, due_items
-from directory.vetting.status import CredentialFacts, VettingFacts, add_months
+from directory.vetting.status import CredentialFacts, ScreenFacts, VettingFacts, add_months
 
 TODAY = date(2026, 11, 25)
 RECENT = TODAY - timedelta(days=10)
@@ -122,3 +122,11 @@ def test_expiry_alerts_at_90_60_30_14_7_and_0_days(days_left: int, alert: int | 
 
 def test_no_alert_for_credentials_without_expiry() -> None:
     assert alert_threshold(None, TODAY) is None
+
+
+def test_a_list_imported_for_the_first_time_is_due_from_its_import_not_from_the_oldest_credential() -> None:
+    leie = ScreenFacts("exclusion_list", last_check_on=RECENT, last_outcome="pass", last_pass_on=RECENT)
+    sam = ScreenFacts("sam_exclusions", list_imported_on=TODAY - timedelta(days=1))
+    facts = _facts(_licence(), last_exclusion_check_on=RECENT, last_exclusion_outcome="pass", screens=(leie, sam))
+    due = [(i.source, i.reason, i.since) for i in due_items(facts, TODAY) if i.source == "sam_exclusions"]
+    assert due == [("sam_exclusions", "never checked", TODAY - timedelta(days=1))], "not since the licence (40 days)"
