@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,6 +29,9 @@ class NoListingYet(Forbidden):
     """The signed-in practitioner does not own an approved listing (yet): say why, and what to do."""
 
     code = "no_listing"
+
+
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,7 @@ class CredentialView:
     @property
     def due_lines(self) -> list[str]:
         """Return what is due, each with its day: "Never checked (due since 1 Dec 2026)"."""
-        return [f"{i.reason[:1].upper()}{i.reason[1:]} "
-                f"({f'by {format_day(i.due_by)}' if i.due_by else f'due since {format_day(i.since)}'})"
-                for i in self.due]
+        return [_due_line(i) for i in self.due]
 
     @property
     def valid_label(self) -> str:
@@ -166,3 +168,11 @@ def submit_credential(practitioner: Practitioner, owner: User, details: Credenti
                       replaces: Credential | None = None, document: StoredDocument | None = None) -> Credential:
     """Record a credential the owner submitted (a renewal or correction replaces the old one); it starts pending."""
     return record_credential(practitioner, owner, details, replaces=replaces, document=document)
+
+
+def _due_line(item: DueItem) -> str:
+    """Return one due item in words: its reason with dates written out, and the day only when it adds one."""
+    reason = ISO_DAY.sub(lambda m: format_day(date.fromisoformat(m.group(0))), item.reason)
+    day = item.due_by or item.since
+    when = "" if format_day(day) in reason else f" ({'by' if item.due_by else 'due since'} {format_day(day)})"
+    return f"{reason[:1].upper()}{reason[1:]}{when}"

@@ -269,5 +269,17 @@ def test_what_is_due_says_by_when(client: FlaskClient, owner: Any) -> None:
     licence.valid_until = today() + timedelta(days=10)
     page = client.get(PAGE).get_data(as_text=True)
     assert "Confirmed on" in page and "a new check is due" in page
-    assert f"Expires on {licence.valid_until} (due since {format_day(today() - timedelta(days=20))})" in page
+    assert f"Expires on {format_day(licence.valid_until)} (due since {format_day(today() - timedelta(days=20))})" in page
     assert f"to {format_day(licence.valid_until)}" in page
+
+
+def test_a_due_line_writes_its_dates_in_words_and_names_the_day_once() -> None:
+    from datetime import date
+
+    from directory.vetting.due import DueItem
+    from directory.vetting.self_service import _due_line
+
+    recheck = DueItem("npi_registry", "monitoring re-check due by 2026-12-07", date(2026, 11, 30),
+                      due_by=date(2026, 12, 7))
+    assert _due_line(recheck) == "Monitoring re-check due by 7 Dec 2026"
+    assert _due_line(DueItem("state_board", "never checked", date(2026, 12, 1))) == "Never checked (due since 1 Dec 2026)"
