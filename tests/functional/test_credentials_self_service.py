@@ -93,7 +93,9 @@ def test_an_expired_licence_shows_as_expired_with_what_is_due(client: FlaskClien
 
 def test_the_account_page_and_the_profile_editor_link_to_the_credentials_page(client: FlaskClient,
                                                                              owner: Any) -> None:
-    assert f'href="{PAGE}"' in client.get("/account").get_data(as_text=True)
+    account = client.get("/account").get_data(as_text=True)
+    assert f'href="{PAGE}"' in account
+    assert f'href="/practitioners/{owner.practitioner.slug}/edit">Edit your listing' in account
     assert f'href="{PAGE}"' in client.get(f"/practitioners/{owner.practitioner.slug}/edit").get_data(as_text=True)
 
 
