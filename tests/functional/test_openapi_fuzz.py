@@ -61,7 +61,8 @@ def run_schemathesis(base: str, report: Path, *extra: str) -> subprocess.Complet
                f"{base}/api/v1/openapi.json", "--checks", "all", "--phases", "examples,coverage,fuzzing",
                "--max-examples", str(FUZZ_EXAMPLES), "--seed", "15", "--workers", "1", "--generation-database",
                "none", "--no-color", "--report", "junit", "--report-junit-path", str(report), *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    # Run in the report folder: schemathesis keeps a cache (.schemathesis/) in its working directory.
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=report.parent)
 
 
 def test_every_answer_is_documented_and_none_is_a_server_error(live_api: str, tmp_path: Path) -> None:
