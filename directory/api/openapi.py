@@ -46,6 +46,7 @@ class Operation:
     errors: tuple[int, ...] = (400, 404, 405)
     description: str = ""
     path_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    examples: dict[str, Any] = field(default_factory=dict)
 
 
 def _search_form() -> Form:
@@ -61,7 +62,8 @@ OPERATIONS: dict[str, Operation] = {
         "Search listed practitioners", "SearchPage", _search_form, (400, 404, 405, 429, 503),
         "Coordinates (lat and lon, both or neither) win over place. Rules across parameters answer 400 naming "
         "the field: lat without lon, page times per_page past 10000, a page past the last one, a place that "
-        "matches nothing (place_not_found) or several places (place_ambiguous)."),
+        "matches nothing (place_not_found) or several places (place_ambiguous).",
+        examples={"lat": 42.3736, "lon": -71.1097, "radius_km": 25, "method": ["moxibustion"]}),
     "verification_api.practitioner_chain": Operation(
         "A practitioner's public chain of verification checks", "ChainPage", lambda: ChainPageForm(MultiDict()),
         description="Every chained field of every check, so anyone can recompute each row_hash; paginate by "
@@ -114,12 +116,14 @@ def parameter_schema(bound: Any) -> dict[str, Any]:
     return schema
 
 
-def query_parameters(form: Form) -> list[dict[str, Any]]:
+def query_parameters(form: Form, examples: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Return the OpenAPI query parameters of every field of ``form``, in the form's order."""
     parameters = []
     for bound in form:
         parameter: dict[str, Any] = {"name": bound.name, "in": "query", "required": False,
                                      "description": str(bound.label.text), "schema": parameter_schema(bound)}
+        if examples and bound.name in examples:
+            parameter["example"] = examples[bound.name]
         if isinstance(bound, SelectMultipleField):
             parameter.update(style="form", explode=True, description=f"{bound.label.text} (repeat for several)")
         parameters.append(parameter)
@@ -151,7 +155,7 @@ def _operation_json(endpoint: str, rule: Any) -> dict[str, Any]:
     parameters = [{"name": name, "in": "path", "required": True, "schema": operation.path_parameters[name]}
                   for name in sorted(rule.arguments)]
     if operation.form is not None:
-        parameters += query_parameters(operation.form())
+        parameters += query_parameters(operation.form(), operation.examples)
     return {"operationId": endpoint.replace(".", "_"), "summary": operation.summary,
             **({"description": operation.description} if operation.description else {}),
             "parameters": parameters, "responses": _responses(operation)}
