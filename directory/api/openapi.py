@@ -36,6 +36,13 @@ ERROR_CODES = {
 }
 
 
+# Flask-Limiter's headers (RATELIMIT_HEADERS_ENABLED) on a rate-limited route's answers; absent when limits are off.
+RATE_LIMIT_HEADERS = {name: {"required": False, "description": text, "schema": {"type": "integer", "minimum": 0}}
+                      for name, text in (("X-RateLimit-Limit", "requests allowed in the window"),
+                                         ("X-RateLimit-Remaining", "requests left in the window"),
+                                         ("X-RateLimit-Reset", "when the window resets (Unix time)"))}
+
+
 @dataclass(frozen=True)
 class Operation:
     """What the document says about one GET endpoint beyond its path: its form, its answers."""
@@ -43,7 +50,8 @@ class Operation:
     summary: str
     body: str
     form: Callable[[], Form] | None = None
-    errors: tuple[int, ...] = (400, 404, 405)
+    # 503 everywhere: a busy or unreachable database answers database_unavailable on any route.
+    errors: tuple[int, ...] = (400, 404, 405, 503)
     description: str = ""
     path_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     examples: dict[str, Any] = field(default_factory=dict)
@@ -72,7 +80,7 @@ OPERATIONS: dict[str, Operation] = {
     "verification_api.signing_key": Operation("The public key that signs the chain-head statements", "SigningKey"),
     "verification_api.signed_heads": Operation(
         "The signed chain-head statements, newest first", "HeadsPage", lambda: StatementsPageForm(MultiDict())),
-    "api.openapi_json": Operation("This document", "OpenApiDocument", errors=(404, 405)),
+    "api.openapi_json": Operation("This document", "OpenApiDocument", errors=(404, 405, 503)),
 }
 
 
@@ -136,6 +144,10 @@ def _responses(operation: Operation) -> dict[str, Any]:
     errors = {str(status): {"description": ERROR_CODES[status],
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
               for status in operation.errors}
+    if 429 in operation.errors:
+        ok["headers"] = RATE_LIMIT_HEADERS
+        errors["429"]["headers"] = {"Retry-After": {"required": True, "description": "seconds until a retry may pass",
+                                                    "schema": {"type": "integer", "minimum": 0}}}
     return {"200": ok, **errors}
 
 

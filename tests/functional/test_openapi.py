@@ -18,6 +18,7 @@ from directory.api import views
 from directory.api.openapi import openapi_path
 from directory.api.schemas import CHECK
 from directory.vetting.chain import CHAINED_FIELDS
+from tests.conftest import extra_app
 from tests.support.contract import violations
 
 ORIGIN = {"lat": "42.36", "lon": "-71.06"}
@@ -143,3 +144,16 @@ def test_a_405_names_the_allowed_methods(client: Any) -> None:
         assert response.status_code == 405
         assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
     assert client.post("/api/v1/verification/key").get_json()["error"] == "method_not_allowed"
+
+
+def test_a_rate_limited_search_answers_as_documented(database_url: str, tmp_path: Any, app: Flask) -> None:
+    with extra_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_SEARCH_API="1 per minute") as limited:
+        with limited.app_context():
+            limited.extensions["search"].backend().ensure_index()
+        client = limited.test_client()
+        first, second = (client.get("/api/v1/practitioners/search", query_string=ORIGIN) for _ in range(2))
+        documented = client.get("/api/v1/openapi.json").get_json()
+    responses = documented["paths"]["/api/v1/practitioners/search"]["get"]["responses"]
+    assert first.status_code == 200 and set(responses["200"]["headers"]) <= set(first.headers.keys())
+    assert second.status_code == 429 and int(second.headers["Retry-After"]) > 0
+    assert responses["429"]["headers"]["Retry-After"]["required"] is True
