@@ -120,6 +120,12 @@ def untrusted_host_response(error: Exception) -> Any:
     return render_template("untrusted_host.html", message=UNTRUSTED_HOST), 400
 
 
+def error_headers(error: Any) -> dict[str, str]:
+    """Return the headers an HTTP error must keep on our own page: a 405's Allow (RFC 9110 section 15.5.6)."""
+    methods = getattr(error, "valid_methods", None)
+    return {"Allow": ", ".join(methods)} if methods else {}
+
+
 BUSY_OR_UNREACHABLE = ("locked", "busy", "timeout", "timed out", "could not connect", "connection refused",
                        "server closed the connection", "terminating connection")
 
@@ -148,8 +154,8 @@ def register_error_handlers(app: Any) -> None:
         message = plain_description(error)
         if wants_json():
             code = (error.name or "error").lower().replace(" ", "_")
-            return jsonify({"error": code, "message": message}), status
-        return render_template("error.html", status=status, message=message), status
+            return jsonify({"error": code, "message": message}), status, error_headers(error)
+        return render_template("error.html", status=status, message=message), status, error_headers(error)
 
     def handle_database_busy(error: OperationalError) -> Any:
         # The database was busy or unreachable: nothing was saved. Anything else (a missing table

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from directory.accounts.policy import public
+from directory.api.openapi import openapi_document
 from directory.errors import InvalidParameter
 from directory.extensions import limiter
 from directory.practitioners.forms import SearchForm
@@ -32,6 +33,13 @@ def practitioners_search() -> Any:
         raise InvalidParameter(message, field=name)
     query, origin = build_query(form.filters(), form.place.data, form.lat.data, form.lon.data)
     return jsonify(results_json(search_practitioners(query, origin)))
+
+
+@api.get("/openapi.json")
+@public
+def openapi_json() -> Any:
+    """Serve the OpenAPI 3.1 document of /api/v1, built from the routes and their forms."""
+    return jsonify(openapi_document(current_app))
 
 
 def results_json(results: SearchResults) -> dict[str, Any]:

@@ -87,7 +87,7 @@ class SearchForm(FlaskForm):
     place = StringField("Place", validators=[Optional(), Length(max=200, message="place must be at most 200 characters")])
     lat = NumberParameterField("Latitude", -90, 90, "lat must be a number between -90 and 90")
     lon = NumberParameterField("Longitude", -180, 180, "lon must be a number between -180 and 180")
-    radius_km = NumberParameterField("Within (km)", 0.1, 500, "radius_km must be a number more than 0 and at most 500",
+    radius_km = NumberParameterField("Within (km)", 0.1, 500, "radius_km must be a number from 0.1 to 500",
                                      default=25)
     method = SelectMultipleField("Method", choices=[], validate_choice=False, filters=[_drop_blank])
     condition = SelectMultipleField("Condition", choices=[], validate_choice=False, filters=[_drop_blank])

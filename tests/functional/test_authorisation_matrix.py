@@ -30,7 +30,7 @@ EXPECTED: dict[str, set[str]] = {
     "practitioners.search_page": ANYONE, "practitioners.suggest_json": ANYONE, "practitioners.profile": ANYONE,
     "api.practitioners_search": ANYONE,
     "verification_api.practitioner_chain": ANYONE, "verification_api.signing_key": ANYONE,
-    "verification_api.signed_heads": ANYONE,
+    "verification_api.signed_heads": ANYONE, "api.openapi_json": ANYONE,
     "screening.questionnaire": ANYONE, "screening.result": ANYONE, "screening.forget": ANYONE,
     "accounts.sign_up": ANYONE, "accounts.sign_in": ANYONE, "accounts.confirm_email": ANYONE,
     "accounts.request_reset": ANYONE, "accounts.reset_password": ANYONE, "accounts.resend_confirmation": ANYONE,

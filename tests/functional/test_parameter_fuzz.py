@@ -68,6 +68,7 @@ ROUTES = [
     Route("GET", "/api/v1/practitioners/fuzz-profile/verification", "anonymous", {}, ("after", "limit")),
     Route("GET", "/api/v1/verification/heads", "anonymous", {}, ("page", "per_page", "since")),
     Route("GET", "/api/v1/verification/key", "anonymous", {}, ()),
+    Route("GET", "/api/v1/openapi.json", "anonymous", {}, ()),
     Route("GET", "/screening", "anonymous", {}, ("method", "practitioner", "return_to")),
     Route("POST", "/screening", "anonymous", {}, ("method", "practitioner", "return_to", "remember", "save",
                                                  *(rule.key for rule in RULES))),

@@ -125,6 +125,16 @@ def test_sign_in_is_rate_limited_with_retry_after(limited_app: Flask) -> None:
     assert last.status_code == 429 and int(last.headers["Retry-After"]) > 0
 
 
+def test_a_rate_limited_search_answers_as_its_openapi_document_says(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    answers = [client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.1") for _ in range(4)]
+    responses = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/practitioners/search"]["get"][
+        "responses"]
+    assert set(responses["200"]["headers"]) <= set(answers[0].headers.keys())
+    assert answers[3].status_code == 429 and int(answers[3].headers["Retry-After"]) > 0
+    assert responses["429"]["headers"]["Retry-After"]["required"] is True
+
+
 def test_search_api_is_rate_limited(limited_app: Flask) -> None:
     client = limited_app.test_client()
     statuses = [client.get("/api/v1/practitioners/search?lat=42.36&lon=-71.1").status_code for _ in range(4)]
