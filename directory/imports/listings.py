@@ -170,6 +170,20 @@ def _assign(obj: object, **values: object) -> None:
             setattr(obj, name, value)
 
 
+def us_postal_code(text: str) -> str:
+    """Return a registry ZIP as people write it: "100011234" -> "10001-1234" (anything else unchanged)."""
+    digits = text.strip()
+    return f"{digits[:5]}-{digits[5:]}" if len(digits) == 9 and digits.isdigit() else digits
+
+
+def us_phone(text: str) -> str:
+    """Return a registry phone number as people write it: "6175550100" -> "(617) 555-0100"."""
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if len(digits) == 10 else text.strip()
+
+
 def _name(text: str) -> str:
     """Return a registry name (stored upper-case) as people write it: "O'BRIEN" -> "O'Brien"."""
     return text.title() if text.isupper() else text
@@ -193,10 +207,10 @@ def _place_location(practitioner: Practitioner, address: Address, tally: Tally) 
     new = location is None
     if location is None:
         location = Location(country=address.country)
-    _assign(location, address_line1=address.line1[:200], address_line2=address.line2[:200],
+    _assign(location, address_line1=_name(address.line1)[:200], address_line2=_name(address.line2)[:200],
             city=(address.city or placement.city).title()[:120], region=address.state,
-            postal_code=address.postal_code[:20], latitude=placement.lat, longitude=placement.lon,
-            timezone=placement.timezone, phone=address.phone[:40])
+            postal_code=us_postal_code(address.postal_code)[:20], latitude=placement.lat, longitude=placement.lon,
+            timezone=placement.timezone, phone=us_phone(address.phone)[:40])
     if new:
         practitioner.locations.append(location)
     return ""
