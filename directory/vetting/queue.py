@@ -29,35 +29,6 @@ from directory.vetting.sources.exclusions import OpenReview, open_review
 from directory.vetting.sources.npi import NpiRegistryClient
 
 
-@dataclass(frozen=True)
-class QueueEntry:
-    """One practitioner in the queue: who, their status, what is due, and since when."""
-
-    practitioner_id: int
-    name: str
-    status: str
-    items: tuple[DueItem, ...]
-
-    @property
-    def since(self) -> date:
-        """Return the date the oldest item has been waiting since."""
-        return self.items[0].since
-
-
-def verification_queue(page: int = 1, per_page: int = 50) -> tuple[list[QueueEntry], int]:
-    """Return one page of practitioners with checks due (oldest first) and how many there are in all."""
-    today, policy = clock_today(), current_policy()
-    broken = broken_chain_items()
-    due = [(pid, items) for pid, facts in load_facts().items()
-           if (items := broken.get(pid, []) + due_items(facts, today, policy))]
-    due.sort(key=lambda entry: (entry[1][0].since, entry[0]))
-    window = due[(page - 1) * per_page: page * per_page]
-    names = {p.id: p for p in db.session.scalars(select(Practitioner).where(Practitioner.id.in_([i for i, _ in window])))}
-    entries = [QueueEntry(pid, names[pid].display_name, names[pid].vetting_status, tuple(items))
-               for pid, items in window if pid in names]
-    return entries, len(due)
-
-
 def broken_chain_items() -> dict[int, list[DueItem]]:
     """Return a queue item for each reported broken chain that still does not add up."""
     items = {}
