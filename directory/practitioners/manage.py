@@ -45,6 +45,9 @@ def _refuse_not_yours(practitioner: Practitioner) -> Any:
     claim = pending_claim(current_user)
     if claim is not None and claim.practitioner_id == practitioner.id:
         return _claim_pending_page(claim), 403
+    if current_user.practitioner_id == practitioner.id:  # theirs, but the account is not approved (any more)
+        abort(403, description="Your account and your ownership claim are awaiting approval. You can edit your "
+                               "profile once an admin has approved them; we will email you the decision.")
     record_audit("forbidden", actor_id=current_user.id, subject_type="practitioner", subject_id=practitioner.id,
                  path=request.path)
     db.session.commit()
@@ -82,7 +85,7 @@ def edit_profile(slug: str) -> Any:
     if not form.validate_on_submit():
         return page(), 400 if form.errors else 200
     return run_action(lambda: edit_listing(current_user, practitioner, _edit_from(form)), rerender=page, form=form,
-                      success="Your listing is saved; search shows the change within seconds.",
+                      success="Your profile is saved; search shows the change within seconds.",
                       redirect_to=url_for("practitioner_manage.edit_profile", slug=practitioner.slug))
 
 

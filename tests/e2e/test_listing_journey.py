@@ -87,7 +87,7 @@ def test_claim_approve_edit_methods_and_photo(page: Any, live_server: LiveServer
     page.get_by_label("Photo (JPEG, PNG or WebP)").set_input_files(str(_photo(tmp_path)))
     screenshot(page, "listing-editor-1280")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Your listing is saved")).to_be_visible()
+    expect(page.get_by_text("Your profile is saved")).to_be_visible()
     expect(page.get_by_label("Cupping", exact=True)).to_be_checked()
 
     page.goto(live_server.at("/practitioners/kim-unclaimed"))
@@ -122,7 +122,13 @@ def test_claim_approve_edit_methods_and_photo(page: Any, live_server: LiveServer
     assert {path: px for path, px in wide.items() if px > 0} == {}
 
 
-def test_create_my_listing_waits_hidden_for_approval(page: Any, live_server: LiveServer, accounts: None) -> None:
+def test_create_my_listing_waits_hidden_for_approval(page: Any, live_server: LiveServer, accounts: None,
+                                                     browser: Any) -> None:
+    phone, _ = new_page(browser, live_server, **PHONE)
+    sign_in(phone, live_server, NEWCOMER, PASSWORD)
+    phone.goto(live_server.at("/account/listing/new"))
+    wide = {"form": phone.evaluate("document.documentElement.scrollWidth") - 375}
+    screenshot(phone, "listing-create-375")
     sign_in(page, live_server, NEWCOMER, PASSWORD)
     page.get_by_role("link", name="Create my listing").click()
     page.get_by_label("First name").fill("Nora")
@@ -134,3 +140,8 @@ def test_create_my_listing_waits_hidden_for_approval(page: Any, live_server: Liv
     expect(page.get_by_text("stays hidden from search until then")).to_be_visible()
     response = page.goto(live_server.at("/practitioners/nora-newcomer"))
     assert response is not None and response.status == 404
+    phone.goto(live_server.at("/account/claim/waiting"))
+    wide["waiting"] = phone.evaluate("document.documentElement.scrollWidth") - 375
+    screenshot(phone, "listing-claim-waiting-375")
+    phone.context.close()
+    assert {name: px for name, px in wide.items() if px > 0} == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -88,6 +89,9 @@ def test_a_visitor_is_sent_to_sign_in_and_back_to_the_profile(client: Any) -> No
     page = client.get("/practitioners/for-visitors").get_data(as_text=True)
     assert "/sign-in?next=/practitioners/for-visitors" in page and "role=practitioner" in page
     assert "Claim this profile</button>" not in page
+    sign_up = client.get("/sign-up?role=practitioner").get_data(as_text=True)
+    assert re.search(r'<option[^>]*selected[^>]*value="practitioner"|<option[^>]*value="practitioner"[^>]*selected',
+                     sign_up)
 
 
 def test_an_owned_profile_offers_no_claim_and_its_owner_an_edit_link(client: Any) -> None:
