@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from directory.clock import utcnow
@@ -105,6 +105,8 @@ class PractitionerClaim(db.Model):  # type: ignore[name-defined,misc]
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(Text, default="")
+    # The claimant created this listing ("Create my listing"): it stays hidden until the claim is approved.
+    creates_listing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     practitioner: Mapped[Practitioner] = relationship()

@@ -315,6 +315,8 @@ def decide_claim(admin: User, claim_id: int, approve: bool, note: str) -> Practi
     if approve:
         claim.user.practitioner_id = claim.practitioner_id
         claim.user.approved_at = claim.user.approved_at or utcnow()
+        if claim.creates_listing:
+            claim.practitioner.hidden = False  # a listing its claimant created shows once checked
     record_audit(f"claim_{claim.decision}", actor_id=admin.id, subject_type="practitioner",
                  subject_id=claim.practitioner_id, user_id=claim.user_id)
     _email_claim_decision(claim)

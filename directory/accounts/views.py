@@ -49,6 +49,8 @@ def _form_page(template: str, form: Any, **context: Any) -> Any:
 def sign_up() -> Any:
     """Create an account and send the confirmation link."""
     form = SignUpForm()
+    if request.method == "GET" and request.args.get("role") in ("practitioner", "doctor"):
+        form.role.data = request.args["role"]  # "create a practitioner account" links from a profile's claim box
     if not form.validate_on_submit():
         return _form_page("accounts/sign_up.html", form)
     return run_action(lambda: services.sign_up(form.email.data, form.password.data, form.full_name.data,

@@ -84,6 +84,7 @@ class PractitionerCard:
     languages: list[Term] = field(default_factory=list)
     evidence: EvidenceAge = field(default_factory=EvidenceAge)
     registry_unclaimed: bool = False  # listed from the NPI registry, nobody has claimed it yet
+    photo_path: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -102,7 +103,7 @@ _IDS: Any = bindparam("ids", expanding=True)
 # Two statements a page: the cards (with their ratings and vocabulary links aggregated per row), then locations.
 _CARDS = select(Practitioner.id, Practitioner.slug, Practitioner.first_name, Practitioner.last_name,
                 Practitioner.title, Practitioner.vetting_status, Practitioner.verified_since,
-                Practitioner.accepting_new_patients, Practitioner.telehealth,
+                Practitioner.accepting_new_patients, Practitioner.telehealth, Practitioner.photo_path,
                 *published_rating_columns(Practitioner.id),
                 _linked(practitioner_method, "method_id"), _linked(practitioner_condition, "condition_id"),
                 _linked(practitioner_language, "language_code")).where(
@@ -124,9 +125,9 @@ def load_cards(ids: Sequence[int], verified_only: bool) -> dict[int, Practitione
     cards = {}
     rows: Any = db.session.connection().execute(_VERIFIED_CARDS if verified_only else _CARDS, {"ids": list(ids)})
     for row in rows:
-        pid, slug, first, last, title, status, since, accepting, telehealth, average, count, *links = row
+        pid, slug, first, last, title, status, since, accepting, telehealth, photo, average, count, *links = row
         card = PractitionerCard(pid, slug, first, last, title, status, since, accepting, telehealth,
-                                float(average) if average is not None else None, int(count or 0))
+                                float(average) if average is not None else None, int(count or 0), photo_path=photo)
         methods, conditions, languages = (set(link.split(",")) if link else set() for link in links)
         card.methods = [term for key, term in vocab.methods.items() if str(key) in methods]
         card.conditions = [term for key, term in vocab.conditions.items() if str(key) in conditions]

@@ -158,6 +158,9 @@ class Practitioner(db.Model):  # type: ignore[name-defined,misc]
     accepting_new_patients: Mapped[bool] = mapped_column(Boolean, default=True)
     telehealth: Mapped[bool] = mapped_column(Boolean, default=False)
     photo_path: Mapped[str | None] = mapped_column(String(255))
+    # Free text for now (issue 13): practitioners word their fees and plans their own way.
+    fees: Mapped[str] = mapped_column(Text, default="", server_default="")
+    insurance: Mapped[str] = mapped_column(Text, default="", server_default="")
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     # Cached result of vetting.status rules, recomputed on every check; search and
     # listings filter on it, the verification history is the evidence behind it.

@@ -14,6 +14,8 @@ from directory.errors import DomainError
 from directory.extensions import db
 from directory.geo import PlaceAmbiguous
 from directory.practitioners.forms import SearchForm
+from directory.practitioners.listing_forms import ClaimForm
+from directory.practitioners.listing_service import claim_offer
 from directory.practitioners.models import Practitioner
 from directory.practitioners.profile_service import CREDENTIAL_KINDS, load_profile
 from directory.practitioners.search_page import (
@@ -105,6 +107,7 @@ def profile(slug: str) -> str:
                            referral_url=None if shown.suspension or not receives else _referral_url(shown.practitioner.slug),
                            receives_referrals=receives,
                            kinds=CREDENTIAL_KINDS, reasons=REASONS,
+                           claim_offer=claim_offer(current_user, shown.practitioner), claim_form=ClaimForm(),
                            back=search_path(request.args.get("back")) or url_for("practitioners.search_page"))
 
 

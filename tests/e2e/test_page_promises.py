@@ -164,7 +164,7 @@ def test_a_practitioner_with_a_pending_claim_is_told_why_they_cannot_edit(page: 
     response = page.goto(live_server.at(f"/practitioners/{live_server.slugs['needles']}/edit"))
     assert response is not None and response.status == 403
     text = page.locator("main").inner_text()
-    assert "Your ownership claim of this profile is awaiting approval" in text and "permission" not in text
+    assert "Your claim is awaiting approval" in text and "What happens next" in text and "permission" not in text
     screenshot(page, "edit-while-claim-pending")
 
 

@@ -32,7 +32,7 @@ ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/?due=within&source=bogus
 # The referral pages as the doctor who sent the seeded referral (long names and addresses in it) sees them.
 DOCTOR = ["/account", "/referrals/new/omar-haddad", "/referrals", "/referrals/{referral}", "/notifications"]
 # A practitioner's own credentials: the page (with an expired licence, a renewal and its history) and the form.
-OWNER = ["/account", "/account/credentials/", "/account/credentials/{licence}/renew"]
+OWNER = ["/account", "/account/credentials/", "/account/credentials/{licence}/renew", "/practitioners/phone-owner/edit"]
 
 
 def _phone_admin(server: LiveServer) -> tuple[int, int, int]:

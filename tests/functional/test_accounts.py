@@ -271,7 +271,8 @@ def test_practitioner_edits_own_profile_and_search_follows(client: Any) -> None:
     db.session.query(SearchOutbox).delete()
     db.session.commit()
     response = post_form(client, "/practitioners/own-profile/edit",
-                         {"bio": "Now offering moxibustion.", "accepting_new_patients": "y",
+                         {"first_name": "Mei", "last_name": "Chen", "gender": "unspecified",
+                          "bio": "Now offering moxibustion.", "accepting_new_patients": "y",
                           "methods": ["moxibustion", "cupping"], "conditions": ["sciatica"], "languages": ["en", "fr"]})
     assert response.status_code == 303
     db.session.expire_all()
@@ -288,12 +289,12 @@ def test_practitioner_editing_another_profile_is_refused_and_audited(client: Any
                            practitioner_id=db.session.scalar(select(factories.Practitioner.id).where(
                                factories.Practitioner.slug == "mine")))
     sign_in_as(client, user)
-    assert client.get("/practitioners/someone-else/edit").status_code == 403
+    assert client.get("/practitioners/someone-else/edit").status_code == 404  # not theirs: not there, for them
     token = client.get("/practitioners/mine/edit").get_data(as_text=True)
     from tests.support.web import csrf_from
 
     response = client.post("/practitioners/someone-else/edit", data={"csrf_token": csrf_from(token), "bio": "Hijacked"})
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert db.session.get(type(other), other.id).bio == "Original"
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "forbidden")).all()
     assert len(events) == 2 and all(e.subject_id == other.id and e.actor_id == user.id for e in events)

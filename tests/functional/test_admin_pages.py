@@ -108,7 +108,7 @@ def test_a_pending_claim_is_named_on_the_profile_it_claims(client: Any) -> None:
     db.session.flush()
     sign_in_as(client, claimant)
     html = client.get("/practitioners/claimed-not-yet/edit").get_data(as_text=True)
-    assert "Your ownership claim of this profile is awaiting approval" in html and STOCK_403 not in html
+    assert "Your claim is awaiting approval" in html and "What happens next" in html and STOCK_403 not in html
 
 
 def test_every_403_uses_our_words(client: Any, app: Flask) -> None:

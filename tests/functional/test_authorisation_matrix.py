@@ -38,6 +38,9 @@ EXPECTED: dict[str, set[str]] = {
     "accounts.delete_account": {"patient"}, "accounts.claim_profile": {"practitioner"},
     # Allowed roles reach the object check: another's profile is then a 403 of its own (tested separately).
     "practitioner_manage.edit_profile": {"practitioner", "admin"},
+    # One-click claims, one's own new listing and the claim's waiting page are a practitioner account's.
+    "practitioner_manage.claim_profile": {"practitioner"}, "practitioner_manage.new_listing": {"practitioner"},
+    "practitioner_manage.claim_waiting": {"practitioner"}, "practitioner_manage.photo": ANYONE,
     # A practitioner's own credentials; another's credential id is a 404 (tested in test_credentials_self_service).
     "credentials.overview": {"practitioner"}, "credentials.add": {"practitioner"},
     "credentials.renew": {"practitioner"},

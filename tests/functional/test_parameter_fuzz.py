@@ -86,8 +86,14 @@ ROUTES = [
     Route("POST", "/account/claim", "patient", {"slug": "fuzz-profile", "evidence": "licence AC123"},
           ("slug", "evidence")),
     Route("POST", "/account/delete", "patient", {"confirm": "no"}, ("confirm",)),
-    Route("POST", "/practitioners/fuzz-profile/edit", "practitioner", {"bio": "Hello"},
-          ("bio", "accepting_new_patients", "telehealth", "methods", "conditions", "languages")),
+    Route("POST", "/practitioners/fuzz-profile/edit", "practitioner",
+          {"first_name": "Fuzz", "last_name": "Profile", "bio": "Hello", "gender": "unspecified"},
+          ("first_name", "last_name", "title", "bio", "gender", "accepting_new_patients", "telehealth", "phone",
+           "booking_url", "fees", "insurance", "remove_photo", "methods", "conditions", "languages")),
+    Route("POST", "/practitioners/fuzz-review-profile/claim", "claimant", {}, ("evidence",)),
+    Route("POST", "/account/listing/new", "claimant",
+          {"first_name": "Fuzz", "last_name": "New", "evidence": "licence AC9"},
+          ("first_name", "last_name", "title", "evidence")),
     Route("POST", "/account/credentials/", "practitioner",
           {"kind": "state_licence", "number": "AC1", "jurisdiction": "MA", "valid_from": "2026-01-01",
            "valid_until": "2028-01-01"}, CREDENTIAL_PARAMS),
@@ -161,6 +167,7 @@ ID_ROUTES = [
     ("POST", "/admin/reviews/{}/confirm-visit"),
 ]
 TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit",
+                "/practitioners/{}/photo",
                 "/api/v1/practitioners/{}/verification"]
 CASES = [pytest.param(route, param, name, id=f"{route.method} {route.path} {param}={name}")
          for route in ROUTES for param in route.params for name in [*HOSTILE, REPEATED]]
@@ -185,6 +192,7 @@ def world(app: Flask, session: Any) -> dict[str, Any]:
                                        practitioner_id=profile.id),
         "admin": factories.user("admin", email_confirmed_at=utcnow(), approved_at=utcnow()),
         "referring doctor": factories.doctor(),
+        "claimant": factories.user("practitioner", email_confirmed_at=utcnow()),  # no listing yet
     }
     doctor = factories.user("doctor", email_confirmed_at=utcnow())
     claim = PractitionerClaim(user_id=users["patient"].id, practitioner_id=factories.practitioner().id, evidence="e")

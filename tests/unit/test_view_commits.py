@@ -20,8 +20,8 @@ ALLOWED_COMMITS = {
     ("vetting/views.py", "credential_document"): 1,
     # A GET that records, once per chain head, that admins were alerted to a broken verification chain.
     ("practitioners/views.py", "profile"): 1,
-    # A refused edit is audited before the 403, like the policy's refusals; there is no action to run.
-    ("practitioners/manage.py", "_editable"): 1,
+    # A refused edit of another's listing is audited before the 404, like the policy's refusals; no action to run.
+    ("practitioners/manage.py", "_refuse_not_yours"): 1,
 }
 
 
