@@ -28,6 +28,7 @@ PUBLIC = ["/", "/search?place=Cambridge%2C+MA&radius_km=25", "/practitioners/ada
           "/about-acupuncture", "/sign-in", "/sign-up", "/reset-password"]
 ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/?due=within&source=bogus", "/admin/vetting/practitioners/{ada}",
          "/admin/vetting/batches/{batch}", "/admin/users", "/admin/audit", "/admin/referrals", "/admin/reviews",
+         "/admin/listings/",
          "/referrals", "/referrals/{referral}"]
 # The referral pages as the doctor who sent the seeded referral (long names and addresses in it) sees them.
 DOCTOR = ["/account", "/referrals/new/omar-haddad", "/referrals", "/referrals/{referral}", "/notifications"]
