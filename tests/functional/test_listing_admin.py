@@ -208,3 +208,16 @@ def test_flagged_locations_list_unplaced_registry_addresses(client: Any) -> None
 def test_the_admin_nav_links_the_listing_tools(client: Any) -> None:
     _admin(client)
     assert f'href="{PAGE}"' in client.get(PAGE).get_data(as_text=True)
+
+
+def test_the_vetting_page_hides_a_listing_and_links_its_edits(client: Any) -> None:
+    _admin(client)
+    p = factories.practitioner(slug="from-vetting")
+    db.session.commit()
+    page = f"/admin/vetting/practitioners/{p.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert f'action="/admin/listings/{p.id}/hide"' in html and "/practitioners/from-vetting/edit" in html
+    response = post_form(client, f"/admin/listings/{p.id}/hide", {"reason": "Duplicate of a claimed one"},
+                         form_page=page)
+    assert response.status_code == 303
+    assert "Hidden: Duplicate of a claimed one" in client.get(page).get_data(as_text=True)
