@@ -61,7 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from directory.api.verification import bp as verification_api
     from directory.api.views import api
     from directory.content.views import bp as content
-    from directory.practitioners.admin_views import bp as listings_admin
+    from directory.practitioners.admin import bp as listings_admin
     from directory.practitioners.manage import bp as practitioner_manage
     from directory.practitioners.views import bp as practitioners
     from directory.referrals.admin import bp as referrals_admin
