@@ -81,6 +81,8 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: LiveServ
         page.goto(live_server.at(path.format(ada=ada, referral=referral, batch=batch)))
         wide[path] = _overflow(page)
     screenshot(page, "mobile-admin-audit-width")
+    page.goto(live_server.at("/admin/listings/"))
+    screenshot(page, "mobile-admin-listings-width")
     page.context.clear_cookies()
     page.goto(live_server.at("/sign-in"))
     page.get_by_label("Email").fill(DOCTOR_EMAIL)
