@@ -162,6 +162,9 @@ class Practitioner(db.Model):  # type: ignore[name-defined,misc]
     fees: Mapped[str] = mapped_column(Text, default="", server_default="")
     insurance: Mapped[str] = mapped_column(Text, default="", server_default="")
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why an admin hid the listing ("" when not hidden by an admin); a merged listing says where it went.
+    hidden_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id", ondelete="SET NULL"))
     # Cached result of vetting.status rules, recomputed on every check; search and
     # listings filter on it, the verification history is the evidence behind it.
     vetting_status: Mapped[str] = mapped_column(String(12), default="unverified", index=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, render_template, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from directory.accounts.policy import public
 from directory.clock import utcnow
-from directory.errors import DomainError
+from directory.errors import DomainError, NotFound
 from directory.extensions import db
 from directory.geo import PlaceAmbiguous
+from directory.practitioners.admin_tools import merged_target
 from directory.practitioners.forms import SearchForm
 from directory.practitioners.listing_forms import ClaimForm
 from directory.practitioners.listing_service import claim_offer
@@ -96,9 +97,16 @@ def suggest_json() -> Any:
 
 @bp.get("/practitioners/<slug>")
 @public
-def profile(slug: str) -> str:
+def profile(slug: str) -> Any:
     """Show a practitioner's public profile (a suspended one says so); a friendly 404 when there is none."""
-    shown = load_profile(slug, utcnow())
+    try:
+        shown = load_profile(slug, utcnow())
+    except NotFound:
+        target = merged_target(slug)
+        if target is None:
+            raise
+        # 308 Permanent Redirect: a merged listing's address now belongs to the survivor, for links and crawlers.
+        return redirect(url_for("practitioners.profile", slug=target), code=308)
     receives = _receives_referrals(shown.practitioner)
     # The page tells the public our admins know about a broken chain: make it true (once per chain head).
     if alert_chain_break(shown.practitioner, shown.chain_breaks, shown.chain_head):

@@ -28,6 +28,7 @@ PUBLIC = ["/", "/search?place=Cambridge%2C+MA&radius_km=25", "/practitioners/ada
           "/about-acupuncture", "/sign-in", "/sign-up", "/reset-password"]
 ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/?due=within&source=bogus", "/admin/vetting/practitioners/{ada}",
          "/admin/vetting/batches/{batch}", "/admin/users", "/admin/audit", "/admin/referrals", "/admin/reviews",
+         "/admin/listings/",
          "/referrals", "/referrals/{referral}"]
 # The referral pages as the doctor who sent the seeded referral (long names and addresses in it) sees them.
 DOCTOR = ["/account", "/referrals/new/omar-haddad", "/referrals", "/referrals/{referral}", "/notifications"]
@@ -80,6 +81,8 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: LiveServ
         page.goto(live_server.at(path.format(ada=ada, referral=referral, batch=batch)))
         wide[path] = _overflow(page)
     screenshot(page, "mobile-admin-audit-width")
+    page.goto(live_server.at("/admin/listings/"))
+    screenshot(page, "mobile-admin-listings-width")
     page.context.clear_cookies()
     page.goto(live_server.at("/sign-in"))
     page.get_by_label("Email").fill(DOCTOR_EMAIL)

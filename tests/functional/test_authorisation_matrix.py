@@ -51,7 +51,7 @@ EXPECTED: dict[str, set[str]] = {
     "reviews.write": SIGNED_IN, "reviews.edit": {"patient"}, "reviews.history": ANYONE,
     "reviews.report": {"patient", "practitioner"}, "reviews.respond": {"practitioner"},
 }
-ADMIN_BLUEPRINTS = ("accounts_admin.", "vetting.", "referrals_admin.", "reviews_admin.")
+ADMIN_BLUEPRINTS = ("accounts_admin.", "vetting.", "referrals_admin.", "reviews_admin.", "listings_admin.")
 ROLES = ["anonymous", "patient", "doctor", "practitioner", "admin"]
 
 

@@ -146,6 +146,11 @@ ROUTES = [
     Route("POST", "/reviews/{review_id}/report", "practitioner", {"reason": "abusive"}, ("reason", "note")),
     Route("POST", "/reviews/{review_id}/response", "practitioner", {"body": "Thanks"}, ("body",)),
     Route("GET", "/admin/reviews", "admin", {}, ()),
+    Route("GET", "/admin/listings/", "admin", {}, ()),
+    Route("POST", "/admin/listings/merge", "admin", {"survivor_id": "1", "merged_id": "2"},
+          ("survivor_id", "merged_id", "move_locations")),
+    Route("POST", "/admin/listings/{practitioner_id}/hide", "admin", {"reason": "closed"}, ("reason",)),
+    Route("POST", "/admin/listings/{practitioner_id}/unhide", "admin", {}, ()),
     Route("POST", "/admin/reviews/{review_id}/reject", "admin", {"reason": "abusive"}, ("reason", "note")),
     Route("POST", "/admin/reviews/{review_id}/confirm-visit", "admin", {"note": "book"}, ("note",)),
 ]
@@ -165,6 +170,7 @@ ID_ROUTES = [
     ("GET", "/reviews/{}"), ("POST", "/reviews/{}/report"), ("POST", "/reviews/{}/response"),
     ("POST", "/admin/reviews/{}/approve"), ("POST", "/admin/reviews/{}/reject"),
     ("POST", "/admin/reviews/{}/confirm-visit"),
+    ("POST", "/admin/listings/{}/hide"), ("POST", "/admin/listings/{}/unhide"),
 ]
 TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit",
                 "/practitioners/{}/photo",
