@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from directory.api.verification import bp as verification_api
     from directory.api.views import api
     from directory.content.views import bp as content
+    from directory.practitioners.locations import bp as practitioner_locations
     from directory.practitioners.manage import bp as practitioner_manage
     from directory.practitioners.views import bp as practitioners
     from directory.referrals.admin import bp as referrals_admin
@@ -84,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(referrals_admin)
     app.register_blueprint(practitioners)
     app.register_blueprint(practitioner_manage)
+    app.register_blueprint(practitioner_locations)
     app.register_blueprint(referrals)
     app.register_blueprint(reviews)
     app.register_blueprint(reviews_admin)
