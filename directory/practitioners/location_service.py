@@ -86,6 +86,15 @@ def _place(location: Location, edit: LocationEdit) -> None:
     location.unplaced_since = None if location.placed else (location.unplaced_since or utcnow())
 
 
+def pin_was_typed(location: Location) -> bool:
+    """Tell whether the location's pin differs from where the gazetteer puts its address (so it was typed or dragged)."""
+    if not location.placed:
+        return False
+    placement = place_address(Address(location.address_line1, location.address_line2, location.city,
+                                      location.region, location.postal_code, location.country))
+    return placement is None or (placement.lat, placement.lon) != (location.latitude, location.longitude)
+
+
 def check_coordinates(lat: float, lon: float) -> None:
     """Refuse a point that is not on the globe."""
     if not -90 <= lat <= 90:

@@ -24,6 +24,7 @@ from directory.practitioners.location_service import (
     add_exception,
     location_of,
     parse_spans,
+    pin_was_typed,
     remove_exception,
     remove_location,
     save_location,
@@ -56,7 +57,7 @@ def location(slug: str, location_id: int) -> Any:
     """Edit one location: its address and pin, its week of hours and its dated exceptions."""
     practitioner = owned_listing(slug)
     loc = location_of(practitioner, location_id)
-    form = LocationForm(obj=loc) if request.method == "GET" else LocationForm()
+    form = _address_form(loc) if request.method == "GET" else LocationForm()
     page = partial(_location_page, practitioner, loc, form=form)
     if not form.validate_on_submit():
         return page(), 400 if form.errors else 200
@@ -131,10 +132,21 @@ def _location_page(practitioner: Practitioner, loc: Location, *, form: LocationF
             spans = [f"{h.opens:%H:%M}-{h.closes:%H:%M}" for h in loc.hours if h.weekday == day]
             getattr(week_form, f"day_{day}").data = ", ".join(spans)
     return render_template("practitioners/location.html", practitioner=practitioner, loc=loc,
-                           form=form or LocationForm(obj=loc, formdata=None), week_form=week_form,
+                           form=form or _address_form(loc), week_form=week_form,
                            exception_form=exception_form or ExceptionForm(formdata=None),
                            remove_form=RemoveExceptionForm(formdata=None), confirm_form=ConfirmForm(), weekdays=WEEKDAYS, map=map_settings(),
                            upcoming=upcoming_exceptions(loc.exceptions, loc.timezone, utcnow(), days=366))
+
+
+def _address_form(loc: Location) -> LocationForm:
+    """Return the address form filled from the location; the coordinates only when the pin was typed.
+
+    A pin the gazetteer placed is left out, so that a corrected postal code places the location again.
+    """
+    form = LocationForm(obj=loc, formdata=None)
+    if not pin_was_typed(loc):
+        form.latitude.data = form.longitude.data = None
+    return form
 
 
 def _edit_from(form: LocationForm) -> LocationEdit:

@@ -265,3 +265,20 @@ def test_the_location_page_offers_a_draggable_pin_over_the_typed_fields(client: 
     page = client.get(f"/practitioners/loc-owner/locations/{listing.locations[0].id}").get_data(as_text=True)
     assert re.search(r'data-pin-map\s', page) and 'data-lat-field="latitude"' in page and "js/pin.js" in page
     assert 'name="latitude"' in page and 'name="longitude"' in page
+
+
+def test_a_gazetteer_pin_is_not_kept_as_typed_so_a_new_postal_code_moves_it(client: Any) -> None:
+    listing, _ = _owner(client)
+    _add(client, "loc-owner", PORTLAND)
+    loc = _location(listing, "Portland")
+    page = client.get(f"/practitioners/loc-owner/locations/{loc.id}").get_data(as_text=True)
+    assert re.search(r'name="latitude"[^>]*value=""', page) or 'name="latitude" type="text" value=""' in page
+    moved = post_form(client, f"/practitioners/loc-owner/locations/{loc.id}",
+                      {**PORTLAND, "city": "Seattle", "region": "WA", "postal_code": "98101"})
+    assert moved.status_code == 303
+    assert abs(_location(listing, "Seattle").latitude - 47.61) < 0.1  # type: ignore[operator]
+    post_form(client, f"/practitioners/loc-owner/locations/{loc.id}",
+              {**PORTLAND, "city": "Seattle", "region": "WA", "postal_code": "98101", "latitude": "47.6",
+               "longitude": "-122.3"})
+    page = client.get(f"/practitioners/loc-owner/locations/{loc.id}").get_data(as_text=True)
+    assert 'value="47.6"' in page  # a typed pin is shown back, and kept on the next save
