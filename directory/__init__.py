@@ -62,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     from directory.api.views import api
     from directory.content.views import bp as content
     from directory.practitioners.admin import bp as listings_admin
+    from directory.practitioners.locations import bp as practitioner_locations
     from directory.practitioners.manage import bp as practitioner_manage
     from directory.practitioners.views import bp as practitioners
     from directory.referrals.admin import bp as referrals_admin
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(practitioners)
     app.register_blueprint(practitioner_manage)
     app.register_blueprint(listings_admin)
+    app.register_blueprint(practitioner_locations)
     app.register_blueprint(referrals)
     app.register_blueprint(reviews)
     app.register_blueprint(reviews_admin)

@@ -103,7 +103,8 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
         select(Location.practitioner_id, Location.id, Location.latitude, Location.longitude, Location.city,
                Location.region, Location.postal_code, Location.country, Location.wheelchair_accessible,
                Location.timezone)
-        .where(match(Location.practitioner_id)).order_by(Location.id)
+        # An unplaced address (no coordinates yet) stays out of search until an admin or its owner places it.
+        .where(match(Location.practitioner_id), Location.latitude.is_not(None)).order_by(Location.id)
     ):
         points[pid].append(PlacePoint(lat, lon, city, region, postal_code, country, accessible, zone,
                                       hours.get(location_id, no_hours)))

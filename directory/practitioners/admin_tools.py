@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from directory.accounts.audit import record_audit
 from directory.accounts.models import PractitionerClaim, User
@@ -78,15 +78,17 @@ def _same_npi() -> list[DuplicatePair]:
 
 def _same_name_nearby() -> list[DuplicatePair]:
     """Pair listings with the same folded name and practice locations within 1 km of each other."""
-    by_name: dict[str, list[tuple[Practitioner, Location]]] = defaultdict(list)
-    rows = db.session.execute(select(Practitioner, Location).join(Location, Location.practitioner_id == Practitioner.id)
+    by_name: dict[str, list[tuple[Practitioner, float, float]]] = defaultdict(list)
+    rows = db.session.execute(select(Practitioner, Location.latitude, Location.longitude)
+                              .join(Location, Location.practitioner_id == Practitioner.id)
                               .where(Practitioner.merged_into_id.is_(None)))
-    for practitioner, location in rows:
-        by_name[fold(f"{practitioner.first_name} {practitioner.last_name}")].append((practitioner, location))
+    for practitioner, lat, lon in rows:
+        if lat is not None and lon is not None:  # an unplaced address is near nothing
+            by_name[fold(f"{practitioner.first_name} {practitioner.last_name}")].append((practitioner, lat, lon))
     pairs = []
     for entries in by_name.values():
-        for (p, a), (q, b) in combinations(entries, 2):
-            distance = arc_distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
+        for (p, lat_a, lon_a), (q, lat_b, lon_b) in combinations(entries, 2):
+            distance = arc_distance_km(lat_a, lon_a, lat_b, lon_b)
             if p.id != q.id and distance <= NEARBY_KM:
                 pairs.append(_pair(p, q, f"same name, {distance * 1000:.0f} m apart"))
     return pairs
@@ -210,9 +212,12 @@ def flagged_locations() -> list[FlaggedPlace]:
                for link, p in db.session.execute(
                    select(RegistryListing, Practitioner).join(Practitioner, Practitioner.id == RegistryListing.practitioner_id)
                    .where(RegistryListing.unplaced_address != "").order_by(Practitioner.id))]
-    flagged += [FlaggedPlace(loc.practitioner, f"{loc.address_line1}, {loc.city}", "no coordinates (0, 0)")
-                for loc in db.session.scalars(select(Location).where(Location.latitude == 0, Location.longitude == 0)
-                                              .order_by(Location.id))]
+    flagged += [FlaggedPlace(loc.practitioner, f"{loc.address_line1}, {loc.city}",
+                             "the gazetteer could not place this address" if loc.latitude is None
+                             else "no coordinates (0, 0)")
+                for loc in db.session.scalars(select(Location).where(
+                    or_(Location.latitude.is_(None), and_(Location.latitude == 0, Location.longitude == 0)))
+                    .order_by(Location.id))]
     return flagged
 
 

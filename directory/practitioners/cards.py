@@ -111,7 +111,8 @@ _CARDS = select(Practitioner.id, Practitioner.slug, Practitioner.first_name, Pra
 _VERIFIED_CARDS = _CARDS.where(Practitioner.vetting_status.in_(VERIFIED))
 _LOCATIONS = select(Location.practitioner_id, Location.id, Location.name, Location.city, Location.region,
                     Location.postal_code, Location.country, Location.latitude, Location.longitude, Location.timezone,
-                    Location.wheelchair_accessible, Location.phone, Location.booking_url).where(Location.practitioner_id.in_(_IDS)).order_by(Location.id)
+                    Location.wheelchair_accessible, Location.phone, Location.booking_url).where(
+    Location.practitioner_id.in_(_IDS), Location.latitude.is_not(None)).order_by(Location.id)
 
 
 def load_cards(ids: Sequence[int], verified_only: bool) -> dict[int, PractitionerCard]:
@@ -135,7 +136,7 @@ def load_cards(ids: Sequence[int], verified_only: bool) -> dict[int, Practitione
         cards[pid] = card
     if cards:
         for loc in db.session.connection().execute(_LOCATIONS, {"ids": list(cards)}):
-            cards[loc[0]].locations.append(LocationCard(*loc[1:]))
+            cards[loc[0]].locations.append(LocationCard(*loc[1:]))  # type: ignore[arg-type]  # placed only (WHERE)
         _add_evidence(cards)
         for pid in unclaimed_registry_listings(list(cards)):
             cards[pid].registry_unclaimed = True

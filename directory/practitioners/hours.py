@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
 from search.hours import zone_info
@@ -18,6 +18,14 @@ class Interval(Protocol):
     weekday: int
     opens: time
     closes: time
+
+
+class DatedException(Protocol):
+    """A dated exception to the week (HoursException rows satisfy this): closed when it has no times."""
+
+    on_date: date
+    opens: time | None
+    closes: time | None
 
 
 @dataclass(frozen=True)
@@ -44,18 +52,42 @@ def local_now(timezone: str, now_utc: datetime) -> datetime:
     return now_utc.replace(tzinfo=UTC).astimezone(zone_info(timezone))
 
 
-def next_opening(hours: Iterable[Interval], timezone: str, now_utc: datetime) -> NextOpening | None:
-    """Return when the location is open next, within a week; None when it has no hours."""
+def next_opening(hours: Iterable[Interval], timezone: str, now_utc: datetime,
+                 exceptions: Iterable[DatedException] = ()) -> NextOpening | None:
+    """Return when the location is open next, within a week (a dated exception replaces that day); None if never."""
     local = local_now(timezone, now_utc)
     ordered = sorted(hours, key=lambda h: (h.weekday, h.opens))
+    by_date: dict[date, list[tuple[time, time]]] = {}
+    for e in exceptions:
+        spans = by_date.setdefault(e.on_date, [])
+        if e.opens is not None and e.closes is not None:
+            spans.append((e.opens, e.closes))
     for days_ahead in range(8):
-        weekday = (local.weekday() + days_ahead) % 7
-        for interval in (h for h in ordered if h.weekday == weekday):
-            if days_ahead == 0 and local.time() >= interval.closes:
+        day = local.date() + timedelta(days=days_ahead)
+        spans = sorted(by_date[day]) if day in by_date else [(h.opens, h.closes) for h in ordered
+                                                              if h.weekday == day.weekday()]
+        for opens, closes in spans:
+            if days_ahead == 0 and local.time() >= closes:
                 continue
-            open_now = days_ahead == 0 and interval.opens <= local.time()
-            return NextOpening(open_now, days_ahead, weekday, interval.opens, interval.closes)
+            open_now = days_ahead == 0 and opens <= local.time()
+            return NextOpening(open_now, days_ahead, day.weekday(), opens, closes)
     return None
+
+
+def upcoming_exceptions(exceptions: Iterable[DatedException], timezone: str, now_utc: datetime,
+                        days: int = 90) -> list[tuple[date, str]]:
+    """Return (date, "Closed" or "10:00–14:00, ...", with its note) for the exceptions from today to ``days`` ahead."""
+    today = local_now(timezone, now_utc).date()
+    spans: dict[date, list[str]] = {}
+    notes: dict[date, str] = {}
+    for e in sorted(exceptions, key=lambda e: (e.on_date, e.opens or time.min)):
+        if today <= e.on_date <= today + timedelta(days=days):
+            spans.setdefault(e.on_date, [])
+            if e.opens is not None and e.closes is not None:
+                spans[e.on_date].append(f"{e.opens:%H:%M}–{e.closes:%H:%M}")
+            notes[e.on_date] = notes.get(e.on_date) or str(getattr(e, "note", "") or "")
+    return [(day, (f"Open {', '.join(found)}" if found else "Closed") + (f" ({notes[day]})" if notes[day] else ""))
+            for day, found in spans.items()]
 
 
 def weekly_hours(hours: Iterable[Interval]) -> list[tuple[str, list[str]]]:

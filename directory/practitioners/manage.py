@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask import Blueprint, abort, make_response, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -37,6 +37,14 @@ def _listing(slug: str) -> Practitioner:
     practitioner = db.session.scalar(select(Practitioner).where(Practitioner.slug == slug[:120]))
     if practitioner is None:
         abort(404)
+    return practitioner
+
+
+def owned_listing(slug: str) -> Practitioner:
+    """Return the listing the current user may edit (theirs, or any for an admin); else abort with the refusal."""
+    practitioner = _listing(slug)
+    if not _may_edit(practitioner):
+        abort(make_response(_refuse_not_yours(practitioner)))
     return practitioner
 
 

@@ -202,6 +202,9 @@ class Location(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
         CheckConstraint("length(country) = 2 AND country = upper(country)", name="country_iso"),
         CheckConstraint("city <> ''", name="city_present"),
+        # An address the gazetteer could not place has no coordinates (never 0,0) and waits for an admin.
+        CheckConstraint("(latitude IS NULL) = (longitude IS NULL) AND "
+                        "(latitude IS NOT NULL OR unplaced_since IS NOT NULL)", name="placed_or_flagged"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -213,8 +216,9 @@ class Location(db.Model):  # type: ignore[name-defined,misc]
     region: Mapped[str] = mapped_column(String(80), default="")
     postal_code: Mapped[str] = mapped_column(String(20), default="")
     country: Mapped[str] = mapped_column(String(2))
-    latitude: Mapped[float] = mapped_column(Float)
-    longitude: Mapped[float] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    unplaced_since: Mapped[datetime | None] = mapped_column(DateTime)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", index=True)
     phone: Mapped[str] = mapped_column(String(40), default="")
     booking_url: Mapped[str] = mapped_column(String(500), default="")
@@ -224,6 +228,14 @@ class Location(db.Model):  # type: ignore[name-defined,misc]
     hours: Mapped[list[OpeningHours]] = relationship(
         back_populates="location", cascade="all, delete-orphan", order_by="(OpeningHours.weekday, OpeningHours.opens)"
     )
+    exceptions: Mapped[list[HoursException]] = relationship(
+        back_populates="location", cascade="all, delete-orphan", order_by="(HoursException.on_date, HoursException.opens)"
+    )
+
+    @property
+    def placed(self) -> bool:
+        """Tell whether the location has coordinates (and so is on the map and in radius search)."""
+        return self.latitude is not None and self.longitude is not None
 
 
 class OpeningHours(db.Model):  # type: ignore[name-defined,misc]
@@ -243,3 +255,23 @@ class OpeningHours(db.Model):  # type: ignore[name-defined,misc]
     closes: Mapped[time] = mapped_column(Time)
 
     location: Mapped[Location] = relationship(back_populates="hours")
+
+
+class HoursException(db.Model):  # type: ignore[name-defined,misc]
+    """A dated exception to a location's week: closed that day (no times), or open only for the given range."""
+
+    __tablename__ = "hours_exception"
+    __table_args__ = (
+        CheckConstraint("(opens IS NULL AND closes IS NULL) OR (opens IS NOT NULL AND opens < closes)",
+                        name="closed_or_range"),
+        UniqueConstraint("location_id", "on_date", "opens"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
+    on_date: Mapped[date] = mapped_column(Date)
+    opens: Mapped[time | None] = mapped_column(Time)
+    closes: Mapped[time | None] = mapped_column(Time)
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+    location: Mapped[Location] = relationship(back_populates="exceptions")

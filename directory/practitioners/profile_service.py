@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from directory.errors import NotFound
 from directory.extensions import db
 from directory.imports.listings import unclaimed_registry_listings
-from directory.practitioners.hours import NextOpening, next_opening, weekly_hours
+from directory.practitioners.hours import NextOpening, next_opening, upcoming_exceptions, weekly_hours
 from directory.practitioners.models import Location, Practitioner
 from directory.reviews.models import Review
 from directory.reviews.services import ConditionOutcome, RatingSummary, outcomes, rating_summary, shown_reviews
@@ -54,6 +54,7 @@ class LocationView:
     location: Location
     week: list[tuple[str, list[str]]]
     next_opening: NextOpening | None
+    exceptions: list[tuple[date, str]] = field(default_factory=list)
 
     @property
     def booking_url(self) -> str:
@@ -118,7 +119,8 @@ def load_profile(slug: str, now: datetime) -> Profile:
     return Profile(
         practitioner=practitioner,
         status_explanation=STATUS_EXPLANATIONS.get(practitioner.vetting_status, ""),
-        locations=[LocationView(loc, weekly_hours(loc.hours), next_opening(loc.hours, loc.timezone, now))
+        locations=[LocationView(loc, weekly_hours(loc.hours), next_opening(loc.hours, loc.timezone, now, loc.exceptions),
+                                upcoming_exceptions(loc.exceptions, loc.timezone, now))
                    for loc in practitioner.locations],
         credentials=[c for c in practitioner.credentials if c.withdrawn_at is None],
         history=public_history(checks, decisions),
@@ -164,6 +166,7 @@ def _listed_practitioner(slug: str) -> Practitioner:
         select(Practitioner)
         .where(Practitioner.slug == slug[:120], Practitioner.hidden.is_(False))
         .options(selectinload(Practitioner.locations).selectinload(Location.hours),
+                 selectinload(Practitioner.locations).selectinload(Location.exceptions),
                  selectinload(Practitioner.methods), selectinload(Practitioner.conditions),
                  selectinload(Practitioner.languages), selectinload(Practitioner.credentials),
                  selectinload(Practitioner.checks).selectinload(VerificationCheck.credential))

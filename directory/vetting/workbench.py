@@ -18,6 +18,7 @@ from directory.clock import today as clock_today
 from directory.clock import utcnow
 from directory.errors import InvalidParameter
 from directory.extensions import db
+from directory.practitioners.location_service import unplaced_locations
 from directory.practitioners.models import Location, Practitioner
 from directory.vetting.due import DueItem, due_items
 from directory.vetting.facts import load_facts
@@ -43,6 +44,7 @@ ITEM_KINDS = {
     "suspension": "Suspension review",
     "claim": "Profile claim",
     "signal": "Adverse-event signal",
+    "location": "Unplaced address",
     "chain": "Broken history",
     "review": "Any decision (name match, suspension, claim, adverse-event signal)",
 }
@@ -93,6 +95,7 @@ class WorkItem:
     due_on: date
     credential_kind: str = ""
     claim_id: int | None = None
+    location: tuple[str, int] | None = None  # (listing slug, location id) of an address to place
 
     @property
     def automated(self) -> bool:
@@ -178,6 +181,9 @@ def open_items(today: date) -> dict[int, list[WorkItem]]:
         items[pid] += claims
     for pid, signals in signal_items().items():
         items[pid] += signals
+    for pid, location_id, slug, address, since in unplaced_locations():
+        items[pid].append(WorkItem("location", "location", f"the gazetteer could not place {address}", since,
+                                   since + timedelta(days=claim_review_days()), location=(slug, location_id)))
     return {pid: sorted(found, key=lambda i: (i.due_on, i.since, i.kind)) for pid, found in items.items() if found}
 
 

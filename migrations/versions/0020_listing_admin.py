@@ -1,13 +1,13 @@
 """admin listing tools: why a listing is hidden, and which listing a merged one now lives in
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -6,15 +6,17 @@ The walk that found the verification queue at 428 px and the vetting page at 709
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from directory.accounts.passwords import hash_password
-from directory.clock import utcnow
+from directory.clock import today, utcnow
 from directory.extensions import db
 from directory.models import Practitioner, User
+from directory.practitioners.models import HoursException, Location
 from directory.referrals.models import Referral
 from directory.vetting.workbench_models import VettingBatch
 from tests.e2e.conftest import LiveServer, new_page, screenshot
@@ -33,7 +35,8 @@ ADMIN = ["/account", "/admin/vetting/", "/admin/vetting/?due=within&source=bogus
 # The referral pages as the doctor who sent the seeded referral (long names and addresses in it) sees them.
 DOCTOR = ["/account", "/referrals/new/omar-haddad", "/referrals", "/referrals/{referral}", "/notifications"]
 # A practitioner's own credentials: the page (with an expired licence, a renewal and its history) and the form.
-OWNER = ["/account", "/account/credentials/", "/account/credentials/{licence}/renew", "/practitioners/phone-owner/edit"]
+OWNER = ["/account", "/account/credentials/", "/account/credentials/{licence}/renew", "/practitioners/phone-owner/edit",
+         "/practitioners/phone-owner/locations", "/practitioners/phone-owner/locations/{location}"]
 
 
 def _phone_admin(server: LiveServer) -> tuple[int, int, int]:
@@ -58,6 +61,20 @@ def _phone_admin(server: LiveServer) -> tuple[int, int, int]:
         db.session.remove()
     assert ada is not None and referral is not None
     return ada, referral, batch_id
+
+
+def _long_exception(server: LiveServer, practitioner_id: int) -> int:
+    """Give the owner's location a dated exception with a long note; return the location's id."""
+    assert server.app is not None
+    with server.app.app_context():
+        location = db.session.scalars(select(Location).where(Location.practitioner_id == practitioner_id)).first()
+        assert location is not None
+        location.exceptions.append(HoursException(on_date=today() + timedelta(days=3),
+                                                  note="Closed for the regional acupuncture society's annual meeting"))
+        db.session.commit()
+        location_id = location.id
+        db.session.remove()
+    return location_id
 
 
 def _overflow(page: Any) -> int:
@@ -93,10 +110,11 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: LiveServ
         page.goto(live_server.at(path.format(referral=referral)))
         wide["doctor " + path] = _overflow(page)
     screenshot(page, "mobile-doctor-notifications-width")
-    _, licence = add_credentials_owner(live_server, "phone-owner@example.org", "phone-owner")
+    owner_id, licence = add_credentials_owner(live_server, "phone-owner@example.org", "phone-owner")
+    location = _long_exception(live_server, owner_id)
     sign_in(page, live_server, "phone-owner@example.org", CREDENTIALS_PASSWORD)
     for path in OWNER:
-        page.goto(live_server.at(path.format(licence=licence)))
+        page.goto(live_server.at(path.format(licence=licence, location=location)))
         wide["owner " + path] = _overflow(page)
     screenshot(page, "mobile-owner-credential-renew-width")
     page.context.close()

@@ -38,6 +38,11 @@ EXPECTED: dict[str, set[str]] = {
     "accounts.delete_account": {"patient"}, "accounts.claim_profile": {"practitioner"},
     # Allowed roles reach the object check: another's profile is then a 403 of its own (tested separately).
     "practitioner_manage.edit_profile": {"practitioner", "admin"},
+    # The same for a listing's locations, hours and exceptions (another's listing is a 404, tested in test_locations).
+    "practitioner_locations.locations": {"practitioner", "admin"}, "practitioner_locations.location": {"practitioner", "admin"},
+    "practitioner_locations.remove": {"practitioner", "admin"}, "practitioner_locations.hours": {"practitioner", "admin"},
+    "practitioner_locations.exceptions": {"practitioner", "admin"},
+    "practitioner_locations.remove_exception_view": {"practitioner", "admin"},
     # One-click claims, one's own new listing and the claim's waiting page are a practitioner account's.
     "practitioner_manage.claim_profile": {"practitioner"}, "practitioner_manage.new_listing": {"practitioner"},
     "practitioner_manage.claim_waiting": {"practitioner"}, "practitioner_manage.photo": ANYONE,

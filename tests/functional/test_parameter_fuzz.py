@@ -47,6 +47,9 @@ REVIEW = {"rating": "4", "body": "Calm and careful."}
 REVIEW_PARAMS = ["rating", "communication_rating", "risks_rating", "pain_effect_rating", "title", "body", "condition",
                  "methods", "visit_month", "pain_before", "pain_after"]
 PASSWORD = "correct horse battery staple"
+LOCATION = {"address_line1": "1 Main St", "city": "Cambridge", "region": "MA", "postal_code": "02139", "country": "US"}
+LOCATION_PARAMS = ("name", "address_line1", "address_line2", "city", "region", "postal_code", "country", "phone",
+                   "booking_url", "latitude", "longitude")
 CREDENTIAL_PARAMS = ("kind", "issuer", "number", "jurisdiction", "valid_from", "valid_until")
 
 
@@ -91,6 +94,14 @@ ROUTES = [
           ("first_name", "last_name", "title", "bio", "gender", "accepting_new_patients", "telehealth", "phone",
            "booking_url", "fees", "insurance", "remove_photo", "methods", "conditions", "languages")),
     Route("POST", "/practitioners/fuzz-review-profile/claim", "claimant", {}, ("evidence",)),
+    Route("POST", "/practitioners/fuzz-profile/locations", "practitioner", LOCATION, LOCATION_PARAMS),
+    Route("POST", "/practitioners/fuzz-profile/locations/{location_id}", "practitioner", LOCATION, LOCATION_PARAMS),
+    Route("POST", "/practitioners/fuzz-profile/locations/{location_id}/hours", "practitioner", {"day_0": "09:00-17:00"},
+          tuple(f"day_{day}" for day in range(7))),
+    Route("POST", "/practitioners/fuzz-profile/locations/{location_id}/exceptions", "practitioner",
+          {"on_date": "2026-12-24", "closed": "y"}, ("on_date", "closed", "hours", "note")),
+    Route("POST", "/practitioners/fuzz-profile/locations/{location_id}/exceptions/remove", "practitioner",
+          {"on_date": "2026-12-24"}, ("on_date",)),
     Route("POST", "/account/listing/new", "claimant",
           {"first_name": "Fuzz", "last_name": "New", "evidence": "licence AC9"},
           ("first_name", "last_name", "title", "evidence")),
@@ -171,9 +182,14 @@ ID_ROUTES = [
     ("POST", "/admin/reviews/{}/approve"), ("POST", "/admin/reviews/{}/reject"),
     ("POST", "/admin/reviews/{}/confirm-visit"),
     ("POST", "/admin/listings/{}/hide"), ("POST", "/admin/listings/{}/unhide"),
+    ("GET", "/practitioners/fuzz-profile/locations/{}"), ("POST", "/practitioners/fuzz-profile/locations/{}"),
+    ("POST", "/practitioners/fuzz-profile/locations/{}/remove"),
+    ("POST", "/practitioners/fuzz-profile/locations/{}/hours"),
+    ("POST", "/practitioners/fuzz-profile/locations/{}/exceptions"),
+    ("POST", "/practitioners/fuzz-profile/locations/{}/exceptions/remove"),
 ]
 TOKEN_ROUTES = ["/confirm/{}", "/reset-password/{}", "/practitioners/{}", "/practitioners/{}/edit",
-                "/practitioners/{}/photo",
+                "/practitioners/{}/photo", "/practitioners/{}/locations",
                 "/api/v1/practitioners/{}/verification"]
 CASES = [pytest.param(route, param, name, id=f"{route.method} {route.path} {param}={name}")
          for route in ROUTES for param in route.params for name in [*HOSTILE, REPEATED]]
@@ -216,6 +232,7 @@ def world(app: Flask, session: Any) -> dict[str, Any]:
     db.session.commit()  # a savepoint: a refused action's rollback keeps the world for the page it re-renders
     return {"users": users, "doctor_id": doctor.id, "claim_id": claim.id, "practitioner_id": profile.id,
             "referral_id": referral.id, "batch_id": batch.id, "credential_id": licence.id, "review_id": review.id,
+            "location_id": profile.locations[0].id,
             "reset_token": tokens.make_token("reset", {"uid": patient.id, "h": patient.password_hash[-16:]})}
 
 
