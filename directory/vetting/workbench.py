@@ -102,6 +102,11 @@ class WorkItem:
         """Tell whether a run of the automated checks settles this item."""
         return self.kind == "automated"
 
+    @property
+    def decision(self) -> bool:
+        """Tell whether an admin decides this item (a name match, suspension, claim or signal) rather than checks."""
+        return self.kind in DECISION_KINDS
+
 
 @dataclass(frozen=True)
 class WorkEntry:

@@ -83,3 +83,11 @@ def test_the_public_history_names_the_source_and_the_queue_filter_offers_it(admi
     _review(p, "The needle site got an infection.")
     page = admin_client.get("/admin/vetting/?kind=signal").get_data(as_text=True)
     assert f'href="/admin/vetting/practitioners/{p.id}"' in page and "Adverse-event signal" in page
+
+
+def test_a_signal_is_shown_as_a_decision_to_make_by_its_day(admin_client: FlaskClient) -> None:
+    p = us_practitioner()
+    _review(p, "Some bleeding after the session.")
+    page = admin_client.get("/admin/vetting/?kind=signal").get_data(as_text=True)
+    item = page[page.index("mentions bleeding"):][:400]
+    assert "decide by" in item and '<span class="badge">decision</span>' in item
