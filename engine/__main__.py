@@ -22,8 +22,9 @@ from . import (
     start_elasticsearch,
     start_opensearch,
 )
-from ._common import find_mvn, probe_product
+from ._common import probe_product
 from ._java import find_java_home
+from ._maven import find_mvn
 
 KINDS = {"es": "elasticsearch", "os": "opensearch"}
 

