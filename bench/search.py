@@ -49,6 +49,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from directory import create_app  # noqa: E402
+from directory.cli import freeze_startup_heap  # noqa: E402
 from directory.errors import DomainError  # noqa: E402
 from directory.extensions import db  # noqa: E402
 from directory.geo import sample_places  # noqa: E402
@@ -396,11 +397,15 @@ def run_service_pass(app: Flask, mix: list[dict[str, Any]]) -> ServicePass:
 
 @contextlib.contextmanager
 def http_server(app: Flask, threads: int = 8) -> Iterator[str]:
-    """Serve ``app`` with waitress on a free 127.0.0.1 port in a background thread; yield its base URL."""
+    """Serve ``app`` with waitress on a free 127.0.0.1 port in a background thread; yield its base URL.
+
+    The start-up heap is frozen (directory/cli.py freeze_startup_heap), as `flask serve` does.
+    """
     from waitress.server import create_server
     from waitress.wasyncore import close_all
 
     server: Any = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    freeze_startup_heap()  # as `flask serve` does before serving
     thread = threading.Thread(target=server.run, daemon=True, name="bench-waitress")
     thread.start()
     try:

@@ -86,7 +86,7 @@ def zones_in_use() -> list[str]:
     A loose index scan rather than SELECT DISTINCT, which reads every location: 42 zones among 120,000 locations
     take 0.6 ms instead of 30, so every "open now" search asks afresh and a location in a new zone is found at once.
     """
-    return [zone for (zone,) in db.session.connection().execute(_ZONES)]
+    return list(db.session.connection().scalars(_ZONES))
 
 
 def open_now_keys(now: datetime | None = None) -> tuple[int, ...]:
