@@ -49,6 +49,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from directory import create_app  # noqa: E402
+from directory.cli import freeze_startup_heap  # noqa: E402
 from directory.errors import DomainError  # noqa: E402
 from directory.extensions import db  # noqa: E402
 from directory.geo import sample_places  # noqa: E402
@@ -57,6 +58,7 @@ from directory.practitioners import search_service  # noqa: E402
 from directory.practitioners.models import Location, Practitioner  # noqa: E402
 from directory.practitioners.search_service import build_query, search_practitioners  # noqa: E402
 from search import SearchBackend, SearchPage, SearchQuery  # noqa: E402
+from search.backends.cluster import SEARCH_FILTER_PATH  # noqa: E402
 
 RESULTS_DIR = ROOT / "bench" / "results"
 BACKENDS = ("embedded", "elasticsearch", "opensearch")
@@ -84,6 +86,9 @@ POLL_S = 0.02
 WORKER_INTERVAL_S = 0.5  # what `flask serve` uses (directory/cli.py serve_command --sync-interval)
 API_WARMUP = 50
 TARGETS_AT = 100_000
+# The application's own cost per query (API minus the same engine request sent raw), issue #15 item 6.
+OVERHEAD_P50_MS = 2.5
+OVERHEAD_P95_MS = 4.0
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -322,7 +327,11 @@ def service_args(params: dict[str, Any]) -> tuple[dict[str, Any], None, float, f
 
 
 class EngineClock:
-    """Wraps one backend instance's ``search`` to record the engine's own time of every call."""
+    """Wraps one backend instance's ``search`` to record the engine's own time of every call.
+
+    On a cluster backend it also keeps the last request the backend sent (index and body, as built by
+    search/query.py), so the benchmark can replay that very request to the node without the application.
+    """
 
     def __init__(self, backend: SearchBackend) -> None:
         self.backend = backend
@@ -330,7 +339,12 @@ class EngineClock:
         self.ms: list[float] = []
         self.wall = Latencies()
         self.recording = False
+        self.last_request: tuple[str, dict[str, Any]] | None = None
         backend.search = self._search  # type: ignore[method-assign]
+        engine = getattr(backend, "engine", None)
+        if engine is not None:
+            self.engine_search = engine.search
+            engine.search = self._engine_search
 
     def _search(self, query: SearchQuery) -> SearchPage:
         page = self.inner(query)
@@ -338,6 +352,11 @@ class EngineClock:
             self.ms.append(page.engine_took_ms if page.engine_took_ms is not None else page.took_ms)
             self.wall.ms.append(page.took_ms)
         return page
+
+    def _engine_search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.last_request = (index, body)
+        result: dict[str, Any] = self.engine_search(index, body)
+        return result
 
     @contextlib.contextmanager
     def record(self) -> Iterator[Latencies]:
@@ -378,11 +397,15 @@ def run_service_pass(app: Flask, mix: list[dict[str, Any]]) -> ServicePass:
 
 @contextlib.contextmanager
 def http_server(app: Flask, threads: int = 8) -> Iterator[str]:
-    """Serve ``app`` with waitress on a free 127.0.0.1 port in a background thread; yield its base URL."""
+    """Serve ``app`` with waitress on a free 127.0.0.1 port in a background thread; yield its base URL.
+
+    The start-up heap is frozen (directory/cli.py freeze_startup_heap), as `flask serve` does.
+    """
     from waitress.server import create_server
     from waitress.wasyncore import close_all
 
     server: Any = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    freeze_startup_heap()  # as `flask serve` does before serving
     thread = threading.Thread(target=server.run, daemon=True, name="bench-waitress")
     thread.start()
     try:
@@ -395,21 +418,71 @@ def http_server(app: Flask, threads: int = 8) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+class RawEngine:
+    """The engine alone, paired with each API call: the same request to the same node, without the application.
+
+    Cluster: the index and body the backend just sent (captured by EngineClock), POSTed with the backend's
+    ``filter_path`` on one keep-alive http.client connection of its own, right after the API call, the body
+    encoded before the clock starts. Embedded: the wall time of ``EmbeddedBackend.search()`` inside that very
+    API call (the engine runs in-process; there is no hop to replay).
+    """
+
+    def __init__(self, clock: EngineClock, url: str | None) -> None:
+        self.clock = clock
+        self.connection: http.client.HTTPConnection | None = None
+        if url is not None:
+            target = urllib.parse.urlsplit(url)
+            self.connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
+        self.calls = 0
+
+    def before_api_call(self) -> None:
+        """Forget the previous request, so a call that never reached the engine pairs with nothing."""
+        self.clock.last_request = None
+        self.calls = len(self.clock.wall.ms)
+
+    def after_api_call(self) -> tuple[float | None, int | None]:
+        """Return the raw engine milliseconds of the request the API call just made, and the total it found."""
+        if self.connection is None:
+            searched = len(self.clock.wall.ms) > self.calls
+            return (self.clock.wall.ms[-1] if searched else None), None
+        if self.clock.last_request is None:
+            return None, None
+        index, body = self.clock.last_request
+        path = f"/{urllib.parse.quote(index)}/_search?filter_path={urllib.parse.quote(SEARCH_FILTER_PATH)}"
+        payload = json.dumps(body).encode()
+        started = time.perf_counter()
+        self.connection.request("POST", path, payload, {"Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        data = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status != 200:
+            raise RuntimeError(f"raw engine call answered {response.status}: {data[:300]!r}")
+        return elapsed, int(json.loads(data)["hits"]["total"]["value"])
+
+    def close(self) -> None:
+        """Close the raw connection."""
+        if self.connection is not None:
+            self.connection.close()
+
+
 @dataclass
 class ApiPass:
-    """The result of one pass of the mix through the HTTP API."""
+    """The result of one pass of the mix through the HTTP API (with the paired raw engine calls, if any)."""
 
     latency: Latencies
     totals: list[int | None]
     errors: Counter[int]
+    raw_ms: list[float | None] = field(default_factory=list)
+    raw_totals: list[int | None] = field(default_factory=list)
 
 
-def run_api_pass(base_url: str, mix: list[dict[str, Any]]) -> ApiPass:
+def run_api_pass(base_url: str, mix: list[dict[str, Any]], raw: RawEngine | None = None) -> ApiPass:
     """GET the search API for each query, sequentially on one keep-alive connection.
 
     The client is the standard library's http.client: `requests` spends about 0.9 ms of its own per call
     (session hooks, cookie jar, adapters), measured against the same server; that is the client's time, not
-    the API's. URLs are encoded before the clock starts.
+    the API's. URLs are encoded before the clock starts. With ``raw``, each API call is followed by the same
+    engine request without the application (see RawEngine).
     """
     result = ApiPass(Latencies(), [], Counter())
     target = urllib.parse.urlsplit(base_url)
@@ -417,6 +490,8 @@ def run_api_pass(base_url: str, mix: list[dict[str, Any]]) -> ApiPass:
     try:
         for params in mix:
             path = f"{API_PATH}?{urllib.parse.urlencode(params, doseq=True)}"
+            if raw is not None:
+                raw.before_api_call()
             started = time.perf_counter()
             connection.request("GET", path)
             response = connection.getresponse()
@@ -425,9 +500,19 @@ def run_api_pass(base_url: str, mix: list[dict[str, Any]]) -> ApiPass:
             if response.status != 200:
                 result.errors[response.status] += 1
             result.totals.append(json.loads(body)["total"] if response.status == 200 else None)
+            if raw is not None:
+                raw_ms, raw_total = raw.after_api_call()
+                result.raw_ms.append(raw_ms)
+                result.raw_totals.append(raw_total)
     finally:
         connection.close()
     return result
+
+
+def paired_overhead(api: ApiPass) -> list[float | None]:
+    """Return, per query, API ms minus raw engine ms (None where the API answered an error or never searched)."""
+    return [a - r if r is not None and total is not None else None
+            for a, r, total in zip(api.latency.ms, api.raw_ms, api.totals, strict=True)]
 
 
 # --------------------------------------------------------------------------- change visibility
@@ -522,6 +607,9 @@ class BackendResult:
     api: Latencies = field(default_factory=Latencies)
     engine: Latencies = field(default_factory=Latencies)
     backend_wall: Latencies = field(default_factory=Latencies)
+    raw: Latencies = field(default_factory=Latencies)
+    # Per query of the mix, API minus raw engine ms (None: an error response, nothing to pair).
+    overhead_by_query: list[float | None] = field(default_factory=list)
     visible_s: list[float] = field(default_factory=list)
     totals: list[int | None] = field(default_factory=list)
     errors: str = ""
@@ -533,10 +621,10 @@ class BackendResult:
         """Return indexing throughput."""
         return self.indexed / self.index_s if self.index_s else 0.0
 
-    def ratio(self, pct: float) -> float:
-        """Return API / engine at the ``pct`` percentile."""
-        engine = self.engine.p(pct)
-        return self.api.p(pct) / engine if engine else float("inf")
+    @property
+    def overhead(self) -> Latencies:
+        """Return the paired per-query overhead (API minus raw engine) of the queries that could be paired."""
+        return Latencies([ms for ms in self.overhead_by_query if ms is not None])
 
 
 def bench_backend(kind: str, workdir: Path, url: str | None, mix: list[dict[str, Any]], candidates: list[int],
@@ -557,7 +645,7 @@ def bench_backend(kind: str, workdir: Path, url: str | None, mix: list[dict[str,
             result.index_s = time.perf_counter() - started
         say(f"  {kind}: indexed {result.indexed} docs in {result.index_s:.1f}s ({result.docs_per_s:.0f} docs/s)")
         clock = EngineClock(backend)
-        _measure_queries(app, clock, mix, result, warmup)
+        _measure_queries(app, clock, mix, result, warmup, url)
         if profile:
             # The size from the seed marker: a --keep folder is named N, a temporary one meridian-bench-N-xxxx.
             profile_service(app, mix, (workdir / "seeded").read_text().strip(), kind)
@@ -570,7 +658,7 @@ def bench_backend(kind: str, workdir: Path, url: str | None, mix: list[dict[str,
 
 
 def _measure_queries(app: Flask, clock: EngineClock, mix: list[dict[str, Any]], result: BackendResult,
-                     warmup: int = 3) -> None:
+                     warmup: int = 3, url: str | None = None) -> None:
     """Warm up, then measure the service pass and the API pass (engine times recorded during the API pass).
 
     A node is measured warm, as it runs in service: a freshly started JVM compiles its search paths over the first
@@ -582,20 +670,29 @@ def _measure_queries(app: Flask, clock: EngineClock, mix: list[dict[str, Any]], 
     service = run_service_pass(app, mix)
     result.service, result.totals = service.latency, service.totals
     say(f"  {result.backend}: service p50/p95/p99 {service.latency.triple()} ms")
-    with http_server(app) as base_url:
-        run_api_pass(base_url, mix[:API_WARMUP])
-        with clock.record() as engine:
-            api = run_api_pass(base_url, mix)
+    raw = RawEngine(clock, url)
+    try:
+        with http_server(app) as base_url:
+            run_api_pass(base_url, mix[:API_WARMUP], raw)
+            with clock.record() as engine:
+                api = run_api_pass(base_url, mix, raw)
+    finally:
+        raw.close()
     result.api, result.engine, result.backend_wall = api.latency, engine, clock.wall
+    result.raw = Latencies([ms for ms in api.raw_ms if ms is not None])
+    result.overhead_by_query = paired_overhead(api)
     same = sum(a == b for a, b in zip(api.totals, service.totals, strict=True))
+    paired = [(a, r) for a, r in zip(api.totals, api.raw_totals, strict=True) if a is not None and r is not None]
     unexpected = sum(n for status, n in api.errors.items() if status != 400)
     result.errors = (f"service errors {dict(service.errors) or 'none'}, non-200 API responses "
                      f"{dict(api.errors) or 'none'} (400 = page past the last one, expected); "
                      f"API totals equal service totals on {same}/{len(mix)}"
+                     + (f"; raw engine totals equal API totals on {sum(a == r for a, r in paired)}/{len(paired)}"
+                        if paired else "")
                      + (f"; WARNING: {unexpected} unexpected API failures, API latencies are not valid"
                         if unexpected else ""))
-    say(f"  {result.backend}: API p50/p95/p99 {result.api.triple()} ms, engine {result.engine.triple()} ms "
-        f"({result.errors})")
+    say(f"  {result.backend}: API p50/p95/p99 {result.api.triple()} ms, engine {result.engine.triple()} ms, "
+        f"overhead {result.overhead.triple()} ms ({result.errors})")
 
 
 def _close_app(app: Flask, drop_index: bool) -> None:
@@ -639,15 +736,15 @@ def _fmt_visibility(seconds: list[float]) -> str:
 
 
 COLUMNS = ("backend", "index docs/s", "service ms p50/p95/p99", "API ms p50/p95/p99", "engine ms p50/p95/p99",
-           "API/engine p95 (p50)", "visible s p50/max")
+           "raw ms p50/p95/p99", "overhead ms p50/p95/p99", "visible s p50/max")
 
 
 def table(results: list[BackendResult]) -> str:
     """Return the aligned result table."""
     rows = [COLUMNS] + [
-        (r.backend, "FAILED", "-", "-", "-", "-", "-") if r.failure else
+        (r.backend, "FAILED", "-", "-", "-", "-", "-", "-") if r.failure else
         (r.backend, f"{r.docs_per_s:,.0f}", r.service.triple(), r.api.triple(), r.engine.triple(),
-         f"{r.ratio(95):.2f} ({r.ratio(50):.2f})", _fmt_visibility(r.visible_s))
+         r.raw.triple(), r.overhead.triple(), _fmt_visibility(r.visible_s))
         for r in results
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
@@ -670,7 +767,11 @@ def targets(results: list[BackendResult], size: int) -> list[str]:
             continue
         limit = 60.0 if r.backend == "embedded" else 30.0
         check(r.api.p(95) <= limit, f"{r.backend}: API p95 {r.api.p(95):.1f} ms <= {limit:.0f} ms")
-        check(r.ratio(95) <= 1.5, f"{r.backend}: API/engine p95 ratio {r.ratio(95):.2f} <= 1.5")
+        overhead = r.overhead
+        check(overhead.p(50) <= OVERHEAD_P50_MS,
+              f"{r.backend}: overhead p50 {overhead.p(50):.2f} ms <= {OVERHEAD_P50_MS} ms (API minus raw engine, paired)")
+        check(overhead.p(95) <= OVERHEAD_P95_MS,
+              f"{r.backend}: overhead p95 {overhead.p(95):.2f} ms <= {OVERHEAD_P95_MS:.0f} ms")
         check(r.docs_per_s >= 3000, f"{r.backend}: indexing {r.docs_per_s:,.0f} docs/s >= 3,000")
         worst = max(r.visible_s) if r.visible_s else float("inf")
         check(worst <= 2.0, f"{r.backend}: visible after commit max {worst:.2f} s <= 2 s")
@@ -706,20 +807,21 @@ def details(results: list[BackendResult], mix: list[dict[str, Any]]) -> str:
     for r in results:
         if r.failure or not len(r.engine.ms) == len(r.backend_wall.ms) == len(mix):
             continue
-        lines.append(f"== {r.backend}: ms p50/p95 by query feature (API, engine, backend.search() wall and API "
-                     "recorded in the API pass; service in the service pass)")
+        lines.append(f"== {r.backend}: ms p50/p95 by query feature (API, engine, backend.search() wall and the "
+                     "paired overhead recorded in the API pass; service in the service pass)")
+        overhead = [ms if ms is not None else float("nan") for ms in r.overhead_by_query]
         for label, test in FEATURES:
             picked = [i for i, q in enumerate(mix) if test(q)]
             if picked:
                 lines.append(f"  {label:<16} n={len(picked):<4} " + "  ".join(
-                    f"{name} {_fmt(percentile([lat.ms[i] for i in picked], 50))}/"
-                    f"{_fmt(percentile([lat.ms[i] for i in picked], 95))}"
-                    for name, lat in (("API", r.api), ("engine", r.engine), ("backend.search", r.backend_wall),
-                                      ("service", r.service))))
+                    f"{name} {_fmt(percentile([ms[i] for i in picked if ms[i] == ms[i]], 50))}/"
+                    f"{_fmt(percentile([ms[i] for i in picked if ms[i] == ms[i]], 95))}"
+                    for name, ms in (("API", r.api.ms), ("engine", r.engine.ms), ("backend.search", r.backend_wall.ms),
+                                     ("service", r.service.ms), ("overhead", overhead))))
         lines.append("  slowest API calls:")
         for i in sorted(range(len(mix)), key=lambda i: -r.api.ms[i])[:8]:
-            lines.append(f"    API {_fmt(r.api.ms[i])}  engine {_fmt(r.engine.ms[i])}  service {_fmt(r.service.ms[i])}  "
-                         f"total {r.totals[i]}  {mix[i]}")
+            lines.append(f"    API {_fmt(r.api.ms[i])}  overhead {_fmt(overhead[i])}  engine {_fmt(r.engine.ms[i])}  "
+                         f"service {_fmt(r.service.ms[i])}  total {r.totals[i]}  {mix[i]}")
     return "\n".join(lines)
 
 

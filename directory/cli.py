@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from typing import Any
@@ -239,8 +240,20 @@ def serve_command(host: str, port: int, threads: int, sync_interval: float, sync
         worker = threading.Thread(target=_outbox_worker, args=(app, sync_interval, threading.Event()), daemon=True,
                                   name="outbox-worker")
         worker.start()
+    freeze_startup_heap()
     click.echo(f"Meridian on http://{host}:{port}/")
     serve(app, host=host, port=port, threads=threads)
+
+
+def freeze_startup_heap() -> None:
+    """Move everything built at start-up out of the garbage collector's reach, for as long as the process lives.
+
+    Modules, the app, the SQLAlchemy and vocabulary caches stay alive until exit; left tracked, every full
+    collection walked them again (about 0.3 s, once per ~300 search requests: the p99 of the search API).
+    Frozen, a full collection scans only what requests have allocated since.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _outbox_worker(app: Any, interval: float, stop: threading.Event) -> None:

@@ -32,7 +32,7 @@ def practitioners_search() -> Any:
         name, message = form.first_error()
         raise InvalidParameter(message, field=name)
     query, origin = build_query(form.filters(), form.place.data, form.lat.data, form.lon.data)
-    return jsonify(results_json(search_practitioners(query, origin)))
+    return jsonify(results_json(search_practitioners(query, origin, with_evidence=False)))
 
 
 @api.get("/openapi.json")

@@ -24,6 +24,20 @@ def _drop_blank(values: list[str] | None) -> list[str]:
 
 
 TRI_STATE = [("", "Any"), ("true", "Yes"), ("false", "No")]
+# The select options of the last vocabulary seen: vocabulary_choices() hands out one dict per vocabulary load, so
+# its options are built once per load rather than on every search (read-only: WTForms only iterates them).
+_OPTIONS: dict[int, tuple[dict[str, dict[str, str]], dict[str, list[SelectChoice]]]] = {}
+
+
+def _vocabulary_choices(vocabulary: dict[str, dict[str, str]]) -> dict[str, list[SelectChoice]]:
+    """Return the method, condition and language options of ``vocabulary``, built once per vocabulary object."""
+    cached = _OPTIONS.get(id(vocabulary))
+    if cached is not None and cached[0] is vocabulary:
+        return cached[1]
+    options = {kind: _choices(list(vocabulary[kind].items())) for kind in ("method", "condition", "language")}
+    _OPTIONS.clear()
+    _OPTIONS[id(vocabulary)] = (vocabulary, options)
+    return options
 
 
 class WholeNumberField(IntegerField):
@@ -109,9 +123,10 @@ class SearchForm(FlaskForm):
     def __init__(self, *args: Any, vocabulary: dict[str, dict[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.vocabulary = vocabulary
-        self.method.choices = _choices(list(vocabulary["method"].items()))
-        self.condition.choices = _choices(list(vocabulary["condition"].items()))
-        self.language.choices = _choices(list(vocabulary["language"].items()))
+        choices = _vocabulary_choices(vocabulary)
+        self.method.choices = choices["method"]
+        self.condition.choices = choices["condition"]
+        self.language.choices = choices["language"]
 
     def _known(self, field: Any, kind: str) -> None:
         """Refuse values that are not in the ``kind`` vocabulary, naming them."""

@@ -61,26 +61,32 @@ class SearchResults:
 
 
 def vocabulary_choices() -> dict[str, dict[str, str]]:
-    """Return slug -> display name for methods, conditions and languages (from the vocabulary cache)."""
-    vocab = cached_vocabulary()
-    return {
-        "method": {t.slug: t.name for t in vocab.methods.values()},
-        "condition": {t.slug: t.name for t in vocab.conditions.values()},
-        "language": {t.code: t.name for t in vocab.languages.values()},
-    }
+    """Return slug -> display name for methods, conditions and languages (shared: read it, never change it).
+
+    Built once per vocabulary load (directory/practitioners/vocabulary.py), not on every request.
+    """
+    return cached_vocabulary().choices
+
+
+def _zones_statement() -> Any:
+    """Return the loose index scan over ix_location_timezone: one index seek per zone, not a read of every row."""
+    step = select(func.min(Location.timezone).label("zone")).cte("zones", recursive=True)
+    following = select(func.min(Location.timezone)).where(Location.timezone > step.c.zone).scalar_subquery()
+    zones = step.union_all(select(following).where(step.c.zone.is_not(None)))
+    return select(zones.c.zone).where(zones.c.zone.is_not(None))
+
+
+# Built once: constructing the recursive CTE cost more than SQLite's answer, on every "open now" search.
+_ZONES = _zones_statement()
 
 
 def zones_in_use() -> list[str]:
     """Return the distinct time zones of practice locations.
 
-    A loose index scan (one index seek per zone, on ix_location_timezone) rather than SELECT DISTINCT, which reads
-    every location: 42 zones among 120,000 locations take 0.6 ms instead of 30, so every "open now" search asks
-    afresh and a location in a new zone is found at once.
+    A loose index scan rather than SELECT DISTINCT, which reads every location: 42 zones among 120,000 locations
+    take 0.6 ms instead of 30, so every "open now" search asks afresh and a location in a new zone is found at once.
     """
-    step = select(func.min(Location.timezone).label("zone")).cte("zones", recursive=True)
-    following = select(func.min(Location.timezone)).where(Location.timezone > step.c.zone).scalar_subquery()
-    zones = step.union_all(select(following).where(step.c.zone.is_not(None)))
-    return list(db.session.scalars(select(zones.c.zone).where(zones.c.zone.is_not(None))))
+    return list(db.session.connection().scalars(_ZONES))
 
 
 def open_now_keys(now: datetime | None = None) -> tuple[int, ...]:
@@ -109,8 +115,11 @@ def build_query(filters: dict[str, Any], place: str | None, lat: float | None, l
     return query, origin
 
 
-def search_practitioners(query: SearchQuery, origin: Place | None = None) -> SearchResults:
-    """Run ``query`` on the engine, then load the visible rows from the database in hit order."""
+def search_practitioners(query: SearchQuery, origin: Place | None = None, *, with_evidence: bool = True) -> SearchResults:
+    """Run ``query`` on the engine, then load the visible rows from the database in hit order.
+
+    ``with_evidence=False``: cards without the "checked on" lines and the registry badge (the API shows neither).
+    """
     try:
         page = search.backend().search(query)
     except SearchUnavailable as exc:
@@ -119,16 +128,16 @@ def search_practitioners(query: SearchQuery, origin: Place | None = None) -> Sea
     if page.total and not page.hits and query.page > 1:
         last = max(1, -(-page.total // query.per_page))
         raise InvalidParameter(f"page {query.page} is past the last page ({last})", field="page")
-    rows = _load_rows(page, query)
+    rows = _load_rows(page, query, with_evidence)
     return SearchResults(query, origin, rows, page.total, page.facets, page.took_ms, page.engine_took_ms)
 
 
-def _load_rows(page: SearchPage, query: SearchQuery) -> list[ResultRow]:
+def _load_rows(page: SearchPage, query: SearchQuery, with_evidence: bool = True) -> list[ResultRow]:
     """Load hit rows by id, keep hit order, and re-apply the visibility rule in SQL."""
     ids = [h.id for h in page.hits]
     if not ids:
         return []
-    found = load_cards(ids, query.verified_only)
+    found = load_cards(ids, query.verified_only, with_evidence=with_evidence)
     prior = rating_prior()
     rows = []
     for hit in page.hits:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,28 @@ class VocabularyCache:
     conditions: dict[int, Term]
     languages: dict[str, Term]
     loaded_at: float
+
+    @cached_property
+    def choices(self) -> dict[str, dict[str, str]]:
+        """Return slug -> display name per kind ("method", "condition", "language"), built once per load."""
+        return {
+            "method": {t.slug: t.name for t in self.methods.values()},
+            "condition": {t.slug: t.name for t in self.conditions.values()},
+            "language": {t.code: t.name for t in self.languages.values()},
+        }
+
+    @cached_property
+    def ranked(self) -> dict[str, dict[str, tuple[int, Term]]]:
+        """Return, per kind, a link's stored key (id or code, as text) -> (display rank, term).
+
+        Cards sort a practitioner's few terms by rank instead of walking the whole vocabulary per card:
+        methods and conditions in their sort order, languages by code.
+        """
+        return {
+            "method": {str(key): (rank, term) for rank, (key, term) in enumerate(self.methods.items())},
+            "condition": {str(key): (rank, term) for rank, (key, term) in enumerate(self.conditions.items())},
+            "language": {code: (rank, self.languages[code]) for rank, code in enumerate(sorted(self.languages))},
+        }
 
 
 # Vocabularies change only through load_vocabularies (which clears this); the TTL bounds

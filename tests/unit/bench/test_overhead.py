@@ -1,0 +1,27 @@
+"""bench/search.py reports the application's overhead per query, paired with the same raw engine request."""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import ModuleType
+
+import pytest
+
+
+def test_overhead_is_api_minus_raw_per_query_and_skips_errors(bench: ModuleType) -> None:
+    api = bench.ApiPass(bench.Latencies([5.0, 9.0, 4.0, 7.5]), [10, None, 3, 8], Counter({400: 1}),
+                        raw_ms=[3.0, 2.0, None, 6.0], raw_totals=[10, 0, None, 8])
+    assert bench.paired_overhead(api) == [2.0, None, None, 1.5]
+
+
+def test_the_table_shows_the_overhead_percentiles_and_the_targets_judge_them(bench: ModuleType) -> None:
+    result = bench.BackendResult("elasticsearch", totals=[1] * 100, indexed=1000, index_s=0.1,
+                                 overhead_by_query=[float(ms) for ms in range(1, 101)] + [None])
+    assert result.overhead.p(50) == pytest.approx(50.5)
+    table = bench.table([result])
+    assert "overhead ms p50/p95/p99" in table.splitlines()[0]
+    assert "50.5/95.0/99.0" in table
+    lines = bench.targets([result], bench.TARGETS_AT)
+    assert "  [MISS] elasticsearch: overhead p50 50.50 ms <= 2.5 ms (API minus raw engine, paired)" in lines
+    fast = bench.BackendResult("embedded", overhead_by_query=[1.0, 2.0, 3.0])
+    assert any(line.startswith("  [PASS] embedded: overhead p95") for line in bench.targets([fast], 100_000))
