@@ -137,6 +137,11 @@ BUSY_OR_UNREACHABLE = ("locked", "busy", "timeout", "timed out", "could not conn
                        "server closed the connection", "terminating connection")
 
 
+def is_database_locked(error: Any) -> bool:
+    """Tell whether a database error is SQLite's "database is locked": another connection holds the write lock."""
+    return "database is locked" in str(getattr(error, "orig", error)).lower()
+
+
 def _is_busy_or_unreachable(error: Any) -> bool:
     """Tell whether a database error means 'try again' (a lock or a lost server), not a bug."""
     return any(word in str(getattr(error, "orig", error)).lower() for word in BUSY_OR_UNREACHABLE)
