@@ -52,7 +52,8 @@ def _indexed(last_name: str) -> Any:
     return practitioner
 
 
-def test_a_change_waits_in_the_outbox_while_the_index_is_full_and_drains_after(app: Flask, session: Any) -> None:
+def test_a_change_waits_in_the_outbox_while_the_index_is_full_and_drains_after(app: Flask, session: Any,
+                                                                               client: Any) -> None:
     earlier = _indexed("Earlier")
     runner = app.test_cli_runner()
     with index_full(search.backend()):
@@ -70,6 +71,9 @@ def test_a_change_waits_in_the_outbox_while_the_index_is_full_and_drains_after(a
         assert "Search is behind: 1 listing waits in the outbox" in said and "is full" in said
         assert _found("Earlier") == [earlier.id], "search keeps serving what it has"
         assert _found("Fullerton") == []
+        api = client.get("/api/v1/practitioners/search", query_string={**BOSTON, "radius_km": 50, "verified_only": "false"})
+        assert api.status_code == 200 and [hit["id"] for hit in api.get_json()["hits"]] == [earlier.id]
+        assert client.get(f"/practitioners/{added.slug}").status_code == 200, "the listing itself is saved and shown"
     sync = runner.invoke(args=["search", "sync"])
     assert sync.exit_code == 0, sync.output
     assert "applied 1, failed 0" in sync.output
