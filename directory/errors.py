@@ -186,7 +186,10 @@ def register_error_handlers(app: Any) -> None:
 
         if not (error.connection_invalidated or _is_busy_or_unreachable(error)):
             raise error
-        app.logger.warning("database busy or unavailable: %s", str(getattr(error, "orig", error)).splitlines()[0])
+        if is_database_locked(error):  # another writer held the lock past the busy timeout: expected, no traceback
+            app.logger.warning("database locked: %s %s answered 503", request.method, request.path)
+        else:
+            app.logger.exception("database unavailable")
         db.session.rollback()
         page = _form_as_sent(app, handle_domain_error, handle_http_error)
         if page is not None:
@@ -223,8 +226,10 @@ def _form_as_sent(app: Any, handle_domain_error: Any, handle_http_error: Any) ->
         answer = app.preprocess_request()
         if answer is None:
             answer = app.dispatch_request()
-    except OperationalError:
-        answer = None
+    except OperationalError as error:
+        if not (is_database_locked(error) or "readonly database" in str(error)):
+            raise
+        answer = None  # the view writes outside run_action (refused read-only), or even reading is locked out
     except DomainError as error:
         answer = handle_domain_error(error)
     except HTTPException as error:

@@ -118,3 +118,16 @@ def test_the_api_answers_a_locked_database_with_a_503_json_error_and_retry_after
         assert client.get("/api/v1/practitioners/search?lat=42.37&lon=-71.11").status_code == 200
         documented = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/practitioners/search"]
         assert "Retry-After" in documented["get"]["responses"]["503"]["headers"]
+
+
+def test_a_post_whose_view_writes_outside_run_action_gets_the_plain_503(sqlite_url: str, tmp_path: Path) -> None:
+    # Sign-in commits its failure count itself; on the read-only second pass that write is refused at once.
+    with _site(sqlite_url, tmp_path, busy_timeout_s=0.3) as app:
+        client = app.test_client()
+        token = csrf_from(client.get("/sign-in").get_data(as_text=True))
+        attempt = {"csrf_token": token, "email": "nobody@example.org", "password": "not the password"}
+        with lock_held(sqlite_url):
+            response = client.post("/sign-in", data=attempt)
+        assert response.status_code == 503
+        assert "your change was not saved. Please go back" in response.get_data(as_text=True)
+        assert client.post("/sign-in", data=attempt).status_code == 401, "once the lock is gone, the usual answer"
