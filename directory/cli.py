@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from directory.errors import is_database_locked
 from directory.extensions import db, search
 from directory.indexing import services as indexing
 from directory.vetting.heads_cli import sign_heads_and_report
@@ -179,10 +180,19 @@ def search_group() -> None:
 @with_appcontext
 def search_sync(watch: bool, interval: float) -> None:
     """Apply pending outbox changes to the search engine."""
-    if not watch:
-        indexing.retry_now()
     while True:
-        report = indexing.sync_outbox(search.backend())
+        try:
+            if not watch:
+                indexing.retry_now()
+            report = indexing.sync_outbox(search.backend())
+        except OperationalError as exc:
+            if not is_database_locked(exc):
+                raise
+            if not watch:
+                raise click.ClickException(DATABASE_LOCKED) from None
+            click.echo(DATABASE_LOCKED)
+            time.sleep(interval)
+            continue
         if report.applied or report.failed:
             click.echo(f"applied {report.applied}, failed {report.failed}" + (f": {report.last_error}" if report.last_error else ""))
         if not watch:
@@ -190,6 +200,10 @@ def search_sync(watch: bool, interval: float) -> None:
                 raise click.ClickException(f"{report.failed} changes wait in the outbox: {report.last_error}")
             return
         time.sleep(interval)
+
+
+DATABASE_LOCKED = ("the database stayed locked by another connection (a long write elsewhere); nothing is lost: "
+                   "the changes wait in the outbox. Run the command again in a moment.")
 
 
 @search_group.command("reindex")
@@ -201,6 +215,12 @@ def search_reindex() -> None:
         _reindex(None)
     except SearchUnavailable as exc:
         raise click.ClickException(f"search engine unavailable: {exc}") from None
+    except OperationalError as exc:
+        if not is_database_locked(exc):
+            raise
+        raise click.ClickException("the new index serves, but the database stayed locked by another connection, so "
+                                   "the outbox rows it covers were not cleared; the next sync applies them again, "
+                                   "which changes nothing. Run `flask search sync` in a moment.") from None
 
 
 @search_group.command("status")
@@ -215,8 +235,7 @@ def search_status() -> None:
             click.echo(f"  {key}: {value}")
     age = f"{status.oldest_age_s:.1f}s" if status.oldest_age_s is not None else "-"
     click.echo(f"outbox: {status.pending} pending, oldest {age}, max attempts {status.max_attempts}")
-    if status.last_error:
-        click.echo(f"last error: {status.last_error}")
+    click.echo(status.summary)
 
 
 @click.command("serve")

@@ -33,6 +33,9 @@ class Config:
     INSTANCE_DIR = Path(os.environ.get("MERIDIAN_INSTANCE_DIR", PROJECT_ROOT / "instance"))
     MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'meridian.db'}"
+    # SQLite only: how long a write waits for another connection's write transaction before the user is told
+    # the site is busy (503, nothing saved).
+    SQLITE_BUSY_TIMEOUT_S = float(os.environ.get("SQLITE_BUSY_TIMEOUT_S", "10"))
     SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "embedded")
     SEARCH_URL = os.environ.get("SEARCH_URL")
     SEARCH_INDEX_PREFIX = os.environ.get("SEARCH_INDEX_PREFIX", "meridian")

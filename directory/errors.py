@@ -46,6 +46,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class DatabaseBusy(DomainError):
+    """Another connection held the database's write lock for longer than the busy timeout: nothing was saved."""
+
+    status = 503
+    code = "database_unavailable"
+
+
 def wants_json() -> bool:
     """Tell whether the current request should get a JSON error (API paths, JSON clients)."""
     from flask import request
@@ -130,24 +137,39 @@ BUSY_OR_UNREACHABLE = ("locked", "busy", "timeout", "timed out", "could not conn
                        "server closed the connection", "terminating connection")
 
 
+def is_database_locked(error: Any) -> bool:
+    """Tell whether a database error is SQLite's "database is locked": another connection holds the write lock."""
+    return "database is locked" in str(getattr(error, "orig", error)).lower()
+
+
 def _is_busy_or_unreachable(error: Any) -> bool:
     """Tell whether a database error means 'try again' (a lock or a lost server), not a bug."""
     return any(word in str(getattr(error, "orig", error)).lower() for word in BUSY_OR_UNREACHABLE)
 
 
 DATABASE_UNAVAILABLE = "The database is busy or unavailable, so nothing was saved. Please try again in a moment."
+CHANGE_NOT_SAVED = ("The site is busy, so your change was not saved. Please try again in a moment: "
+                    "what you entered is still in the form.")
+CHANGE_NOT_SAVED_GO_BACK = ("The site is busy, so your change was not saved. Please go back and try again "
+                            "in a moment.")
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# Seconds a client should wait before trying again (RFC 9110 section 10.2.3): a lock held past the busy timeout
+# is a long write (a bulk import, a migration); a few seconds later it has usually ended.
+RETRY_AFTER_S = 5
+RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_S)}
 
 
 def register_error_handlers(app: Any) -> None:
     """Install the handlers that turn errors into pages or JSON, never a traceback."""
-    from flask import jsonify, render_template
+    from flask import jsonify, render_template, request
     from sqlalchemy.exc import OperationalError
     from werkzeug.exceptions import HTTPException, SecurityError
 
     def handle_domain_error(error: DomainError) -> Any:
+        headers = RETRY_AFTER if error.status == 503 else {}
         if wants_json():
-            return jsonify(error.to_json()), error.status
-        return render_template("error.html", status=error.status, message=error.message), error.status
+            return jsonify(error.to_json()), error.status, headers
+        return render_template("error.html", status=error.status, message=error.message), error.status, headers
 
     def handle_http_error(error: HTTPException) -> Any:
         status = error.code or 500
@@ -164,13 +186,54 @@ def register_error_handlers(app: Any) -> None:
 
         if not (error.connection_invalidated or _is_busy_or_unreachable(error)):
             raise error
-        app.logger.exception("database unavailable")
+        if is_database_locked(error):  # another writer held the lock past the busy timeout: expected, no traceback
+            app.logger.warning("database locked: %s %s answered 503", request.method, request.path)
+        else:
+            app.logger.exception("database unavailable")
         db.session.rollback()
+        page = _form_as_sent(app, handle_domain_error, handle_http_error)
+        if page is not None:
+            return page
         if wants_json():
-            return jsonify({"error": "database_unavailable", "message": DATABASE_UNAVAILABLE}), 503
-        return render_template("error.html", status=503, message=DATABASE_UNAVAILABLE), 503
+            return jsonify({"error": "database_unavailable", "message": DATABASE_UNAVAILABLE}), 503, RETRY_AFTER
+        message = DATABASE_UNAVAILABLE if request.method in READ_METHODS else CHANGE_NOT_SAVED_GO_BACK
+        return render_template("error.html", status=503, message=message), 503, RETRY_AFTER
 
     app.register_error_handler(OperationalError, handle_database_busy)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(SecurityError, untrusted_host_response)
+
+
+def _form_as_sent(app: Any, handle_domain_error: Any, handle_http_error: Any) -> Any:
+    """Answer a post the busy database refused on a read-only second pass: its form as sent, and a 503; else None.
+
+    The request runs once more, read-only (see ``extensions._sqlite_begin``): every before-request check again,
+    then the view, whose ``run_action`` re-renders the form with CHANGE_NOT_SAVED (or raises DatabaseBusy)
+    instead of acting. A view that needs no write (signing out) simply succeeds; one that would write outside
+    ``run_action`` fails read-only, and then the plain 503 page answers.
+    """
+    from flask import g, request
+    from sqlalchemy.exc import OperationalError
+    from werkzeug.exceptions import HTTPException
+
+    from directory.extensions import db
+
+    if request.method in READ_METHODS or wants_json() or g.get("database_busy") or db.engine.dialect.name != "sqlite":
+        return None  # only SQLite has the read-only second pass (PostgreSQL's busy errors are lost connections)
+    g.database_busy = True
+    try:
+        answer = app.preprocess_request()
+        if answer is None:
+            answer = app.dispatch_request()
+    except OperationalError as error:
+        if not (is_database_locked(error) or "readonly database" in str(error)):
+            raise
+        answer = None  # the view writes outside run_action (refused read-only), or even reading is locked out
+    except DomainError as error:
+        answer = handle_domain_error(error)
+    except HTTPException as error:
+        answer = handle_http_error(error)
+    finally:
+        db.session.rollback()
+    return answer

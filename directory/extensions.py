@@ -47,7 +47,11 @@ talisman = Talisman()
 
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
-    """Turn on foreign keys and hand transaction control to SQLAlchemy on SQLite."""
+    """Turn on foreign keys and hand transaction control to SQLAlchemy on SQLite.
+
+    The busy timeout (how long a writer waits for another writer's transaction to end) is pysqlite's
+    ``timeout``, set from SQLITE_BUSY_TIMEOUT_S by ``sqlite_engine_options``.
+    """
     import sqlite3
 
     if not isinstance(dbapi_connection, sqlite3.Connection):
@@ -60,12 +64,17 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
-# How long a SQLite writer waits for another writer's transaction to end before giving up.
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+def sqlite_engine_options(app: Flask) -> None:
+    """Give the app's SQLite connections the configured busy timeout (pysqlite calls sqlite3_busy_timeout)."""
+    from sqlalchemy.engine import make_url
+
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
+        return
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("connect_args", {}).setdefault("timeout", float(app.config["SQLITE_BUSY_TIMEOUT_S"]))
 
 
 @event.listens_for(Engine, "begin")
@@ -76,9 +85,17 @@ def _sqlite_begin(conn: Any) -> None:
     the write lock at all (SQLITE_BUSY_SNAPSHOT: "database is locked" at once, whatever the busy timeout),
     so a form post would fail whenever the outbox worker or another request wrote in between. BEGIN
     IMMEDIATE makes such a request wait its turn instead. Reads (GET) stay deferred and never wait.
+
+    When that wait ran out (``errors.handle_database_busy``), the request is answered again in read-only
+    mode (``query_only``) to show the form as it was sent: it must not wait a second time, nor write.
     """
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _request_may_write() else "BEGIN")
+    if conn.dialect.name != "sqlite":
+        return
+    read_only = _answering_busy_request()
+    if conn.info.get("query_only", False) != read_only:  # the pooled connection keeps the pragma: reset it
+        conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+        conn.info["query_only"] = read_only
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _request_may_write() and not read_only else "BEGIN")
 
 
 def _request_may_write() -> bool:
@@ -86,6 +103,13 @@ def _request_may_write() -> bool:
     from flask import has_request_context, request
 
     return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def _answering_busy_request() -> bool:
+    """Return whether this request is being answered again, read-only, after the database was busy."""
+    from flask import g, has_request_context
+
+    return has_request_context() and bool(g.get("database_busy"))
 
 
 class SearchState:
@@ -151,6 +175,7 @@ def content_security_policy(tile_url: str) -> dict[str, Any]:
 
 def init_extensions(app: Flask) -> None:
     """Bind every extension to ``app``."""
+    sqlite_engine_options(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     csrf.init_app(app)

@@ -1,16 +1,27 @@
-"""The one way a view runs an action: commit once and answer 303, or roll back and re-render with the 4xx."""
+"""The one way a view runs an action: commit once and answer 303, or roll back and re-render with the 4xx.
+
+A post the database was too busy to take is answered here too, on its read-only second pass
+(``errors.handle_database_busy``): the form re-rendered as sent, with a 503 saying nothing was saved.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import flash, redirect, request
+from flask import flash, g, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from directory.accounts.services import record_forbidden
-from directory.errors import DomainError, NotFound
+from directory.errors import (
+    CHANGE_NOT_SAVED,
+    CHANGE_NOT_SAVED_GO_BACK,
+    RETRY_AFTER,
+    DatabaseBusy,
+    DomainError,
+    NotFound,
+)
 from directory.extensions import db
 
 T = TypeVar("T")
@@ -28,6 +39,8 @@ def run_action(action: Callable[[], T], *, rerender: Callable[[], Any] | None = 
     """
     if redirect_to is None and show is None:
         raise TypeError("run_action needs redirect_to or show")
+    if g.get("database_busy"):
+        return _not_saved(rerender, form)
     try:
         result = action()
     except NotFound:
@@ -58,6 +71,18 @@ def _refuse(error: DomainError, rerender: Callable[[], Any] | None, form: Any) -
         flash(error.message, "error")
     # Never a redirect with a 4xx: browsers don't follow it and show a bare "Redirecting..." page.
     return rerender(), error.status
+
+
+def _not_saved(rerender: Callable[[], Any] | None, form: Any) -> ResponseReturnValue:
+    """Answer the read-only second pass of a post the busy database refused: the form as sent, and a 503."""
+    if rerender is None:
+        raise DatabaseBusy(CHANGE_NOT_SAVED_GO_BACK)
+    error = DatabaseBusy(CHANGE_NOT_SAVED)
+    if form is not None:
+        _show_on_form(form, error)
+    else:
+        flash(error.message, "error")
+    return rerender(), error.status, RETRY_AFTER
 
 
 def _show_on_form(form: Any, error: DomainError) -> None:

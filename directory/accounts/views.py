@@ -22,6 +22,7 @@ from directory.accounts.forms import (
 from directory.accounts.models import PractitionerClaim
 from directory.accounts.policy import public, roles_required, signed_in
 from directory.extensions import db, limiter
+from directory.indexing.services import outbox_status
 from directory.web import run_action
 
 bp = Blueprint("accounts", __name__)
@@ -144,7 +145,8 @@ def dashboard() -> Any:
     """Show the signed-in user's dashboard for their role."""
     claims = db.session.query(PractitionerClaim).filter_by(user_id=current_user.id).all()
     return render_template("accounts/dashboard.html", claims=claims, claim_form=ClaimForm(),
-                           pending_claim=services.pending_claim(current_user), delete_form=ConfirmDeleteForm())
+                           pending_claim=services.pending_claim(current_user), delete_form=ConfirmDeleteForm(),
+                           search_status=outbox_status() if current_user.role == "admin" else None)
 
 
 @bp.post("/account/claim")

@@ -32,7 +32,8 @@ ERROR_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     429: "too_many_requests (the search API is rate-limited per client address)",
-    503: "search_unavailable (the engine is down; nothing is wrong with the request) or database_unavailable",
+    503: "search_unavailable (the engine is down; nothing is wrong with the request) or database_unavailable "
+         "(the database was busy, e.g. locked by a long write, or unreachable); both send Retry-After",
 }
 
 
@@ -148,6 +149,10 @@ def _responses(operation: Operation) -> dict[str, Any]:
         ok["headers"] = RATE_LIMIT_HEADERS
         errors["429"]["headers"] = {"Retry-After": {"required": True, "description": "seconds until a retry may pass",
                                                     "schema": {"type": "integer", "minimum": 0}}}
+    if 503 in operation.errors:
+        errors["503"]["headers"] = {"Retry-After": {
+            "required": False, "schema": {"type": "integer", "minimum": 0},
+            "description": "seconds to wait before trying again"}}
     return {"200": ok, **errors}
 
 

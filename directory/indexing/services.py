@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import String, cast, delete, func, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from directory.clock import utcnow
+from directory.errors import is_database_locked
 from directory.extensions import db
 from directory.indexing.models import SearchOutbox, SearchVersion
 from directory.practitioners.models import (
@@ -41,6 +44,11 @@ RETRY_MAX_S = 300.0
 CLAIM_LEASE_S = 180.0
 # Allocations between young-generation garbage collections during a rebuild (CPython's default is 700).
 REINDEX_GC_GEN0 = 50_000
+# SQLite: how often an outbox transaction is tried again while another connection keeps the write lock past the
+# busy timeout (a long import, a migration), each try waiting that timeout; then the error goes to the caller.
+LOCK_RETRIES = 5
+LOCK_RETRY_BASE_S = 0.5
+T = TypeVar("T")
 
 
 
@@ -216,6 +224,20 @@ def search_versions(ids: Sequence[int] | None = None) -> dict[int, int]:
     return {int(pid): int(version) for pid, version in _rows(statement)}
 
 
+def retrying_when_locked(work: Callable[[], T], retries: int | None = None) -> T:
+    """Run a short transaction of ``work``, rolled back and run again while SQLite reports the database locked."""
+    retries = retries or LOCK_RETRIES
+    for attempt in range(retries):
+        try:
+            return work()
+        except OperationalError as exc:
+            db.session.rollback()
+            if not is_database_locked(exc) or attempt == retries - 1:
+                raise
+            time.sleep(LOCK_RETRY_BASE_S * 2**attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 class SqlOutboxStore:
     """The outbox kept in the app database; each call commits its own small transaction.
 
@@ -229,6 +251,22 @@ class SqlOutboxStore:
 
     def claim(self, limit: int) -> list[PendingChange]:
         """Claim the oldest due practitioners' rows; return each with the newest row id the change covers."""
+        return retrying_when_locked(lambda: self._claim(limit))
+
+    def changes(self, doc_ids: Sequence[int]) -> list[Change]:
+        """Return each practitioner's current document (or a delete), with the version it was read at."""
+        return retrying_when_locked(lambda: self._changes(doc_ids))
+
+    def acknowledge(self, changes: Sequence[PendingChange]) -> None:
+        """Delete exactly the rows each change covered; newer rows stay for the next batch."""
+        retrying_when_locked(lambda: self._acknowledge(changes))
+
+    def record_failure(self, changes: Sequence[PendingChange], error: str) -> None:
+        """Count the attempt and schedule a retry with exponential backoff."""
+        retrying_when_locked(lambda: self._record_failure(changes, error))
+
+    def _claim(self, limit: int) -> list[PendingChange]:
+        """Claim rows in two short transactions (see ``claim``)."""
         now = utcnow()
         due = (SearchOutbox.next_attempt_at.is_(None)) | (SearchOutbox.next_attempt_at <= now)
         oldest = db.session.scalars(select(SearchOutbox.practitioner_id).where(due).group_by(SearchOutbox.practitioner_id)
@@ -250,24 +288,24 @@ class SqlOutboxStore:
             newest[pid] = max(row_id, newest.get(pid, 0))
         return [PendingChange(pid, up_to) for pid, up_to in sorted(newest.items(), key=lambda item: item[1])]
 
-    def changes(self, doc_ids: Sequence[int]) -> list[Change]:
-        """Return each practitioner's current document (or a delete), with the version it was read at."""
+    def _changes(self, doc_ids: Sequence[int]) -> list[Change]:
+        """Read the documents and versions in one transaction (see ``changes``)."""
         versions = search_versions(doc_ids)  # read before the documents: see _load_sources
         docs = documents_for(doc_ids)
         db.session.commit()
         return [Change(pid, docs[pid], docs[pid]["version"]) if pid in docs else Change(pid, None, versions.get(pid))
                 for pid in doc_ids]
 
-    def acknowledge(self, changes: Sequence[PendingChange]) -> None:
-        """Delete exactly the rows each change covered; newer rows stay for the next batch."""
+    def _acknowledge(self, changes: Sequence[PendingChange]) -> None:
+        """Delete the rows in one transaction (see ``acknowledge``)."""
         for change in changes:
             db.session.execute(
                 delete(SearchOutbox).where(SearchOutbox.practitioner_id == change.doc_id, SearchOutbox.id <= change.up_to_row)
             )
         db.session.commit()
 
-    def record_failure(self, changes: Sequence[PendingChange], error: str) -> None:
-        """Count the attempt and schedule a retry with exponential backoff."""
+    def _record_failure(self, changes: Sequence[PendingChange], error: str) -> None:
+        """Count the attempts in one transaction (see ``record_failure``)."""
         now = utcnow()
         counted = dict(db.session.execute(
             select(SearchOutbox.practitioner_id, func.max(SearchOutbox.attempts))
@@ -292,9 +330,11 @@ def sync_outbox(backend: SearchBackend, batch_size: int = 500) -> SyncReport:
 
 def retry_now() -> int:
     """Make every waiting outbox row due immediately (after an outage is fixed); return how many."""
-    result = db.session.execute(update(SearchOutbox).values(next_attempt_at=None))
-    db.session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    def make_due() -> int:
+        result = db.session.execute(update(SearchOutbox).values(next_attempt_at=None))
+        db.session.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return retrying_when_locked(make_due)
 
 
 @dataclass(frozen=True)
@@ -310,6 +350,18 @@ class OutboxStatus:
     def oldest_age_s(self) -> float | None:
         """Return the age of the oldest pending change in seconds."""
         return (utcnow() - self.oldest_enqueued_at).total_seconds() if self.oldest_enqueued_at else None
+
+    @property
+    def summary(self) -> str:
+        """Say in one plain sentence whether search is up to date, catching up, or stuck and why."""
+        if not self.pending:
+            return "Search is up to date: no changes wait in the outbox."
+        one = self.pending == 1
+        waiting = f"{self.pending} listing{'' if one else 's'} wait{'s' if one else ''} in the outbox"
+        if self.last_error:
+            return (f"Search is behind: {waiting}, kept and retried until the index takes {'it' if one else 'them'}. "
+                    f"The last attempt failed: {self.last_error}")
+        return f"Search is catching up: {waiting}."
 
 
 def outbox_status() -> OutboxStatus:
@@ -336,6 +388,15 @@ def reindex_all(backend: SearchBackend, progress: Callable[[int], None] | None =
     db.session.commit()
     with _fewer_gc_passes():
         count = backend.reindex(iter_all_documents(), progress)
+    # End the rebuild's long read: on SQLite a transaction that read cannot write once another connection has
+    # committed since (any edit during the rebuild), so the clean-up is a transaction of its own.
+    db.session.commit()
+    retrying_when_locked(lambda: _after_rebuild(before, started_at))
+    return count
+
+
+def _after_rebuild(before: dict[int, int], started_at: int) -> None:
+    """Clear the outbox rows a rebuild covered; queue again the practitioners changed while it ran."""
     # Changes enqueued during the rebuild stay pending: the rebuild may have read them too early.
     db.session.execute(delete(SearchOutbox).where(SearchOutbox.id <= started_at))
     changed = [pid for pid, version in search_versions().items() if before.get(pid) != version]
@@ -344,7 +405,6 @@ def reindex_all(backend: SearchBackend, progress: Callable[[int], None] | None =
         db.session.execute(insert(SearchOutbox), [{"practitioner_id": pid, "operation": "upsert", "enqueued_at": now,
                                                    "attempts": 0} for pid in changed])
     db.session.commit()
-    return count
 
 
 @contextmanager

@@ -100,6 +100,7 @@ SORT_MARGIN = 10
 OPEN_KEY_TABLE = "CREATE TEMP TABLE IF NOT EXISTS open_key (key INTEGER PRIMARY KEY)"
 MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, d2 REAL, lat REAL, lon REAL, score REAL, "
                "verified INTEGER, rating_bayes REAL, rating_count INTEGER, codes TEXT)")
+INDEX_FULL_HINT = "free disk space; changes wait in the outbox until then"
 BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio")) + ", 0"
 Row = tuple[Any, ...]
 
@@ -205,7 +206,7 @@ class EmbeddedBackend:
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK") if conn.in_transaction else None
             self._codes, self._decode = {}, {}  # codes assigned in the rolled-back transaction are gone
-            result.failed = {c.doc_id: str(exc) for c in changes}
+            result.failed = {c.doc_id: index_error(self.path, exc) for c in changes}
             return result
         result.acknowledged = [c.doc_id for c in changes]
         return result
@@ -229,9 +230,11 @@ class EmbeddedBackend:
             count += self._flush(conn, batch, progress)
             _script(conn, INDEXES)
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            conn.execute("ROLLBACK") if conn.in_transaction else None  # SQLITE_FULL has rolled back already
             self._codes, self._decode = {}, {}
+            if isinstance(exc, sqlite3.Error):
+                raise SearchUnavailable(index_error(self.path, exc) + "; the old index still serves") from exc
             raise
         return count
 
@@ -407,6 +410,13 @@ class EmbeddedBackend:
         )
         # Parameters follow the text: the CTE's MATCH, the distance, the boxes, the filters, the edge test.
         return sql, [*params, *having_params]
+
+
+def index_error(path: str, exc: sqlite3.Error) -> str:
+    """Say what went wrong writing the index file, plainly when its disk (or size limit) is full."""
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return f"the embedded search index {path} is full (no space left to grow it): {INDEX_FULL_HINT}"
+    return f"embedded index {path}: {exc}"
 
 
 def _script(conn: sqlite3.Connection, script: str) -> None:
