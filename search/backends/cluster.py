@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from search.query import build_search_body
-from search.types import FACET_FIELDS, ApplyResult, Change, SearchHit, SearchPage, SearchQuery, SearchUnavailable
+from search.types import ApplyResult, Change, SearchHit, SearchPage, SearchQuery, SearchUnavailable
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -373,13 +373,13 @@ class ClusterBackend:
         self._call("refresh", self.engine.refresh, self.alias)
 
     def search(self, query: SearchQuery) -> SearchPage:
-        """Run ``query`` and map hits, distances and facet buckets."""
+        """Run ``query`` and map hits, distances and the asked facets' buckets."""
         started = time.perf_counter()
         response = self._call("search", self.engine.search, self.alias, build_search_body(query))
         hits = [_hit(h, query) for h in response["hits"].get("hits", ())]
         aggregations = response.get("aggregations", {})
         facets = {name: {b["key"]: b["doc_count"] for b in aggregations.get(name, {}).get("buckets", ())}
-                  for name in FACET_FIELDS}
+                  for name in query.facets}
         return SearchPage(hits=hits, total=int(response["hits"]["total"]["value"]), facets=facets,
                           took_ms=(time.perf_counter() - started) * 1000, engine_took_ms=float(response.get("took", 0)))
 

@@ -18,7 +18,7 @@ from search.query import (
     engine_origin,
     text_terms,
 )
-from search.types import FACET_FIELDS, SearchQuery
+from search.types import FACET_FIELDS, InvalidQuery, SearchQuery
 
 BOSTON = (42.3601, -71.0589)
 # The origin as engines are sent it: on Lucene's point grid (see engine_origin).
@@ -261,6 +261,23 @@ def test_aggregations_cover_every_facet_field() -> None:
     assert list(aggs) == list(FACET_FIELDS)
     for name in FACET_FIELDS:
         assert aggs[name] == {"terms": {"field": name, "size": FACET_SIZE}}
+
+
+def test_aggregations_for_the_asked_facets_only() -> None:
+    assert list(build_aggregations(("languages", "methods"))) == ["languages", "methods"]
+    assert build_aggregations(()) == {}
+
+
+@pytest.mark.parametrize("fields", [(), ("methods", "conditions", "languages")])
+def test_a_query_counts_only_the_facets_it_asks_for(fields: tuple[str, ...]) -> None:
+    body = build_search_body(_near_boston(facets=fields))
+    assert body.get("aggs", {}) == build_aggregations(fields)
+    assert ("aggs" in body) == bool(fields)
+
+
+def test_an_unknown_facet_field_is_refused() -> None:
+    with pytest.raises(InvalidQuery, match="facets must be among"):
+        SearchQuery(facets=("gender",))
 
 
 # Whole body
