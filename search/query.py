@@ -79,11 +79,10 @@ def build_text_query(query: SearchQuery) -> dict[str, Any] | None:
 def build_sort(query: SearchQuery) -> list[Any]:
     """Return the sort: vetted first (unless text relevance was asked), then distance or Bayesian rating; id breaks ties."""
     lat, lon = engine_origin(query)
-    geo = (
-        [{"_geo_distance": {"locations": {"lat": lat, "lon": lon}, "order": "asc", "unit": "km", "mode": "min", "distance_type": "arc"}}]
-        if query.has_origin
-        else []
-    )
+    # In metres (the default unit), ascending, nearest location, one origin: only this form makes both engines sort
+    # with Lucene's LatLonDocValuesField distance comparator, which skips a location outside the box of the current
+    # page's farthest distance without computing its distance (any other unit computes every match's distance).
+    geo = [{"_geo_distance": {"locations": {"lat": lat, "lon": lon}, "order": "asc", "mode": "min"}}] if query.has_origin else []
     tie = [{"id": {"order": "asc"}}]
     if query.sort == "relevance" and text_terms(query):
         return [{"_score": {"order": "desc"}}, *geo, *tie]

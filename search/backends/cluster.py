@@ -441,6 +441,6 @@ def _hit(raw: dict[str, Any], query: SearchQuery) -> SearchHit:
     if query.has_origin:
         # The _geo_distance sort is always present with an origin; it is the one float among the sort values after
         # the boolean/score/rating keys, found by position from the end (before the id tie-breaker).
-        distance = float(raw["sort"][-2])
+        distance = float(raw["sort"][-2]) / 1000  # metres (search.query.build_sort)
     highlight = " … ".join(f for fragments in raw.get("highlight", {}).values() for f in fragments)
     return SearchHit(id=doc_id, distance_km=distance, score=float(raw.get("_score") or 0.0), highlight=highlight)

@@ -31,9 +31,7 @@ GEO_SORT = {
     "_geo_distance": {
         "locations": {"lat": SENT[0], "lon": SENT[1]},
         "order": "asc",
-        "unit": "km",
         "mode": "min",
-        "distance_type": "arc",
     }
 }
 # The Bayesian average (directory/reviews/rating.py), never the raw one; no reviews last.
@@ -242,6 +240,14 @@ def test_relevance_sort_with_text_is_score_then_nearest_then_id() -> None:
 def test_relevance_without_words_falls_back_to_the_vetted_distance_order(text: str) -> None:
     assert build_sort(_near_boston(sort="relevance", text=text)) == [VERIFIED_FIRST, GEO_SORT, BY_ID]
     assert build_sort(SearchQuery(sort="relevance", text=text)) == [VERIFIED_FIRST, BY_ID]
+
+
+def test_the_distance_sort_is_in_metres_to_one_origin_nearest_first() -> None:
+    # Elasticsearch and OpenSearch only sort with Lucene's distance comparator (which skips far locations without
+    # computing their distance) for exactly this form: metres, ascending, mode min, one point.
+    geo = build_sort(_near_boston())[1]["_geo_distance"]
+    assert "unit" not in geo and (geo["order"], geo["mode"]) == ("asc", "min")
+    assert geo["locations"] == {"lat": SENT[0], "lon": SENT[1]}
 
 
 def test_rating_sort_is_verified_then_rating_then_nearest_then_id() -> None:
