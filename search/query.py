@@ -6,7 +6,7 @@ from typing import Any
 
 from search.documents import words
 from search.geo import quantize
-from search.types import SearchQuery
+from search.types import FACET_FIELDS, SearchQuery
 
 # Field weights for free text; the embedded backend uses the same ones (bm25 column weights).
 TEXT_FIELDS = {"name": 3.0, "vocabulary": 2.0, "places": 1.5, "bio": 1.0}
@@ -79,11 +79,10 @@ def build_text_query(query: SearchQuery) -> dict[str, Any] | None:
 def build_sort(query: SearchQuery) -> list[Any]:
     """Return the sort: vetted first (unless text relevance was asked), then distance or Bayesian rating; id breaks ties."""
     lat, lon = engine_origin(query)
-    geo = (
-        [{"_geo_distance": {"locations": {"lat": lat, "lon": lon}, "order": "asc", "unit": "km", "mode": "min", "distance_type": "arc"}}]
-        if query.has_origin
-        else []
-    )
+    # In metres (the default unit), ascending, nearest location, one origin: only this form makes both engines sort
+    # with Lucene's LatLonDocValuesField distance comparator, which skips a location outside the box of the current
+    # page's farthest distance without computing its distance (any other unit computes every match's distance).
+    geo = [{"_geo_distance": {"locations": {"lat": lat, "lon": lon}, "order": "asc", "mode": "min"}}] if query.has_origin else []
     tie = [{"id": {"order": "asc"}}]
     if query.sort == "relevance" and text_terms(query):
         return [{"_score": {"order": "desc"}}, *geo, *tie]
@@ -95,11 +94,9 @@ def build_sort(query: SearchQuery) -> list[Any]:
     return [{"verified": {"order": "desc"}}, *geo, *tie]
 
 
-def build_aggregations() -> dict[str, Any]:
-    """Return terms aggregations for every facet field."""
-    from search.types import FACET_FIELDS
-
-    return {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACET_FIELDS}
+def build_aggregations(fields: tuple[str, ...] = FACET_FIELDS) -> dict[str, Any]:
+    """Return a terms aggregation for each of ``fields`` (every facet field by default)."""
+    return {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in fields}
 
 
 def build_search_body(query: SearchQuery) -> dict[str, Any]:
@@ -117,8 +114,9 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
         # Hits are ids (_id) and sort values; nothing else is fetched. Scores are only computed when
         # the order needs them (sort by _score), not for distance or rating orders.
         "_source": False,
-        "aggs": build_aggregations(),
     }
+    if query.facets:
+        body["aggs"] = build_aggregations(query.facets)
     if text:
         body["highlight"] = {
             # The highlighter re-runs its query on every hit; the cross_fields query cost it 30-45 ms a page at

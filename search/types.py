@@ -50,6 +50,9 @@ class SearchQuery:
     sort: SortOrder = "distance"
     page: int = 1
     per_page: int = 20
+    # The facet fields to count over all matches; () counts none. Counting reads the values of every match,
+    # so a page that shows no counts asks for none.
+    facets: tuple[str, ...] = FACET_FIELDS
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -85,6 +88,8 @@ def _validate(q: SearchQuery) -> None:
         raise InvalidQuery("page", f"only the first {MAX_RESULT_WINDOW} results can be paged through; narrow the search")
     if len(q.text) > 200:
         raise InvalidQuery("q", "search text must be at most 200 characters")
+    if not set(q.facets) <= set(FACET_FIELDS):
+        raise InvalidQuery("facets", f"facets must be among {', '.join(FACET_FIELDS)}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ class SearchHit:
 
 @dataclass
 class SearchPage:
-    """One page of hits, in order, with the total and facet counts over all matches."""
+    """One page of hits, in order, with the total and the asked facets' counts over all matches."""
 
     hits: list[SearchHit]
     total: int

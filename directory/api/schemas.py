@@ -63,7 +63,9 @@ SEARCH_PAGE = _object({
     "took_ms": {"type": "number", "minimum": 0},
     "origin": _nullable(_object({"lat": {"type": "number"}, "lon": {"type": "number"}, "label": {"type": "string"}})),
     "hits": {"type": "array", "items": _ref("SearchHit")},
-    "facets": _object({"method": COUNTS, "condition": COUNTS, "language": COUNTS, "vetting_status": COUNTS}),
+    "facets": {**_nullable(_object({"method": COUNTS, "condition": COUNTS, "language": COUNTS,
+                                    "vetting_status": COUNTS})),
+               "description": "counts over all matches; null unless asked (facets=true; by default on page 1 only)"},
 })
 
 _CHAINED = {

@@ -52,12 +52,13 @@ def results_json(results: SearchResults) -> dict[str, Any]:
         "took_ms": round(results.took_ms, 2),
         "origin": {"lat": origin.lat, "lon": origin.lon, "label": origin.label} if origin else None,
         "hits": [_hit_json(row) for row in results.rows],
+        # null when not counted: facets=false, or a page past the first without facets=true.
         "facets": {
             "method": results.facets.get("methods", {}),
             "condition": results.facets.get("conditions", {}),
             "language": results.facets.get("languages", {}),
             "vetting_status": results.facets.get("vetting_status", {}),
-        },
+        } if results.query.facets else None,
     }
 
 

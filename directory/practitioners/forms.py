@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Length, NumberRange, Optional, ValidationError
 
 from directory.practitioners.models import GENDERS
-from search.types import MAX_RESULT_WINDOW
+from search.types import FACET_FIELDS, MAX_RESULT_WINDOW
 
 
 def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -119,6 +119,8 @@ class SearchForm(FlaskForm):
                        default="distance", validators=[AnyOf(["distance", "relevance", "rating"])])
     page = WholeNumberField("Page", "page", 1, MAX_RESULT_WINDOW, default=1)
     per_page = WholeNumberField("Per page", "per_page", 1, 100, default=20)
+    # Counting facets reads every match; pages past the first show none, so by default only page 1 counts them.
+    facets = _yes_no("Facet counts (by default on page 1 only)", "facets")
 
     def __init__(self, *args: Any, vocabulary: dict[str, dict[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -166,8 +168,13 @@ class SearchForm(FlaskForm):
         name, messages = next(iter(self.errors.items()))
         return name, str(messages[0])
 
-    def filters(self) -> dict[str, Any]:
-        """Return the validated filters as SearchQuery keyword arguments (origin excluded)."""
+    def filters(self, facets: tuple[str, ...] = FACET_FIELDS) -> dict[str, Any]:
+        """Return the validated filters as SearchQuery keyword arguments (origin excluded).
+
+        ``facets`` are the fields counted when counts are asked for (facets=true), or by default on page 1.
+        """
+        page = self.page.data or 1
+        wanted = _tri_state(self.facets.data)
         return {
             "radius_km": self.radius_km.data or 25.0,
             "methods": tuple(self.method.data or ()),
@@ -181,6 +188,7 @@ class SearchForm(FlaskForm):
             "open_now": self.open_now.data == "true",
             "verified_only": self.verified_only.data != "false",
             "sort": self.sort.data or "distance",
-            "page": self.page.data or 1,
+            "page": page,
             "per_page": self.per_page.data or 20,
+            "facets": facets if (page == 1 if wanted is None else wanted) else (),
         }

@@ -36,6 +36,8 @@ from directory.vetting.notices import alert_chain_break
 
 bp = Blueprint("practitioners", __name__)
 
+# The facets the search page shows counts for (the API also counts vetting_status).
+PAGE_FACETS = ("methods", "conditions", "languages")
 # OpenStreetMap's standard tiles; production sets MAP_TILE_URL to its own tile server or provider.
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
@@ -53,7 +55,7 @@ def search_page() -> Any:
     status = 200
     if request.args and form.validate():
         try:
-            query, origin = build_query(form.filters(), form.place.data, form.lat.data, form.lon.data)
+            query, origin = build_query(form.filters(PAGE_FACETS), form.place.data, form.lat.data, form.lon.data)
             context.update(_results_context(search_practitioners(query, origin), vocabulary))
         except PlaceAmbiguous as exc:
             context["error"], context["candidates"] = exc.message, exc.candidates

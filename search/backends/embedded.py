@@ -32,7 +32,6 @@ from search.geo import arc_distance_km, bounding_boxes, distance_query_sort_key,
 from search.query import TEXT_FIELDS, engine_origin, text_terms
 from search.types import (
     EARTH_RADIUS_KM,
-    FACET_FIELDS,
     ApplyResult,
     Change,
     SearchHit,
@@ -334,16 +333,16 @@ class EmbeddedBackend:
         except sqlite3.Error as exc:
             raise SearchUnavailable(f"embedded search failed: {exc}") from exc
         hits = _exact_page(rows, query, query.offset - window_start)
-        facets = self._facets(conn, codes or "")
+        facets = self._facets(conn, codes or "", query.facets) if query.facets else {}
         return SearchPage(hits=hits, total=total, facets=facets, took_ms=(time.perf_counter() - started) * 1000)
 
-    def _facets(self, conn: sqlite3.Connection, codes: str) -> dict[str, dict[str, int]]:
-        """Count each facet value over all matches from their concatenated codes."""
-        facets: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
+    def _facets(self, conn: sqlite3.Connection, codes: str, fields: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        """Count each value of the facet ``fields`` over all matches from their concatenated codes."""
+        facets: dict[str, dict[str, int]] = {name: {} for name in fields}
         if any(c not in self._decode for c in set(codes)):
             self._load_codes(conn)
         for code, (kind, value) in list(self._decode.items()):
-            n = codes.count(code)
+            n = codes.count(code) if kind in facets else 0
             if n:
                 facets[kind][value] = n
         return facets

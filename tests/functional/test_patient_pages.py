@@ -60,6 +60,14 @@ def test_facets_are_checkboxes_with_counts(client: Any, indexed: dict[str, Any])
     assert re.search(r'name="language" value="zh" >\s*<span>Chinese <span class="count">\(1<', html)
 
 
+def test_pages_after_the_first_show_facets_without_counts(client: Any, indexed: dict[str, Any]) -> None:
+    # Counting reads every match: only page 1 pays for it. Page 2 still offers every choice, uncounted.
+    html = get(client, "/search", **CAMBRIDGE, per_page="1", page="2")[1]
+    assert re.search(r'name="method" value="moxibustion" >\s*<span>Moxibustion</span>', html)
+    assert re.search(r'name="language" value="zh" >\s*<span>Chinese</span>', html)
+    assert 'class="count"' not in html
+
+
 def test_empty_state_offers_ways_to_widen(client: Any, indexed: dict[str, Any]) -> None:
     html = get(client, "/search", **CAMBRIDGE, radius_km="5", method="gua-sha", telehealth="true")[1]
     assert "No practitioners match all of these filters." in html

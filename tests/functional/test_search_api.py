@@ -45,6 +45,27 @@ def test_search_by_coordinates_returns_the_documented_shape(client: Any, indexed
     assert set(body) == {"total", "page", "per_page", "took_ms", "origin", "hits", "facets"}
 
 
+@pytest.mark.parametrize(("params", "counted"), [
+    ({}, True), ({"facets": "false"}, False), ({"page": "2", "per_page": "1"}, False),
+    ({"page": "2", "per_page": "1", "facets": "true"}, True), ({"facets": ""}, True),
+])
+def test_facets_are_counted_on_page_1_or_when_asked(client: Any, indexed: dict[str, Any], params: dict[str, str],
+                                                    counted: bool) -> None:
+    body = client.get("/api/v1/practitioners/search", query_string={**CAMBRIDGE, **params}).get_json()
+    assert body["total"] == 2
+    if counted:
+        assert body["facets"]["method"] == {"moxibustion": 1, "filiform-needling": 2}
+        assert body["facets"]["vetting_status"] == {"verified": 2}
+    else:
+        assert body["facets"] is None
+
+
+def test_facets_other_than_true_or_false_are_refused(client: Any, indexed: dict[str, Any]) -> None:
+    response = client.get("/api/v1/practitioners/search", query_string={**CAMBRIDGE, "facets": "yes"})
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "facets"
+
+
 def test_search_by_zip_code(client: Any, indexed: dict[str, Any]) -> None:
     body = client.get("/api/v1/practitioners/search?place=02139&radius_km=5").get_json()
     assert [h["id"] for h in body["hits"]] == [indexed["near"].id]

@@ -174,6 +174,16 @@ def test_totals_and_facets(backend: SearchBackend) -> None:
     assert page.facets["vetting_status"] == {"verified": 5, "expiring": 1}
 
 
+def test_only_the_asked_facets_are_counted_and_the_page_stays_the_same(backend: SearchBackend) -> None:
+    every = backend.search(_near_boston(per_page=2))
+    some = backend.search(_near_boston(per_page=2, facets=("languages",)))
+    none = backend.search(_near_boston(per_page=2, facets=()))
+    assert some.facets == {"languages": {"en": 4, "zh": 2, "es": 1}}
+    assert none.facets == {}
+    for page in (some, none):
+        assert (page.total, page.hits) == (every.total, every.hits)
+
+
 def test_relevance_puts_name_matches_before_bio_matches(backend: SearchBackend) -> None:
     page = backend.search(_near_boston(text="moxibustion", sort="relevance"))
     ids = [h.id for h in page.hits]

@@ -18,7 +18,7 @@ from search.query import (
     engine_origin,
     text_terms,
 )
-from search.types import FACET_FIELDS, SearchQuery
+from search.types import FACET_FIELDS, InvalidQuery, SearchQuery
 
 BOSTON = (42.3601, -71.0589)
 # The origin as engines are sent it: on Lucene's point grid (see engine_origin).
@@ -31,9 +31,7 @@ GEO_SORT = {
     "_geo_distance": {
         "locations": {"lat": SENT[0], "lon": SENT[1]},
         "order": "asc",
-        "unit": "km",
         "mode": "min",
-        "distance_type": "arc",
     }
 }
 # The Bayesian average (directory/reviews/rating.py), never the raw one; no reviews last.
@@ -244,6 +242,14 @@ def test_relevance_without_words_falls_back_to_the_vetted_distance_order(text: s
     assert build_sort(SearchQuery(sort="relevance", text=text)) == [VERIFIED_FIRST, BY_ID]
 
 
+def test_the_distance_sort_is_in_metres_to_one_origin_nearest_first() -> None:
+    # Elasticsearch and OpenSearch only sort with Lucene's distance comparator (which skips far locations without
+    # computing their distance) for exactly this form: metres, ascending, mode min, one point.
+    geo = build_sort(_near_boston())[1]["_geo_distance"]
+    assert "unit" not in geo and (geo["order"], geo["mode"]) == ("asc", "min")
+    assert geo["locations"] == {"lat": SENT[0], "lon": SENT[1]}
+
+
 def test_rating_sort_is_verified_then_rating_then_nearest_then_id() -> None:
     assert build_sort(_near_boston(sort="rating")) == [VERIFIED_FIRST, *BY_RATING, GEO_SORT, BY_ID]
     assert build_sort(SearchQuery(sort="rating")) == [VERIFIED_FIRST, *BY_RATING, BY_ID]
@@ -261,6 +267,23 @@ def test_aggregations_cover_every_facet_field() -> None:
     assert list(aggs) == list(FACET_FIELDS)
     for name in FACET_FIELDS:
         assert aggs[name] == {"terms": {"field": name, "size": FACET_SIZE}}
+
+
+def test_aggregations_for_the_asked_facets_only() -> None:
+    assert list(build_aggregations(("languages", "methods"))) == ["languages", "methods"]
+    assert build_aggregations(()) == {}
+
+
+@pytest.mark.parametrize("fields", [(), ("methods", "conditions", "languages")])
+def test_a_query_counts_only_the_facets_it_asks_for(fields: tuple[str, ...]) -> None:
+    body = build_search_body(_near_boston(facets=fields))
+    assert body.get("aggs", {}) == build_aggregations(fields)
+    assert ("aggs" in body) == bool(fields)
+
+
+def test_an_unknown_facet_field_is_refused() -> None:
+    with pytest.raises(InvalidQuery, match="facets must be among"):
+        SearchQuery(facets=("gender",))
 
 
 # Whole body
