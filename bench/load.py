@@ -292,9 +292,11 @@ def reindex(env: dict[str, str], log_dir: Path) -> None:
     """Build the backend's index with `flask search reindex`, as an operator would after switching backend."""
     say("  flask search reindex ...")
     started = time.perf_counter()
+    # The timeout covers the bulk requests and the final refresh too: on a busy 2-core machine a cold node can take
+    # longer than the serving default (5 s). The web processes keep the production setting.
     with (log_dir / "reindex.log").open("wb") as log:
-        subprocess.run([*FLASK, "search", "reindex"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                       check=True)
+        subprocess.run([*FLASK, "search", "reindex"], cwd=ROOT, env={**env, "SEARCH_TIMEOUT_S": "60"}, stdout=log,
+                       stderr=subprocess.STDOUT, check=True)
     say(f"  reindexed in {time.perf_counter() - started:.0f}s")
 
 
@@ -336,7 +338,7 @@ def _probe_step(users: int, args: argparse.Namespace, server: Server, locust: su
     seconds = max(2.0, args.step - args.ramp - 3)
     pids = {"web": server.pids("web"), "sync worker": server.pids("sync"), "locust": [locust.pid]}
     if java_pid:
-        pids["engine (java)"] = [java_pid]
+        pids["engine (java)"] = probe.with_descendants(java_pid)
     cpu = probe.CpuWindow(pids=pids, thread_pid=server.pids("web")[0])
     spy = probe.Spy(server.pids("web")[0], seconds, out_dir, label) if args.profile else None
     cpu.start()
@@ -430,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             results = bench_backend(kind, workdir, args, accounts, out_dir)
             reports.append(backend_report(kind, args, results))
             say(reports[-1])
+            (out_dir / f"report-{kind}.txt").write_text(reports[0] + "\n" + reports[1] + "\n\n" + reports[-1] + "\n")
     text = "\n\n".join(reports) + "\n"
     (out_dir / "report.txt").write_text(text)
     (RESULTS_DIR / f"load-{args.practitioners}.txt").write_text(text)

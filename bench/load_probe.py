@@ -16,15 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
-# The leaf Python frame tells what a sampled server thread is doing (py-spy --idle shows waiting threads too).
-STATES = (
+# What a sampled server thread is doing (py-spy --idle shows waiting threads too): first a marker anywhere on the
+# stack, then the innermost frames.
+ANYWHERE = (
+    ("SQLite write lock (BEGIN IMMEDIATE)", "directory/extensions.py", "_sqlite_begin"),
+    ("rate limiter memory:// starting a Timer thread", "limits/storage/memory.py", ""),
+    ("password hashing (argon2)", "argon2", ""),
+    ("embedded search (SQLite FTS5 + points)", "search/backends/embedded.py", ""),
+    ("engine HTTP (waiting for the node)", "elastic_transport", ""),
+    ("engine HTTP (waiting for the node)", "opensearchpy", ""),
+)
+INNERMOST = (
     ("waiting for a request", ("waitress/task.py", "handler_thread"), ("threading.py", "wait")),
-    ("SQLite (database call)", ("sqlalchemy/engine/default.py", "do_execute"),
-     ("sqlalchemy/engine/default.py", "do_commit"), ("sqlalchemy/engine/default.py", "do_executemany"),
-     ("sqlalchemy/engine/cursor.py", "fetch"), ("sqlalchemy/engine/default.py", "do_begin"),
+    ("SQLite (database call)", ("sqlalchemy/engine/default.py", "do_"), ("sqlalchemy/engine/cursor.py", "fetch"),
      ("sqlalchemy/pool", "connect"), ("sqlite3", "")),
-    ("engine HTTP (waiting for the node)", ("socket.py", "readinto"), ("http/client.py", ""), ("urllib3", "")),
-    ("password hashing (argon2)", ("argon2", ""),),
 )
 
 
@@ -35,6 +40,20 @@ def proc_cpu_s(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def with_descendants(pid: int) -> list[int]:
+    """Return ``pid`` and every process below it (Elasticsearch's launcher starts the server JVM as a child)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
 
 
 def thread_cpu_s(pid: int) -> dict[int, float]:
@@ -189,17 +208,18 @@ def _is_app(frame: str) -> bool:
 
 
 def thread_state(stack: list[str]) -> str:
-    """Classify one sampled stack of a server thread by its innermost frames."""
+    """Classify one sampled stack of a server thread."""
     if stack and stack[0].startswith("thread ("):
         stack = stack[1:]
+    for state, path, name in ANYWHERE:
+        if any(path in frame and name in frame for frame in stack):
+            return state
     for frame in reversed(stack[-4:]):
-        for state, *patterns in STATES:
+        for state, *patterns in INNERMOST:
             if any(path in frame and name in frame for path, name in patterns):
                 return state
     if any("waitress/server.py" in f or "asyncore" in f for f in stack[-3:]):
         return "waitress main loop (sockets)"
-    if any("outbox_worker" in f or "threading.py" in f and "wait" in f for f in stack[-2:]):
-        return "other waiting"
     return "running Python"
 
 

@@ -124,6 +124,7 @@ def backend_report(kind: str, args: argparse.Namespace, results: list[StepResult
         writes.update(r.writes)
     lines.append("successful sign-ins and writes, all steps: " + ", ".join(f"{k} {v}" for k, v in writes.items()))
     lines += bottleneck(results)
+    lines += verdict(args.processes, results)
     return "\n".join(lines)
 
 
@@ -135,13 +136,15 @@ def _cpu_table(results: list[StepResult]) -> list[str]:
     procs = list(measured[0].cpu.percent) if measured[0].cpu else []
     lines = ["", "CPU over the measured window, % of one core (the machine has "
              "2 cores = 200%; GIL = share of time a thread of web process 0 held the GIL, from py-spy --gil):", "",
-             "| users | " + " | ".join(procs) + " | busiest web thread | GIL held | machine busy |",
-             "|---" * (len(procs) + 4) + "|"]
+             "| users | " + " | ".join(procs) + " | web CPU ms per request | busiest web thread | GIL held "
+             "| machine busy |", "|---" * (len(procs) + 5) + "|"]
     for r in measured:
         assert r.cpu is not None
         gil = f"{r.profile.gil_percent:.0f}%" if r.profile and not r.profile.error else "-"
+        per_request = 10 * r.cpu.percent.get("web", 0.0) / r.achieved_rps if r.achieved_rps else float("nan")
         lines.append(f"| {r.users} | " + " | ".join(f"{r.cpu.percent[p]:.0f}%" for p in procs)
-                     + f" | {r.cpu.busiest_thread_percent:.0f}% | {gil} | {r.cpu.machine_percent:.0f}% of 2 cores |")
+                     + f" | {_ms(per_request)} | {r.cpu.busiest_thread_percent:.0f}% | {gil} "
+                     f"| {r.cpu.machine_percent:.0f}% of 2 cores |")
     return lines
 
 
@@ -176,4 +179,32 @@ def bottleneck(results: list[StepResult]) -> list[str]:
     lines += [f"  {100 * n / held:5.1f}%  {name}" for name, n in p.own.most_common(12)]
     lines.append("Meridian functions on the stack while holding the GIL (inclusive, top 12):")
     lines += [f"  {100 * n / held:5.1f}%  {name}" for name, n in p.app_inclusive.most_common(12)]
+    return lines
+
+
+def verdict(processes: int, results: list[StepResult]) -> list[str]:
+    """Return one paragraph on what limited the first step that missed the target (or the last step)."""
+    measured = [r for r in results if r.cpu is not None]
+    if not measured:
+        return []
+    r = next((s for s in measured if not s.sustained), measured[-1])
+    assert r.cpu is not None
+    web = r.cpu.percent.get("web", 0.0) / processes
+    others = r.cpu.machine_percent * 2 - sum(r.cpu.percent.values())  # % of one core used by everything else
+    capacity = 1000 / (10 * r.cpu.percent["web"] / r.achieved_rps) * processes if r.achieved_rps and web else 0.0
+    lines = ["", f"verdict at {r.users} users ({r.achieved_rps:.1f} req/s, p95 {r.overall.p95:.0f} ms):"]
+    if r.cpu.machine_percent >= 95 and web < 85:
+        lines.append(f"  the machine's CPU: both cores busy, {others:.0f}% of a core went to processes outside this "
+                     f"run (load average {r.load_before:.2f}), and each web process got {web:.0f}% of a core; its "
+                     f"requests waited to be scheduled, not for the GIL, SQLite or the engine.")
+    elif web >= 85:
+        lines.append(f"  the GIL: each web process ran Python {web:.0f}% of one core; more threads cannot help, "
+                     "more processes (one per core) can.")
+    else:
+        lines.append(f"  not CPU: web processes at {web:.0f}% of a core, machine {r.cpu.machine_percent:.0f}% busy; "
+                     "see the thread states (SQLite lock, engine, waitress threads).")
+    if capacity:
+        lines.append(f"  at this step's CPU cost per request one process would saturate its core near {capacity / processes:.0f} "
+                     f"req/s on a machine that gives it a whole core ({processes} process(es): ~{capacity:.0f} req/s "
+                     "before the GIL is the limit).")
     return lines
