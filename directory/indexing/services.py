@@ -336,6 +336,9 @@ def reindex_all(backend: SearchBackend, progress: Callable[[int], None] | None =
     db.session.commit()
     with _fewer_gc_passes():
         count = backend.reindex(iter_all_documents(), progress)
+    # End the rebuild's read transaction first: on SQLite a transaction that read cannot write once another
+    # connection committed meanwhile (every site write during a rebuild does), whatever the busy timeout.
+    db.session.commit()
     # Changes enqueued during the rebuild stay pending: the rebuild may have read them too early.
     db.session.execute(delete(SearchOutbox).where(SearchOutbox.id <= started_at))
     changed = [pid for pid, version in search_versions().items() if before.get(pid) != version]

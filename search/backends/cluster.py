@@ -62,6 +62,8 @@ SEARCH_FILTER_PATH = ("took,hits.total.value,hits.hits._id,hits.hits._score,hits
 REINDEX_SENDERS = 2
 # Bulk writes may take longer than a search; they get their own, longer timeout.
 BULK_TIMEOUT_S = 120.0
+# Index and alias management calls (create, alias swap, settings, refresh) get this timeout, searches their own.
+ADMIN_TIMEOUT_S = 60.0
 # Failures a search is resent to another node for: no answer (connection refused/reset, timeout) or a gateway /
 # unavailable answer (a node shutting down, a shard with no copy yet). Never 4xx: the request itself was wrong, or
 # (429) the cluster is overloaded, where resending adds load.
@@ -114,6 +116,9 @@ class _ElasticsearchAdapter:
             retry_on_status=RETRY_ON_STATUS, dead_node_backoff_factor=DEAD_NODE_BACKOFF_S,
             max_dead_node_backoff=MAX_DEAD_NODE_BACKOFF_S,
         )
+        # Index and alias management: slower than a search on a busy cluster, and not all idempotent (a creation
+        # that timed out and was resent answers "already exists"), so one long attempt per node.
+        self.admin: Any = self.client.options(request_timeout=ADMIN_TIMEOUT_S)
         self.helpers: Any = helpers
         # elasticsearch-py 8+: an error answer (404 missing index, 5xx) is an ApiError, not a TransportError.
         self.errors: tuple[type[Exception], ...] = (ESConnectionError, ConnectionTimeout, ESTransportError, ApiError)
@@ -122,15 +127,15 @@ class _ElasticsearchAdapter:
         self.json_default: Callable[[Any], Any] = serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
-        self.client.indices.create(index=name, settings=settings, mappings={**MAPPINGS, "_meta": INDEX_META})
+        self.admin.indices.create(index=name, settings=settings, mappings={**MAPPINGS, "_meta": INDEX_META})
 
     def put_mappings(self, index: str) -> None:
         """Add fields of MAPPINGS that ``index`` lacks (the engine refuses changes to existing ones)."""
-        self.client.indices.put_mapping(index=index, **MAPPINGS)
+        self.admin.indices.put_mapping(index=index, **MAPPINGS)
 
     def index_meta(self, alias: str) -> dict[str, Any]:
         """Return the ``_meta`` of the index behind ``alias`` (the same call in both clients)."""
-        mappings = dict(self.client.indices.get_mapping(index=alias))
+        mappings = dict(self.admin.indices.get_mapping(index=alias))
         return {key: value for index in mappings.values() for key, value in index["mappings"].get("_meta", {}).items()}
 
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
@@ -142,20 +147,20 @@ class _ElasticsearchAdapter:
         return dict(client.bulk(index=index, operations=body, filter_path="errors,items.*.error", **extra))
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
-        self.client.indices.put_settings(index=index, settings=settings)
+        self.admin.indices.put_settings(index=index, settings=settings)
 
     def exists_alias(self, alias: str) -> bool:
-        return bool(self.client.indices.exists_alias(name=alias))
+        return bool(self.admin.indices.exists_alias(name=alias))
 
     def alias_targets(self, alias: str) -> list[str]:
-        result = self.client.options(ignore_status=404).indices.get_alias(name=alias)
+        result = self.admin.options(ignore_status=404).indices.get_alias(name=alias)
         return [k for k in dict(result) if k not in ("error", "status")]
 
     def update_aliases(self, actions: list[dict[str, Any]]) -> None:
-        self.client.indices.update_aliases(actions=actions)
+        self.admin.indices.update_aliases(actions=actions)
 
     def delete_index(self, name: str) -> None:
-        self.client.options(ignore_status=404).indices.delete(index=name)
+        self.admin.options(ignore_status=404).indices.delete(index=name)
 
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         # A shard whose copies all failed makes the search fail (503, retried) rather than answer with fewer hits.
@@ -166,7 +171,7 @@ class _ElasticsearchAdapter:
         return int(self.client.count(index=index)["count"])
 
     def refresh(self, index: str) -> None:
-        self.client.indices.refresh(index=index)
+        self.admin.indices.refresh(index=index)
 
     def health(self) -> dict[str, Any]:
         return dict(self.client.cluster.health())
@@ -183,6 +188,10 @@ class _ElasticsearchAdapter:
     def suggest(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self.client.search(index=index, body=body))
 
+    def close(self) -> None:
+        """Close the connections (the admin client shares the search client's)."""
+        self.client.close()
+
 
 class _OpenSearchAdapter(_ElasticsearchAdapter):
     """Calls in `opensearch-py`'s body style."""
@@ -197,15 +206,17 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
             urls, timeout=per_attempt, max_retries=max(retries, 1), retry_on_timeout=len(urls) > 1,
             retry_on_status=RETRY_ON_STATUS, dead_timeout=DEAD_NODE_BACKOFF_S, pool_maxsize=8,
         )
+        self.admin = OpenSearch(urls, timeout=ADMIN_TIMEOUT_S, max_retries=max(retries, 1), retry_on_timeout=False,
+                                retry_on_status=RETRY_ON_STATUS, dead_timeout=DEAD_NODE_BACKOFF_S)
         self.helpers = helpers
         self.errors = (OSConnectionError, ConnectionTimeout, TransportError)
         self.json_default = self.client.transport.serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
-        self.client.indices.create(index=name, body={"settings": settings, "mappings": {**MAPPINGS, "_meta": INDEX_META}})
+        self.admin.indices.create(index=name, body={"settings": settings, "mappings": {**MAPPINGS, "_meta": INDEX_META}})
 
     def put_mappings(self, index: str) -> None:
-        self.client.indices.put_mapping(index=index, body=MAPPINGS)
+        self.admin.indices.put_mapping(index=index, body=MAPPINGS)
 
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
         return self.client, {"request_timeout": BULK_TIMEOUT_S}
@@ -214,17 +225,22 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
         return dict(client.bulk(index=index, body=body, filter_path="errors,items.*.error", **extra))
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
-        self.client.indices.put_settings(index=index, body=settings)
+        self.admin.indices.put_settings(index=index, body=settings)
 
     def alias_targets(self, alias: str) -> list[str]:
-        result = self.client.indices.get_alias(name=alias, ignore=404)
+        result = self.admin.indices.get_alias(name=alias, ignore=404)
         return [k for k in dict(result) if k not in ("error", "status")]
 
     def update_aliases(self, actions: list[dict[str, Any]]) -> None:
-        self.client.indices.update_aliases(body={"actions": actions})
+        self.admin.indices.update_aliases(body={"actions": actions})
 
     def delete_index(self, name: str) -> None:
-        self.client.indices.delete(index=name, ignore=404)
+        self.admin.indices.delete(index=name, ignore=404)
+
+    def close(self) -> None:
+        """Close both clients' connections."""
+        self.client.close()
+        self.admin.close()
 
 
 class ClusterBackend:
@@ -475,8 +491,8 @@ class ClusterBackend:
             return {"status": "unavailable", "backend": self.name, "error": str(exc)}
 
     def close(self) -> None:
-        """Close the client's connections."""
-        self.engine.client.close()
+        """Close the clients' connections."""
+        self.engine.close()
 
 
 def _bulk_action(index: str, change: Change) -> dict[str, Any]:
