@@ -134,8 +134,11 @@ def _edit(pid: int, n: int) -> None:
 
 
 def _snippet(response: Any) -> str:
-    """Return the start of an error answer's body."""
-    return str(response.get_data(as_text=True))[:200].replace("\n", " ")
+    """Return what an error answer says: the page's "temporarily unavailable" notice, or the start of its body."""
+    body = str(response.get_data(as_text=True))
+    if "temporarily unavailable" in body:
+        return "search temporarily unavailable"
+    return body[:200].replace("\n", " ")
 
 
 def retry_when_locked(app: Flask, work: Callable[[], Any], attempts: int = 100) -> Any:

@@ -64,6 +64,9 @@ REINDEX_SENDERS = 2
 BULK_TIMEOUT_S = 120.0
 # Index and alias management calls (create, alias swap, settings, refresh) get this timeout, searches their own.
 ADMIN_TIMEOUT_S = 60.0
+# A new index's replica starts only after its primary, and may wait its turn behind other recoveries: until it has
+# started, the primary is the only copy, and losing its node would stop writes to it for good (nothing to promote).
+COPIES_WAIT_S = 45.0
 # Failures a search is resent to another node for: no answer (connection refused/reset, timeout) or a gateway /
 # unavailable answer (a node shutting down, a shard with no copy yet). Never 4xx: the request itself was wrong, or
 # (429) the cluster is overloaded, where resending adds load.
@@ -176,6 +179,11 @@ class _ElasticsearchAdapter:
     def health(self) -> dict[str, Any]:
         return dict(self.client.cluster.health())
 
+    def wait_for_copies(self, index: str) -> bool:
+        """Wait (up to COPIES_WAIT_S) until every copy of ``index`` has started; tell whether they all did."""
+        health = self.admin.cluster.health(index=index, wait_for_status="green", timeout=f"{COPIES_WAIT_S:.0f}s")
+        return not health.get("timed_out")
+
     def bulk_items(self, client: Any, extra: dict[str, Any], actions: Sequence[dict[str, Any]]) -> list[Any]:
         """Send ``actions`` in one bulk request; return streaming_bulk's (ok, item) per action, in order.
 
@@ -237,6 +245,12 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
     def delete_index(self, name: str) -> None:
         self.admin.indices.delete(index=name, ignore=404)
 
+    def wait_for_copies(self, index: str) -> bool:
+        # opensearch-py reads a bare `timeout` as the client's own request timeout unless request_timeout is given.
+        health = self.admin.cluster.health(index=index, wait_for_status="green", timeout=f"{COPIES_WAIT_S:.0f}s",
+                                           request_timeout=ADMIN_TIMEOUT_S)
+        return not health.get("timed_out")
+
     def close(self) -> None:
         """Close both clients' connections."""
         self.client.close()
@@ -294,7 +308,10 @@ class ClusterBackend:
             self._call("mapping update", self.engine.put_mappings, self.alias)
             return bool(meta != INDEX_META)
         name = self._new_index_name()
-        self._call("index creation", self.engine.create_index, name, self._index_settings())
+        settings = self._index_settings()
+        self._call("index creation", self.engine.create_index, name, settings)
+        if settings["number_of_replicas"]:
+            self._call("waiting for the replica", self.engine.wait_for_copies, name)
         self._call("alias creation", self.engine.update_aliases, [{"add": {"index": name, "alias": self.alias}}])
         return True
 
@@ -331,10 +348,14 @@ class ClusterBackend:
         name = self._new_index_name()
         # While nobody reads the new index: no refreshes, and the translog synced in the background.
         loading = {"refresh_interval": "-1", "translog": {"durability": "async"}}
-        self._call("index creation", self.engine.create_index, name, self._index_settings(**loading))
+        settings = self._index_settings(**loading)
+        self._call("index creation", self.engine.create_index, name, settings)
         actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
         actions.append({"add": {"index": name, "alias": self.alias}})
         try:
+            if settings["number_of_replicas"]:
+                # Best effort: without it the rebuild still completes, only less safe against a node loss.
+                self._call("waiting for the replica", self.engine.wait_for_copies, name)
             count = self._load(name, documents, progress)
             self._call("settings", self.engine.put_settings, name,
                        {"index": {"refresh_interval": "1s", "translog": {"durability": "request"}}})
