@@ -35,8 +35,8 @@ class Sample:
 
     @property
     def ok(self) -> bool:
-        """Tell whether the search answered with results."""
-        return self.status == 200
+        """Tell whether the app answered: results, or a 400 for a request it refuses (a page past the last one)."""
+        return self.status < 500
 
 
 @dataclass
