@@ -37,6 +37,7 @@ class Config:
     # the site is busy (503, nothing saved).
     SQLITE_BUSY_TIMEOUT_S = float(os.environ.get("SQLITE_BUSY_TIMEOUT_S", "10"))
     SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "embedded")
+    # One node's URL, or a cluster's nodes comma-separated: a search failing on one node is retried on another.
     SEARCH_URL = os.environ.get("SEARCH_URL")
     SEARCH_INDEX_PREFIX = os.environ.get("SEARCH_INDEX_PREFIX", "meridian")
     SEARCH_EMBEDDED_PATH = os.environ.get("SEARCH_EMBEDDED_PATH") or str(INSTANCE_DIR / "search.db")
@@ -127,6 +128,10 @@ def _validate(settings: dict[str, Any]) -> None:
         raise ConfigError(f"SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}, not {settings['SEARCH_BACKEND']!r}")
     if settings["SEARCH_BACKEND"] != "embedded" and not settings.get("SEARCH_URL"):
         raise ConfigError(f"SEARCH_URL is required when SEARCH_BACKEND={settings['SEARCH_BACKEND']}")
+    if settings["SEARCH_BACKEND"] != "embedded":
+        bad = [u for u in str(settings["SEARCH_URL"]).split(",") if not u.strip().startswith(("http://", "https://"))]
+        if bad:
+            raise ConfigError(f"SEARCH_URL must list http(s):// node URLs separated by commas, not {bad[0].strip()!r}")
     if not settings.get("SECRET_KEY"):
         if settings["MERIDIAN_ENV"] == "production":
             raise ConfigError("SECRET_KEY must be set in production")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import _elasticsearch, _opensearch
+from . import _cluster, _elasticsearch, _opensearch
+from ._cluster import Cluster, ClusterNode
 from ._common import (
     START_TIMEOUT,
     EngineHandle,
@@ -31,6 +32,8 @@ OS_VERSION = _opensearch.OS_VERSION
 
 __all__ = [
     "ES_VERSION",
+    "Cluster",
+    "ClusterNode",
     "OS_VERSION",
     "EngineHandle",
     "EngineStartError",
@@ -40,7 +43,9 @@ __all__ = [
     "fetch_elasticsearch",
     "fetch_opensearch",
     "start_elasticsearch",
+    "start_elasticsearch_cluster",
     "start_opensearch",
+    "start_opensearch_cluster",
 ]
 
 
@@ -72,6 +77,41 @@ def start_opensearch(
     """Start OpenSearch (building its launcher first if needed); same contract
     as start_elasticsearch, data in ``base_dir/opensearch``."""
     return _opensearch.start(port, base_dir=base_dir, heap=heap, timeout=timeout, progress=progress)
+
+
+def start_elasticsearch_cluster(
+    nodes: int = 3,
+    *,
+    port: int = 0,
+    base_dir: str | os.PathLike[str] | None = None,
+    heap: str = "512m",
+    settings: dict[str, object] | None = None,
+    timeout: float = START_TIMEOUT,
+    progress: Progress = _quiet,
+) -> Cluster:
+    """Start an Elasticsearch cluster of ``nodes`` separate JVMs and wait until every node has joined.
+
+    ``port=0`` picks free ports; otherwise nodes take ``port``, ``port+1``... (transport +100). ``settings`` are
+    added to every node's elasticsearch.yml (e.g. ``{"thread_pool.write.queue_size": 2}``). The Cluster gives
+    ``urls``, ``nodes[i].kill()`` / ``.freeze()`` / ``.thaw()`` / ``.restart(n)``, ``wait_for_status()``, ``stop()``.
+    """
+    return _cluster.start_cluster("elasticsearch", nodes, port=port, base_dir=base_dir, heap=heap, settings=settings,
+                                  timeout=timeout, progress=progress)
+
+
+def start_opensearch_cluster(
+    nodes: int = 3,
+    *,
+    port: int = 0,
+    base_dir: str | os.PathLike[str] | None = None,
+    heap: str = "512m",
+    settings: dict[str, object] | None = None,
+    timeout: float = START_TIMEOUT,
+    progress: Progress = _quiet,
+) -> Cluster:
+    """Start an OpenSearch cluster of ``nodes`` separate JVMs; same contract as start_elasticsearch_cluster."""
+    return _cluster.start_cluster("opensearch", nodes, port=port, base_dir=base_dir, heap=heap, settings=settings,
+                                  timeout=timeout, progress=progress)
 
 
 def fetch_elasticsearch(progress: Progress = _quiet) -> Path:

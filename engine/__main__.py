@@ -13,6 +13,7 @@ from pathlib import Path
 from . import (
     ES_VERSION,
     OS_VERSION,
+    Cluster,
     EngineHandle,
     EngineStartError,
     _elasticsearch,
@@ -20,7 +21,9 @@ from . import (
     cache_dir,
     cluster_health,
     start_elasticsearch,
+    start_elasticsearch_cluster,
     start_opensearch,
+    start_opensearch_cluster,
 )
 from ._common import probe_product
 from ._java import find_java_home
@@ -60,6 +63,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    if args.nodes > 1:
+        return cmd_start_cluster(args)
     handles: list[EngineHandle] = []
     data = Path(args.data).resolve() if args.data else None
 
@@ -118,6 +123,51 @@ def cmd_start(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def cmd_start_cluster(args: argparse.Namespace) -> int:
+    """Start one cluster of ``--nodes`` nodes per engine asked for, in the foreground until Ctrl-C."""
+    clusters: list[Cluster] = []
+    data = Path(args.data).resolve() if args.data else None
+
+    def _stop(*_a: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        for kind in _which(args.engine):
+            start = start_elasticsearch_cluster if kind == "es" else start_opensearch_cluster
+            port = args.es_port if kind == "es" else args.os_port
+            if kind == "os" and args.engine == "all" and args.es_port <= port < args.es_port + args.nodes:
+                port = args.es_port + 10  # 9201 is taken by the Elasticsearch cluster's second node
+            clusters.append(start(args.nodes, port=port, base_dir=data, heap=args.heap, progress=_say))
+        print()
+        for cl in clusters:
+            print(f"  {cl.kind:<13} {cl.version:<7} SEARCH_URL={cl.url}")
+            for node in cl.nodes:
+                print(f"  {'':<13} {node.name:<7} {node.url}  pid {node.pid}  log: {node.log_path}")
+        print("\nRunning; Ctrl-C stops.", flush=True)
+        while all(node.alive() for cl in clusters for node in cl.nodes):
+            time.sleep(1)
+        for cl in clusters:
+            for node in cl.nodes:
+                if not node.alive():
+                    print(f"{cl.kind} {node.name} exited; log: {node.log_path}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print()
+        _say("stopping")
+        return 0
+    except EngineStartError as exc:
+        print(f"engine start failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for cl in clusters:
+            cl.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     print(f"cache:          {cache_dir()}")
     try:
@@ -166,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--os-port", type=int, default=int(os.environ.get("MERIDIAN_OS_PORT", 9201)))
     s.add_argument("--data", help="persistent data directory (default: a fresh temporary one per start)")
     s.add_argument("--heap", default="512m")
+    s.add_argument("--nodes", type=int, default=1, help="nodes per engine: more than 1 starts a cluster, one JVM each")
     s.set_defaults(func=cmd_start)
 
     f = sub.add_parser("fetch", help="download/build only (Maven), printing progress")

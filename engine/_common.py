@@ -23,6 +23,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ENGINE_DIR = Path(__file__).resolve().parent
 ENGINE_USER = "meridian-engine"
@@ -355,7 +356,7 @@ def start_watchdog(engine_pgid: int, cleanup_dir: Path | None) -> subprocess.Pop
     )
 
 
-def launch(
+def spawn(
     *,
     kind: str,
     version: str,
@@ -369,17 +370,21 @@ def launch(
     run_dir: Path,
     cluster_name: str,
     persistent: bool,
-    timeout: float,
     progress: Progress,
     watchdog: bool = True,
+    watchdog_cleanup: Path | None = None,
+    check_port: bool = True,
 ) -> EngineHandle:
-    """Start ``cmd`` in its own process group and wait for yellow/green health."""
-    if not port_is_free(http_port):
+    """Start ``cmd`` in its own process group, without waiting for it (a cluster node needs its peers first).
+
+    ``check_port=False`` for a node restarting on its own port: the port may still have connections in TIME_WAIT
+    (which the JVM's SO_REUSEADDR ignores but a plain bind does not); wait_healthy still checks the cluster name.
+    """
+    if check_port and not port_is_free(http_port):
         raise EngineStartError(
             f"{kind}: port {http_port} on 127.0.0.1 is already in use (another node? `python -m engine status`)"
         )
     url = f"http://127.0.0.1:{http_port}"
-    started = time.monotonic()
     log = open(log_path, "ab")
     try:
         proc = subprocess.Popen(
@@ -410,39 +415,64 @@ def launch(
         persistent=persistent,
     )
     if watchdog:
-        handle._watchdog = start_watchdog(proc.pid, None if persistent else run_dir)
+        cleanup = watchdog_cleanup if watchdog_cleanup is not None else (None if persistent else run_dir)
+        handle._watchdog = start_watchdog(proc.pid, cleanup)
     progress(f"{kind} {version}: starting on {url} (pid {proc.pid}, log {log_path})")
-    deadline = started + timeout
+    return handle
+
+
+def wait_healthy(handle: EngineHandle, deadline: float, query: str = "wait_for_status=yellow&timeout=1s") -> dict:
+    """Wait until ``handle``'s node answers cluster health for its own cluster; raise EngineStartError otherwise."""
+    while True:
+        if handle.process.poll() is not None:
+            raise EngineStartError(
+                f"{handle.kind} {handle.version} exited with code {handle.process.returncode} before it was ready",
+                log_path=handle.log_path,
+            )
+        health = http_json(f"{handle.url}/_cluster/health?{query}", timeout=5.0)
+        if health is not None and health.get("cluster_name") not in (None, handle.cluster_name):
+            raise EngineStartError(
+                f"{handle.kind}: {handle.url} answered for cluster {health.get('cluster_name')!r}, "
+                f"not ours ({handle.cluster_name!r}): another node owns the port",
+                log_path=handle.log_path,
+            )
+        if health is not None and not health.get("timed_out") and health.get("status") in ("yellow", "green"):
+            return health
+        if time.monotonic() > deadline:
+            raise EngineStartError(
+                f"{handle.kind} {handle.version} not healthy on {handle.url} ({query})", log_path=handle.log_path
+            )
+        time.sleep(0.25)
+
+
+def stop_for_post_mortem(handle: EngineHandle) -> None:
+    """Stop a node that failed to start, keeping its run dir to look at."""
+    keep = handle.persistent
+    handle.persistent = True
+    handle.stop(timeout=15)
+    handle.persistent = keep
+
+
+def launch(
+    *,
+    timeout: float,
+    progress: Progress,
+    **spec: Any,
+) -> EngineHandle:
+    """Start ``cmd`` in its own process group and wait for yellow/green health."""
+    started = time.monotonic()
+    handle = spawn(progress=progress, **spec)
     try:
-        while True:
-            if proc.poll() is not None:
-                raise EngineStartError(
-                    f"{kind} {version} exited with code {proc.returncode} before it was ready", log_path=log_path
-                )
-            health = cluster_health(url, timeout=3.0)
-            if health is not None:
-                if health.get("cluster_name") != cluster_name:
-                    raise EngineStartError(
-                        f"{kind}: {url} answered for cluster {health.get('cluster_name')!r}, "
-                        f"not ours ({cluster_name!r}): another node owns the port",
-                        log_path=log_path,
-                    )
-                break
-            if time.monotonic() > deadline:
-                raise EngineStartError(f"{kind} {version} not healthy on {url} after {timeout:.0f}s", log_path=log_path)
-            time.sleep(0.25)
+        wait_healthy(handle, started + timeout)
     except BaseException as exc:
-        tail = log_tail(log_path)
-        keep = handle.persistent
-        handle.persistent = True  # keep the run dir for a post-mortem
-        handle.stop(timeout=15)
-        handle.persistent = keep
+        tail = log_tail(handle.log_path)
+        stop_for_post_mortem(handle)
         if isinstance(exc, EngineStartError) and not exc.tail:
             raise EngineStartError(str(exc), tail=tail) from None
         raise
     handle.started_in = time.monotonic() - started
     atexit.register(handle.stop)
-    progress(f"{kind} {version}: ready on {url} in {handle.started_in:.1f}s")
+    progress(f"{handle.kind} {handle.version}: ready on {handle.url} in {handle.started_in:.1f}s")
     return handle
 
 

@@ -11,6 +11,7 @@ import stat
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from . import _common as c
 from . import _java, _maven
@@ -207,21 +208,31 @@ def _fit_jvm_options(path: Path, java_home: Path) -> None:
 
 
 def _config_yaml(
-    *, cluster_name: str, http_port: int, transport_port: int, data: Path, logs: Path, security_module: bool
+    *,
+    cluster_name: str,
+    http_port: int,
+    transport_port: int,
+    data: Path,
+    logs: Path,
+    security_module: bool,
+    node_name: str = "meridian-es",
+    discovery: tuple[str, ...] = ("discovery.type: single-node",),
+    settings: dict[str, object] | None = None,
 ) -> str:
     lines = [
         "# written by engine/_elasticsearch.py at each start; edits are lost",
         f"cluster.name: {cluster_name}",
-        "node.name: meridian-es",
+        f"node.name: {node_name}",
         "network.host: 127.0.0.1",
         f"http.port: {http_port}",
         f"transport.port: {transport_port}",
-        "discovery.type: single-node",
+        *discovery,
         "cluster.routing.allocation.disk.threshold_enabled: false",
         # dev/test node: allow DELETE of wildcard index patterns (test clean-up)
         "action.destructive_requires_name: false",
         f"path.data: {data}",
         f"path.logs: {logs}",
+        *(f"{key}: {value}" for key, value in (settings or {}).items()),
     ]
     if security_module:
         # only when the module is there: an unknown setting stops the node
@@ -240,12 +251,33 @@ def start(
     progress: c.Progress = c._quiet,
     watchdog: bool = True,
 ) -> c.EngineHandle:
-    java_home = _java.find_java_home(engine=f"elasticsearch {version}")
-    home = runnable_home(fetch(version, cache=cache, progress=progress), java_home, version, progress)
     if port == 0:
         port = c.free_port(avoid=(9200, 9201))
     transport = c.transport_port_for(port)
     run_dir, persistent = c.make_run_dir("elasticsearch", base_dir)
+    cluster_name = c.cluster_name_for("elasticsearch", port, persistent)
+    spec = node_spec(port, transport, run_dir, cluster_name, heap=heap, version=version, cache=cache,
+                     progress=progress)
+    return c.launch(**spec, persistent=persistent, timeout=timeout, progress=progress, watchdog=watchdog)
+
+
+def node_spec(
+    port: int,
+    transport: int,
+    run_dir: Path,
+    cluster_name: str,
+    *,
+    heap: str = "512m",
+    version: str = ES_VERSION,
+    cache: str | os.PathLike[str] | None = None,
+    progress: c.Progress = c._quiet,
+    node_name: str = "meridian-es",
+    discovery: tuple[str, ...] = ("discovery.type: single-node",),
+    settings: dict[str, object] | None = None,
+) -> dict[str, Any]:
+    """Write one node's config into ``run_dir``; return the arguments of ``_common.spawn`` that run it."""
+    java_home = _java.find_java_home(engine=f"elasticsearch {version}")
+    home = runnable_home(fetch(version, cache=cache, progress=progress), java_home, version, progress)
     config, data, logs, tmp = (run_dir / "config", run_dir / "data", run_dir / "logs", run_dir / "tmp")
     # config is rebuilt from the distribution each start; data survives only in a persistent dir
     shutil.rmtree(config, ignore_errors=True)
@@ -254,7 +286,6 @@ def start(
     _fit_jvm_options(config / "jvm.options", java_home)
     for d in (data, logs, tmp):
         d.mkdir(parents=True, exist_ok=True)
-    cluster_name = c.cluster_name_for("elasticsearch", port, persistent)
     (config / "elasticsearch.yml").write_text(
         _config_yaml(
             cluster_name=cluster_name,
@@ -263,6 +294,9 @@ def start(
             data=data,
             logs=logs,
             security_module=(home / "modules" / "x-pack-security").is_dir(),
+            node_name=node_name,
+            discovery=discovery,
+            settings=settings,
         )
     )
     log_path = run_dir / "console.log"
@@ -307,20 +341,16 @@ def start(
     else:
         cmd = [str(home / "bin" / "elasticsearch")]
 
-    return c.launch(
-        kind="elasticsearch",
-        version=version,
-        cmd=cmd,
-        env=env,
-        cwd=run_dir,
-        log_path=log_path,
-        http_port=port,
-        transport_port=transport,
-        data_dir=data,
-        run_dir=run_dir,
-        cluster_name=cluster_name,
-        persistent=persistent,
-        timeout=timeout,
-        progress=progress,
-        watchdog=watchdog,
-    )
+    return {
+        "kind": "elasticsearch",
+        "version": version,
+        "cmd": cmd,
+        "env": env,
+        "cwd": run_dir,
+        "log_path": log_path,
+        "http_port": port,
+        "transport_port": transport,
+        "data_dir": data,
+        "run_dir": run_dir,
+        "cluster_name": cluster_name,
+    }

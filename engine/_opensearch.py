@@ -12,6 +12,7 @@ import subprocess
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from . import _common as c
 from . import _java, _maven
@@ -174,31 +175,55 @@ def start(
     progress: c.Progress = c._quiet,
     watchdog: bool = True,
 ) -> c.EngineHandle:
-    java_home = _java.find_java_home(engine=f"opensearch {version}")
-    out = fetch(version, cache=cache, progress=progress, java_home=java_home)
     if port == 0:
         port = c.free_port(avoid=(9200, 9201))
     transport = c.transport_port_for(port)
     run_dir, persistent = c.make_run_dir("opensearch", base_dir)
+    cluster_name = c.cluster_name_for("opensearch", port, persistent)
+    spec = node_spec(port, transport, run_dir, cluster_name, heap=heap, version=version, cache=cache,
+                     progress=progress)
+    return c.launch(**spec, persistent=persistent, timeout=timeout, progress=progress, watchdog=watchdog)
+
+
+def node_spec(
+    port: int,
+    transport: int,
+    run_dir: Path,
+    cluster_name: str,
+    *,
+    heap: str = "512m",
+    version: str = OS_VERSION,
+    cache: str | os.PathLike[str] | None = None,
+    progress: c.Progress = c._quiet,
+    node_name: str = "meridian-os",
+    discovery: tuple[str, ...] = ("discovery.type: single-node",),
+    settings: dict[str, object] | None = None,
+) -> dict[str, Any]:
+    """Write one node's opensearch.yml into ``run_dir``; return the arguments of ``_common.spawn`` that run it.
+
+    The launcher reads every setting from that file, so cluster settings (discovery, node name) need no Java change.
+    """
+    java_home = _java.find_java_home(engine=f"opensearch {version}")
+    out = fetch(version, cache=cache, progress=progress, java_home=java_home)
     config, data, logs = run_dir / "config", run_dir / "data", run_dir / "logs"
     shutil.rmtree(config, ignore_errors=True)
     for d in (config, data, logs):
         d.mkdir(parents=True, exist_ok=True)
-    cluster_name = c.cluster_name_for("opensearch", port, persistent)
     (config / "opensearch.yml").write_text(
         "\n".join(
             [
                 "# written by engine/_opensearch.py at each start; edits are lost",
                 f"cluster.name: {cluster_name}",
-                "node.name: meridian-os",
+                f"node.name: {node_name}",
                 "network.host: 127.0.0.1",
                 f"http.port: {port}",
                 f"transport.port: {transport}",
-                "discovery.type: single-node",
+                *discovery,
                 "cluster.routing.allocation.disk.threshold_enabled: false",
                 "action.destructive_requires_name: false",
                 f"path.data: {data}",
                 f"path.logs: {logs}",
+                *(f"{key}: {value}" for key, value in (settings or {}).items()),
                 # no plugins.security.*: the security plugin is not installed, so it would be an unknown setting
             ]
         )
@@ -229,20 +254,16 @@ def start(
     ]
     # OpenSearch's in-process Node does not run the root check of its Bootstrap,
     # so unlike Elasticsearch it runs as the current user.
-    return c.launch(
-        kind="opensearch",
-        version=version,
-        cmd=cmd,
-        env=env,
-        cwd=run_dir,
-        log_path=log_path,
-        http_port=port,
-        transport_port=transport,
-        data_dir=data,
-        run_dir=run_dir,
-        cluster_name=cluster_name,
-        persistent=persistent,
-        timeout=timeout,
-        progress=progress,
-        watchdog=watchdog,
-    )
+    return {
+        "kind": "opensearch",
+        "version": version,
+        "cmd": cmd,
+        "env": env,
+        "cwd": run_dir,
+        "log_path": log_path,
+        "http_port": port,
+        "transport_port": transport,
+        "data_dir": data,
+        "run_dir": run_dir,
+        "cluster_name": cluster_name,
+    }

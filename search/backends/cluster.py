@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from search.backends.bulk import bulk_until_acknowledged, retryable
 from search.query import build_search_body
 from search.types import ApplyResult, Change, SearchHit, SearchPage, SearchQuery, SearchUnavailable
 
@@ -63,18 +64,66 @@ REINDEX_SENDERS = 2
 BULK_TIMEOUT_S = 120.0
 # Merging a freshly loaded index into one segment: minutes per million documents on a busy 2-core box.
 MERGE_TIMEOUT_S = 1800.0
+# Index and alias management calls (create, alias swap, settings, refresh) get this timeout, searches their own.
+ADMIN_TIMEOUT_S = 60.0
+# A new index's replica starts only after its primary, and may wait its turn behind other recoveries: until it has
+# started, the primary is the only copy, and losing its node would stop writes to it for good (nothing to promote).
+COPIES_WAIT_S = 45.0
+# Failures a search is resent to another node for: no answer (connection refused/reset, timeout) or a gateway /
+# unavailable answer (a node shutting down, a shard with no copy yet). Never 4xx: the request itself was wrong, or
+# (429) the cluster is overloaded, where resending adds load.
+RETRY_ON_STATUS = (502, 503, 504)
+# How long a node that failed is skipped before it is tried again (doubling per consecutive failure, up to the max):
+# long enough that a frozen node costs one timed-out attempt per period, not one per search.
+DEAD_NODE_BACKOFF_S = 5.0
+MAX_DEAD_NODE_BACKOFF_S = 60.0
+# How long apply() keeps resending items the cluster refused for now (429, 503...) before handing them back to the
+# outbox, which retries them later: well inside the outbox claim's lease.
+APPLY_RETRY_BUDGET_S = 30.0
+# How long a rebuild keeps resending one chunk before it gives up (and the alias stays on the old index).
+REINDEX_RETRY_BUDGET_S = 120.0
+
+
+def node_urls(url: str | Sequence[str]) -> list[str]:
+    """Return the node URLs of a SEARCH_URL: one URL, or several separated by commas."""
+    parts = url.split(",") if isinstance(url, str) else list(url)
+    urls = [u.strip().rstrip("/") for u in parts if u.strip()]
+    if not urls:
+        raise ValueError("no search node URL given")
+    return urls
+
+
+def attempt_timeout(total: float, nodes: int) -> tuple[float, int]:
+    """Return (per-attempt timeout, retries) that fit one search into about ``total`` seconds.
+
+    With one node there is nowhere to retry: one attempt gets the whole time. With several, a search may try up to
+    three nodes, each for an equal share (at least half a second), so a frozen node costs one share and the next
+    node answers within the same page load.
+    """
+    if nodes <= 1:
+        return total, 0
+    attempts = min(nodes, 3)
+    return max(0.5, total / attempts), attempts - 1
 
 
 class _ElasticsearchAdapter:
     """Calls in the `elasticsearch` client's keyword style."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, urls: list[str], timeout: float) -> None:
         from elastic_transport import ConnectionError as ESConnectionError
         from elastic_transport import ConnectionTimeout
         from elasticsearch import ApiError, Elasticsearch, helpers
         from elasticsearch import TransportError as ESTransportError
 
-        self.client: Any = Elasticsearch(url, request_timeout=timeout, max_retries=1, retry_on_timeout=False)
+        per_attempt, retries = attempt_timeout(timeout, len(urls))
+        self.client: Any = Elasticsearch(
+            urls, request_timeout=per_attempt, max_retries=max(retries, 1), retry_on_timeout=len(urls) > 1,
+            retry_on_status=RETRY_ON_STATUS, dead_node_backoff_factor=DEAD_NODE_BACKOFF_S,
+            max_dead_node_backoff=MAX_DEAD_NODE_BACKOFF_S,
+        )
+        # Index and alias management: slower than a search on a busy cluster, and not all idempotent (a creation
+        # that timed out and was resent answers "already exists"), so one long attempt per node.
+        self.admin: Any = self.client.options(request_timeout=ADMIN_TIMEOUT_S)
         self.helpers: Any = helpers
         # elasticsearch-py 8+: an error answer (404 missing index, 5xx) is an ApiError, not a TransportError.
         self.errors: tuple[type[Exception], ...] = (ESConnectionError, ConnectionTimeout, ESTransportError, ApiError)
@@ -83,15 +132,15 @@ class _ElasticsearchAdapter:
         self.json_default: Callable[[Any], Any] = serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
-        self.client.indices.create(index=name, settings=settings, mappings={**MAPPINGS, "_meta": INDEX_META})
+        self.admin.indices.create(index=name, settings=settings, mappings={**MAPPINGS, "_meta": INDEX_META})
 
     def put_mappings(self, index: str) -> None:
         """Add fields of MAPPINGS that ``index`` lacks (the engine refuses changes to existing ones)."""
-        self.client.indices.put_mapping(index=index, **MAPPINGS)
+        self.admin.indices.put_mapping(index=index, **MAPPINGS)
 
     def index_meta(self, alias: str) -> dict[str, Any]:
         """Return the ``_meta`` of the index behind ``alias`` (the same call in both clients)."""
-        mappings = dict(self.client.indices.get_mapping(index=alias))
+        mappings = dict(self.admin.indices.get_mapping(index=alias))
         return {key: value for index in mappings.values() for key, value in index["mappings"].get("_meta", {}).items()}
 
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
@@ -103,59 +152,85 @@ class _ElasticsearchAdapter:
         return dict(client.bulk(index=index, operations=body, filter_path="errors,items.*.error", **extra))
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
-        self.client.indices.put_settings(index=index, settings=settings)
+        self.admin.indices.put_settings(index=index, settings=settings)
 
     def force_merge(self, index: str) -> None:
         """Merge ``index`` into one segment, waiting up to MERGE_TIMEOUT_S."""
-        self.client.options(request_timeout=MERGE_TIMEOUT_S).indices.forcemerge(index=index, max_num_segments=1)
+        self.admin.options(request_timeout=MERGE_TIMEOUT_S).indices.forcemerge(index=index, max_num_segments=1)
 
     def exists_alias(self, alias: str) -> bool:
-        return bool(self.client.indices.exists_alias(name=alias))
+        return bool(self.admin.indices.exists_alias(name=alias))
 
     def alias_targets(self, alias: str) -> list[str]:
-        result = self.client.options(ignore_status=404).indices.get_alias(name=alias)
+        result = self.admin.options(ignore_status=404).indices.get_alias(name=alias)
         return [k for k in dict(result) if k not in ("error", "status")]
 
     def update_aliases(self, actions: list[dict[str, Any]]) -> None:
-        self.client.indices.update_aliases(actions=actions)
+        self.admin.indices.update_aliases(actions=actions)
 
     def delete_index(self, name: str) -> None:
-        self.client.options(ignore_status=404).indices.delete(index=name)
+        self.admin.options(ignore_status=404).indices.delete(index=name)
 
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.client.search(index=index, body=body, filter_path=SEARCH_FILTER_PATH))
+        # A shard whose copies all failed makes the search fail (503, retried) rather than answer with fewer hits.
+        return dict(self.client.search(index=index, body=body, filter_path=SEARCH_FILTER_PATH,
+                                       allow_partial_search_results=False))
 
     def count(self, index: str) -> int:
         return int(self.client.count(index=index)["count"])
 
     def refresh(self, index: str) -> None:
-        self.client.indices.refresh(index=index)
+        self.admin.indices.refresh(index=index)
 
     def health(self) -> dict[str, Any]:
         return dict(self.client.cluster.health())
 
+    def wait_for_copies(self, index: str) -> bool:
+        """Wait (up to COPIES_WAIT_S) until every copy of ``index`` has started; tell whether they all did."""
+        health = self.admin.cluster.health(index=index, wait_for_status="green", timeout=f"{COPIES_WAIT_S:.0f}s")
+        return not health.get("timed_out")
+
+    def bulk_items(self, client: Any, extra: dict[str, Any], actions: Sequence[dict[str, Any]]) -> list[Any]:
+        """Send ``actions`` in one bulk request; return streaming_bulk's (ok, item) per action, in order.
+
+        No retries here (bulk_until_acknowledged does them with backoff); a failed request raises.
+        """
+        return list(self.helpers.streaming_bulk(client, actions, chunk_size=max(len(actions), 1),
+                                                max_chunk_bytes=1 << 30, raise_on_error=False,
+                                                raise_on_exception=True, max_retries=0, **extra))
+
     def suggest(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self.client.search(index=index, body=body))
+
+    def close(self) -> None:
+        """Close the connections (the admin client shares the search client's)."""
+        self.client.close()
 
 
 class _OpenSearchAdapter(_ElasticsearchAdapter):
     """Calls in `opensearch-py`'s body style."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, urls: list[str], timeout: float) -> None:
         from opensearchpy import ConnectionError as OSConnectionError
         from opensearchpy import ConnectionTimeout, OpenSearch, TransportError, helpers
 
+        per_attempt, retries = attempt_timeout(timeout, len(urls))
         # More than one pooled connection: the outbox worker and searches share the client.
-        self.client = OpenSearch(url, timeout=timeout, max_retries=1, retry_on_timeout=False, pool_maxsize=8)
+        self.client = OpenSearch(
+            urls, timeout=per_attempt, max_retries=max(retries, 1), retry_on_timeout=len(urls) > 1,
+            retry_on_status=RETRY_ON_STATUS, dead_timeout=DEAD_NODE_BACKOFF_S, pool_maxsize=8,
+        )
+        self.admin = OpenSearch(urls, timeout=ADMIN_TIMEOUT_S, max_retries=max(retries, 1), retry_on_timeout=False,
+                                retry_on_status=RETRY_ON_STATUS, dead_timeout=DEAD_NODE_BACKOFF_S)
         self.helpers = helpers
         self.errors = (OSConnectionError, ConnectionTimeout, TransportError)
         self.json_default = self.client.transport.serializer.default
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
-        self.client.indices.create(index=name, body={"settings": settings, "mappings": {**MAPPINGS, "_meta": INDEX_META}})
+        self.admin.indices.create(index=name, body={"settings": settings, "mappings": {**MAPPINGS, "_meta": INDEX_META}})
 
     def put_mappings(self, index: str) -> None:
-        self.client.indices.put_mapping(index=index, body=MAPPINGS)
+        self.admin.indices.put_mapping(index=index, body=MAPPINGS)
 
     def bulk_target(self) -> tuple[Any, dict[str, Any]]:
         return self.client, {"request_timeout": BULK_TIMEOUT_S}
@@ -164,35 +239,47 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
         return dict(client.bulk(index=index, body=body, filter_path="errors,items.*.error", **extra))
 
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
-        self.client.indices.put_settings(index=index, body=settings)
+        self.admin.indices.put_settings(index=index, body=settings)
 
     def force_merge(self, index: str) -> None:
-        self.client.indices.forcemerge(index=index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
+        self.admin.indices.forcemerge(index=index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
 
     def alias_targets(self, alias: str) -> list[str]:
-        result = self.client.indices.get_alias(name=alias, ignore=404)
+        result = self.admin.indices.get_alias(name=alias, ignore=404)
         return [k for k in dict(result) if k not in ("error", "status")]
 
     def update_aliases(self, actions: list[dict[str, Any]]) -> None:
-        self.client.indices.update_aliases(body={"actions": actions})
+        self.admin.indices.update_aliases(body={"actions": actions})
 
     def delete_index(self, name: str) -> None:
-        self.client.indices.delete(index=name, ignore=404)
+        self.admin.indices.delete(index=name, ignore=404)
+
+    def wait_for_copies(self, index: str) -> bool:
+        # opensearch-py reads a bare `timeout` as the client's own request timeout unless request_timeout is given.
+        health = self.admin.cluster.health(index=index, wait_for_status="green", timeout=f"{COPIES_WAIT_S:.0f}s",
+                                           request_timeout=ADMIN_TIMEOUT_S)
+        return not health.get("timed_out")
+
+    def close(self) -> None:
+        """Close both clients' connections."""
+        self.client.close()
+        self.admin.close()
 
 
 class ClusterBackend:
     """SearchBackend over an Elasticsearch or OpenSearch cluster, read through an alias."""
 
-    def __init__(self, kind: str, url: str, *, index_prefix: str = "meridian", timeout: float = 5.0,
-                 replicas: int = 0) -> None:
+    def __init__(self, kind: str, url: str | Sequence[str], *, index_prefix: str = "meridian", timeout: float = 5.0,
+                 replicas: int | None = None) -> None:
         self.name = kind
         self.alias = f"{index_prefix}-practitioners"
         # gc_deletes: how long the engine remembers a deleted document's version, so that a late older write
         # cannot bring it back; well beyond a claim's lease (60 s by default).
-        self.settings = {"number_of_shards": 1, "number_of_replicas": replicas, "max_result_window": 10_000,
-                         "gc_deletes": "10m"}
+        self.settings = {"number_of_shards": 1, "max_result_window": 10_000, "gc_deletes": "10m"}
+        # None: decided at each index creation from the cluster's size (see _index_settings).
+        self.replicas = replicas
         adapter = _OpenSearchAdapter if kind == "opensearch" else _ElasticsearchAdapter
-        self.engine = adapter(url, timeout)
+        self.engine = adapter(node_urls(url), timeout)
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
         """Run one engine call, turning connection and transport failures into SearchUnavailable."""
@@ -200,6 +287,18 @@ class ClusterBackend:
             return fn(*args)
         except self.engine.errors as exc:
             raise SearchUnavailable(f"{self.name} {what} failed: {exc}") from exc
+
+    def _index_settings(self, **extra: Any) -> dict[str, Any]:
+        """Return the settings of a new index: one replica when the cluster has more than one data node, else none.
+
+        A single node cannot hold a replica (the index would stay yellow); on a cluster, the replica is what keeps
+        every document searchable and writable when the node holding the primary dies.
+        """
+        replicas = self.replicas
+        if replicas is None:
+            health = self._call("health", self.engine.health)
+            replicas = 1 if int(health.get("number_of_data_nodes", 1)) > 1 else 0
+        return {**self.settings, "number_of_replicas": replicas, **extra}
 
     def _new_index_name(self) -> str:
         """Return a fresh versioned index name (the alias points at exactly one of them)."""
@@ -218,7 +317,10 @@ class ClusterBackend:
             self._call("mapping update", self.engine.put_mappings, self.alias)
             return bool(meta != INDEX_META)
         name = self._new_index_name()
-        self._call("index creation", self.engine.create_index, name, self.settings)
+        settings = self._index_settings()
+        self._call("index creation", self.engine.create_index, name, settings)
+        if settings["number_of_replicas"]:
+            self._call("waiting for the replica", self.engine.wait_for_copies, name)
         self._call("alias creation", self.engine.update_aliases, [{"add": {"index": name, "alias": self.alias}}])
         return True
 
@@ -228,24 +330,22 @@ class ClusterBackend:
         Versioned changes use the engine's external versioning, so the engine itself refuses a write (or delete)
         older than the one it holds, whichever worker sends it; that refusal (409) means "already newer".
         """
-        actions = [_bulk_action(self.alias, c) for c in changes]
         result = ApplyResult()
         client, extra = self.engine.bulk_target()
-        try:
-            for ok, item in self.engine.helpers.streaming_bulk(
-                client, actions, chunk_size=BULK_CHUNK, raise_on_error=False, raise_on_exception=True,
-                max_retries=2, **extra,
-            ):
-                op, info = next(iter(item.items()))
-                doc_id = int(info["_id"])
-                # Deleting a document that is not there is the state we wanted; so is a newer version held.
-                if ok or (op == "delete" and info.get("status") == 404) or _already_newer(info):
-                    result.acknowledged.append(doc_id)
-                else:
-                    result.failed[doc_id] = str(info.get("error") or info.get("status"))
-        except self.engine.errors as exc:
-            done = set(result.acknowledged) | set(result.failed)
-            result.failed.update({c.doc_id: f"{self.name} unavailable: {exc}" for c in changes if c.doc_id not in done})
+        for start in range(0, len(changes), BULK_CHUNK):
+            chunk = changes[start:start + BULK_CHUNK]
+            try:
+                outcome = bulk_until_acknowledged(
+                    lambda actions: self.engine.bulk_items(client, extra, actions),
+                    [_bulk_action(self.alias, c) for c in chunk],
+                    errors=self.engine.errors, accepted=_accepted, budget_s=APPLY_RETRY_BUDGET_S)
+            except self.engine.errors as exc:
+                result.failed.update({c.doc_id: f"{self.name} bulk failed: {exc}" for c in chunk})
+                continue
+            result.acknowledged += outcome.acknowledged
+            result.failed.update(outcome.refused)
+            result.failed.update({doc_id: f"{self.name} not acknowledged after {outcome.attempts} attempts: {why}"
+                                  for doc_id, why in outcome.unfinished.items()})
         return result
 
     def reindex(self, documents: Iterable[dict[str, Any]], progress: Any = None) -> int:
@@ -257,8 +357,14 @@ class ClusterBackend:
         name = self._new_index_name()
         # While nobody reads the new index: no refreshes, and the translog synced in the background.
         loading = {"refresh_interval": "-1", "translog": {"durability": "async"}}
-        self._call("index creation", self.engine.create_index, name, {**self.settings, **loading})
+        settings = self._index_settings(**loading)
+        self._call("index creation", self.engine.create_index, name, settings)
+        actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
+        actions.append({"add": {"index": name, "alias": self.alias}})
         try:
+            if settings["number_of_replicas"]:
+                # Best effort: without it the rebuild still completes, only less safe against a node loss.
+                self._call("waiting for the replica", self.engine.wait_for_copies, name)
             count = self._load(name, documents, progress)
             self._call("settings", self.engine.put_settings, name,
                        {"index": {"refresh_interval": "1s", "translog": {"durability": "request"}}})
@@ -267,14 +373,13 @@ class ClusterBackend:
             # and facet counts by segment ordinals with no global-ordinal mapping. Merged before the alias moves, so
             # no search waits for it; a 1M index stays far below the 5 GB at which merges would pass a segment by.
             self._call("force merge", self.engine.force_merge, name)
+            # One atomic call: searches see the old index or the new one, never neither.
+            self._call("alias swap", self.engine.update_aliases, actions)
         except BaseException:
-            # Best effort: the error that stopped the load is the one to report.
+            # Best effort: the error that stopped the load is the one to report. The alias still names the old index.
             with contextlib.suppress(Exception):
                 self.engine.delete_index(name)
             raise
-        actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
-        actions.append({"add": {"index": name, "alias": self.alias}})
-        self._call("alias swap", self.engine.update_aliases, actions)
         for index in old:
             self._call("old index removal", self.engine.delete_index, index)
         return count
@@ -361,25 +466,26 @@ class ClusterBackend:
                        for d in chunk).encode("utf-8", "surrogatepass")
         try:
             response = self.engine.bulk_raw(client, extra, name, body)
-        except Exception as exc:  # elasticsearch's ApiError is no TransportError: check the status on any error
-            if getattr(exc, "status_code", None) != 429:
+        except self.engine.errors as exc:
+            if not retryable(exc):
                 raise
         else:
             if response.get("errors") is False:
                 return len(chunk)
-        done, refused = 0, []
-        for ok, item in self.engine.helpers.streaming_bulk(
-            client, (_bulk_action(name, Change(d["id"], d, d.get("version"))) for d in chunk),
-            chunk_size=len(chunk), raise_on_error=False, max_retries=2, **extra,
-        ):
-            # A document the first request indexed comes back as "already newer" at its own version.
-            if ok or _already_newer(next(iter(item.values()))):
-                done += 1
-            else:
-                refused.append(item)
-        if refused:
-            raise self.engine.helpers.BulkIndexError(f"{len(refused)} document(s) failed to index.", refused)
-        return done
+        # Some or all documents were not acknowledged: resend them one by one with backoff. A document the first
+        # request did index comes back as "already newer" at its own version.
+        outcome = bulk_until_acknowledged(
+            lambda actions: self.engine.bulk_items(client, extra, actions),
+            [_bulk_action(name, Change(d["id"], d, d.get("version"))) for d in chunk],
+            errors=self.engine.errors, accepted=lambda _op, info: _already_newer(info),
+            budget_s=REINDEX_RETRY_BUDGET_S)
+        failures = {**outcome.refused, **outcome.unfinished}
+        if failures:
+            doc_id, why = next(iter(failures.items()))
+            raise SearchUnavailable(
+                f"{self.name} rebuild stopped: {len(failures)} of {len(chunk)} documents not acknowledged after "
+                f"{outcome.attempts} attempts (document {doc_id}: {why}); searches stay on the previous index")
+        return len(outcome.acknowledged)
 
     def refresh(self) -> None:
         """Make every acknowledged write visible to searches now (tests and benchmarks)."""
@@ -419,8 +525,8 @@ class ClusterBackend:
             return {"status": "unavailable", "backend": self.name, "error": str(exc)}
 
     def close(self) -> None:
-        """Close the client's connections."""
-        self.engine.client.close()
+        """Close the clients' connections."""
+        self.engine.close()
 
 
 def _bulk_action(index: str, change: Change) -> dict[str, Any]:
@@ -439,6 +545,12 @@ def _version_meta(document: dict[str, Any]) -> str:
     """Return the external-version part of a pre-encoded bulk action line ("" for an unversioned document)."""
     version = document.get("version")
     return f',"version":{int(version)},"version_type":"external"' if version is not None else ""
+
+
+def _accepted(op: str, info: dict[str, Any]) -> bool:
+    """Tell whether a refused bulk item still leaves the index as wanted: a delete of a missing document, or a newer
+    version already held."""
+    return (op == "delete" and info.get("status") == 404) or _already_newer(info)
 
 
 def _already_newer(info: dict[str, Any]) -> bool:
