@@ -12,7 +12,7 @@ from search import SearchQuery, create_backend
 from search.backends import cluster
 from search.backends.cluster import ClusterBackend
 from search.documents import PlacePoint, PractitionerSource, practitioner_search_document
-from search.types import Change
+from search.types import Change, SearchUnavailable
 
 BOSTON = (42.3601, -71.0589)
 
@@ -115,9 +115,14 @@ def test_an_index_built_before_versions_asks_for_a_rebuild(request: pytest.Fixtu
 
 
 def test_a_rebuild_that_resends_a_chunk_reports_only_the_documents_really_refused(engine: ClusterBackend) -> None:
-    # A refused document sends its chunk again; the ones the first request indexed come back as conflicts at
-    # their own version, which is success, not a failure of the rebuild.
+    # A document the engine refuses for good (not a 429 or a lost node) stops the rebuild: only it is named, the
+    # document the same chunk indexed is not counted as refused, and searches stay on the previous index.
+    before = engine.engine.alias_targets(engine.alias)
     broken = {**_doc(2, "Broken", 1), "unmapped_field": True}
-    with pytest.raises(engine.engine.helpers.BulkIndexError) as refused:
+    with pytest.raises(SearchUnavailable) as refused:
         engine.reindex(iter([_doc(1, "Fine", 1), broken]))
-    assert [next(iter(item.values()))["_id"] for item in refused.value.errors] == ["2"]
+    message = str(refused.value)
+    assert "1 of 2 documents not acknowledged" in message
+    assert "document 2:" in message and "document 1:" not in message
+    assert "searches stay on the previous index" in message
+    assert engine.engine.alias_targets(engine.alias) == before
