@@ -9,7 +9,8 @@ How a search stays fast on 100k practitioners (a dense 100 km search matches ~9k
 
 * ``point`` holds one row per practice location, clustered on (0.1° latitude band,
   longitude): a radius is a handful of contiguous range scans, not an index probe per
-  point. Each row carries what filters, sorts and facets need, so no join is made.
+  point. Each row carries what filters, sorts and facets need, so no join is made, and
+  how many other locations its document has, so only those documents' points are grouped.
 * Distances are compared as squared chord lengths between unit vectors, stored per
   point: plain arithmetic, monotonic in the great-circle distance. Haversine (the same
   function the engines use) is only computed for the rows a page shows, and Lucene's radius
@@ -42,7 +43,7 @@ from search.types import (
 
 # Bumped whenever the tables change: an index file of another version is dropped and
 # rebuilt empty by ensure_index() (`flask bootstrap` then reindexes it).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts", "doc_version")
 SCHEMA = """
 -- The highest version written or deleted per document (the engines' external versioning). Deleted documents
@@ -59,6 +60,8 @@ CREATE TABLE IF NOT EXISTS suggest (value TEXT NOT NULL, doc_id INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS point (
     band INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, doc_id INTEGER NOT NULL,
     x REAL, y REAL, z REAL,
+    -- How many other locations the document has: only the points of documents with several need grouping.
+    others INTEGER NOT NULL,
     visible INTEGER NOT NULL, verified INTEGER NOT NULL, gender TEXT, accepting_new_patients INTEGER,
     telehealth INTEGER, wheelchair_accessible INTEGER, rating_bayes REAL, rating_count INTEGER NOT NULL,
     codes TEXT NOT NULL,
@@ -75,7 +78,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5 (
 # Secondary indexes, created after a bulk load rather than maintained row by row during it.
 INDEXES = """
 CREATE INDEX IF NOT EXISTS suggest_doc ON suggest (doc_id);
-CREATE INDEX IF NOT EXISTS point_doc ON point (doc_id);
+-- Covering: a text search probes it once per word match (INDEXED BY), and reading the point row too was half
+-- its time at 1M. Band and longitude stay out of the front of the key: SQLite would probe once per band.
+CREATE INDEX IF NOT EXISTS point_doc ON point (
+    doc_id, visible, verified, others, x, y, z, gender, accepting_new_patients, telehealth, wheelchair_accessible,
+    rating_bayes, rating_count, codes
+);
 """
 BAND_PER_DEGREE = 10
 # A practitioner without a location still has one row (no coordinates) in a band no radius reaches.
@@ -97,7 +105,9 @@ TEXT_COLUMNS = "{name vocabulary places bio}"
 SORT_MARGIN = 10
 # The keys of "now" in each time zone of an open-now search, filled per search.
 OPEN_KEY_TABLE = "CREATE TEMP TABLE IF NOT EXISTS open_key (key INTEGER PRIMARY KEY)"
-MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, d2 REAL, lat REAL, lon REAL, score REAL, "
+# No primary key: the matches are distinct documents by construction, and appending rows is cheaper than keeping
+# a B-tree on id.
+MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER, d2 REAL, lat REAL, lon REAL, score REAL, "
                "verified INTEGER, rating_bayes REAL, rating_count INTEGER, codes TEXT)")
 INDEX_FULL_HINT = "free disk space; changes wait in the outbox until then"
 BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio")) + ", 0"
@@ -256,7 +266,7 @@ class EmbeddedBackend:
                          [(d["id"], d["display_name"], d["visible"], d["verified"]) for d in docs])
         conn.executemany("INSERT OR IGNORE INTO suggest VALUES (?, ?)",
                          [(v, d["id"]) for d in docs for v in set(d["name_suggest"])])
-        conn.executemany("INSERT OR IGNORE INTO point VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.executemany("INSERT OR IGNORE INTO point VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          [row for d in docs for row in self._point_rows(conn, d)])
         conn.executemany("INSERT OR IGNORE INTO open_hours VALUES (?, ?, ?)",
                          [(d["id"], r["gte"], r["lt"]) for d in docs for r in d["open_hours"]])
@@ -271,12 +281,11 @@ class EmbeddedBackend:
         attributes = (doc["visible"], doc["verified"], doc["gender"], doc["accepting_new_patients"], doc["telehealth"],
                       doc["wheelchair_accessible"], doc["rating_bayes"], doc["rating_count"], codes)
         if not doc["locations"]:
-            return [(NO_POINT_BAND, 0.0, 0.0, doc["id"], None, None, None, *attributes)]
-        rows = []
-        for point in doc["locations"]:
-            lat, lon = quantize(point["lat"], point["lon"])
-            rows.append((math.floor(lat * BAND_PER_DEGREE), lon, lat, doc["id"], *_unit_vector(lat, lon), *attributes))
-        return rows
+            return [(NO_POINT_BAND, 0.0, 0.0, doc["id"], None, None, None, 0, *attributes)]
+        # Two locations can quantize to one point: one row then (the primary key), and "others" counts rows.
+        points = sorted({quantize(point["lat"], point["lon"]) for point in doc["locations"]})
+        return [(math.floor(lat * BAND_PER_DEGREE), lon, lat, doc["id"], *_unit_vector(lat, lon), len(points) - 1,
+                 *attributes) for lat, lon in points]
 
     # -- reading -----------------------------------------------------------
     def count(self) -> int:
@@ -338,23 +347,31 @@ class EmbeddedBackend:
 
     def _facets(self, conn: sqlite3.Connection, codes: str, fields: tuple[str, ...]) -> dict[str, dict[str, int]]:
         """Count each value of the facet ``fields`` over all matches from their concatenated codes."""
-        facets: dict[str, dict[str, int]] = {name: {} for name in fields}
-        if any(c not in self._decode for c in set(codes)):
+        counts = {code: codes.count(code) for code in list(self._decode)}
+        if sum(counts.values()) != len(codes):  # a code another process assigned since: read them again
             self._load_codes(conn)
-        for code, (kind, value) in list(self._decode.items()):
-            n = codes.count(code) if kind in facets else 0
+            counts = {code: codes.count(code) for code in list(self._decode)}
+        facets: dict[str, dict[str, int]] = {name: {} for name in fields}
+        for code, n in counts.items():
             if n:
-                facets[kind][value] = n
+                kind, value = self._decode[code]
+                if kind in facets:
+                    facets[kind][value] = n
         return facets
 
     def _match_sql(self, conn: sqlite3.Connection, q: SearchQuery) -> tuple[str, list[Any]]:
-        """Return the SELECT of every matching doc: (id, d2, lat, lon, score, verified, rating_bayes, count, codes)."""
+        """Return the SELECT of every matching doc: (id, d2, lat, lon, score, verified, rating_bayes, count, codes).
+
+        Most documents have one location: their points are matches as they are. Only the points of documents
+        with several are grouped (nearest point per document), so the sort a GROUP BY needs covers a third
+        of the points, not all of them (it was most of a dense radius search's time). A text search groups
+        its few matches in one pass.
+        """
         ctes: list[str] = []
-        joins: list[str] = []
+        cte_params: list[Any] = []
+        source = "point p"
         where = ["p.visible"]
-        having: list[str] = []
         params: list[Any] = []
-        having_params: list[Any] = []
         terms = text_terms(q)
         score = "0.0"
         if terms:
@@ -364,15 +381,18 @@ class EmbeddedBackend:
             rank = f"-bm25(doc_fts, {BM25_WEIGHTS})" if relevance else "0.0"
             ctes.append(f"t AS MATERIALIZED (SELECT rowid AS doc_id, {rank} AS score "  # noqa: S608
                         "FROM doc_fts WHERE doc_fts MATCH ?)")
-            params.append(_fts_query(terms, q))
-            joins.append("JOIN t ON t.doc_id = p.doc_id")
+            cte_params.append(_fts_query(terms, q))
+            # CROSS JOIN keeps the words' matches the outer loop, INDEXED BY the probe by document: without
+            # statistics SQLite otherwise scans the radius's boxes once per match (seconds at 1M).
+            source = "t CROSS JOIN point p INDEXED BY point_doc ON p.doc_id = t.doc_id"
             score = "t.score"
-        d2 = "NULL"
+        d2, d2_params = "NULL", []
+        radius, radius_params = "", []
         if q.has_origin:
             lat, lon = engine_origin(q)
             x, y, z = _unit_vector(lat, lon)
-            d2 = "min((p.x - ?) * (p.x - ?) + (p.y - ?) * (p.y - ?) + (p.z - ?) * (p.z - ?))"
-            params += [x, x, y, y, z, z]
+            d2 = "(p.x - ?) * (p.x - ?) + (p.y - ?) * (p.y - ?) + (p.z - ?) * (p.z - ?)"
+            d2_params = [x, x, y, y, z, z]
             boxes = []
             for min_lat, max_lat, min_lon, max_lon in bounding_boxes(lat, lon, q.radius_km):
                 bands = range(math.floor(min_lat * BAND_PER_DEGREE), math.floor(max_lat * BAND_PER_DEGREE) + 1)
@@ -382,8 +402,27 @@ class EmbeddedBackend:
             where.append(f"({' OR '.join(boxes)})")
             chord2 = _chord2(q.radius_km)
             margin = chord2 * EDGE + EDGE_ABS
-            having.append("d2 <= ? OR (d2 <= ? AND lucene_key(?, ?, p.lat, p.lon) <= ?)")
-            having_params += [chord2 - margin, chord2 + margin, lat, lon, distance_query_sort_key(q.radius_km * 1000)]
+            radius = "(d2 <= ? OR (d2 <= ? AND lucene_key(?, ?, p.lat, p.lon) <= ?))"
+            radius_params = [chord2 - margin, chord2 + margin, lat, lon, distance_query_sort_key(q.radius_km * 1000)]
+        where += self._filters(conn, q, params)
+        with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
+        columns = f"p.lat, p.lon, {score}, p.verified, p.rating_bayes, p.rating_count, p.codes FROM {source}"
+        condition = " AND ".join(where)
+        # min() makes SQLite take the bare columns (lat, lon) from the nearest point of each document.
+        grouped = (f"SELECT p.doc_id, min({d2}) AS d2, {columns} WHERE {condition} "  # noqa: S608
+                   "GROUP BY p.doc_id" + (f" HAVING {radius}" if radius else ""))
+        # Parameters follow the text: the CTE's MATCH, then per part the distance, the boxes and filters, the edge.
+        part_params = [*d2_params, *params, *radius_params]
+        if terms:  # the words' matches are few: one grouped pass over them beats reading them twice
+            return f"{with_clause}{grouped}", [*cte_params, *part_params]
+        singles = (f"SELECT p.doc_id, {d2} AS d2, {columns} WHERE {condition} AND p.others = 0"  # noqa: S608
+                   + (f" AND {radius}" if radius else ""))
+        several = grouped.replace(" GROUP BY p.doc_id", " AND p.others > 0 GROUP BY p.doc_id")
+        return f"{singles} UNION ALL {several}", [*part_params, *part_params]
+
+    def _filters(self, conn: sqlite3.Connection, q: SearchQuery, params: list[Any]) -> list[str]:
+        """Return the conditions of the query's filters on a point ``p``; append their parameters to ``params``."""
+        where = []
         if q.verified_only:
             where.append("p.verified")
         for kind in CODED_KINDS:
@@ -400,15 +439,7 @@ class EmbeddedBackend:
         if q.open_keys is not None:
             where.append("EXISTS (SELECT 1 FROM open_hours o JOIN temp.open_key k ON k.key >= o.low AND k.key < o.high "
                          "WHERE o.doc_id = p.doc_id)" if q.open_keys else "0")
-        with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
-        sql = (
-            f"{with_clause}SELECT p.doc_id, {d2} AS d2, p.lat, p.lon, {score}, p.verified, "  # noqa: S608
-            f"p.rating_bayes, p.rating_count, p.codes FROM point p {' '.join(joins)} "
-            f"WHERE {' AND '.join(where)} GROUP BY p.doc_id"
-            + (f" HAVING {' AND '.join(having)}" if having else "")
-        )
-        # Parameters follow the text: the CTE's MATCH, the distance, the boxes, the filters, the edge test.
-        return sql, [*params, *having_params]
+        return where
 
 
 def index_error(path: str, exc: sqlite3.Error) -> str:

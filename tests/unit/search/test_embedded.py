@@ -174,3 +174,41 @@ def test_a_practitioner_without_locations_is_found_only_without_an_origin(backen
     backend.reindex([_doc(1, *ORIGIN, locations=())])
     assert backend.search(_near(radius_km=500)).total == 0
     assert [h.id for h in backend.search(SearchQuery()).hits] == [1]
+
+
+def _at(*points: tuple[float, float]) -> tuple[PlacePoint, ...]:
+    return tuple(PlacePoint(lat, lon, "Seattle", "WA", "98101", "US") for lat, lon in points)
+
+
+@pytest.mark.parametrize("text", ["", "acupuncturist"])
+def test_a_practitioner_with_several_locations_counts_once_at_the_nearest_one_in_the_radius(
+        backend: EmbeddedBackend, text: str) -> None:
+    # Single-location practitioners are matched point by point, the others grouped: both in one order and total.
+    near, far = (ORIGIN[0] + 0.01, ORIGIN[1]), (ORIGIN[0] + 0.2, ORIGIN[1])
+    backend.reindex([
+        _doc(1, *far),
+        _doc(2, *ORIGIN, locations=_at(far, near)),  # both inside 30 km: once, at the near one
+        _doc(3, *ORIGIN, locations=_at(near, (ORIGIN[0] + 3.0, ORIGIN[1]))),  # one inside, one 333 km away
+        _doc(4, *ORIGIN, locations=_at((ORIGIN[0] + 3.0, ORIGIN[1]), (ORIGIN[0] - 3.0, ORIGIN[1]))),  # none inside
+        _doc(5, *ORIGIN, locations=_at(near, near)),  # two addresses on one point
+        _doc(6, *ORIGIN, locations=_at((ORIGIN[0] + 0.005, ORIGIN[1]))),
+    ])
+    page = backend.search(_near(radius_km=30, text=text, sort="distance"))
+    assert [h.id for h in page.hits] == [6, 2, 3, 5, 1]
+    assert page.total == 5 and page.facets["methods"] == {"filiform-needling": 5}
+    assert page.hits[1].distance_km == pytest.approx(arc_distance_km(*quantize(*ORIGIN), *quantize(*near)))
+    assert backend.search(_near(radius_km=500, text=text)).total == 6
+    assert backend.search(SearchQuery(text=text)).total == 6
+
+
+def test_an_index_of_schema_5_is_rebuilt_when_the_point_table_gained_its_location_count(tmp_path: Path) -> None:
+    path = tmp_path / "v5.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE point (band INTEGER, lon REAL, lat REAL, doc_id INTEGER, x REAL, y REAL, z REAL, "
+                     "visible INTEGER, verified INTEGER, codes TEXT, PRIMARY KEY (band, lon, lat, doc_id)) WITHOUT ROWID")
+        conn.execute("PRAGMA user_version = 5")
+    backend = EmbeddedBackend(str(path))
+    assert backend.ensure_index() is True
+    backend.reindex([_doc(1, *ORIGIN, locations=_at(ORIGIN, (ORIGIN[0] + 0.01, ORIGIN[1])))])
+    assert backend.search(_near()).total == 1
+    backend.close()

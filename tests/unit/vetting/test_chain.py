@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from directory.vetting.chain import row_hash, verify_chain
+from directory.vetting.chain import canonical_json, chained_payload, row_hash, sha256_text, verify_chain
 
 
 def _chain(n: int) -> list[dict[str, Any]]:
@@ -26,6 +26,16 @@ def test_hash_is_stable_and_ignores_sub_second_precision() -> None:
     row = _chain(1)[0]
     assert row_hash(row) == row["row_hash"]
     assert row_hash({**row, "performed_at": row["performed_at"].replace(microsecond=5)}) == row["row_hash"]
+
+
+def test_hash_is_sha256_of_the_canonical_json_of_the_payload_whatever_the_values() -> None:
+    # row_hash writes the JSON itself for speed; it must be canonical_json's, byte for byte.
+    row = _chain(1)[0]
+    for changes in ({}, {"note": 'naïve "quoted" \\ back\nslash ø ł ß \u2028 \x00 😀'}, {"credential_id": None},
+                    {"sequence": 10**20, "performed_by_id": -3}, {"reference": True, "note": 1.5},
+                    {"user_id": 0, "previous_hash": "f" * 64}, {"source": ["a", {"b": None}]}):
+        changed = {**row, **changes}
+        assert row_hash(changed) == sha256_text(canonical_json(chained_payload(changed))), changes
 
 
 def test_intact_chain_has_no_breaks() -> None:
