@@ -68,7 +68,7 @@ def _no_java_no_maven_env(tmp_path: Path, bin_dir: Path) -> dict[str, str]:
             continue
         for name in os.listdir(directory):
             hidden = name.startswith(("java", "mvn", "jar", "jshell", "keytool")) or name in {"jlink", "jmod", "jrunscript"}
-            if not hidden and not (bin_dir / name).exists():
+            if not hidden and not os.path.lexists(bin_dir / name):  # /bin and /usr/bin may be one folder
                 (bin_dir / name).symlink_to(os.path.join(directory, name))
     env["PATH"] = str(bin_dir)
     return env
