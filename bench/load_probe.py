@@ -182,9 +182,20 @@ class Spy:
 
 
 def _lines(path: Path) -> list[str]:
-    """Return the non-empty lines of a py-spy raw file."""
+    """Return the samples of a py-spy raw file, one ``stack count`` per entry.
+
+    A frame name may hold a newline (Jinja names compiled template code after its source), which splits one sample
+    over several lines: those are joined back until the line ends with its count.
+    """
     with contextlib.suppress(OSError):
-        return [line for line in path.read_text().splitlines() if line.strip()]
+        samples: list[str] = []
+        pending = ""
+        for line in path.read_text().splitlines():
+            pending = f"{pending}\\n{line}" if pending else line
+            if pending.strip() and pending.rpartition(" ")[2].isdigit():
+                samples.append(pending)
+                pending = ""
+        return samples
     return []
 
 

@@ -135,3 +135,12 @@ def test_the_locust_users_load_in_the_bench_venv() -> None:
                            text=True, timeout=60, check=False)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split()[-3:] == ["Browsing", "Patient", "Practitioner"]
+
+
+def test_a_py_spy_sample_whose_frame_name_holds_a_newline_is_read_as_one_sample(tmp_path: Path) -> None:
+    # Jinja names compiled template code after its source, so a frame may span lines in py-spy's raw output.
+    raw = tmp_path / "gil.txt"
+    raw.write_text("handle (waitress/task.py:42);render (app.py:9) 3\nroot (t.py:1);<h3>\n</a></h3> (tpl:4) 2\n\n")
+    probe = _module("load_probe")
+    samples = probe._lines(raw)
+    assert [probe._split(line)[1] for line in samples] == [3, 2]
