@@ -392,7 +392,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ramp", type=float, default=5.0, help="seconds to start a step's users; not measured")
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds of unmeasured load before the steps")
     parser.add_argument("--max-requests", type=int, default=20_000, help="stop a step after this many requests")
-    parser.add_argument("--pacing", type=float, default=1.0, help="seconds between one user's task starts")
+    parser.add_argument("--pacing", type=float, default=1.0,
+                        help="mean seconds between one user's task starts (a Poisson process per user)")
     parser.add_argument("--threads", type=int, default=8, help="waitress threads per web process")
     parser.add_argument("--processes", type=int, default=1, help="web processes (visitors stick to one each)")
     parser.add_argument("--patients", type=int, default=60)

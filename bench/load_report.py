@@ -100,7 +100,7 @@ def backend_report(kind: str, args: argparse.Namespace, results: list[StepResult
     """Return the report of one backend: latency table, per-type table, CPU table, sustained rate, bottleneck."""
     lines = [f"== {kind}: {args.practitioners} practitioners, {args.processes} web process(es) x {args.threads} "
              f"waitress threads, SQLite, outbox worker in its own process; steps of {args.step:.0f}s "
-             f"(first {args.ramp:.0f}s not measured), one task per user every {args.pacing:.1f}s"]
+             f"(first {args.ramp:.0f}s not measured), each user starting tasks at random moments (Poisson), one per {args.pacing:.1f}s on average"]
     lines += ["", "| users | offered tasks/s | achieved req/s | overall p50/p95/p99 ms | requests | errors "
               "| load avg before/after |", "|---|---|---|---|---|---|---|"]
     for r in results:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-from locust import HttpUser, between, constant_pacing, events, task
+from locust import HttpUser, between, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_mix import (  # noqa: E402
@@ -29,6 +29,7 @@ from load_mix import (  # noqa: E402
     expected_search_statuses,
     listing_edit,
     own_form_fields,
+    poisson_pacing,
     profile_path,
     require_loopback,
     search_page_path,
@@ -71,7 +72,7 @@ def _load_plan(environment: Any, **_: Any) -> None:
     PLAN.update(json.loads(Path(environment.parsed_options.plan).read_text()))
     for user_class in environment.user_classes:
         user_class.weight = PLAN["weights"][user_class.__name__]
-        user_class.wait_time = constant_pacing(PLAN["pacing_s"])
+        user_class.wait_time = poisson_pacing(PLAN["pacing_s"])
 
 
 @events.request.add_listener

@@ -8,6 +8,7 @@ Locust itself is a bench tool installed in .venv-bench only; the one test that i
 from __future__ import annotations
 
 import importlib.util
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,29 @@ def test_a_py_spy_sample_whose_frame_name_holds_a_newline_is_read_as_one_sample(
     probe = _module("load_probe")
     samples = probe._lines(raw)
     assert [probe._split(line)[1] for line in samples] == [3, 2]
+
+
+def test_each_visitor_starts_tasks_at_random_moments_on_the_mean_pacing_and_never_in_a_catch_up_burst() -> None:
+    now = [100.0]
+    wait_time = mix.poisson_pacing(1.0, clock=lambda: now[0])
+
+    class User:
+        rng = random.Random(7)
+
+    user, waits = User(), []
+    for _ in range(4000):
+        waits.append(wait_time(user))
+        now[0] += waits[-1]  # the task itself takes no time
+    assert 0.95 < sum(waits) / len(waits) < 1.05
+    assert min(waits) >= 0.0
+    assert len({round(wait, 6) for wait in waits}) > 3900, "lock-step pacing keeps every user in phase"
+    # Two visitors spawned in the same instant do not stay in phase.
+    other = User()
+    other.rng = random.Random(8)
+    assert wait_time(other) != wait_time(User())
+    # A task that ran 5 s late does not make the user fire its missed starts back to back.
+    late = User()
+    wait_time(late)
+    now[0] += 5.0
+    wait = wait_time(late)
+    assert wait > 0.0 and late._next_start == pytest.approx(now[0] + wait)
