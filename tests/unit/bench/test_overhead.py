@@ -25,3 +25,10 @@ def test_the_table_shows_the_overhead_percentiles_and_the_targets_judge_them(ben
     assert "  [MISS] elasticsearch: overhead p50 50.50 ms <= 2.5 ms (API minus raw engine, paired)" in lines
     fast = bench.BackendResult("embedded", overhead_by_query=[1.0, 2.0, 3.0])
     assert any(line.startswith("  [PASS] embedded: overhead p95") for line in bench.targets([fast], 100_000))
+
+
+def test_each_query_keeps_the_median_of_its_pairs_over_the_api_passes(bench: ModuleType) -> None:
+    # Query 0's engine jittered once (its 9.0 ms pair); query 1 errored in one pass; query 2 never paired.
+    passes = [[2.0, None, None], [9.0, 3.0, None], [2.5, 4.0, None]]
+    assert bench.median_overhead(passes) == [2.5, 3.5, None]
+    assert bench.median_overhead([[1.0, None]]) == [1.0, None]
