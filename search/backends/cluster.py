@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from search.backends.bulk import bulk_until_acknowledged, retryable
 from search.query import build_search_body
@@ -58,6 +59,9 @@ REINDEX_CHUNK = 2000
 # Empty arrays are dropped by filter_path too, so readers use .get().
 SEARCH_FILTER_PATH = ("took,hits.total.value,hits.hits._id,hits.hits._score,hits.hits.sort,hits.hits.highlight,"
                       "aggregations.*.buckets.key,aggregations.*.buckets.doc_count")
+# A shard whose copies all failed makes the search fail (503, retried) rather than answer with fewer hits.
+SEARCH_PARAMS = {"filter_path": SEARCH_FILTER_PATH, "allow_partial_search_results": "false"}
+JSON_HEADERS = {"accept": "application/json", "content-type": "application/json"}
 # Threads sending a rebuild's bulk requests while the calling thread builds the next documents.
 REINDEX_SENDERS = 2
 # Bulk writes may take longer than a search; they get their own, longer timeout.
@@ -172,9 +176,12 @@ class _ElasticsearchAdapter:
         self.admin.options(ignore_status=404).indices.delete(index=name)
 
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        # A shard whose copies all failed makes the search fail (503, retried) rather than answer with fewer hits.
-        return dict(self.client.search(index=index, body=body, filter_path=SEARCH_FILTER_PATH,
-                                       allow_partial_search_results=False))
+        # The body encoded here and sent through the client's perform_request: the same node selection, retries and
+        # errors as client.search(), without its per-call parameter rewriting (about 0.06 ms of a 0.8 ms call).
+        payload = json.dumps(body, default=self.json_default, separators=(",", ":")).encode()
+        response = self.client.perform_request("POST", f"/{quote(index, safe='')}/_search", params=SEARCH_PARAMS,
+                                               headers=JSON_HEADERS, body=payload)
+        return dict(response.body)
 
     def count(self, index: str) -> int:
         return int(self.client.count(index=index)["count"])
@@ -228,6 +235,12 @@ class _OpenSearchAdapter(_ElasticsearchAdapter):
 
     def create_index(self, name: str, settings: dict[str, Any]) -> None:
         self.admin.indices.create(index=name, body={"settings": settings, "mappings": {**MAPPINGS, "_meta": INDEX_META}})
+
+    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        # opensearch-py's transport takes a str body as it is (the client's serializer would encode a dict again).
+        payload = json.dumps(body, default=self.json_default, separators=(",", ":"))
+        return dict(self.client.transport.perform_request("POST", f"/{quote(index, safe='')}/_search",
+                                                          params=SEARCH_PARAMS, body=payload))
 
     def put_mappings(self, index: str) -> None:
         self.admin.indices.put_mapping(index=index, body=MAPPINGS)
