@@ -9,22 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.load_probe import CpuWindow, Profile
+from bench.stats import percentile
 
 TARGET_P95_MS = 100.0
 NAMES = ("search page", "api search", "profile", "suggest", "home", "sign-in form", "sign-in", "request form",
          "request send", "inbox", "listing form", "listing save")
 WRITES = ("sign-in", "request send", "listing save")
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Return the ``pct`` percentile with linear interpolation (as bench/search.py)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 @dataclass

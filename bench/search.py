@@ -49,6 +49,7 @@ from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from directory import create_app  # noqa: E402
 from directory.cli import freeze_startup_heap  # noqa: E402
 from directory.errors import DomainError  # noqa: E402
@@ -98,17 +99,6 @@ OVERHEAD_PAIRS = 3
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Return the ``pct`` percentile of ``values`` with linear interpolation (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 @dataclass
