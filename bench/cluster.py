@@ -34,7 +34,8 @@ from flask import Flask  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bench.cluster_stream import Sample, Stream, lost_writes, retry_when_locked  # noqa: E402
-from bench.search import _seeded, _workdir, build_mix, percentile, sample_last_names, say  # noqa: E402
+from bench.search import _seeded, _workdir, build_mix, sample_last_names, say  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from directory import create_app  # noqa: E402
 from directory.extensions import db  # noqa: E402
 from directory.indexing.services import reindex_all  # noqa: E402
