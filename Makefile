@@ -50,7 +50,7 @@ run: $(RUN_STAMP) $(VENDOR)
 	PORT=$(PORT) $(FLASK) serve
 
 ## Run lint, type checks and the whole test suite (on SQLite, and its database-facing part on PostgreSQL alongside).
-test: $(DEV_STAMP) system-deps lint typecheck pytest-both
+test: $(DEV_STAMP) system-deps lint typecheck bench-venv pytest-both
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -73,7 +73,8 @@ pytest-both: $(DEV_STAMP) $(AXE) $(VENDOR)
 engine: $(DEV_STAMP)
 	$(BIN)/python -m engine start all
 
-## Locust and py-spy for bench/load.py, in .venv-bench (the `bench` extra; never installed by run or test).
+## Locust and py-spy for bench/load.py, in .venv-bench (the `bench` extra; never installed by `make run`;
+## `make test` builds it, about 12 s, so CI runs bench/locustfile.py under the real Locust).
 BENCH_VENV := .venv-bench
 bench-venv: $(BENCH_VENV)/.installed
 $(BENCH_VENV)/.installed: pyproject.toml

@@ -22,6 +22,7 @@ from directory.accounts.passwords import hash_password
 from directory.extensions import db
 from directory.referrals.models import Referral
 from tests import factories
+from tests.conftest import require
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 PASSWORD = "correct horse battery staple"
@@ -130,7 +131,7 @@ Line one</textarea>
 def test_the_locust_users_load_in_the_bench_venv() -> None:
     locust = BENCH.parent / ".venv-bench" / "bin" / "locust"
     if not locust.exists():
-        pytest.skip("Locust lives in .venv-bench (make bench-venv), a bench tool: not required, not even in CI")
+        require("Locust lives in .venv-bench: run `make bench-venv` (make test builds it)")
     # In a process of its own: importing Locust monkey-patches the interpreter with gevent.
     shown = subprocess.run([str(locust), "-f", str(BENCH / "locustfile.py"), "--list"], capture_output=True,
                            text=True, timeout=60, check=False)
