@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import threading
 import time
@@ -14,7 +15,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from directory.errors import is_database_locked
+from directory.errors import is_busy_or_unreachable, is_database_locked
 from directory.extensions import db, search
 from directory.indexing import services as indexing
 from directory.vetting.heads_cli import sign_heads_and_report
@@ -38,6 +39,41 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(search_group)
     app.cli.add_command(serve_command)
+    for command in app.cli.commands.values():
+        _reporting_database_trouble(command)
+
+
+def _reporting_database_trouble(command: click.Command) -> None:
+    """Make ``command`` (each of a group's) end with one clear line, not a traceback, on a busy or lost database.
+
+    The commands that know better (bootstrap, search sync) say more themselves; this covers the rest, e.g.
+    `flask search status` or a vetting run while another process holds SQLite's lock. Idempotent: the command
+    objects are shared by every app the process creates.
+    """
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _reporting_database_trouble(sub)
+        return
+    callback = command.callback
+    if callback is None or getattr(callback, "reports_database_trouble", False):
+        return
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except OperationalError as exc:
+            if not is_busy_or_unreachable(exc):
+                raise
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise click.ClickException(DATABASE_BUSY.format(reason=reason)) from None
+
+    run.reports_database_trouble = True  # type: ignore[attr-defined]
+    command.callback = run
+
+
+DATABASE_BUSY = ("the database is busy or unreachable ({reason}): another process may hold its lock, or the server "
+                 "is down. Whatever this command had already committed stays; run it again in a moment.")
 
 
 def _database_error(exc: SQLAlchemyError) -> click.ClickException:

@@ -142,7 +142,7 @@ def is_database_locked(error: Any) -> bool:
     return "database is locked" in str(getattr(error, "orig", error)).lower()
 
 
-def _is_busy_or_unreachable(error: Any) -> bool:
+def is_busy_or_unreachable(error: Any) -> bool:
     """Tell whether a database error means 'try again' (a lock or a lost server), not a bug."""
     return any(word in str(getattr(error, "orig", error)).lower() for word in BUSY_OR_UNREACHABLE)
 
@@ -184,7 +184,7 @@ def register_error_handlers(app: Any) -> None:
         # after a skipped migration) is a bug and stays a logged 500.
         from directory.extensions import db
 
-        if not (error.connection_invalidated or _is_busy_or_unreachable(error)):
+        if not (error.connection_invalidated or is_busy_or_unreachable(error)):
             raise error
         if is_database_locked(error):  # another writer held the lock past the busy timeout: expected, no traceback
             app.logger.warning("database locked: %s %s answered 503", request.method, request.path)

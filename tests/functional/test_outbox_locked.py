@@ -84,3 +84,25 @@ def test_the_serve_worker_keeps_going_through_a_lock(sqlite_url: str, tmp_path: 
             stop.set()
             worker.join(timeout=30)
         assert in_app_context(app, lambda: indexing.outbox_status().pending) == 0
+
+
+def test_a_command_without_lock_handling_of_its_own_says_the_database_is_busy_instead_of_a_traceback(
+        sqlite_url: str, tmp_path: Path) -> None:
+    with extra_app(sqlite_url, tmp_path, SQLITE_BUSY_TIMEOUT_S=0.2) as app:
+        in_app_context(app, lambda: search.backend().ensure_index())
+        # EXCLUSIVE locking mode shuts readers out too: even `search status`, which only reads, meets the lock.
+        with lock_held(sqlite_url, readers_too=True):
+            status = app.test_cli_runner().invoke(args=["search", "status"])
+            admin = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "a@example.org",
+                                                       "--name", "A Admin", "--password", "locked out for a moment 2026"])
+        for result in (status, admin):
+            assert result.exit_code == 1, result.output
+            assert "the database is busy or unreachable (database is locked)" in result.output
+            assert "Traceback" not in result.output and result.exception is not None
+        # Once the lock is gone the same commands work, and registering the commands again (each app does) did not
+        # wrap them twice.
+        assert app.test_cli_runner().invoke(args=["search", "status"]).exit_code == 0
+    with extra_app(sqlite_url, tmp_path, SQLITE_BUSY_TIMEOUT_S=0.2) as again:
+        callback = again.cli.commands["search"].commands["status"].callback  # type: ignore[attr-defined]
+        assert callback.reports_database_trouble
+        assert not getattr(callback.__wrapped__, "reports_database_trouble", False), "wrapped twice"
