@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -42,6 +42,13 @@ login_manager = LoginManager()
 login_manager.login_view = "accounts.sign_in"
 login_manager.login_message = "Please sign in to continue."
 limiter = Limiter(key_func=get_remote_address)
+
+
+@limiter.request_filter
+def _second_pass_of_a_busy_post() -> bool:
+    """Exempt the read-only second pass of a post the busy database refused (errors._form_as_sent): the first pass
+    was already counted, and counting the same post twice would spend a visitor's limit on our lock."""
+    return bool(g.get("database_busy"))
 talisman = Talisman()
 
 

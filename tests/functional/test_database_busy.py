@@ -131,3 +131,23 @@ def test_a_post_whose_view_writes_outside_run_action_gets_the_plain_503(sqlite_u
         assert response.status_code == 503
         assert "your change was not saved. Please go back" in response.get_data(as_text=True)
         assert client.post("/sign-in", data=attempt).status_code == 401, "once the lock is gone, the usual answer"
+
+
+def test_a_busy_post_counts_once_against_the_visitors_rate_limit(sqlite_url: str, tmp_path: Path) -> None:
+    # /confirm/resend allows 5 posts a minute. Each busy post is answered by a read-only second pass of the same
+    # request; counted twice, three busy posts would spend six and the next post would be refused (429).
+    with extra_app(sqlite_url, tmp_path, SQLITE_BUSY_TIMEOUT_S=0.2, RATELIMIT_ENABLED=True) as app:
+        def unconfirmed() -> str:
+            user = factories.patient(email="waiting@example.org", email_confirmed_at=None)
+            db.session.commit()
+            return str(user.email)
+        email = in_app_context(app, unconfirmed)
+        client = app.test_client()
+        url = "/confirm/resend"
+        token = csrf_from(client.get(url).get_data(as_text=True))
+        with lock_held(sqlite_url):
+            busy = [client.post(url, data={"csrf_token": token, "email": email}) for _ in range(3)]
+        assert [r.status_code for r in busy] == [503, 503, 503]
+        after = [client.post(url, data={"csrf_token": token, "email": email}).status_code for _ in range(2)]
+        assert all(status != 429 for status in after), after
+        assert client.post(url, data={"csrf_token": token, "email": email}).status_code == 429, "the sixth is over"
