@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import random
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from operator import itemgetter
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import Dialect, Table, func, insert, select, text
+from sqlalchemy import Table, func, select, text
 
+from directory.bulk_load import bulk_load, fresh_load, insert_rows
 from directory.clock import today as clock_today
 from directory.clock import utcnow
 from directory.extensions import db
@@ -53,8 +51,6 @@ REVIEW_LINES = [
     "Not much change for my knee yet, but friendly and professional.", "Moxibustion was warm and relaxing.",
 ]
 CHUNK = 2000
-# SQLite's page cache during a seed (KiB; the default is 2 MB): 1M practitioners write 4 GB.
-BULK_CACHE_KIB = 256 * 1024
 # The tables whose ids the seed assigns itself (rows reference each other before they are inserted).
 SEEDED_TABLES = ("practitioner", "location", "opening_hours", "credential", "verification_check", "review",
                  "review_revision")
@@ -62,6 +58,12 @@ SEEDED_SUSPENSION_REASON = "demo data: suspended while a complaint is investigat
 # Faker's weighted pickers cost ~70 µs a call; drawing pools once per locale and picking
 # from them with the seeded RNG keeps 100k practitioners well inside two minutes.
 POOL_SIZE = {"first": 300, "last": 600, "street": 300}
+
+
+TABLE_ORDER: list[Table] = [
+    Practitioner.__table__, Location.__table__, OpeningHours.__table__, practitioner_method, practitioner_condition,
+    practitioner_language, Credential.__table__, VerificationCheck.__table__, Review.__table__, ReviewRevision.__table__,
+]  # type: ignore[list-item]
 
 
 @dataclass(frozen=True)
@@ -130,60 +132,41 @@ class IdCounters:
 
 
 def seed_practitioners(count: int, seed: int, progress: Callable[[int], None] | None = None) -> int:
-    """Insert ``count`` demo practitioners with everything around them; return how many."""
+    """Insert ``count`` demo practitioners with everything around them; return how many.
+
+    Into a fresh SQLite database (the session idle, the tables empty) the seed commits its own work, written
+    without the write-ahead log (bulk_load.fresh_load); otherwise the caller commits, as always.
+    """
+    fresh = not db.session().in_transaction()
     rng = random.Random(seed)
     pools = {country: NamePool.draw(locale, country, seed + i) for i, (country, locale) in enumerate(LOCALES.items())}
     vocab = _vocabulary_ids()
     ids = IdCounters({t: _next_id(t) for t in SEEDED_TABLES})
     today, now = clock_today(), utcnow().replace(microsecond=0)
     places = sample_places(rng, count)
-    with _bulk_load():
-        written = _seed_chunks(places, rng, pools, vocab, ids, today, now, progress)
-    refresh_statistics()
-    return written
+    with fresh_load(fresh and all(next_id == 1 for next_id in ids.next_ids.values())):
+        with bulk_load(TABLE_ORDER, count):
+            suspended = _seed_chunks(places, rng, pools, vocab, ids, today, now, progress)
+        # After the indexes are back: a decision reads the practitioner's credentials and checks.
+        _record_suspensions(suspended)
+        refresh_statistics()
+    return len(places)
 
 
 def _seed_chunks(places: list[Place], rng: random.Random, pools: dict[str, NamePool], vocab: dict[str, dict[str, int]],
-                 ids: IdCounters, today: date, now: datetime, progress: Callable[[int], None] | None) -> int:
-    """Write the practitioners at ``places`` chunk by chunk; return how many."""
-    written = 0
+                 ids: IdCounters, today: date, now: datetime, progress: Callable[[int], None] | None) -> list[int]:
+    """Write the practitioners at ``places`` chunk by chunk; return the ids of those the demo suspends."""
+    suspended: list[int] = []
     for start in range(0, len(places), CHUNK):
         batch = Batch()
-        suspended = [pid for place in places[start:start + CHUNK]
-                     if (pid := _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place, vocab,
-                                              today, now))]
-        _insert_batch(batch)
+        suspended.extend(pid for place in places[start:start + CHUNK]
+                         if (pid := _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place, vocab,
+                                                  today, now)))
+        insert_rows(TABLE_ORDER, batch.rows)
         _advance_sequences()
-        _record_suspensions(suspended)
-        written += len(places[start:start + CHUNK])
         if progress:
             progress(len(places[start:start + CHUNK]))
-    return written
-
-
-@contextmanager
-def _bulk_load() -> Iterator[None]:
-    """Pause the cyclic garbage collector and give SQLite a large page cache for the seed; restore both after.
-
-    The seed keeps millions of objects alive (the places, one chunk's rows) and makes no reference cycles, so
-    each full collection walked them all for nothing (12% of the CPU time). The random keys
-    (verification_check.row_hash, unique) touch a different index page per row; with SQLite's default 2 MB
-    cache each such page was written out and read back many times in the seed's one transaction.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    connection = db.session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    previous = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one()) if sqlite else 0
-    if sqlite:
-        connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        if sqlite:
-            connection.exec_driver_sql(f"PRAGMA cache_size = {previous}")
-        if collecting:
-            gc.enable()
+    return suspended
 
 
 def _record_suspensions(practitioner_ids: list[int]) -> None:
@@ -225,51 +208,6 @@ def _vocabulary_ids() -> dict[str, dict[str, int]]:
         "methods": dict(db.session.execute(select(Method.slug, Method.id)).all()),  # type: ignore[arg-type]
         "conditions": dict(db.session.execute(select(Condition.slug, Condition.id)).all()),  # type: ignore[arg-type]
     }
-
-
-TABLE_ORDER: list[Table] = [
-    Practitioner.__table__, Location.__table__, OpeningHours.__table__, practitioner_method, practitioner_condition,
-    practitioner_language, Credential.__table__, VerificationCheck.__table__, Review.__table__, ReviewRevision.__table__,
-]  # type: ignore[list-item]
-
-
-def _insert_batch(batch: Batch) -> None:
-    """Insert one chunk's rows, parents before children."""
-    connection = db.session.connection()
-    for table in TABLE_ORDER:
-        rows = batch.rows.get(table.name)
-        if not rows:
-            continue
-        if connection.dialect.name == "sqlite":
-            sql, params = _driver_insert(table, connection.dialect, rows)
-            connection.exec_driver_sql(sql, params)
-        else:  # PostgreSQL: Core batches the rows into multi-row INSERTs (insertmanyvalues), already fast
-            db.session.execute(insert(table), rows)
-
-
-def _driver_insert(table: Table, dialect: Dialect, rows: list[dict[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
-    """Return an INSERT for the driver and its rows as tuples, converted as Core would convert them.
-
-    Core's executemany compiles the parameters of each row dict value by value in Python; here each column
-    is converted at once with the same bind processors (SQLite stores dates as text in SQLAlchemy's format),
-    and a column the rows leave out gets its scalar default, as Core gives it. The stored rows are the same.
-    """
-    names = list(rows[0])
-    columns: list[Any] = list(zip(*map(itemgetter(*names), rows), strict=True))
-    for index, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            columns[index] = list(map(process, columns[index]))
-    for column in table.c:
-        if column.name not in names and column.default is not None:
-            if not column.default.is_scalar:
-                raise ValueError(f"seed rows for {table.name} leave out {column.name}, whose default is computed")
-            names.append(column.name)
-            columns.append([column.default.arg] * len(rows))  # type: ignore[attr-defined]
-    quote = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 (our names)
-           f"VALUES ({', '.join('?' * len(names))})")
-    return sql, list(zip(*columns, strict=True))
 
 
 def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, place: Place,

@@ -1,0 +1,191 @@
+"""Write the demo seed's rows in bulk: driver executemany on SQLite, and the settings a fresh load can afford."""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, cast
+
+from sqlalchemy import Connection, Dialect, Table, insert
+
+from directory.extensions import db
+
+# SQLite's page cache during a seed (KiB; the default is 2 MB): 1M practitioners write 12 GB. The random
+# unique key (verification_check.row_hash) touches a different index page per row, so the cache grows with the
+# seed, up to what the index needs at 1M (~1.4 GB).
+BULK_CACHE_KIB = 256 * 1024
+BULK_CACHE_KIB_PER_PRACTITIONER = 2
+BULK_CACHE_KIB_MAX = 2 * 1024 * 1024
+
+
+# A fresh load writes the database file once, without the write-ahead log (which holds every page and then
+# copies it into the file: 12 GB twice at 1M). Rolling back still works (the journal is in memory); a crash
+# mid-seed leaves a broken file, acceptable only for a database that held nothing.
+FRESH_JOURNAL_MODE = "MEMORY"
+
+
+@dataclass(frozen=True)
+class DeferredIndex:
+    """A secondary index dropped for the load and built again, from its own definition, at the end."""
+
+    name: str
+    sql: str
+
+
+def cache_kib(count: int) -> int:
+    """Return the page cache (KiB) for seeding ``count`` practitioners."""
+    return min(BULK_CACHE_KIB_MAX, max(BULK_CACHE_KIB, count * BULK_CACHE_KIB_PER_PRACTITIONER))
+
+
+@contextmanager
+def bulk_load(tables: Sequence[Table], count: int) -> Iterator[list[DeferredIndex]]:
+    """Pause the cyclic garbage collector, enlarge SQLite's page cache and defer the empty tables' indexes.
+
+    Yield the deferred indexes; they are built again when the block ends without an error (on an error the
+    caller's rollback undoes their drop, as SQLite's DDL is transactional). Both settings are restored.
+
+    The seed keeps millions of objects alive (the places, one chunk's rows) and makes no reference cycles, so
+    each full collection walked them all for nothing (12% of the CPU time). The random keys
+    (verification_check.row_hash, unique) touch a different index page per row; with SQLite's default 2 MB
+    cache each such page was written out and read back many times in the seed's one transaction.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    connection = db.session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    previous = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one()) if sqlite else 0
+    try:
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA cache_size = -{cache_kib(count)}")
+        deferred = drop_secondary_indexes(connection, tables) if sqlite else []
+        yield deferred
+        build_indexes(connection, deferred)
+    finally:
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA cache_size = {previous}")
+        if collecting:
+            gc.enable()
+
+
+@contextmanager
+def fresh_load(fresh: bool) -> Iterator[bool]:
+    """For a load into a fresh SQLite database, write without the WAL and commit in the block; restore after.
+
+    ``fresh`` means the session was idle (nothing of the caller's is uncommitted) and the tables to load are
+    empty. Then the block runs in a transaction of its own with journal_mode MEMORY and synchronous OFF, and
+    is committed at its end (the journal mode can only change outside a transaction); the caller's commit
+    that follows commits nothing. Yield whether the journal was switched: it stays WAL when another
+    connection has the file open (a running site must keep its WAL), or when not ``fresh``.
+    """
+    connection = db.session.connection()
+    # A session inside someone else's transaction (a test's) begins with a savepoint: not ours to commit.
+    if not fresh or connection.dialect.name != "sqlite" or connection.in_nested_transaction():
+        yield False
+        return
+    raw = cast(sqlite3.Connection, connection.connection.dbapi_connection)
+    # The session's transaction has just begun (our BEGIN, nothing read yet): end it, switch, begin again.
+    raw.commit()
+    journal, synchronous = raw.execute("PRAGMA journal_mode").fetchone()[0], raw.execute("PRAGMA synchronous").fetchone()[0]
+    switched = _switch_journal(raw, FRESH_JOURNAL_MODE)
+    if switched:
+        raw.execute("PRAGMA synchronous = OFF")
+    raw.execute("BEGIN")
+    try:
+        yield switched
+        db.session.flush()
+        raw.commit()
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        if switched:
+            _switch_journal(raw, journal)
+            raw.execute(f"PRAGMA synchronous = {int(synchronous)}")
+        raw.execute("BEGIN")  # the session's transaction goes on, as SQLAlchemy believes
+
+
+def _switch_journal(raw: sqlite3.Connection, mode: str) -> bool:
+    """Set the journal mode of ``raw`` (outside a transaction); return False when another connection prevents it."""
+    timeout = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    raw.execute("PRAGMA busy_timeout = 0")  # leaving WAL needs the file to itself: ask once, do not wait
+    try:
+        current = raw.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0]
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        return False
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+    if str(current).upper() != mode.upper():
+        raise RuntimeError(f"SQLite kept journal_mode {current} instead of {mode}")
+    return True
+
+
+def drop_secondary_indexes(connection: Connection, tables: Sequence[Table]) -> list[DeferredIndex]:
+    """Drop the non-unique indexes of those ``tables`` that are empty; return them, to be built again.
+
+    One sorted build at the end is cheaper than keeping each index up to date row by row. Unique constraints
+    stay (they guard the data while it is written): on SQLite they are part of the table (sqlite_autoindex_*).
+    Only empty tables: an index over existing rows would be dropped and rebuilt for a small addition.
+    """
+    empty = [t.name for t in tables if connection.exec_driver_sql(
+        f'SELECT NOT EXISTS (SELECT 1 FROM "{t.name}")').scalar_one()]  # noqa: S608 (our table names)
+    if not empty:
+        return []
+    rows = connection.exec_driver_sql("SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' "
+                                      "AND sql IS NOT NULL ORDER BY tbl_name, name").all()
+    deferred = [DeferredIndex(str(name), str(sql)) for table, name, sql in rows
+                if table in empty and not str(sql).upper().startswith("CREATE UNIQUE")]
+    for index in deferred:
+        connection.exec_driver_sql(f'DROP INDEX "{index.name}"')
+    return deferred
+
+
+def build_indexes(connection: Connection, indexes: Sequence[DeferredIndex]) -> None:
+    """Build ``indexes`` again from their stored definitions, so the schema is the migrations' own."""
+    for index in indexes:
+        connection.exec_driver_sql(index.sql)
+
+
+def insert_rows(tables: Sequence[Table], rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert each table's ``rows`` in the order of ``tables`` (parents before children)."""
+    connection = db.session.connection()
+    for table in tables:
+        batch = rows.get(table.name)
+        if not batch:
+            continue
+        if connection.dialect.name == "sqlite":
+            sql, params = driver_insert(table, connection.dialect, batch)
+            connection.exec_driver_sql(sql, params)
+        else:  # PostgreSQL: Core batches the rows into multi-row INSERTs (insertmanyvalues), already fast
+            db.session.execute(insert(table), batch)
+
+
+def driver_insert(table: Table, dialect: Dialect, rows: list[dict[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
+    """Return an INSERT for the driver and its rows as tuples, converted as Core would convert them.
+
+    Core's executemany compiles the parameters of each row dict value by value in Python; here each column
+    is converted at once with the same bind processors (SQLite stores dates as text in SQLAlchemy's format),
+    and a column the rows leave out gets its scalar default, as Core gives it. The stored rows are the same.
+    """
+    names = list(rows[0])
+    columns: list[Any] = list(zip(*map(itemgetter(*names), rows), strict=True))
+    for index, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            columns[index] = list(map(process, columns[index]))
+    for column in table.c:
+        if column.name not in names and column.default is not None:
+            if not column.default.is_scalar:
+                raise ValueError(f"seed rows for {table.name} leave out {column.name}, whose default is computed")
+            names.append(column.name)
+            columns.append([column.default.arg] * len(rows))  # type: ignore[attr-defined]
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 (our names)
+           f"VALUES ({', '.join('?' * len(names))})")
+    return sql, list(zip(*columns, strict=True))
+
