@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
@@ -151,29 +151,43 @@ def build_indexes(connection: Connection, indexes: Sequence[DeferredIndex]) -> N
         connection.exec_driver_sql(index.sql)
 
 
-def insert_rows(tables: Sequence[Table], rows: dict[str, list[dict[str, Any]]]) -> None:
+@dataclass(frozen=True)
+class Rows:
+    """One table's rows for executemany: the column names, and each row's values in that order."""
+
+    names: tuple[str, ...]
+    values: list[tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, rows: list[dict[str, Any]]) -> Rows:
+        """Return dict rows (all with the same keys) as tuples."""
+        names = tuple(rows[0])
+        return cls(names, list(map(itemgetter(*names), rows)) if len(names) > 1 else [(r[names[0]],) for r in rows])
+
+
+def insert_rows(tables: Sequence[Table], rows: Mapping[str, Rows]) -> None:
     """Insert each table's ``rows`` in the order of ``tables`` (parents before children)."""
     connection = db.session.connection()
     for table in tables:
         batch = rows.get(table.name)
-        if not batch:
+        if batch is None or not batch.values:
             continue
         if connection.dialect.name == "sqlite":
             sql, params = driver_insert(table, connection.dialect, batch)
             connection.exec_driver_sql(sql, params)
         else:  # PostgreSQL: Core batches the rows into multi-row INSERTs (insertmanyvalues), already fast
-            db.session.execute(insert(table), batch)
+            db.session.execute(insert(table), [dict(zip(batch.names, values, strict=True)) for values in batch.values])
 
 
-def driver_insert(table: Table, dialect: Dialect, rows: list[dict[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
-    """Return an INSERT for the driver and its rows as tuples, converted as Core would convert them.
+def driver_insert(table: Table, dialect: Dialect, rows: Rows) -> tuple[str, list[tuple[Any, ...]]]:
+    """Return an INSERT for the driver and the rows' values, converted as Core would convert them.
 
     Core's executemany compiles the parameters of each row dict value by value in Python; here each column
     is converted at once with the same bind processors (SQLite stores dates as text in SQLAlchemy's format),
     and a column the rows leave out gets its scalar default, as Core gives it. The stored rows are the same.
     """
-    names = list(rows[0])
-    columns: list[Any] = list(zip(*map(itemgetter(*names), rows), strict=True))
+    names = list(rows.names)
+    columns: list[Any] = list(zip(*rows.values, strict=True))
     for index, name in enumerate(names):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
@@ -183,9 +197,8 @@ def driver_insert(table: Table, dialect: Dialect, rows: list[dict[str, Any]]) ->
             if not column.default.is_scalar:
                 raise ValueError(f"seed rows for {table.name} leave out {column.name}, whose default is computed")
             names.append(column.name)
-            columns.append([column.default.arg] * len(rows))  # type: ignore[attr-defined]
+            columns.append([column.default.arg] * len(rows.values))  # type: ignore[attr-defined]
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 (our names)
            f"VALUES ({', '.join('?' * len(names))})")
     return sql, list(zip(*columns, strict=True))
-

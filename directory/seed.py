@@ -8,12 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from faker import Faker
 from sqlalchemy import Table, func, select, text
 
-from directory.bulk_load import bulk_load, fresh_load, insert_rows
+from directory.bulk_load import Rows, bulk_load, fresh_load, insert_rows
 from directory.clock import today as clock_today
 from directory.clock import utcnow
 from directory.extensions import db
@@ -31,7 +32,7 @@ from directory.models import (
 )
 from directory.practitioners.models import practitioner_condition, practitioner_language, practitioner_method
 from directory.practitioners.slugs import slugify
-from directory.vetting.chain import row_hash, sha256_text
+from directory.vetting.chain import canonical_json, sha256_text
 from directory.vetting.decisions import suspend
 from directory.vetting.sources import registry
 from directory.vetting.status import CredentialFacts, VettingFacts, compute_status, verified_since
@@ -112,10 +113,19 @@ class Batch:
     """Rows for one chunk of practitioners, per table, ready for executemany."""
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rows_by_position: dict[str, Rows] = field(default_factory=dict)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         """Queue one row for ``table``."""
         self.rows.setdefault(table, []).append(row)
+
+    def tuples(self, table: str, names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """Return the list to append ``table``'s rows to as tuples of ``names`` (its biggest tables: no dicts)."""
+        return self.rows_by_position.setdefault(table, Rows(names, [])).values
+
+    def tables(self) -> dict[str, Rows]:
+        """Return every table's rows as tuples."""
+        return {**{t: Rows.of(rows) for t, rows in self.rows.items()}, **self.rows_by_position}
 
 
 @dataclass
@@ -162,7 +172,7 @@ def _seed_chunks(places: list[Place], rng: random.Random, pools: dict[str, NameP
         suspended.extend(pid for place in places[start:start + CHUNK]
                          if (pid := _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place, vocab,
                                                   today, now)))
-        insert_rows(TABLE_ORDER, batch.rows)
+        insert_rows(TABLE_ORDER, batch.tables())
         _advance_sequences()
         if progress:
             progress(len(places[start:start + CHUNK]))
@@ -385,9 +395,21 @@ CHECK_SOURCE = {"state_licence": "state_board", "foreign_registration": "manual"
                 "certification": "certification_body"}
 
 
-def _checks(rng: random.Random, credentials: list[dict[str, Any]], decided: datetime,
-            now: datetime) -> list[dict[str, Any]]:
-    """Return unchained check rows for the credentials (none when they were never checked).
+class Check(NamedTuple):
+    """One demo check before it is chained: when, of which credential (None: the exclusion list), where, result."""
+
+    performed_at: datetime
+    credential_index: int | None
+    source: str
+    outcome: str
+    reference: str
+
+
+DEMO_NOTE = "demo data"
+
+
+def _checks(rng: random.Random, credentials: list[dict[str, Any]], decided: datetime, now: datetime) -> list[Check]:
+    """Return the unchained checks of the credentials, oldest first (none when they were never checked).
 
     The history a credentialing service keeps: each primary-source check shortly before the
     decision (within NCQA's 120 days, vetting.status), the exclusion list checked with them and
@@ -395,18 +417,17 @@ def _checks(rng: random.Random, credentials: list[dict[str, Any]], decided: date
     """
     if not credentials or credentials[0]["_state"] == "unchecked":
         return []
-    checks: list[dict[str, Any]] = []
+    checks: list[Check] = []
     for index, cred in enumerate(credentials):
         at = decided - timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 600))
-        checks.append({"_credential_index": index, "source": CHECK_SOURCE[cred["kind"]], "performed_at": at,
-                       "outcome": "pass", "reference": "", "note": "demo data"})
+        checks.append(Check(at, index, CHECK_SOURCE[cred["kind"]], "pass", ""))
         checks.extend(_rechecks(index, cred, at, now))
     checks.extend(_exclusion_checks(rng, decided - timedelta(days=rng.randint(0, 20)), now))
-    checks.sort(key=lambda c: c["performed_at"])  # type: ignore[no-any-return]
+    checks.sort(key=itemgetter(0))  # by performed_at; stable, so checks at the same minute keep their order
     return checks
 
 
-def _rechecks(index: int, cred: dict[str, Any], first: datetime, now: datetime) -> list[dict[str, Any]]:
+def _rechecks(index: int, cred: dict[str, Any], first: datetime, now: datetime) -> list[Check]:
     """Return a credential's monitoring re-checks after ``first`` while it is in force: monthly by the run, yearly by hand."""
     # A generator of their own, so the seed's main stream (and which practitioners it suspends) is unchanged;
     # seeded by how long ago the first check was, which the main stream fixed, so a seed still repeats.
@@ -417,47 +438,49 @@ def _rechecks(index: int, cred: dict[str, Any], first: datetime, now: datetime) 
     end = min(now, datetime.combine(cred["valid_until"], time())) if cred["valid_until"] else now
     checks, at = [], first + timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
     while at <= end:
-        checks.append({"_credential_index": index, "source": source, "performed_at": at, "outcome": "pass",
-                       "reference": "", "note": "demo data"})
+        checks.append(Check(at, index, source, "pass", ""))
         at += timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
     return checks
 
 
-def _exclusion_checks(rng: random.Random, first: datetime, now: datetime) -> list[dict[str, Any]]:
+def _exclusion_checks(rng: random.Random, first: datetime, now: datetime) -> list[Check]:
     """Return exclusion-list checks from ``first`` every 27-30 days up to ``now``; the latest may await review."""
     checks, at = [], first
     while at <= now:
-        checks.append({"_credential_index": None, "source": "exclusion_list", "performed_at": at, "outcome": "pass",
-                       "reference": "LEIE", "note": "demo data"})
+        checks.append(Check(at, None, "exclusion_list", "pass", "LEIE"))
         at += timedelta(days=rng.randint(27, 30), minutes=rng.randint(0, 600))
-    checks[-1]["outcome"] = rng.choices(["pass", "needs_review"], [99, 1])[0]
+    checks[-1] = checks[-1]._replace(outcome=rng.choices(["pass", "needs_review"], [99, 1])[0])
     return checks
 
 
-def _vetting(country: str, credentials: list[dict[str, Any]], checks: list[dict[str, Any]], today: date,
+def _vetting(country: str, credentials: list[dict[str, Any]], checks: list[Check], today: date,
              suspended: bool) -> tuple[str, date | None]:
     """Return the vetting status and verified-since day the rules give for these credentials and checks."""
     passes: dict[int, list[date]] = {}
+    exclusion: list[Check] = []
     for c in checks:
-        if c["_credential_index"] is not None and c["outcome"] == "pass":
-            passes.setdefault(c["_credential_index"], []).append(c["performed_at"].date())
-    exclusion = [c for c in checks if c["source"] == "exclusion_list"]
+        if c.credential_index is not None:
+            if c.outcome == "pass":
+                passes.setdefault(c.credential_index, []).append(c.performed_at.date())
+        elif c.source == "exclusion_list":
+            exclusion.append(c)
     facts = VettingFacts(
         country=country,
         credentials=tuple(CredentialFacts(cr["kind"], cr["valid_until"], max(passes.get(i, []), default=None),
                                           passed_on=tuple(passes.get(i, ())), valid_from=cr["valid_from"],
                                           last_pass_source=CHECK_SOURCE[cr["kind"]])
                           for i, cr in enumerate(credentials)),
-        last_exclusion_check_on=exclusion[-1]["performed_at"].date() if exclusion else None,
-        last_exclusion_outcome=exclusion[-1]["outcome"] if exclusion else None,
-        exclusion_passed_on=tuple(c["performed_at"].date() for c in exclusion if c["outcome"] == "pass"),
+        last_exclusion_check_on=exclusion[-1].performed_at.date() if exclusion else None,
+        last_exclusion_outcome=exclusion[-1].outcome if exclusion else None,
+        exclusion_passed_on=tuple(c.performed_at.date() for c in exclusion if c.outcome == "pass"),
         suspended=suspended,
     )
-    return compute_status(facts, today), verified_since(facts, today)
+    status = compute_status(facts, today)
+    return status, verified_since(facts, today, status=status)
 
 
 def _status_since(status: str, since: date | None, credentials: list[dict[str, Any]],
-                  checks: list[dict[str, Any]], now: datetime) -> datetime:
+                  checks: list[Check], now: datetime) -> datetime:
     """Return when the demo status began, as the history tells it (not the moment the demo data was loaded)."""
     if since is not None:
         return datetime.combine(since, time())
@@ -466,25 +489,57 @@ def _status_since(status: str, since: date | None, credentials: list[dict[str, A
     if lapsed_on:
         return datetime.combine(min(lapsed_on), time())  # the first expiry ended verification
     # Suspended: the decision the seed records now; pending/unverified: the latest check (or the load).
-    latest = max((c["performed_at"] for c in checks), default=now)
+    latest = checks[-1].performed_at if checks else now
     return now if status == "suspended" else min(latest, now)
 
 
-def _chain(batch: Batch, ids: IdCounters, checks: list[dict[str, Any]], credentials: list[dict[str, Any]]) -> None:
+CHECK_COLUMNS = ("id", "practitioner_id", "user_id", "sequence", "credential_id", "source", "performed_by_id",
+                 "performed_at", "outcome", "reference", "note", "evidence", "evidence_sha256", "previous_hash",
+                 "row_hash")
+
+
+def _chain(batch: Batch, ids: IdCounters, checks: list[Check], credentials: list[dict[str, Any]]) -> None:
     """Queue the checks as one hash chain for the practitioner."""
     previous = None
+    pid = credentials[0]["practitioner_id"] if credentials else None
+    rows = batch.tuples("verification_check", CHECK_COLUMNS)
     for sequence, check in enumerate(checks, start=1):
-        index = check["_credential_index"]
-        evidence, evidence_sha256 = _demo_evidence(check["source"])
-        row = {"id": ids.take("verification_check"), "practitioner_id": credentials[0]["practitioner_id"],
-               "user_id": None, "sequence": sequence,
-               "credential_id": credentials[index]["id"] if index is not None else None, "source": check["source"],
-               "performed_by_id": None, "performed_at": check["performed_at"], "outcome": check["outcome"],
-               "reference": check["reference"], "note": check["note"], "evidence": evidence,
-               "evidence_sha256": evidence_sha256, "previous_hash": previous}
-        row["row_hash"] = row_hash(row)
-        previous = row["row_hash"]
-        batch.add("verification_check", row)
+        index = check.credential_index
+        credential_id = credentials[index]["id"] if index is not None else None
+        evidence, evidence_sha256 = _demo_evidence(check.source)
+        digest = demo_check_hash(pid, sequence, credential_id, check, evidence_sha256, previous)
+        rows.append((ids.take("verification_check"), pid, None, sequence, credential_id, check.source, None,
+                     check.performed_at, check.outcome, check.reference, DEMO_NOTE, evidence, evidence_sha256,
+                     previous, digest))
+        previous = digest
+
+
+def demo_check_hash(practitioner_id: int | None, sequence: int, credential_id: int | None, check: Check,
+                    evidence_sha256: str, previous_hash: str | None) -> str:
+    """Return vetting.chain.row_hash of a demo check row (no user, no performer), without building the row.
+
+    18 million of these at 1M practitioners: the canonical JSON is written in one f-string, keys in sorted
+    order, the constant strings escaped once (tests/functional/test_seed.py compares it with row_hash).
+    """
+    return sha256_text(
+        f'{{"credential_id":{_json_int(credential_id)},"evidence_sha256":"{evidence_sha256}",'
+        f'"note":{_json_text(DEMO_NOTE)},"outcome":{_json_text(check.outcome)},'
+        f'"performed_at":"{check.performed_at.replace(microsecond=0).isoformat()}","performed_by_id":null,'
+        f'"practitioner_id":{_json_int(practitioner_id)},'
+        f'"previous_hash":{"null" if previous_hash is None else f"{chr(34)}{previous_hash}{chr(34)}"},'
+        f'"reference":{_json_text(check.reference)},"sequence":{sequence},"source":{_json_text(check.source)},'
+        f'"user_id":null}}')
+
+
+def _json_int(value: int | None) -> str:
+    """Return an id as canonical JSON."""
+    return "null" if value is None else str(value)
+
+
+@cache
+def _json_text(value: str) -> str:
+    """Return one of the demo's few constant strings as canonical JSON."""
+    return canonical_json(value)
 
 
 @cache

@@ -318,16 +318,18 @@ def _expiring(facts: VettingFacts, required: list[CredentialFacts], decision: da
     return any(until <= today + timedelta(days=lead) for until, lead in windows)
 
 
-def verified_since(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> date | None:
+def verified_since(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY,
+                   status: str | None = None) -> date | None:
     """Return the first day of the current unbroken verified run, read from the dated history (None unless verified).
 
     The run starts at the earliest verification decision from which each later decision followed inside
     its re-verification cycle with no failed check in between, and not before every required credential
     came into force, the exclusion-list monitoring (never a gap over ``exclusion_days``) began, a required
     credential's monitoring last resumed after a gap, or the latest reinstatement. Where the history
-    cannot tell, the later day is taken: the date never claims more than the evidence.
+    cannot tell, the later day is taken: the date never claims more than the evidence. ``status`` is
+    compute_status's answer for the same facts, day and policy, when the caller has it already.
     """
-    if compute_status(facts, today, policy) not in VERIFIED_STATUSES:
+    if (status or compute_status(facts, today, policy)) not in VERIFIED_STATUSES:
         return None
     required = required_credentials(facts, today) or []
     decided = _decision_run_start(required, today, policy)

@@ -145,3 +145,19 @@ def test_a_fresh_seed_keeps_the_wal_while_another_connection_has_the_file_open(d
         statements = _seed_fresh(url, tmp_path, other_connection=True)
         assert "PRAGMA journal_mode = MEMORY" in statements  # asked once, refused at once
         assert "PRAGMA synchronous = OFF" not in statements
+
+
+@pytest.mark.parametrize(("credential_id", "previous"), [(None, None), (7, "ab" * 32)])
+@pytest.mark.parametrize(("source", "outcome", "reference"), [("exclusion_list", "needs_review", "LEIE"),
+                                                              ("npi_registry", "pass", "")])
+def test_the_demo_check_hash_is_the_chain_s_row_hash(credential_id: int | None, previous: str | None, source: str,
+                                                     outcome: str, reference: str) -> None:
+    from directory.seed import DEMO_NOTE, Check, demo_check_hash
+    from directory.vetting.chain import row_hash, sha256_text
+
+    check = Check(datetime(2026, 3, 4, 5, 6, 7), None, source, outcome, reference)
+    evidence_sha256 = sha256_text('{"demo": true}')
+    row = {"practitioner_id": 12, "user_id": None, "sequence": 3, "credential_id": credential_id, "source": source,
+           "performed_by_id": None, "performed_at": check.performed_at, "outcome": outcome, "reference": reference,
+           "note": DEMO_NOTE, "evidence_sha256": evidence_sha256, "previous_hash": previous}
+    assert demo_check_hash(12, 3, credential_id, check, evidence_sha256, previous) == row_hash(row)
