@@ -63,7 +63,7 @@ def load() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def seed(workdir: Path, count: int, profile: bool) -> None:
+def seed(workdir: Path, count: int, profile: bool, parallel: bool | None) -> None:
     """Migrate, seed ``count`` practitioners and commit; print the timings."""
     from directory.practitioners.vocabulary import load_vocabularies
     from directory.seed import seed_practitioners
@@ -84,7 +84,7 @@ def seed(workdir: Path, count: int, profile: bool) -> None:
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()
-        seed_practitioners(count, seed=42)
+        seed_practitioners(count, seed=42, **({} if parallel is None else {"parallel": parallel}))
         db.session.commit()
         if profiler:
             profiler.disable()
@@ -137,8 +137,9 @@ def main() -> None:
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--fingerprint", action="store_true", help="print per-table SHA-256s after the seed")
     parser.add_argument("--profile", action="store_true", help="run the seed under cProfile (DIR/profile.txt)")
+    parser.add_argument("--parallel", choices=["yes", "no"], help="force the second process on or off (default: by N)")
     args = parser.parse_args()
-    seed(args.workdir, args.count, args.profile)
+    seed(args.workdir, args.count, args.profile, None if args.parallel is None else args.parallel == "yes")
     if args.fingerprint:
         fingerprint(args.workdir / "meridian.db")
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import queue
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Dialect, Table, insert
 
@@ -202,3 +205,88 @@ def driver_insert(table: Table, dialect: Dialect, rows: Rows) -> tuple[str, list
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 (our names)
            f"VALUES ({', '.join('?' * len(names))})")
     return sql, list(zip(*columns, strict=True))
+
+
+class ChunkSource(Protocol):
+    """What a second process can generate rows from: a picklable plan whose chunks come out in order."""
+
+    def chunks(self) -> Iterator[Any]:
+        """Yield chunks with ``size``, ``rows`` (table name -> Rows) and ``suspended``."""
+        ...
+
+
+@dataclass(frozen=True)
+class PreparedChunk:
+    """One chunk as the driver takes it: an INSERT and its parameter tuples per table, in insert order."""
+
+    size: int
+    statements: list[tuple[str, list[tuple[Any, ...]]]]
+    suspended: list[int]
+
+
+# Chunks waiting for the writer (each ~20 MB of tuples): enough to keep both processes busy, bounded in memory.
+QUEUED_CHUNKS = 3
+
+
+def generated_elsewhere(plan: ChunkSource, tables: Sequence[Table]) -> Iterator[PreparedChunk]:
+    """Yield ``plan``'s chunks, generated and converted for SQLite's driver in a second process, in order.
+
+    A spawned process (not forked: this one holds open SQLite connections) runs ``plan.chunks()``; this one
+    only writes. The rows are the same as generated here. A failure over there is raised here.
+    """
+    context = multiprocessing.get_context("spawn")
+    channel: multiprocessing.Queue[tuple[str, Any]] = context.Queue(maxsize=QUEUED_CHUNKS)
+    worker = context.Process(target=_generate, args=(plan, [t.name for t in tables], channel), daemon=True,
+                             name="seed-rows")
+    worker.start()
+    try:
+        while True:
+            try:
+                kind, payload = channel.get(timeout=1.0)
+            except queue.Empty:
+                if not worker.is_alive():
+                    raise RuntimeError(f"the seed's row generator died (exit code {worker.exitcode})") from None
+                continue
+            if kind == "done":
+                break
+            if kind == "error":
+                raise RuntimeError(f"the seed's row generator failed:\n{payload}")
+            yield payload
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+        channel.close()
+
+
+def _generate(plan: ChunkSource, table_names: list[str], channel: multiprocessing.Queue[tuple[str, Any]]) -> None:
+    """Run in the second process: generate each chunk, convert it for the driver, and send it."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    import directory.models  # noqa: F401 (registers every table on the metadata)
+
+    gc.disable()  # as in bulk_load: millions of live objects, no cycles
+    dialect = sqlite_dialect.dialect()
+    tables = [db.metadata.tables[name] for name in table_names]
+    try:
+        for chunk in plan.chunks():
+            statements = [driver_insert(table, dialect, chunk.rows[table.name]) for table in tables
+                          if table.name in chunk.rows and chunk.rows[table.name].values]
+            channel.put(("chunk", PreparedChunk(chunk.size, statements, chunk.suspended)))
+    except Exception:  # noqa: BLE001 (not hidden: sent to the writer, which raises it)
+        channel.put(("error", traceback.format_exc()))
+        return
+    channel.put(("done", None))
+
+
+def write_prepared(chunks: Iterator[PreparedChunk], progress: Callable[[int], None] | None) -> list[int]:
+    """Execute each prepared chunk on the session's connection; return the ids of the suspended practitioners."""
+    connection = db.session.connection()
+    suspended: list[int] = []
+    for chunk in chunks:
+        for sql, params in chunk.statements:
+            connection.exec_driver_sql(sql, params)
+        suspended.extend(chunk.suspended)
+        if progress:
+            progress(chunk.size)
+    return suspended

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -14,8 +14,7 @@ from typing import Any, NamedTuple
 from faker import Faker
 from sqlalchemy import Table, func, select, text
 
-from directory.bulk_load import Rows, bulk_load, fresh_load, insert_rows
-from directory.clock import today as clock_today
+from directory.bulk_load import Rows, bulk_load, fresh_load, generated_elsewhere, insert_rows, write_prepared
 from directory.clock import utcnow
 from directory.extensions import db
 from directory.geo import Place, sample_places
@@ -52,6 +51,8 @@ REVIEW_LINES = [
     "Not much change for my knee yet, but friendly and professional.", "Moxibustion was warm and relaxing.",
 ]
 CHUNK = 2000
+# From this many practitioners a second process generates the rows (start-up ~1 s: Python, Faker, places).
+PARALLEL_FROM = 20_000
 # The tables whose ids the seed assigns itself (rows reference each other before they are inserted).
 SEEDED_TABLES = ("practitioner", "location", "opening_hours", "credential", "verification_check", "review",
                  "review_revision")
@@ -141,41 +142,76 @@ class IdCounters:
         return value
 
 
-def seed_practitioners(count: int, seed: int, progress: Callable[[int], None] | None = None) -> int:
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of practitioners, generated: each table's rows, and the ids of those the demo suspends."""
+
+    size: int
+    rows: dict[str, Rows]
+    suspended: list[int]
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """Everything that decides the seeded rows: generating from it needs no database (so another process can)."""
+
+    count: int
+    seed: int
+    vocab: dict[str, dict[str, int]]
+    next_ids: dict[str, int]
+    now: datetime
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Generate the practitioners chunk by chunk, in order (one random stream for the whole seed)."""
+        rng = random.Random(self.seed)
+        pools = {country: NamePool.draw(locale, country, self.seed + i)
+                 for i, (country, locale) in enumerate(LOCALES.items())}
+        ids = IdCounters(dict(self.next_ids))
+        places = sample_places(rng, self.count)
+        today = self.now.date()
+        for start in range(0, len(places), CHUNK):
+            batch = Batch()
+            suspended = [pid for place in places[start:start + CHUNK]
+                         if (pid := _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place,
+                                                  self.vocab, today, self.now))]
+            yield Chunk(len(places[start:start + CHUNK]), batch.tables(), suspended)
+
+
+def seed_practitioners(count: int, seed: int, progress: Callable[[int], None] | None = None, *,
+                       now: datetime | None = None, parallel: bool | None = None) -> int:
     """Insert ``count`` demo practitioners with everything around them; return how many.
 
-    Into a fresh SQLite database (the session idle, the tables empty) the seed commits its own work, written
-    without the write-ahead log (bulk_load.fresh_load); otherwise the caller commits, as always.
+    ``now`` ends the demo history (default: the clock). On SQLite the rows are generated in a second process
+    while this one writes (``parallel``; by default from PARALLEL_FROM practitioners): the same rows either
+    way. Into a fresh SQLite database (the session idle, the tables empty) the seed commits its own work,
+    written without the write-ahead log (bulk_load.fresh_load); otherwise the caller commits, as always.
     """
     fresh = not db.session().in_transaction()
-    rng = random.Random(seed)
-    pools = {country: NamePool.draw(locale, country, seed + i) for i, (country, locale) in enumerate(LOCALES.items())}
-    vocab = _vocabulary_ids()
-    ids = IdCounters({t: _next_id(t) for t in SEEDED_TABLES})
-    today, now = clock_today(), utcnow().replace(microsecond=0)
-    places = sample_places(rng, count)
-    with fresh_load(fresh and all(next_id == 1 for next_id in ids.next_ids.values())):
+    plan = SeedPlan(count, seed, _vocabulary_ids(), {t: _next_id(t) for t in SEEDED_TABLES},
+                    (now or utcnow()).replace(microsecond=0))
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    in_process = not sqlite or not (count >= PARALLEL_FROM if parallel is None else parallel)
+    with fresh_load(fresh and all(next_id == 1 for next_id in plan.next_ids.values())):
         with bulk_load(TABLE_ORDER, count):
-            suspended = _seed_chunks(places, rng, pools, vocab, ids, today, now, progress)
+            if in_process:
+                suspended = _write_chunks(plan.chunks(), progress)
+            else:
+                suspended = write_prepared(generated_elsewhere(plan, TABLE_ORDER), progress)
         # After the indexes are back: a decision reads the practitioner's credentials and checks.
         _record_suspensions(suspended)
         refresh_statistics()
-    return len(places)
+    return count
 
 
-def _seed_chunks(places: list[Place], rng: random.Random, pools: dict[str, NamePool], vocab: dict[str, dict[str, int]],
-                 ids: IdCounters, today: date, now: datetime, progress: Callable[[int], None] | None) -> list[int]:
-    """Write the practitioners at ``places`` chunk by chunk; return the ids of those the demo suspends."""
+def _write_chunks(chunks: Iterator[Chunk], progress: Callable[[int], None] | None) -> list[int]:
+    """Insert the chunks as they are generated; return the ids of the practitioners the demo suspends."""
     suspended: list[int] = []
-    for start in range(0, len(places), CHUNK):
-        batch = Batch()
-        suspended.extend(pid for place in places[start:start + CHUNK]
-                         if (pid := _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place, vocab,
-                                                  today, now)))
-        insert_rows(TABLE_ORDER, batch.tables())
+    for chunk in chunks:
+        insert_rows(TABLE_ORDER, chunk.rows)
         _advance_sequences()
+        suspended.extend(chunk.suspended)
         if progress:
-            progress(len(places[start:start + CHUNK]))
+            progress(chunk.size)
     return suspended
 
 

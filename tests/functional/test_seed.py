@@ -161,3 +161,26 @@ def test_the_demo_check_hash_is_the_chain_s_row_hash(credential_id: int | None, 
            "performed_by_id": None, "performed_at": check.performed_at, "outcome": outcome, "reference": reference,
            "note": DEMO_NOTE, "evidence_sha256": evidence_sha256, "previous_hash": previous}
     assert demo_check_hash(12, 3, credential_id, check, evidence_sha256, previous) == row_hash(row)
+
+
+SEEDED = ("practitioner", "location", "opening_hours", "practitioner_method", "practitioner_condition",
+          "practitioner_language", "credential", "verification_check", "review", "review_revision")
+
+
+def _seeded_rows(url: str, tmp_path: Path, *, parallel: bool) -> dict[str, list[tuple[Any, ...]]]:
+    """Seed 150 practitioners into a fresh database at a fixed moment; return every seeded table's rows."""
+    from directory.seed import seed_practitioners
+
+    with extra_app(url, tmp_path) as application, application.app_context():
+        seed_practitioners(150, 9, now=datetime(2026, 11, 25, 15, 0), parallel=parallel)
+        db.session.commit()
+        return {table: [tuple(r) for r in db.session.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))]  # noqa: S608
+                for table in SEEDED}
+
+
+def test_rows_generated_in_a_second_process_are_the_rows_generated_in_this_one(database_url: str,
+                                                                             tmp_path: Path) -> None:
+    with scratch_database(database_url, tmp_path) as one, scratch_database(database_url, tmp_path) as other:
+        here, there = _seeded_rows(one, tmp_path, parallel=False), _seeded_rows(other, tmp_path, parallel=True)
+    assert len(here["verification_check"]) > 150 * 10
+    assert here == there
