@@ -10,10 +10,12 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from operator import itemgetter
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Dialect, Table, insert
+from sqlalchemy.dialects.sqlite import DATE, DATETIME, TIME
 
 from directory.extensions import db
 
@@ -192,7 +194,7 @@ def driver_insert(table: Table, dialect: Dialect, rows: Rows) -> tuple[str, list
     names = list(rows.names)
     columns: list[Any] = list(zip(*rows.values, strict=True))
     for index, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        process = _bind_processor(table.c[name].type.dialect_impl(dialect), dialect)
         if process is not None:
             columns[index] = list(map(process, columns[index]))
     for column in table.c:
@@ -205,6 +207,39 @@ def driver_insert(table: Table, dialect: Dialect, rows: Rows) -> tuple[str, list
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 (our names)
            f"VALUES ({', '.join('?' * len(names))})")
     return sql, list(zip(*columns, strict=True))
+
+
+_SQLITE_TYPES: dict[type, type] = {datetime: DATETIME, date: DATE, time: TIME}
+# SQLAlchemy's SQLite date and time types store text in these default formats, written by a %-format over a dict
+# per value (~1.2 us; a seed converts ~60 per practitioner). isoformat writes the same text in C.
+_ISO_FORMATS: dict[type, tuple[str, Callable[[Any], str]]] = {
+    datetime: ("%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d",
+               lambda v: v.isoformat(" ", "microseconds")),
+    date: ("%(year)04d-%(month)02d-%(day)02d", date.isoformat),
+    time: ("%(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d", lambda v: v.isoformat("microseconds")),
+}
+
+
+def _bind_processor(impl: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """Return the column type's bind processor, or a faster one that writes the same text.
+
+    The fast one takes only naive values of exactly the column's Python type from year 1000 on (what
+    isoformat writes like the %-format); anything else goes to SQLAlchemy's own.
+    """
+    process = impl.bind_processor(dialect)
+    if process is None or dialect.name != "sqlite":
+        return process
+    python_type = next((t for t in _ISO_FORMATS if isinstance(impl, _SQLITE_TYPES[t])), None)
+    if python_type is None or getattr(impl, "_storage_format", None) != _ISO_FORMATS[python_type][0]:
+        return process
+    iso = _ISO_FORMATS[python_type][1]
+
+    def fast(value: Any) -> Any:
+        if type(value) is python_type and getattr(value, "tzinfo", None) is None and getattr(value, "year", 1000) >= 1000:
+            return iso(value)
+        return process(value)
+
+    return fast
 
 
 class ChunkSource(Protocol):
