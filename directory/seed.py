@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -51,6 +52,8 @@ REVIEW_LINES = [
     "Not much change for my knee yet, but friendly and professional.", "Moxibustion was warm and relaxing.",
 ]
 CHUNK = 2000
+GENDERS = ["female", "male", "nonbinary", "unspecified"]
+GENDER_CUM_WEIGHTS = list(accumulate([52, 42, 2, 4]))
 # From this many practitioners a second process generates the rows (start-up ~1 s: Python, Faker, places).
 PARALLEL_FROM = 20_000
 # The tables whose ids the seed assigns itself (rows reference each other before they are inserted).
@@ -263,7 +266,7 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
     Return the practitioner's id when the demo suspends them (the caller records the decision).
     """
     pid = ids.take("practitioner")
-    gender = rng.choices(["female", "male", "nonbinary", "unspecified"], [52, 42, 2, 4])[0]
+    gender = rng.choices(GENDERS, cum_weights=GENDER_CUM_WEIGHTS)[0]
     first = fake.first_name(rng, gender)
     last = rng.choice(fake.last)
     methods = _pick(rng, METHOD_WEIGHTS, rng.randint(1, 4))
@@ -385,6 +388,9 @@ def _languages(rng: random.Random, country: str) -> list[str]:
 # How the demo's credentials stand. "not_yet_valid" is on purpose and rare: a licence that comes
 # into force next quarter, already confirmed by the board, shown as pending until then.
 CREDENTIAL_STATES = {"valid": 70, "expiring": 8, "expired": 6, "not_yet_valid": 1, "unchecked": 11, "none": 4}
+# choices() with the running totals draws exactly what it draws with the weights, without summing them per call.
+CREDENTIAL_STATE_NAMES = list(CREDENTIAL_STATES)
+CREDENTIAL_STATE_CUM_WEIGHTS = list(accumulate(CREDENTIAL_STATES.values()))
 
 
 def _credentials(rng: random.Random, place: Place, pid: int, today: date,
@@ -394,7 +400,7 @@ def _credentials(rng: random.Random, place: Place, pid: int, today: date,
     Every licence is in force when it is checked (its valid-from day precedes the checks), except the
     rare deliberate "not_yet_valid" one.
     """
-    state = rng.choices(list(CREDENTIAL_STATES), list(CREDENTIAL_STATES.values()))[0]
+    state = rng.choices(CREDENTIAL_STATE_NAMES, cum_weights=CREDENTIAL_STATE_CUM_WEIGHTS)[0]
     decided = now - timedelta(days=rng.randint(5, 500), minutes=rng.randint(0, 600))
     if state == "none":
         return [], decided
@@ -472,19 +478,22 @@ def _rechecks(index: int, cred: dict[str, Any], first: datetime, now: datetime) 
     # The run re-checks an automated source a week before its 30-day window closes; never 30 days and some hours.
     low, high = (23, 29) if registry.get(source).automated else (330, 360)
     end = min(now, datetime.combine(cred["valid_until"], time())) if cred["valid_until"] else now
-    checks, at = [], first + timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
+    # randint(a, b) is a + _randbelow(b - a + 1): the same draws, ~3x faster (16 per practitioner here).
+    below, days = rng._randbelow, high - low + 1  # type: ignore[attr-defined]
+    checks, at = [], first + timedelta(days=low + below(days), minutes=below(601))
     while at <= end:
         checks.append(Check(at, index, source, "pass", ""))
-        at += timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
+        at += timedelta(days=low + below(days), minutes=below(601))
     return checks
 
 
 def _exclusion_checks(rng: random.Random, first: datetime, now: datetime) -> list[Check]:
     """Return exclusion-list checks from ``first`` every 27-30 days up to ``now``; the latest may await review."""
-    checks, at = [], first
+    # As in _rechecks: randint(27, 30) and randint(0, 600), drawn the same.
+    checks, at, below = [], first, rng._randbelow  # type: ignore[attr-defined]
     while at <= now:
         checks.append(Check(at, None, "exclusion_list", "pass", "LEIE"))
-        at += timedelta(days=rng.randint(27, 30), minutes=rng.randint(0, 600))
+        at += timedelta(days=27 + below(4), minutes=below(601))
     checks[-1] = checks[-1]._replace(outcome=rng.choices(["pass", "needs_review"], [99, 1])[0])
     return checks
 

@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 
 from directory.vetting.sources import registry
 from directory.vetting.sources.base import MANUAL_WINDOW_DAYS, Source
@@ -117,7 +118,7 @@ class CredentialFacts:
     # The source of the latest pass: its monitoring window applies ("" when unknown).
     last_pass_source: str = ""
 
-    @property
+    @cached_property  # the rules read it several times per credential; the facts never change
     def passes(self) -> tuple[date, ...]:
         """Return every known pass date, oldest first."""
         dates = set(self.passed_on)
