@@ -6,11 +6,11 @@ Not a test. Run from the repository root, e.g.::
     .venv/bin/python bench/seed_check.py 20000 /work/bench-seed/p --profile
 
 It migrates a fresh database in DIR (which must not hold one), loads the vocabularies and times
-``seed_practitioners(N, seed=42)`` plus its commit, as bench/search.py does; it prints wall and CPU
-(this process and the row generator it starts) docs/s with the 1-minute load average before and after. The clock is frozen (every ``utcnow``/``today``
-the app imported from directory.clock), so two seeds of the same N write the same rows: ``--fingerprint``
-prints one SHA-256 per table (rows in rowid order, every column) and one over the index and trigger
-definitions, for comparing the seed before and after a change.
+``seed_practitioners(N, seed=42)`` plus its commit, as bench/search.py does; it prints wall and CPU docs/s
+(this process and the row generator it starts) with the 1-minute load average before and after. The clock
+is frozen (every ``utcnow``/``today`` the app imported from directory.clock), so two seeds of the same N write
+the same rows: ``--fingerprint`` prints one SHA-256 per table (rows in rowid order, every column) and one
+over the index and trigger definitions, for comparing the seed before and after a change (see bench/README.md).
 """
 
 from __future__ import annotations

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from itertools import accumulate
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from faker import Faker
 from sqlalchemy import Table, func, select, text
@@ -32,10 +29,8 @@ from directory.models import (
 )
 from directory.practitioners.models import practitioner_condition, practitioner_language, practitioner_method
 from directory.practitioners.slugs import slugify
-from directory.vetting.chain import canonical_json, sha256_text
+from directory.seed_history import CHECK_COLUMNS, chain_rows, demo_checks, status_since, vetting_of
 from directory.vetting.decisions import suspend
-from directory.vetting.sources import registry
-from directory.vetting.status import CredentialFacts, VettingFacts, compute_status, verified_since
 
 LOCALES = {"US": "en_US", "FR": "fr_FR", "GB": "en_GB", "DE": "de_DE", "CA": "en_CA", "AU": "en_AU", "ES": "es_ES",
            "IT": "it_IT", "NL": "nl_NL", "CH": "de_CH", "IE": "en_IE"}
@@ -272,16 +267,16 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
     methods = _pick(rng, METHOD_WEIGHTS, rng.randint(1, 4))
     conditions = rng.sample(sorted(vocab["conditions"]), rng.randint(2, 6))
     credentials, decided = _credentials(rng, place, pid, today, now)
-    checks = _checks(rng, credentials, decided, now)
+    checks = demo_checks(rng, credentials, decided, now)
     suspended = rng.random() < 0.003
-    status, since = _vetting(place.country, credentials, checks, today, suspended=suspended)
+    status, since = vetting_of(place.country, credentials, checks, today, suspended=suspended)
     batch.add("practitioner", {
         "id": pid, "slug": f"{slugify(f'{first} {last}')}-{pid}", "first_name": first, "last_name": last,
         "title": _title(rng, place.country), "bio": _bio(rng, first, place, methods, conditions),
         "gender": gender, "npi": _npi(pid) if place.country == "US" else None,
         "accepting_new_patients": rng.random() < 0.8, "telehealth": rng.random() < 0.25, "photo_path": None,
         "hidden": False, "vetting_status": status, "verified_since": since,
-        "vetting_status_since": _status_since(status, since, credentials, checks, now),
+        "vetting_status_since": status_since(status, since, credentials, checks, now),
         "created_at": now, "updated_at": now,
     })
     for loc_place in _location_places(rng, place):
@@ -295,7 +290,8 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
     for cred in credentials:
         cred["id"] = ids.take("credential")
         batch.add("credential", {k: v for k, v in cred.items() if not k.startswith("_")})
-    _chain(batch, ids, checks, credentials)
+    chain_rows(batch.tuples("verification_check", CHECK_COLUMNS), lambda: ids.take("verification_check"), checks,
+               credentials)
     _reviews(batch, ids, rng, fake, pid, now)
     return pid if suspended else None
 
@@ -431,167 +427,6 @@ def _credentials(rng: random.Random, place: Place, pid: int, today: date,
                       "valid_from": min(today - timedelta(days=400), decided.date() - timedelta(days=90)),
                       "valid_until": today + timedelta(days=rng.randint(90, 1400))})
     return creds, decided
-
-
-CHECK_SOURCE = {"state_licence": "state_board", "foreign_registration": "manual", "npi": "npi_registry",
-                "certification": "certification_body"}
-
-
-class Check(NamedTuple):
-    """One demo check before it is chained: when, of which credential (None: the exclusion list), where, result."""
-
-    performed_at: datetime
-    credential_index: int | None
-    source: str
-    outcome: str
-    reference: str
-
-
-DEMO_NOTE = "demo data"
-
-
-def _checks(rng: random.Random, credentials: list[dict[str, Any]], decided: datetime, now: datetime) -> list[Check]:
-    """Return the unchained checks of the credentials, oldest first (none when they were never checked).
-
-    The history a credentialing service keeps: each primary-source check shortly before the
-    decision (within NCQA's 120 days, vetting.status), the exclusion list checked with them and
-    then monthly up to now, and each credential re-checked inside its monitoring window since.
-    """
-    if not credentials or credentials[0]["_state"] == "unchecked":
-        return []
-    checks: list[Check] = []
-    for index, cred in enumerate(credentials):
-        at = decided - timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 600))
-        checks.append(Check(at, index, CHECK_SOURCE[cred["kind"]], "pass", ""))
-        checks.extend(_rechecks(index, cred, at, now))
-    checks.extend(_exclusion_checks(rng, decided - timedelta(days=rng.randint(0, 20)), now))
-    checks.sort(key=itemgetter(0))  # by performed_at; stable, so checks at the same minute keep their order
-    return checks
-
-
-def _rechecks(index: int, cred: dict[str, Any], first: datetime, now: datetime) -> list[Check]:
-    """Return a credential's monitoring re-checks after ``first`` while it is in force: monthly by the run, yearly by hand."""
-    # A generator of their own, so the seed's main stream (and which practitioners it suspends) is unchanged;
-    # seeded by how long ago the first check was, which the main stream fixed, so a seed still repeats.
-    rng = random.Random(f"rechecks:{(now - first).total_seconds()}:{index}")
-    source = CHECK_SOURCE[cred["kind"]]
-    # The run re-checks an automated source a week before its 30-day window closes; never 30 days and some hours.
-    low, high = (23, 29) if registry.get(source).automated else (330, 360)
-    end = min(now, datetime.combine(cred["valid_until"], time())) if cred["valid_until"] else now
-    # randint(a, b) is a + _randbelow(b - a + 1): the same draws, ~3x faster (16 per practitioner here).
-    below, days = rng._randbelow, high - low + 1  # type: ignore[attr-defined]
-    checks, at = [], first + timedelta(days=low + below(days), minutes=below(601))
-    while at <= end:
-        checks.append(Check(at, index, source, "pass", ""))
-        at += timedelta(days=low + below(days), minutes=below(601))
-    return checks
-
-
-def _exclusion_checks(rng: random.Random, first: datetime, now: datetime) -> list[Check]:
-    """Return exclusion-list checks from ``first`` every 27-30 days up to ``now``; the latest may await review."""
-    # As in _rechecks: randint(27, 30) and randint(0, 600), drawn the same.
-    checks, at, below = [], first, rng._randbelow  # type: ignore[attr-defined]
-    while at <= now:
-        checks.append(Check(at, None, "exclusion_list", "pass", "LEIE"))
-        at += timedelta(days=27 + below(4), minutes=below(601))
-    checks[-1] = checks[-1]._replace(outcome=rng.choices(["pass", "needs_review"], [99, 1])[0])
-    return checks
-
-
-def _vetting(country: str, credentials: list[dict[str, Any]], checks: list[Check], today: date,
-             suspended: bool) -> tuple[str, date | None]:
-    """Return the vetting status and verified-since day the rules give for these credentials and checks."""
-    passes: dict[int, list[date]] = {}
-    exclusion: list[Check] = []
-    for c in checks:
-        if c.credential_index is not None:
-            if c.outcome == "pass":
-                passes.setdefault(c.credential_index, []).append(c.performed_at.date())
-        elif c.source == "exclusion_list":
-            exclusion.append(c)
-    facts = VettingFacts(
-        country=country,
-        credentials=tuple(CredentialFacts(cr["kind"], cr["valid_until"], max(passes.get(i, []), default=None),
-                                          passed_on=tuple(passes.get(i, ())), valid_from=cr["valid_from"],
-                                          last_pass_source=CHECK_SOURCE[cr["kind"]])
-                          for i, cr in enumerate(credentials)),
-        last_exclusion_check_on=exclusion[-1].performed_at.date() if exclusion else None,
-        last_exclusion_outcome=exclusion[-1].outcome if exclusion else None,
-        exclusion_passed_on=tuple(c.performed_at.date() for c in exclusion if c.outcome == "pass"),
-        suspended=suspended,
-    )
-    status = compute_status(facts, today)
-    return status, verified_since(facts, today, status=status)
-
-
-def _status_since(status: str, since: date | None, credentials: list[dict[str, Any]],
-                  checks: list[Check], now: datetime) -> datetime:
-    """Return when the demo status began, as the history tells it (not the moment the demo data was loaded)."""
-    if since is not None:
-        return datetime.combine(since, time())
-    lapsed_on = [c["valid_until"] + timedelta(days=1) for c in credentials
-                 if status == "lapsed" and c["valid_until"] is not None and c["valid_until"] < now.date()]
-    if lapsed_on:
-        return datetime.combine(min(lapsed_on), time())  # the first expiry ended verification
-    # Suspended: the decision the seed records now; pending/unverified: the latest check (or the load).
-    latest = checks[-1].performed_at if checks else now
-    return now if status == "suspended" else min(latest, now)
-
-
-CHECK_COLUMNS = ("id", "practitioner_id", "user_id", "sequence", "credential_id", "source", "performed_by_id",
-                 "performed_at", "outcome", "reference", "note", "evidence", "evidence_sha256", "previous_hash",
-                 "row_hash")
-
-
-def _chain(batch: Batch, ids: IdCounters, checks: list[Check], credentials: list[dict[str, Any]]) -> None:
-    """Queue the checks as one hash chain for the practitioner."""
-    previous = None
-    pid = credentials[0]["practitioner_id"] if credentials else None
-    rows = batch.tuples("verification_check", CHECK_COLUMNS)
-    for sequence, check in enumerate(checks, start=1):
-        index = check.credential_index
-        credential_id = credentials[index]["id"] if index is not None else None
-        evidence, evidence_sha256 = _demo_evidence(check.source)
-        digest = demo_check_hash(pid, sequence, credential_id, check, evidence_sha256, previous)
-        rows.append((ids.take("verification_check"), pid, None, sequence, credential_id, check.source, None,
-                     check.performed_at, check.outcome, check.reference, DEMO_NOTE, evidence, evidence_sha256,
-                     previous, digest))
-        previous = digest
-
-
-def demo_check_hash(practitioner_id: int | None, sequence: int, credential_id: int | None, check: Check,
-                    evidence_sha256: str, previous_hash: str | None) -> str:
-    """Return vetting.chain.row_hash of a demo check row (no user, no performer), without building the row.
-
-    18 million of these at 1M practitioners: the canonical JSON is written in one f-string, keys in sorted
-    order, the constant strings escaped once (tests/functional/test_seed.py compares it with row_hash).
-    """
-    return sha256_text(
-        f'{{"credential_id":{_json_int(credential_id)},"evidence_sha256":"{evidence_sha256}",'
-        f'"note":{_json_text(DEMO_NOTE)},"outcome":{_json_text(check.outcome)},'
-        f'"performed_at":"{check.performed_at.replace(microsecond=0).isoformat()}","performed_by_id":null,'
-        f'"practitioner_id":{_json_int(practitioner_id)},'
-        f'"previous_hash":{"null" if previous_hash is None else f"{chr(34)}{previous_hash}{chr(34)}"},'
-        f'"reference":{_json_text(check.reference)},"sequence":{sequence},"source":{_json_text(check.source)},'
-        f'"user_id":null}}')
-
-
-def _json_int(value: int | None) -> str:
-    """Return an id as canonical JSON."""
-    return "null" if value is None else str(value)
-
-
-@cache
-def _json_text(value: str) -> str:
-    """Return one of the demo's few constant strings as canonical JSON."""
-    return canonical_json(value)
-
-
-@cache
-def _demo_evidence(source: str) -> tuple[str, str]:
-    """Return the demo evidence of a check from ``source`` and its digest (the same for every demo check)."""
-    evidence = json.dumps({"demo": True, "source": source})
-    return evidence, sha256_text(evidence)
 
 
 def _reviews(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, pid: int, now: datetime) -> None:

@@ -152,7 +152,7 @@ def test_a_fresh_seed_keeps_the_wal_while_another_connection_has_the_file_open(d
                                                               ("npi_registry", "pass", "")])
 def test_the_demo_check_hash_is_the_chain_s_row_hash(credential_id: int | None, previous: str | None, source: str,
                                                      outcome: str, reference: str) -> None:
-    from directory.seed import DEMO_NOTE, Check, demo_check_hash
+    from directory.seed_history import DEMO_NOTE, Check, demo_check_hash
     from directory.vetting.chain import row_hash, sha256_text
 
     check = Check(datetime(2026, 3, 4, 5, 6, 7), None, source, outcome, reference)
