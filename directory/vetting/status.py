@@ -239,7 +239,7 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
     if (today > add_months(decision, policy.reverify_months) or _exclusion_stale(facts, today, policy)
             or any(monitored_until(c, start, policy) < today for c in required)):
         return "lapsed"
-    return "expiring" if _expiring(facts, required, decision, today, policy) else "verified"
+    return "expiring" if _expiring(facts, required, decision, start, today, policy) else "verified"
 
 
 def monitoring_start(required: list[CredentialFacts], decision: date, today: date,
@@ -304,15 +304,17 @@ def _exclusion_stale(facts: VettingFacts, today: date, policy: VettingPolicy) ->
     return until is None or until < today
 
 
-def _expiring(facts: VettingFacts, required: list[CredentialFacts], decision: date, today: date,
+def _expiring(facts: VettingFacts, required: list[CredentialFacts], decision: date, start: date, today: date,
               policy: VettingPolicy) -> bool:
-    """Tell whether a required credential, a monitoring window or the decision itself runs out soon."""
+    """Tell whether a required credential, a monitoring window or the decision itself runs out soon.
+
+    ``start`` is the monitoring start (monitoring_start) of ``decision``, which the caller has.
+    """
     soon = today + timedelta(days=policy.expiring_within_days)
     if add_months(decision, policy.reverify_months) <= soon:
         return True
     if any(c.valid_until is not None and c.valid_until <= soon for c in required):
         return True
-    start = monitoring_start(required, decision, today, policy)
     windows = [(monitored_until(c, start, policy), expiring_days(policy, monitoring_source(c))) for c in required]
     # The exclusion lists are automated sources: expiring only when the daily run fell behind.
     windows.append((exclusion_monitored_until(facts, policy) or today, policy.automated_expiring_days))
