@@ -184,3 +184,23 @@ def test_rows_generated_in_a_second_process_are_the_rows_generated_in_this_one(d
         here, there = _seeded_rows(one, tmp_path, parallel=False), _seeded_rows(other, tmp_path, parallel=True)
     assert len(here["verification_check"]) > 150 * 10
     assert here == there
+
+
+class _BrokenPlan:
+    """A plan whose generation fails after one chunk (picklable: the spawned process imports this module)."""
+
+    def chunks(self) -> Any:
+        """Yield one empty chunk, then fail."""
+        from directory.seed import Chunk
+
+        yield Chunk(1, {}, [])
+        raise ValueError("the places ran out")
+
+
+def test_a_failure_in_the_row_generating_process_is_raised_in_the_writer() -> None:
+    from directory.bulk_load import generated_elsewhere
+
+    chunks = generated_elsewhere(_BrokenPlan(), [])
+    assert next(chunks).size == 1
+    with pytest.raises(RuntimeError, match="the places ran out"):
+        next(chunks)
