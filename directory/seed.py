@@ -49,7 +49,8 @@ REVIEW_LINES = [
 CHUNK = 2000
 GENDERS = ["female", "male", "nonbinary", "unspecified"]
 GENDER_CUM_WEIGHTS = list(accumulate([52, 42, 2, 4]))
-# From this many practitioners a second process generates the rows (start-up ~1 s: Python, Faker, places).
+# From this many practitioners a second process generates the rows: its start (Python, the app's modules, Faker
+# pools, the places) takes ~3 s before the first chunk, which a smaller seed would not win back.
 PARALLEL_FROM = 20_000
 # The tables whose ids the seed assigns itself (rows reference each other before they are inserted).
 SEEDED_TABLES = ("practitioner", "location", "opening_hours", "credential", "verification_check", "review",
