@@ -21,7 +21,7 @@ from directory.extensions import db
 
 # SQLite's page cache during a seed (KiB; the default is 2 MB): 1M practitioners write 12 GB. The random
 # unique key (verification_check.row_hash) touches a different index page per row, so the cache grows with the
-# seed, up to what the index needs at 1M (~1.4 GB).
+# seed, up to what the index needs at 1M (~1.4 GB). At 300k, 586 MB instead of 256 MB took 8% off the writer's CPU.
 BULK_CACHE_KIB = 256 * 1024
 BULK_CACHE_KIB_PER_PRACTITIONER = 2
 BULK_CACHE_KIB_MAX = 2 * 1024 * 1024
