@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import gc
-import json
 import random
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from functools import cache
-from operator import itemgetter
+from itertools import accumulate
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import Dialect, Table, func, insert, select, text
+from sqlalchemy import Table, func, select, text
 
-from directory.clock import today as clock_today
+from directory.bulk_load import Rows, bulk_load, fresh_load, generated_elsewhere, insert_rows, write_prepared
 from directory.clock import utcnow
 from directory.extensions import db
 from directory.geo import Place, sample_places
@@ -33,10 +29,8 @@ from directory.models import (
 )
 from directory.practitioners.models import practitioner_condition, practitioner_language, practitioner_method
 from directory.practitioners.slugs import slugify
-from directory.vetting.chain import row_hash, sha256_text
+from directory.seed_history import CHECK_COLUMNS, chain_rows, demo_checks, status_since, vetting_of
 from directory.vetting.decisions import suspend
-from directory.vetting.sources import registry
-from directory.vetting.status import CredentialFacts, VettingFacts, compute_status, verified_since
 
 LOCALES = {"US": "en_US", "FR": "fr_FR", "GB": "en_GB", "DE": "de_DE", "CA": "en_CA", "AU": "en_AU", "ES": "es_ES",
            "IT": "it_IT", "NL": "nl_NL", "CH": "de_CH", "IE": "en_IE"}
@@ -53,8 +47,11 @@ REVIEW_LINES = [
     "Not much change for my knee yet, but friendly and professional.", "Moxibustion was warm and relaxing.",
 ]
 CHUNK = 2000
-# SQLite's page cache during a seed (KiB; the default is 2 MB): 1M practitioners write 4 GB.
-BULK_CACHE_KIB = 256 * 1024
+GENDERS = ["female", "male", "nonbinary", "unspecified"]
+GENDER_CUM_WEIGHTS = list(accumulate([52, 42, 2, 4]))
+# From this many practitioners a second process generates the rows: its start (Python, the app's modules, Faker
+# pools, the places) takes ~3 s before the first chunk, which a smaller seed would not win back.
+PARALLEL_FROM = 20_000
 # The tables whose ids the seed assigns itself (rows reference each other before they are inserted).
 SEEDED_TABLES = ("practitioner", "location", "opening_hours", "credential", "verification_check", "review",
                  "review_revision")
@@ -62,6 +59,12 @@ SEEDED_SUSPENSION_REASON = "demo data: suspended while a complaint is investigat
 # Faker's weighted pickers cost ~70 µs a call; drawing pools once per locale and picking
 # from them with the seeded RNG keeps 100k practitioners well inside two minutes.
 POOL_SIZE = {"first": 300, "last": 600, "street": 300}
+
+
+TABLE_ORDER: list[Table] = [
+    Practitioner.__table__, Location.__table__, OpeningHours.__table__, practitioner_method, practitioner_condition,
+    practitioner_language, Credential.__table__, VerificationCheck.__table__, Review.__table__, ReviewRevision.__table__,
+]  # type: ignore[list-item]
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,19 @@ class Batch:
     """Rows for one chunk of practitioners, per table, ready for executemany."""
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rows_by_position: dict[str, Rows] = field(default_factory=dict)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         """Queue one row for ``table``."""
         self.rows.setdefault(table, []).append(row)
+
+    def tuples(self, table: str, names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """Return the list to append ``table``'s rows to as tuples of ``names`` (its biggest tables: no dicts)."""
+        return self.rows_by_position.setdefault(table, Rows(names, [])).values
+
+    def tables(self) -> dict[str, Rows]:
+        """Return every table's rows as tuples."""
+        return {**{t: Rows.of(rows) for t, rows in self.rows.items()}, **self.rows_by_position}
 
 
 @dataclass
@@ -129,61 +141,77 @@ class IdCounters:
         return value
 
 
-def seed_practitioners(count: int, seed: int, progress: Callable[[int], None] | None = None) -> int:
-    """Insert ``count`` demo practitioners with everything around them; return how many."""
-    rng = random.Random(seed)
-    pools = {country: NamePool.draw(locale, country, seed + i) for i, (country, locale) in enumerate(LOCALES.items())}
-    vocab = _vocabulary_ids()
-    ids = IdCounters({t: _next_id(t) for t in SEEDED_TABLES})
-    today, now = clock_today(), utcnow().replace(microsecond=0)
-    places = sample_places(rng, count)
-    with _bulk_load():
-        written = _seed_chunks(places, rng, pools, vocab, ids, today, now, progress)
-    refresh_statistics()
-    return written
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of practitioners, generated: each table's rows, and the ids of those the demo suspends."""
+
+    size: int
+    rows: dict[str, Rows]
+    suspended: list[int]
 
 
-def _seed_chunks(places: list[Place], rng: random.Random, pools: dict[str, NamePool], vocab: dict[str, dict[str, int]],
-                 ids: IdCounters, today: date, now: datetime, progress: Callable[[int], None] | None) -> int:
-    """Write the practitioners at ``places`` chunk by chunk; return how many."""
-    written = 0
-    for start in range(0, len(places), CHUNK):
-        batch = Batch()
-        suspended = [pid for place in places[start:start + CHUNK]
-                     if (pid := _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place, vocab,
-                                              today, now))]
-        _insert_batch(batch)
-        _advance_sequences()
-        _record_suspensions(suspended)
-        written += len(places[start:start + CHUNK])
-        if progress:
-            progress(len(places[start:start + CHUNK]))
-    return written
+@dataclass(frozen=True)
+class SeedPlan:
+    """Everything that decides the seeded rows: generating from it needs no database (so another process can)."""
+
+    count: int
+    seed: int
+    vocab: dict[str, dict[str, int]]
+    next_ids: dict[str, int]
+    now: datetime
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Generate the practitioners chunk by chunk, in order (one random stream for the whole seed)."""
+        rng = random.Random(self.seed)
+        pools = {country: NamePool.draw(locale, country, self.seed + i)
+                 for i, (country, locale) in enumerate(LOCALES.items())}
+        ids = IdCounters(dict(self.next_ids))
+        places = sample_places(rng, self.count)
+        today = self.now.date()
+        for start in range(0, len(places), CHUNK):
+            batch = Batch()
+            suspended = [pid for place in places[start:start + CHUNK]
+                         if (pid := _practitioner(batch, ids, rng, pools.get(place.country, pools["US"]), place,
+                                                  self.vocab, today, self.now))]
+            yield Chunk(len(places[start:start + CHUNK]), batch.tables(), suspended)
 
 
-@contextmanager
-def _bulk_load() -> Iterator[None]:
-    """Pause the cyclic garbage collector and give SQLite a large page cache for the seed; restore both after.
+def seed_practitioners(count: int, seed: int, progress: Callable[[int], None] | None = None, *,
+                       now: datetime | None = None, parallel: bool | None = None) -> int:
+    """Insert ``count`` demo practitioners with everything around them; return how many.
 
-    The seed keeps millions of objects alive (the places, one chunk's rows) and makes no reference cycles, so
-    each full collection walked them all for nothing (12% of the CPU time). The random keys
-    (verification_check.row_hash, unique) touch a different index page per row; with SQLite's default 2 MB
-    cache each such page was written out and read back many times in the seed's one transaction.
+    ``now`` ends the demo history (default: the clock). On SQLite the rows are generated in a second process
+    while this one writes (``parallel``; by default from PARALLEL_FROM practitioners): the same rows either
+    way. Into a fresh SQLite database (the session idle, the tables empty) the seed commits its own work,
+    written without the write-ahead log (bulk_load.fresh_load); otherwise the caller commits, as always.
     """
-    collecting = gc.isenabled()
-    gc.disable()
-    connection = db.session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    previous = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one()) if sqlite else 0
-    if sqlite:
-        connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        if sqlite:
-            connection.exec_driver_sql(f"PRAGMA cache_size = {previous}")
-        if collecting:
-            gc.enable()
+    fresh = not db.session().in_transaction()
+    plan = SeedPlan(count, seed, _vocabulary_ids(), {t: _next_id(t) for t in SEEDED_TABLES},
+                    (now or utcnow()).replace(microsecond=0))
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    in_process = not sqlite or not (count >= PARALLEL_FROM if parallel is None else parallel)
+    with fresh_load(fresh and all(next_id == 1 for next_id in plan.next_ids.values())):
+        with bulk_load(TABLE_ORDER, count):
+            if in_process:
+                suspended = _write_chunks(plan.chunks(), progress)
+            else:
+                suspended = write_prepared(generated_elsewhere(plan, TABLE_ORDER), progress)
+        # After the indexes are back: a decision reads the practitioner's credentials and checks.
+        _record_suspensions(suspended)
+        refresh_statistics()
+    return count
+
+
+def _write_chunks(chunks: Iterator[Chunk], progress: Callable[[int], None] | None) -> list[int]:
+    """Insert the chunks as they are generated; return the ids of the practitioners the demo suspends."""
+    suspended: list[int] = []
+    for chunk in chunks:
+        insert_rows(TABLE_ORDER, chunk.rows)
+        _advance_sequences()
+        suspended.extend(chunk.suspended)
+        if progress:
+            progress(chunk.size)
+    return suspended
 
 
 def _record_suspensions(practitioner_ids: list[int]) -> None:
@@ -227,51 +255,6 @@ def _vocabulary_ids() -> dict[str, dict[str, int]]:
     }
 
 
-TABLE_ORDER: list[Table] = [
-    Practitioner.__table__, Location.__table__, OpeningHours.__table__, practitioner_method, practitioner_condition,
-    practitioner_language, Credential.__table__, VerificationCheck.__table__, Review.__table__, ReviewRevision.__table__,
-]  # type: ignore[list-item]
-
-
-def _insert_batch(batch: Batch) -> None:
-    """Insert one chunk's rows, parents before children."""
-    connection = db.session.connection()
-    for table in TABLE_ORDER:
-        rows = batch.rows.get(table.name)
-        if not rows:
-            continue
-        if connection.dialect.name == "sqlite":
-            sql, params = _driver_insert(table, connection.dialect, rows)
-            connection.exec_driver_sql(sql, params)
-        else:  # PostgreSQL: Core batches the rows into multi-row INSERTs (insertmanyvalues), already fast
-            db.session.execute(insert(table), rows)
-
-
-def _driver_insert(table: Table, dialect: Dialect, rows: list[dict[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
-    """Return an INSERT for the driver and its rows as tuples, converted as Core would convert them.
-
-    Core's executemany compiles the parameters of each row dict value by value in Python; here each column
-    is converted at once with the same bind processors (SQLite stores dates as text in SQLAlchemy's format),
-    and a column the rows leave out gets its scalar default, as Core gives it. The stored rows are the same.
-    """
-    names = list(rows[0])
-    columns: list[Any] = list(zip(*map(itemgetter(*names), rows), strict=True))
-    for index, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            columns[index] = list(map(process, columns[index]))
-    for column in table.c:
-        if column.name not in names and column.default is not None:
-            if not column.default.is_scalar:
-                raise ValueError(f"seed rows for {table.name} leave out {column.name}, whose default is computed")
-            names.append(column.name)
-            columns.append([column.default.arg] * len(rows))  # type: ignore[attr-defined]
-    quote = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 (our names)
-           f"VALUES ({', '.join('?' * len(names))})")
-    return sql, list(zip(*columns, strict=True))
-
-
 def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, place: Place,
                   vocab: dict[str, dict[str, int]], today: date, now: datetime) -> int | None:
     """Queue one practitioner with locations, hours, vocabulary links, credentials, checks, reviews.
@@ -279,22 +262,22 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
     Return the practitioner's id when the demo suspends them (the caller records the decision).
     """
     pid = ids.take("practitioner")
-    gender = rng.choices(["female", "male", "nonbinary", "unspecified"], [52, 42, 2, 4])[0]
+    gender = rng.choices(GENDERS, cum_weights=GENDER_CUM_WEIGHTS)[0]
     first = fake.first_name(rng, gender)
     last = rng.choice(fake.last)
     methods = _pick(rng, METHOD_WEIGHTS, rng.randint(1, 4))
     conditions = rng.sample(sorted(vocab["conditions"]), rng.randint(2, 6))
     credentials, decided = _credentials(rng, place, pid, today, now)
-    checks = _checks(rng, credentials, decided, now)
+    checks = demo_checks(rng, credentials, decided, now)
     suspended = rng.random() < 0.003
-    status, since = _vetting(place.country, credentials, checks, today, suspended=suspended)
+    status, since = vetting_of(place.country, credentials, checks, today, suspended=suspended)
     batch.add("practitioner", {
         "id": pid, "slug": f"{slugify(f'{first} {last}')}-{pid}", "first_name": first, "last_name": last,
         "title": _title(rng, place.country), "bio": _bio(rng, first, place, methods, conditions),
         "gender": gender, "npi": _npi(pid) if place.country == "US" else None,
         "accepting_new_patients": rng.random() < 0.8, "telehealth": rng.random() < 0.25, "photo_path": None,
         "hidden": False, "vetting_status": status, "verified_since": since,
-        "vetting_status_since": _status_since(status, since, credentials, checks, now),
+        "vetting_status_since": status_since(status, since, credentials, checks, now),
         "created_at": now, "updated_at": now,
     })
     for loc_place in _location_places(rng, place):
@@ -308,7 +291,8 @@ def _practitioner(batch: Batch, ids: IdCounters, rng: random.Random, fake: NameP
     for cred in credentials:
         cred["id"] = ids.take("credential")
         batch.add("credential", {k: v for k, v in cred.items() if not k.startswith("_")})
-    _chain(batch, ids, checks, credentials)
+    chain_rows(batch.tuples("verification_check", CHECK_COLUMNS), lambda: ids.take("verification_check"), checks,
+               credentials)
     _reviews(batch, ids, rng, fake, pid, now)
     return pid if suspended else None
 
@@ -401,6 +385,9 @@ def _languages(rng: random.Random, country: str) -> list[str]:
 # How the demo's credentials stand. "not_yet_valid" is on purpose and rare: a licence that comes
 # into force next quarter, already confirmed by the board, shown as pending until then.
 CREDENTIAL_STATES = {"valid": 70, "expiring": 8, "expired": 6, "not_yet_valid": 1, "unchecked": 11, "none": 4}
+# choices() with the running totals draws exactly what it draws with the weights, without summing them per call.
+CREDENTIAL_STATE_NAMES = list(CREDENTIAL_STATES)
+CREDENTIAL_STATE_CUM_WEIGHTS = list(accumulate(CREDENTIAL_STATES.values()))
 
 
 def _credentials(rng: random.Random, place: Place, pid: int, today: date,
@@ -410,7 +397,7 @@ def _credentials(rng: random.Random, place: Place, pid: int, today: date,
     Every licence is in force when it is checked (its valid-from day precedes the checks), except the
     rare deliberate "not_yet_valid" one.
     """
-    state = rng.choices(list(CREDENTIAL_STATES), list(CREDENTIAL_STATES.values()))[0]
+    state = rng.choices(CREDENTIAL_STATE_NAMES, cum_weights=CREDENTIAL_STATE_CUM_WEIGHTS)[0]
     decided = now - timedelta(days=rng.randint(5, 500), minutes=rng.randint(0, 600))
     if state == "none":
         return [], decided
@@ -441,119 +428,6 @@ def _credentials(rng: random.Random, place: Place, pid: int, today: date,
                       "valid_from": min(today - timedelta(days=400), decided.date() - timedelta(days=90)),
                       "valid_until": today + timedelta(days=rng.randint(90, 1400))})
     return creds, decided
-
-
-CHECK_SOURCE = {"state_licence": "state_board", "foreign_registration": "manual", "npi": "npi_registry",
-                "certification": "certification_body"}
-
-
-def _checks(rng: random.Random, credentials: list[dict[str, Any]], decided: datetime,
-            now: datetime) -> list[dict[str, Any]]:
-    """Return unchained check rows for the credentials (none when they were never checked).
-
-    The history a credentialing service keeps: each primary-source check shortly before the
-    decision (within NCQA's 120 days, vetting.status), the exclusion list checked with them and
-    then monthly up to now, and each credential re-checked inside its monitoring window since.
-    """
-    if not credentials or credentials[0]["_state"] == "unchecked":
-        return []
-    checks: list[dict[str, Any]] = []
-    for index, cred in enumerate(credentials):
-        at = decided - timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 600))
-        checks.append({"_credential_index": index, "source": CHECK_SOURCE[cred["kind"]], "performed_at": at,
-                       "outcome": "pass", "reference": "", "note": "demo data"})
-        checks.extend(_rechecks(index, cred, at, now))
-    checks.extend(_exclusion_checks(rng, decided - timedelta(days=rng.randint(0, 20)), now))
-    checks.sort(key=lambda c: c["performed_at"])  # type: ignore[no-any-return]
-    return checks
-
-
-def _rechecks(index: int, cred: dict[str, Any], first: datetime, now: datetime) -> list[dict[str, Any]]:
-    """Return a credential's monitoring re-checks after ``first`` while it is in force: monthly by the run, yearly by hand."""
-    # A generator of their own, so the seed's main stream (and which practitioners it suspends) is unchanged;
-    # seeded by how long ago the first check was, which the main stream fixed, so a seed still repeats.
-    rng = random.Random(f"rechecks:{(now - first).total_seconds()}:{index}")
-    source = CHECK_SOURCE[cred["kind"]]
-    # The run re-checks an automated source a week before its 30-day window closes; never 30 days and some hours.
-    low, high = (23, 29) if registry.get(source).automated else (330, 360)
-    end = min(now, datetime.combine(cred["valid_until"], time())) if cred["valid_until"] else now
-    checks, at = [], first + timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
-    while at <= end:
-        checks.append({"_credential_index": index, "source": source, "performed_at": at, "outcome": "pass",
-                       "reference": "", "note": "demo data"})
-        at += timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
-    return checks
-
-
-def _exclusion_checks(rng: random.Random, first: datetime, now: datetime) -> list[dict[str, Any]]:
-    """Return exclusion-list checks from ``first`` every 27-30 days up to ``now``; the latest may await review."""
-    checks, at = [], first
-    while at <= now:
-        checks.append({"_credential_index": None, "source": "exclusion_list", "performed_at": at, "outcome": "pass",
-                       "reference": "LEIE", "note": "demo data"})
-        at += timedelta(days=rng.randint(27, 30), minutes=rng.randint(0, 600))
-    checks[-1]["outcome"] = rng.choices(["pass", "needs_review"], [99, 1])[0]
-    return checks
-
-
-def _vetting(country: str, credentials: list[dict[str, Any]], checks: list[dict[str, Any]], today: date,
-             suspended: bool) -> tuple[str, date | None]:
-    """Return the vetting status and verified-since day the rules give for these credentials and checks."""
-    passes: dict[int, list[date]] = {}
-    for c in checks:
-        if c["_credential_index"] is not None and c["outcome"] == "pass":
-            passes.setdefault(c["_credential_index"], []).append(c["performed_at"].date())
-    exclusion = [c for c in checks if c["source"] == "exclusion_list"]
-    facts = VettingFacts(
-        country=country,
-        credentials=tuple(CredentialFacts(cr["kind"], cr["valid_until"], max(passes.get(i, []), default=None),
-                                          passed_on=tuple(passes.get(i, ())), valid_from=cr["valid_from"],
-                                          last_pass_source=CHECK_SOURCE[cr["kind"]])
-                          for i, cr in enumerate(credentials)),
-        last_exclusion_check_on=exclusion[-1]["performed_at"].date() if exclusion else None,
-        last_exclusion_outcome=exclusion[-1]["outcome"] if exclusion else None,
-        exclusion_passed_on=tuple(c["performed_at"].date() for c in exclusion if c["outcome"] == "pass"),
-        suspended=suspended,
-    )
-    return compute_status(facts, today), verified_since(facts, today)
-
-
-def _status_since(status: str, since: date | None, credentials: list[dict[str, Any]],
-                  checks: list[dict[str, Any]], now: datetime) -> datetime:
-    """Return when the demo status began, as the history tells it (not the moment the demo data was loaded)."""
-    if since is not None:
-        return datetime.combine(since, time())
-    lapsed_on = [c["valid_until"] + timedelta(days=1) for c in credentials
-                 if status == "lapsed" and c["valid_until"] is not None and c["valid_until"] < now.date()]
-    if lapsed_on:
-        return datetime.combine(min(lapsed_on), time())  # the first expiry ended verification
-    # Suspended: the decision the seed records now; pending/unverified: the latest check (or the load).
-    latest = max((c["performed_at"] for c in checks), default=now)
-    return now if status == "suspended" else min(latest, now)
-
-
-def _chain(batch: Batch, ids: IdCounters, checks: list[dict[str, Any]], credentials: list[dict[str, Any]]) -> None:
-    """Queue the checks as one hash chain for the practitioner."""
-    previous = None
-    for sequence, check in enumerate(checks, start=1):
-        index = check["_credential_index"]
-        evidence, evidence_sha256 = _demo_evidence(check["source"])
-        row = {"id": ids.take("verification_check"), "practitioner_id": credentials[0]["practitioner_id"],
-               "user_id": None, "sequence": sequence,
-               "credential_id": credentials[index]["id"] if index is not None else None, "source": check["source"],
-               "performed_by_id": None, "performed_at": check["performed_at"], "outcome": check["outcome"],
-               "reference": check["reference"], "note": check["note"], "evidence": evidence,
-               "evidence_sha256": evidence_sha256, "previous_hash": previous}
-        row["row_hash"] = row_hash(row)
-        previous = row["row_hash"]
-        batch.add("verification_check", row)
-
-
-@cache
-def _demo_evidence(source: str) -> tuple[str, str]:
-    """Return the demo evidence of a check from ``source`` and its digest (the same for every demo check)."""
-    evidence = json.dumps({"demo": True, "source": source})
-    return evidence, sha256_text(evidence)
 
 
 def _reviews(batch: Batch, ids: IdCounters, rng: random.Random, fake: NamePool, pid: int, now: datetime) -> None:

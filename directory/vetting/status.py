@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 
 from directory.vetting.sources import registry
 from directory.vetting.sources.base import MANUAL_WINDOW_DAYS, Source
@@ -117,7 +118,7 @@ class CredentialFacts:
     # The source of the latest pass: its monitoring window applies ("" when unknown).
     last_pass_source: str = ""
 
-    @property
+    @cached_property  # the rules read it several times per credential; the facts never change
     def passes(self) -> tuple[date, ...]:
         """Return every known pass date, oldest first."""
         dates = set(self.passed_on)
@@ -238,7 +239,7 @@ def compute_status(facts: VettingFacts, today: date, policy: VettingPolicy = DEF
     if (today > add_months(decision, policy.reverify_months) or _exclusion_stale(facts, today, policy)
             or any(monitored_until(c, start, policy) < today for c in required)):
         return "lapsed"
-    return "expiring" if _expiring(facts, required, decision, today, policy) else "verified"
+    return "expiring" if _expiring(facts, required, decision, start, today, policy) else "verified"
 
 
 def monitoring_start(required: list[CredentialFacts], decision: date, today: date,
@@ -303,31 +304,35 @@ def _exclusion_stale(facts: VettingFacts, today: date, policy: VettingPolicy) ->
     return until is None or until < today
 
 
-def _expiring(facts: VettingFacts, required: list[CredentialFacts], decision: date, today: date,
+def _expiring(facts: VettingFacts, required: list[CredentialFacts], decision: date, start: date, today: date,
               policy: VettingPolicy) -> bool:
-    """Tell whether a required credential, a monitoring window or the decision itself runs out soon."""
+    """Tell whether a required credential, a monitoring window or the decision itself runs out soon.
+
+    ``start`` is the monitoring start (monitoring_start) of ``decision``, which the caller has.
+    """
     soon = today + timedelta(days=policy.expiring_within_days)
     if add_months(decision, policy.reverify_months) <= soon:
         return True
     if any(c.valid_until is not None and c.valid_until <= soon for c in required):
         return True
-    start = monitoring_start(required, decision, today, policy)
     windows = [(monitored_until(c, start, policy), expiring_days(policy, monitoring_source(c))) for c in required]
     # The exclusion lists are automated sources: expiring only when the daily run fell behind.
     windows.append((exclusion_monitored_until(facts, policy) or today, policy.automated_expiring_days))
     return any(until <= today + timedelta(days=lead) for until, lead in windows)
 
 
-def verified_since(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY) -> date | None:
+def verified_since(facts: VettingFacts, today: date, policy: VettingPolicy = DEFAULT_POLICY,
+                   status: str | None = None) -> date | None:
     """Return the first day of the current unbroken verified run, read from the dated history (None unless verified).
 
     The run starts at the earliest verification decision from which each later decision followed inside
     its re-verification cycle with no failed check in between, and not before every required credential
     came into force, the exclusion-list monitoring (never a gap over ``exclusion_days``) began, a required
     credential's monitoring last resumed after a gap, or the latest reinstatement. Where the history
-    cannot tell, the later day is taken: the date never claims more than the evidence.
+    cannot tell, the later day is taken: the date never claims more than the evidence. ``status`` is
+    compute_status's answer for the same facts, day and policy, when the caller has it already.
     """
-    if compute_status(facts, today, policy) not in VERIFIED_STATUSES:
+    if (status or compute_status(facts, today, policy)) not in VERIFIED_STATUSES:
         return None
     required = required_credentials(facts, today) or []
     decided = _decision_run_start(required, today, policy)
