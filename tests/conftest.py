@@ -72,11 +72,22 @@ def make_config(database_url: str, tmp: Path, **extra: Any) -> dict[str, Any]:
 
 @contextmanager
 def extra_app(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Flask]:
-    """Build another app on the test database with its own settings; release its connections afterwards."""
+    """Build another app on the test database with its own settings; release its connections afterwards.
+
+    Flask-Limiter keeps ``enabled`` on the one module-level limiter (the last init_app wins): an app built with
+    RATELIMIT_ENABLED=True would leave rate limits on, and its counts, for every test after it on the session app.
+    """
+    from directory.extensions import limiter
+
+    enabled = limiter.enabled
     application = create_app(make_config(database_url, tmp, **overrides))
     try:
         yield application
     finally:
+        if limiter.enabled:
+            with application.app_context():
+                limiter.reset()
+        limiter.enabled = enabled
         application.extensions["search"].close()
         with application.app_context():
             db.engine.dispose()
