@@ -40,6 +40,10 @@ EDGE = 1e-9
 EDGE_ABS = 1e-13
 # The margin bounding_boxes() adds to a radius: the per-band longitude ranges stay as generous.
 RANGE_MARGIN = 1.001
+# A band range is "inner" (no distance tested) only inside this much less than the radius (relative; ~1 m at
+# 100 km, against rounding errors of micrometres), and only for radii of a kilometre or more.
+INNER_MARGIN = 1e-5
+INNER_MIN_KM = 1.0
 # Each location is also a word of the full-text index's ``cells`` column: its 0.5° cell. A text
 # search near a place matches the words AND the cells around it, so FTS5 only scores (bm25)
 # the practitioners nearby, not every practitioner in the country who mentions "sciatica".
@@ -113,7 +117,7 @@ def match_parts(q: SearchQuery, code: CodeLookup,
     with_clause, range_params = "", []
     if q.has_origin:
         ranges = band_ranges(*engine_origin(q), q.radius_km if ring_km is None else ring_km)
-        with_clause = f"WITH r(band, lo, hi) AS (VALUES {', '.join('(?, ?, ?)' for _ in ranges)}) "
+        with_clause = f"WITH r(band, lo, hi, inner) AS (VALUES {', '.join('(?, ?, ?, ?)' for _ in ranges)}) "
         range_params = [v for r in ranges for v in r]
 
     def source(grouped: int) -> str:
@@ -126,7 +130,8 @@ def match_parts(q: SearchQuery, code: CodeLookup,
     # Cheapest first: the filters on the row itself (instr rejects most rows of a filtered search), the squared
     # chord, the pair test (a second one), the open-now probe.
     select = f"p.lat, p.lon, 0.0 AS score, p.verified, p.rating_bayes, p.rating_count, {columns}"
-    pointwise = " AND ".join(["p.visible", *filters, *([radius] if radius else []), f"(p.sx IS NULL OR {first})",
+    pointwise = " AND ".join(["p.visible", *filters, *([f"(r.inner OR {radius})"] if radius else []),
+                              f"(p.sx IS NULL OR {first})",
                               *probe])
     singles = f"SELECT p.doc_id AS id, {d2} AS d2, {select} FROM {source(0)} {pointwise}"  # noqa: S608
     sibling_params = [*d2_params, *d2_params]  # the sibling's squared chord appears twice in the pair test
@@ -202,15 +207,18 @@ def _open_now(q: SearchQuery) -> list[str]:
             "WHERE o.doc_id = p.doc_id)" if q.open_keys else "0"]
 
 
-def band_ranges(lat: float, lon: float, radius_km: float) -> list[tuple[int, float, float]]:
-    """Return (band, min_lon, max_lon) ranges covering the circle: per band, the circle's widest extent in it.
+def band_ranges(lat: float, lon: float, radius_km: float) -> list[tuple[int, float, float, int]]:
+    """Return (band, min_lon, max_lon, inner) ranges covering the circle: per band, the circle's widest extent in it.
 
     On a sphere a circle's half-width in longitude at latitude phi is acos((cos r - sin phi sin phi0) /
     (cos phi cos phi0)); it grows up to one latitude and shrinks after it, so over a band its maximum is at that
-    latitude clipped to the band. The radius carries bounding_boxes()' margin: the ranges are a prefilter, the
-    squared chord (and Lucene's test at the edge) decides.
+    latitude clipped to the band, its minimum at one of the band's edges. The radius carries bounding_boxes()'
+    margin: the ranges are a prefilter, the squared chord (and Lucene's test at the edge) decides. Except in an
+    ``inner`` range: every point of the band there lies inside the radius by far more than any rounding, so no
+    distance is tested (the ranges of a band do not overlap).
     """
     r = min(math.pi, radius_km * RANGE_MARGIN / EARTH_RADIUS_KM)
+    r_in = radius_km * (1 - INNER_MARGIN) / EARTH_RADIUS_KM
     phi0 = math.radians(lat)
     widest = math.asin(max(-1.0, min(1.0, math.sin(phi0) / math.cos(r)))) if r < math.pi / 2 else phi0
     ranges = []
@@ -218,15 +226,26 @@ def band_ranges(lat: float, lon: float, radius_km: float) -> list[tuple[int, flo
         full = min_lon == -180.0 and max_lon == 180.0
         for band in range(math.floor(min_lat * BAND_PER_DEGREE), math.floor(max_lat * BAND_PER_DEGREE) + 1):
             if full:
-                ranges.append((band, min_lon, max_lon))
+                ranges.append((band, min_lon, max_lon, 0))
                 continue
             low, high = max(min_lat, band / BAND_PER_DEGREE), min(max_lat, (band + 1) / BAND_PER_DEGREE)
             half = _half_width(r, phi0, math.radians(max(low, min(high, math.degrees(widest)))))
+            inner = _inner_half_width(radius_km, r_in, phi0, band)
             for shift in (-360.0, 0.0, 360.0):  # a box on the far side of the antimeridian
                 lo, hi = max(min_lon, lon - half + shift), min(max_lon, lon + half + shift)
                 if lo <= hi:
-                    ranges.append((band, lo, hi))
+                    ranges += _split(band, lo, hi, lon + shift, inner)
     return ranges
+
+
+def _split(band: int, lo: float, hi: float, center: float, inner: float | None) -> list[tuple[int, float, float, int]]:
+    """Return the range [lo, hi] of a band cut into outer, inner and outer parts that share no longitude."""
+    ilo, ihi = (max(lo, center - inner), min(hi, center + inner)) if inner is not None else (hi, lo)
+    if ilo > ihi:
+        return [(band, lo, hi, 0)]
+    parts = [(band, lo, math.nextafter(ilo, -math.inf), 0)] if lo < ilo else []
+    parts.append((band, ilo, ihi, 1))
+    return parts + ([(band, math.nextafter(ihi, math.inf), hi, 0)] if ihi < hi else [])
 
 
 def _half_width(r: float, phi0: float, phi: float) -> float:
@@ -236,6 +255,21 @@ def _half_width(r: float, phi0: float, phi: float) -> float:
         return 180.0
     cos_dlon = (math.cos(r) - math.sin(phi) * math.sin(phi0)) / denominator
     return min(180.0, math.degrees(math.acos(max(-1.0, min(1.0, cos_dlon)))) * RANGE_MARGIN + 1e-9)
+
+
+def _inner_half_width(radius_km: float, r_in: float, phi0: float, band: int) -> float | None:
+    """Return (degrees, slightly narrowed) the half-width inside the circle at every latitude of ``band``, or None."""
+    if radius_km < INNER_MIN_KM:
+        return None
+    widths = []
+    for edge in (band / BAND_PER_DEGREE, (band + 1) / BAND_PER_DEGREE):
+        phi = math.radians(edge)
+        denominator = math.cos(phi) * math.cos(phi0)
+        cos_dlon = (math.cos(r_in) - math.sin(phi) * math.sin(phi0)) / denominator if denominator > 0 else 2.0
+        if cos_dlon >= 1.0:  # the band reaches beyond the circle in latitude
+            return None
+        widths.append(math.degrees(math.acos(max(-1.0, cos_dlon))))
+    return min(widths) * (1 - INNER_MARGIN) if min(widths) < 180.0 else None
 
 
 def ring_radius_km(q: SearchQuery, total: int, need: int) -> float | None:

@@ -19,7 +19,7 @@ import pytest
 from search.backends.embedded import EmbeddedBackend
 from search.backends.embedded_query import BAND_PER_DEGREE, band_ranges, ring_radius_km, window
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
-from search.geo import arc_distance_km, quantize
+from search.geo import arc_distance_km, distance_query_sort_key, haversin_sort_key, quantize
 from search.types import EARTH_RADIUS_KM, SearchQuery
 
 ORIGIN = (40.7128, -74.0060)
@@ -152,7 +152,27 @@ def test_the_band_ranges_hold_every_point_of_the_circle(origin: tuple[float, flo
         if arc_distance_km(*origin, lat, lon) > km:
             continue
         band = math.floor(lat * BAND_PER_DEGREE)
-        assert any(b == band and lo <= lon <= hi for b, lo, hi in ranges), (lat, lon)
+        assert sum(b == band and lo <= lon <= hi for b, lo, hi, _ in ranges) == 1, (lat, lon)
+
+
+@pytest.mark.parametrize("origin", [(40.7, -74.0), (64.1, -21.9), (-33.9, 151.2), (0.0, 179.95), (-0.3, -179.9),
+                                    (89.2, 10.0), (-88.9, -120.0), (70.0, 0.0)])
+@pytest.mark.parametrize("km", [1.0, 5.0, 100.0, 500.0])
+def test_every_point_of_an_inner_range_is_inside_the_radius_by_lucenes_own_test(
+        origin: tuple[float, float], km: float) -> None:
+    rng = random.Random(hash((origin, km, "inner")))
+    inner = [(b, lo, hi) for b, lo, hi, flag in band_ranges(*origin, km) if flag]
+    assert inner or km <= 10 or abs(origin[0]) > 85  # a band is 11 km tall: smaller circles have no inner range
+    key = distance_query_sort_key(km * 1000)
+    for band, lo, hi in inner:
+        # The corners of the range (where the circle comes closest) and random points inside it.
+        corners = [(band / BAND_PER_DEGREE, lo), (band / BAND_PER_DEGREE, hi), (math.nextafter((band + 1) / BAND_PER_DEGREE, 0), lo),
+                   (math.nextafter((band + 1) / BAND_PER_DEGREE, 0), hi)]
+        randoms = [(rng.uniform(band, band + 1) / BAND_PER_DEGREE, rng.uniform(lo, hi)) for _ in range(20)]
+        for lat, lon in corners + randoms:
+            point = quantize(lat, lon)
+            assert haversin_sort_key(*origin, *point) <= key, (band, lat, lon)
+            assert arc_distance_km(*origin, *point) < km
 
 
 def _destination(origin: tuple[float, float], km: float, bearing: float) -> tuple[float, float]:
