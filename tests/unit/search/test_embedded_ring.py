@@ -20,7 +20,7 @@ from search.backends.embedded import EmbeddedBackend
 from search.backends.embedded_query import BAND_PER_DEGREE, band_ranges, ring_radius_km, window
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.geo import arc_distance_km, distance_query_sort_key, haversin_sort_key, quantize
-from search.types import EARTH_RADIUS_KM, SearchQuery
+from search.types import EARTH_RADIUS_KM, Change, SearchQuery
 
 ORIGIN = (40.7128, -74.0060)
 NEEDLING = VocabularyTerm("filiform-needling", "Filiform needling", ("needling",))
@@ -221,3 +221,17 @@ def test_documents_with_two_or_three_sites_count_once_at_the_nearest_one_inside(
                for d in docs}
     assert [h.distance_km for h in seen] == [nearest[h.id] for h in seen]
     assert backend.search(SearchQuery(per_page=1, verified_only=False)).total == len(docs)
+
+
+def test_an_update_that_adds_or_removes_sites_moves_the_document_between_pairs_and_groups(
+        backend: EmbeddedBackend) -> None:
+    backend.reindex([_doc(1, _north(3.0))])
+    q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=10)
+    origin = quantize(*ORIGIN)
+    for sites in ([_north(3.0), _north(2.0)], [_north(3.0), _north(2.0), _north(1.0)], [_north(30.0), _north(4.0)],
+                  [_north(30.0)]):
+        backend.apply([Change(1, _doc(1, *sites))])
+        page = backend.search(q)
+        inside = [arc_distance_km(*origin, *quantize(*s)) for s in sites if arc_distance_km(*origin, *quantize(*s)) <= 10]
+        assert page.total == (1 if inside else 0)
+        assert [h.distance_km for h in page.hits] == ([min(inside)] if inside else [])
