@@ -359,8 +359,11 @@ class EmbeddedBackend:
 
 
 def _by_distance(q: SearchQuery) -> bool:
-    """Tell whether the search is a radius search by distance without text (counted, then paged from a ring)."""
-    return q.has_origin and q.sort == "distance" and not text_terms(q)
+    """Tell whether a radius search is ordered by distance (counted, then paged from a ring).
+
+    Relevance without text has no score to order by: it orders as distance does (search.query.build_sort).
+    """
+    return q.has_origin and q.sort != "rating" and not text_terms(q)
 
 
 def _top(conn: sqlite3.Connection, q: SearchQuery, sql: str, params: list[Any], size: int,

@@ -283,7 +283,7 @@ def ring_radius_km(q: SearchQuery, total: int, need: int) -> float | None:
     turns out too small is doubled (see the backend), and the whole circle is read when the ring would not
     be much smaller than it.
     """
-    if not q.has_origin or q.sort != "distance" or text_terms(q) or total < need:
+    if not q.has_origin or q.sort == "rating" or text_terms(q) or total < need:
         return None
     share = math.sqrt(min(1.0, RING_SLACK * need / max(total, 1)))
     return q.radius_km * share if share <= RING_MAX_SHARE else None

@@ -90,11 +90,12 @@ def _dense(rng: random.Random, count: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("verified_only", [True, False])
+@pytest.mark.parametrize("sort", ["distance", "relevance"])  # relevance without text orders by distance
 def test_distance_pages_from_the_ring_are_slices_of_the_whole_circles_order(
-        backend: EmbeddedBackend, verified_only: bool) -> None:
+        backend: EmbeddedBackend, verified_only: bool, sort: Any) -> None:
     docs = _dense(random.Random(5), 1500)
     backend.reindex(docs)
-    q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=50, per_page=9, verified_only=verified_only)
+    q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=50, per_page=9, verified_only=verified_only, sort=sort)
     expected = _expected(docs, q)
     assert ring_radius_km(q, len(expected), sum(window(replace(q, page=4)))) is not None, "the ring is used"
     assert _pages(backend, q, 4) == expected[:36]
