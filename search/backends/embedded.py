@@ -3,21 +3,18 @@
 It lives in its own SQLite file beside the app database and needs nothing installed.
 Lucene's own radius test (from the origin on Lucene's grid, on Lucene-quantized points) decides
 the radius edge and exact great-circle distance the order of the page, so it returns the same ids
-in the same order as the cluster backend.
+in the same order as the cluster backend. Which rows a search reads is search/backends/embedded_query.py.
 
-How a search stays fast on 100k practitioners (a dense 100 km search matches ~9k):
-
-* ``point`` holds one row per practice location, clustered on (0.1° latitude band,
-  longitude): a radius is a handful of contiguous range scans, not an index probe per
-  point. Each row carries what filters, sorts and facets need, so no join is made, and
-  how many other locations its document has, so only those documents' points are grouped.
+* ``point`` holds one row per practice location, clustered on (0.1° latitude band, verified,
+  grouped, longitude). Each row carries what filters, sorts and facets need, so no join is made,
+  and the other location of a document with two, so only documents with three or more are grouped.
 * Distances are compared as squared chord lengths between unit vectors, stored per
   point: plain arithmetic, monotonic in the great-circle distance. Haversine (the same
   function the engines use) is only computed for the rows a page shows, and Lucene's radius
   test (search/geo.py) for the few points within a hair of the radius.
-* Facet values are coded as one character each (``facet_code``); a practitioner's
-  values are a short string, and facet counts are ``str.count`` over the matches'
-  concatenated strings instead of a join through a term table.
+* Facet values are coded as one character each (``facet_code``), one column per facet kind; a
+  practitioner's values are short strings, and facet counts are ``str.count`` over the matches'
+  concatenated strings of that kind instead of a join through a term table.
 """
 
 from __future__ import annotations
@@ -26,92 +23,40 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from search.geo import arc_distance_km, bounding_boxes, distance_query_sort_key, haversin_sort_key, quantize
-from search.query import TEXT_FIELDS, engine_origin, text_terms
-from search.types import (
-    EARTH_RADIUS_KM,
-    ApplyResult,
-    Change,
-    SearchHit,
-    SearchPage,
-    SearchQuery,
-    SearchUnavailable,
+from search.backends.embedded_query import (
+    BAND_PER_DEGREE,
+    CODE_COLUMNS,
+    CODED_KINDS,
+    MATCH_COLUMNS,
+    NO_POINT_BAND,
+    cell,
+    exact_page,
+    match_parts,
+    match_sql,
+    order_by,
+    ring_radius_km,
+    unit_vector,
+    window,
 )
+from search.backends.embedded_schema import (
+    INDEXES,
+    MATCH_TABLE,
+    OPEN_KEY_TABLE,
+    PAGE_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TABLES,
+)
+from search.geo import haversin_sort_key, quantize
+from search.query import text_terms
+from search.types import ApplyResult, Change, SearchPage, SearchQuery, SearchUnavailable
 
-# Bumped whenever the tables change: an index file of another version is dropped and
-# rebuilt empty by ensure_index() (`flask bootstrap` then reindexes it).
-SCHEMA_VERSION = 6
-TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts", "doc_version")
-SCHEMA = """
--- The highest version written or deleted per document (the engines' external versioning). Deleted documents
--- keep theirs, so a late older write cannot bring one back. A rebuild replaces it as it replaces the documents,
--- as a new cluster index does.
-CREATE TABLE IF NOT EXISTS doc_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS doc (
-    id INTEGER PRIMARY KEY, display_name TEXT NOT NULL, visible INTEGER NOT NULL, verified INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS facet_code (
-    kind TEXT NOT NULL, value TEXT NOT NULL, code TEXT NOT NULL UNIQUE, PRIMARY KEY (kind, value)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS suggest (value TEXT NOT NULL, doc_id INTEGER NOT NULL, PRIMARY KEY (value, doc_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS point (
-    band INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, doc_id INTEGER NOT NULL,
-    x REAL, y REAL, z REAL,
-    -- How many other locations the document has: only the points of documents with several need grouping.
-    others INTEGER NOT NULL,
-    visible INTEGER NOT NULL, verified INTEGER NOT NULL, gender TEXT, accepting_new_patients INTEGER,
-    telehealth INTEGER, wheelchair_accessible INTEGER, rating_bayes REAL, rating_count INTEGER NOT NULL,
-    codes TEXT NOT NULL,
-    PRIMARY KEY (band, lon, lat, doc_id)
-) WITHOUT ROWID;
--- Opening hours as key ranges [low, high) (search/hours.py), for "open now".
-CREATE TABLE IF NOT EXISTS open_hours (
-    doc_id INTEGER NOT NULL, low INTEGER NOT NULL, high INTEGER NOT NULL, PRIMARY KEY (doc_id, low, high)
-) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5 (
-    name, vocabulary, places, bio, cells, tokenize = 'unicode61 remove_diacritics 2'
-);
-"""
-# Secondary indexes, created after a bulk load rather than maintained row by row during it.
-INDEXES = """
-CREATE INDEX IF NOT EXISTS suggest_doc ON suggest (doc_id);
--- Covering: a text search probes it once per word match (INDEXED BY), and reading the point row too was half
--- its time at 1M. Band and longitude stay out of the front of the key: SQLite would probe once per band.
-CREATE INDEX IF NOT EXISTS point_doc ON point (
-    doc_id, visible, verified, others, x, y, z, gender, accepting_new_patients, telehealth, wheelchair_accessible,
-    rating_bayes, rating_count, codes
-);
-"""
-BAND_PER_DEGREE = 10
-# A practitioner without a location still has one row (no coordinates) in a band no radius reaches.
-NO_POINT_BAND = 10_000
-CODED_KINDS = ("methods", "conditions", "languages")
 # Facet codes are Unicode private-use characters: they never occur in anything else stored.
 _CODE_BASE, _CODE_BASE_2, _CODE_SPAN = 0xE000, 0xF0000, 0x1900
-# Points whose squared chord is this close to the radius's (relative, plus absolute) get Lucene's own radius test
-# (search/geo.py): its sloppy cosine puts points a few micrometres from the edge on the other side of it.
-EDGE = 1e-9
-EDGE_ABS = 1e-13
-# Each location is also a word of the full-text index's ``cells`` column: its 0.5° cell. A text
-# search near a place matches the words AND the cells around it, so FTS5 only scores (bm25)
-# the practitioners nearby, not every practitioner in the country who mentions "sciatica".
-CELLS_PER_DEGREE = 2
-MAX_CELLS = 64
-TEXT_COLUMNS = "{name vocabulary places bio}"
-# Rows on either side of the page re-sorted by exact distance, so near-ties order as on the engines.
-SORT_MARGIN = 10
-# The keys of "now" in each time zone of an open-now search, filled per search.
-OPEN_KEY_TABLE = "CREATE TEMP TABLE IF NOT EXISTS open_key (key INTEGER PRIMARY KEY)"
-# No primary key: the matches are distinct documents by construction, and appending rows is cheaper than keeping
-# a B-tree on id.
-MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER, d2 REAL, lat REAL, lon REAL, score REAL, "
-               "verified INTEGER, rating_bayes REAL, rating_count INTEGER, codes TEXT)")
 INDEX_FULL_HINT = "free disk space; changes wait in the outbox until then"
-BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio")) + ", 0"
-Row = tuple[Any, ...]
 
 
 class EmbeddedBackend:
@@ -266,7 +211,7 @@ class EmbeddedBackend:
                          [(d["id"], d["display_name"], d["visible"], d["verified"]) for d in docs])
         conn.executemany("INSERT OR IGNORE INTO suggest VALUES (?, ?)",
                          [(v, d["id"]) for d in docs for v in set(d["name_suggest"])])
-        conn.executemany("INSERT OR IGNORE INTO point VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.executemany(f"INSERT OR IGNORE INTO point VALUES ({', '.join('?' * 25)})",  # noqa: S608 (placeholders)
                          [row for d in docs for row in self._point_rows(conn, d)])
         conn.executemany("INSERT OR IGNORE INTO open_hours VALUES (?, ?, ?)",
                          [(d["id"], r["gte"], r["lt"]) for d in docs for r in d["open_hours"]])
@@ -274,18 +219,24 @@ class EmbeddedBackend:
                          [(d["id"], d["name"], d["vocabulary"], d["places"], d["bio"], _cells(d["locations"]))
                           for d in docs])
 
-    def _point_rows(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> list[Row]:
+    def _point_rows(self, conn: sqlite3.Connection, doc: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Return the point rows of one document: its attributes repeated on each of its locations."""
-        codes = "".join(self._code(conn, kind, value, create=True) or "" for kind in CODED_KINDS for value in doc[kind])
-        codes += self._code(conn, "vetting_status", doc["vetting_status"], create=True) or ""
+        codes = ["".join(self._code(conn, kind, value, create=True) or "" for value in doc[kind]) for kind in CODED_KINDS]
+        codes.append(self._code(conn, "vetting_status", doc["vetting_status"], create=True) or "")
         attributes = (doc["visible"], doc["verified"], doc["gender"], doc["accepting_new_patients"], doc["telehealth"],
-                      doc["wheelchair_accessible"], doc["rating_bayes"], doc["rating_count"], codes)
+                      doc["wheelchair_accessible"], doc["rating_bayes"], doc["rating_count"], *codes)
         if not doc["locations"]:
-            return [(NO_POINT_BAND, 0.0, 0.0, doc["id"], None, None, None, 0, *attributes)]
-        # Two locations can quantize to one point: one row then (the primary key), and "others" counts rows.
+            return [(NO_POINT_BAND, 0.0, 0.0, doc["id"], None, None, None, None, None, None, None, None, 0,
+                     *attributes)]
+        # Two locations can quantize to one point: one row then (the primary key).
         points = sorted({quantize(point["lat"], point["lon"]) for point in doc["locations"]})
-        return [(math.floor(lat * BAND_PER_DEGREE), lon, lat, doc["id"], *_unit_vector(lat, lon), len(points) - 1,
-                 *attributes) for lat, lon in points]
+        rows = []
+        for lat, lon in points:
+            (slat, slon), = [p for p in points if p != (lat, lon)] if len(points) == 2 else [(None, None)]
+            sibling = unit_vector(slat, slon) if slat is not None and slon is not None else (None, None, None)
+            rows.append((math.floor(lat * BAND_PER_DEGREE), lon, lat, doc["id"], *unit_vector(lat, lon), *sibling,
+                         slat, slon, int(len(points) > 2), *attributes))
+        return rows
 
     # -- reading -----------------------------------------------------------
     def count(self) -> int:
@@ -321,125 +272,105 @@ class EmbeddedBackend:
         started = time.perf_counter()
         conn = self._conn()
         try:
-            sql, params = self._match_sql(conn, query)
             if query.open_keys:
                 conn.execute(OPEN_KEY_TABLE)
                 conn.execute("DELETE FROM temp.open_key")
                 conn.executemany("INSERT INTO temp.open_key VALUES (?)", [(k,) for k in query.open_keys])
-            # One temporary table per connection, emptied per search: creating and dropping it each time
-            # changed the schema and made SQLite prepare every statement again.
-            conn.execute(MATCH_TABLE)
-            conn.execute("DELETE FROM temp.m")
-            conn.execute(f"INSERT INTO temp.m {sql}", params)
-            total, codes = conn.execute("SELECT count(*), group_concat(codes, '') FROM temp.m").fetchone()
-            window_start = max(0, query.offset - SORT_MARGIN)
-            rows = conn.execute(
-                "SELECT id, lat, lon, score, verified, rating_bayes, rating_count FROM temp.m "  # noqa: S608
-                f"ORDER BY {_order_by(query)} LIMIT ? OFFSET ?",
-                (query.offset - window_start + query.per_page + SORT_MARGIN, window_start),
-            ).fetchall()
-            conn.execute("DELETE FROM temp.m")
+            total, codes, rows = self._distance_page(conn, query) if _by_distance(query) else self._sorted(conn, query)
         except sqlite3.Error as exc:
             raise SearchUnavailable(f"embedded search failed: {exc}") from exc
-        hits = _exact_page(rows, query, query.offset - window_start)
-        facets = self._facets(conn, codes or "", query.facets) if query.facets else {}
+        hits = exact_page(rows, query, query.offset - window(query)[0])
+        facets = self._facets(conn, codes, query.facets) if query.facets else {}
         return SearchPage(hits=hits, total=total, facets=facets, took_ms=(time.perf_counter() - started) * 1000)
 
-    def _facets(self, conn: sqlite3.Connection, codes: str, fields: tuple[str, ...]) -> dict[str, dict[str, int]]:
-        """Count each value of the facet ``fields`` over all matches from their concatenated codes."""
-        counts = {code: codes.count(code) for code in list(self._decode)}
-        if sum(counts.values()) != len(codes):  # a code another process assigned since: read them again
-            self._load_codes(conn)
-            counts = {code: codes.count(code) for code in list(self._decode)}
-        facets: dict[str, dict[str, int]] = {name: {} for name in fields}
-        for code, n in counts.items():
-            if n:
-                kind, value = self._decode[code]
-                if kind in facets:
-                    facets[kind][value] = n
+    def _sorted(self, conn: sqlite3.Connection, q: SearchQuery) -> tuple[int, dict[str, str], list[tuple[Any, ...]]]:
+        """Return the total, the facet kinds' concatenated codes and the page window, through a match table."""
+        sql, params = match_sql(q, self._lookup(conn))
+        # One temporary table per connection, emptied per search: creating and dropping it each time
+        # changed the schema and made SQLite prepare every statement again.
+        conn.execute(MATCH_TABLE)
+        conn.execute("DELETE FROM temp.m")
+        conn.execute(f"INSERT INTO temp.m ({MATCH_COLUMNS}) {sql}", params)
+        total, codes = self._count(conn, q, "temp.m", [])
+        start, size = window(q)
+        rows = conn.execute(f"SELECT {PAGE_COLUMNS} FROM temp.m ORDER BY {order_by(q)} LIMIT ? OFFSET ?",  # noqa: S608
+                            (size, start)).fetchall()
+        conn.execute("DELETE FROM temp.m")
+        return total, codes, rows
+
+    def _distance_page(self, conn: sqlite3.Connection,
+                       q: SearchQuery) -> tuple[int, dict[str, str], list[tuple[Any, ...]]]:
+        """Return what _sorted does for a radius search by distance: count the circle, sort only a ring of it.
+
+        The first rows by (verified, squared chord, id) of the whole circle are the first rows of any smaller
+        circle (ring) holding at least as many verified matches: every match outside the ring is farther than
+        every match inside it. A ring holding too few is doubled; the whole circle is sorted when none fits.
+        """
+        lookup = self._lookup(conn)
+        with_clause, with_params, parts = match_parts(q, lookup)
+        total, codes = 0, {kind: "" for kind in q.facets}
+        for part, part_params in parts:  # counted apart: SQLite then reads only the columns a count needs
+            count, part_codes = self._count(conn, q, f"({part})", [*with_params, *part_params], with_clause)
+            total += count
+            codes = {kind: codes[kind] + part_codes.get(kind, "") for kind in codes}
+        start, size = window(q)
+        if total <= start:  # nothing on this page (or nothing at all): no page to sort
+            return total, codes, []
+        sql, params = match_sql(q, lookup)
+        need = start + size
+        ring = ring_radius_km(q, total, need)
+        while ring is not None and ring < q.radius_km:
+            ring_sql, ring_params = match_sql(q, lookup, ring_km=ring)
+            rows = _top(conn, q, ring_sql, ring_params, need, 0)
+            if len(rows) == need and (q.verified_only or rows[-1][4]):
+                return total, codes, rows[start:]
+            ring *= 2
+        return total, codes, _top(conn, q, sql, params, size, start)
+
+    def _count(self, conn: sqlite3.Connection, q: SearchQuery, source: str, params: list[Any],
+               with_clause: str = "") -> tuple[int, dict[str, str]]:
+        """Return the number of matches in ``source`` and, per asked facet kind, their codes concatenated."""
+        kinds = [kind for kind in CODE_COLUMNS if kind in q.facets]
+        columns = "".join(f", group_concat({CODE_COLUMNS[kind]}, '')" for kind in kinds)
+        total, *codes = conn.execute(f"{with_clause}SELECT count(*){columns} FROM {source}",  # noqa: S608
+                                     params).fetchone()
+        return int(total), {kind: value or "" for kind, value in zip(kinds, codes, strict=True)}
+
+    def _lookup(self, conn: sqlite3.Connection) -> Callable[[str, str], str | None]:
+        """Return the code of a (kind, value) a query filters on, None for a value no document has."""
+        return lambda kind, value: self._code(conn, kind, value, create=False)
+
+    def _facets(self, conn: sqlite3.Connection, codes: dict[str, str],
+                fields: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        """Count each value of the facet ``fields`` over all matches from their kind's concatenated codes."""
+        facets: dict[str, dict[str, int]] = {}
+        for kind in fields:
+            text = codes.get(kind, "")
+            counts = self._count_codes(kind, text)
+            if sum(counts.values()) != len(text):  # a code another process assigned since: read them again
+                self._load_codes(conn)
+                counts = self._count_codes(kind, text)
+            facets[kind] = {self._decode[code][1]: n for code, n in counts.items() if n}
         return facets
 
-    def _match_sql(self, conn: sqlite3.Connection, q: SearchQuery) -> tuple[str, list[Any]]:
-        """Return the SELECT of every matching doc: (id, d2, lat, lon, score, verified, rating_bayes, count, codes).
+    def _count_codes(self, kind: str, text: str) -> dict[str, int]:
+        """Return how often each known code of ``kind`` occurs in ``text``."""
+        return {code: text.count(code) for code, (known, _) in list(self._decode.items()) if known == kind}
 
-        Most documents have one location: their points are matches as they are. Only the points of documents
-        with several are grouped (nearest point per document), so the sort a GROUP BY needs covers a third
-        of the points, not all of them (it was most of a dense radius search's time). A text search groups
-        its few matches in one pass.
-        """
-        ctes: list[str] = []
-        cte_params: list[Any] = []
-        source = "point p"
-        where = ["p.visible"]
-        params: list[Any] = []
-        terms = text_terms(q)
-        score = "0.0"
-        if terms:
-            # Matched once up front (MATERIALIZED), not once per point, and scored only when the
-            # order needs it. Each word is a quoted FTS5 string: user text is data, never syntax.
-            relevance = q.sort == "relevance"
-            rank = f"-bm25(doc_fts, {BM25_WEIGHTS})" if relevance else "0.0"
-            ctes.append(f"t AS MATERIALIZED (SELECT rowid AS doc_id, {rank} AS score "  # noqa: S608
-                        "FROM doc_fts WHERE doc_fts MATCH ?)")
-            cte_params.append(_fts_query(terms, q))
-            # CROSS JOIN keeps the words' matches the outer loop, INDEXED BY the probe by document: without
-            # statistics SQLite otherwise scans the radius's boxes once per match (seconds at 1M).
-            source = "t CROSS JOIN point p INDEXED BY point_doc ON p.doc_id = t.doc_id"
-            score = "t.score"
-        d2, d2_params = "NULL", []
-        radius, radius_params = "", []
-        if q.has_origin:
-            lat, lon = engine_origin(q)
-            x, y, z = _unit_vector(lat, lon)
-            d2 = "(p.x - ?) * (p.x - ?) + (p.y - ?) * (p.y - ?) + (p.z - ?) * (p.z - ?)"
-            d2_params = [x, x, y, y, z, z]
-            boxes = []
-            for min_lat, max_lat, min_lon, max_lon in bounding_boxes(lat, lon, q.radius_km):
-                bands = range(math.floor(min_lat * BAND_PER_DEGREE), math.floor(max_lat * BAND_PER_DEGREE) + 1)
-                boxes.append(f"(p.band IN ({', '.join(str(b) for b in bands)}) AND p.lon BETWEEN ? AND ? "
-                             "AND p.lat BETWEEN ? AND ?)")
-                params += [min_lon, max_lon, min_lat, max_lat]
-            where.append(f"({' OR '.join(boxes)})")
-            chord2 = _chord2(q.radius_km)
-            margin = chord2 * EDGE + EDGE_ABS
-            radius = "(d2 <= ? OR (d2 <= ? AND lucene_key(?, ?, p.lat, p.lon) <= ?))"
-            radius_params = [chord2 - margin, chord2 + margin, lat, lon, distance_query_sort_key(q.radius_km * 1000)]
-        where += self._filters(conn, q, params)
-        with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
-        columns = f"p.lat, p.lon, {score}, p.verified, p.rating_bayes, p.rating_count, p.codes FROM {source}"
-        condition = " AND ".join(where)
-        # min() makes SQLite take the bare columns (lat, lon) from the nearest point of each document.
-        grouped = (f"SELECT p.doc_id, min({d2}) AS d2, {columns} WHERE {condition} "  # noqa: S608
-                   "GROUP BY p.doc_id" + (f" HAVING {radius}" if radius else ""))
-        # Parameters follow the text: the CTE's MATCH, then per part the distance, the boxes and filters, the edge.
-        part_params = [*d2_params, *params, *radius_params]
-        if terms:  # the words' matches are few: one grouped pass over them beats reading them twice
-            return f"{with_clause}{grouped}", [*cte_params, *part_params]
-        singles = (f"SELECT p.doc_id, {d2} AS d2, {columns} WHERE {condition} AND p.others = 0"  # noqa: S608
-                   + (f" AND {radius}" if radius else ""))
-        several = grouped.replace(" GROUP BY p.doc_id", " AND p.others > 0 GROUP BY p.doc_id")
-        return f"{singles} UNION ALL {several}", [*part_params, *part_params]
 
-    def _filters(self, conn: sqlite3.Connection, q: SearchQuery, params: list[Any]) -> list[str]:
-        """Return the conditions of the query's filters on a point ``p``; append their parameters to ``params``."""
-        where = []
-        if q.verified_only:
-            where.append("p.verified")
-        for kind in CODED_KINDS:
-            values = getattr(q, kind)
-            if values:
-                codes = [c for v in values if (c := self._code(conn, kind, v, create=False))]
-                where.append("(" + " OR ".join("instr(p.codes, ?) > 0" for _ in codes) + ")" if codes else "0")
-                params += codes
-        for column in ("gender", "accepting_new_patients", "telehealth", "wheelchair_accessible"):
-            value = getattr(q, column)
-            if value is not None:
-                where.append(f"p.{column} = ?")
-                params.append(value)
-        if q.open_keys is not None:
-            where.append("EXISTS (SELECT 1 FROM open_hours o JOIN temp.open_key k ON k.key >= o.low AND k.key < o.high "
-                         "WHERE o.doc_id = p.doc_id)" if q.open_keys else "0")
-        return where
+def _by_distance(q: SearchQuery) -> bool:
+    """Tell whether a radius search is ordered by distance (counted, then paged from a ring).
+
+    Relevance without text has no score to order by: it orders as distance does (search.query.build_sort).
+    """
+    return q.has_origin and q.sort != "rating" and not text_terms(q)
+
+
+def _top(conn: sqlite3.Connection, q: SearchQuery, sql: str, params: list[Any], size: int,
+         start: int) -> list[tuple[Any, ...]]:
+    """Return rows ``start`` to ``start + size`` of a match in the search's order."""
+    return conn.execute(f"SELECT {PAGE_COLUMNS} FROM ({sql}) ORDER BY {order_by(q)} LIMIT ? OFFSET ?",  # noqa: S608
+                        [*params, size, start]).fetchall()
 
 
 def index_error(path: str, exc: sqlite3.Error) -> str:
@@ -456,39 +387,9 @@ def _script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
-def _cell(lat: float, lon: float) -> tuple[int, int]:
-    """Return the 0.5° cell of a point."""
-    return math.floor((lat + 90) * CELLS_PER_DEGREE), math.floor((lon + 180) * CELLS_PER_DEGREE)
-
-
 def _cells(locations: list[dict[str, float]]) -> str:
     """Return the cell words of a document's (quantized) locations."""
-    return " ".join(sorted({"g{}x{}".format(*_cell(*quantize(p["lat"], p["lon"]))) for p in locations}))
-
-
-def _fts_query(terms: list[str], q: SearchQuery) -> str:
-    """Return the FTS5 query: every word in the text columns, and near the origin one of its cells."""
-    text = f"{TEXT_COLUMNS} : ({' AND '.join(f'{chr(34)}{w}{chr(34)}' for w in terms)})"
-    if q.lat is None or q.lon is None:
-        return text
-    cells = []
-    for min_lat, max_lat, min_lon, max_lon in bounding_boxes(q.lat, q.lon, q.radius_km):
-        (lat0, lon0), (lat1, lon1) = _cell(min_lat, min_lon), _cell(max_lat, max_lon)
-        cells += [f"g{i}x{j}" for i in range(lat0, lat1 + 1) for j in range(lon0, lon1 + 1)]
-    if len(cells) > MAX_CELLS:  # near a pole: the radius filter alone is cheaper than hundreds of cells
-        return text
-    return f"{text} AND cells : ({' OR '.join(cells)})"
-
-
-def _unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
-    """Return the point on the unit sphere for (lat, lon) in degrees."""
-    phi, lmb = math.radians(lat), math.radians(lon)
-    return math.cos(phi) * math.cos(lmb), math.cos(phi) * math.sin(lmb), math.sin(phi)
-
-
-def _chord2(radius_km: float) -> float:
-    """Return the squared chord (on the unit sphere) of a great-circle distance."""
-    return float((2 * math.sin(min(math.pi, radius_km / EARTH_RADIUS_KM) / 2)) ** 2)
+    return " ".join(sorted({"g{}x{}".format(*cell(*quantize(p["lat"], p["lon"]))) for p in locations}))
 
 
 def _newer(conn: sqlite3.Connection, changes: Sequence[Change]) -> list[Change]:
@@ -513,35 +414,3 @@ def _delete(conn: sqlite3.Connection, doc_id: int) -> None:
     for table, column in (("doc", "id"), ("suggest", "doc_id"), ("point", "doc_id"), ("open_hours", "doc_id"),
                           ("doc_fts", "rowid")):
         conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (doc_id,))  # noqa: S608 (fixed names)
-
-
-def _order_by(q: SearchQuery) -> str:
-    """Return the ORDER BY matching search.query.build_sort (by squared chord, refined in _exact_page)."""
-    geo = "d2 ASC, " if q.has_origin else ""
-    if q.sort == "relevance" and text_terms(q):
-        return f"score DESC, {geo}id ASC"
-    if q.sort == "rating":
-        return f"verified DESC, rating_bayes DESC NULLS LAST, rating_count DESC, {geo}id ASC"
-    return f"verified DESC, {geo}id ASC"
-
-
-def _exact_page(rows: list[Row], q: SearchQuery, skip: int) -> list[SearchHit]:
-    """Give the window's rows their haversine distance, re-sort them exactly as the engines do, cut the page."""
-    hits = []
-    origin = engine_origin(q)
-    for doc_id, lat, lon, score, verified, rating_bayes, rating_count in rows:
-        distance = arc_distance_km(*origin, lat, lon) if q.has_origin else None
-        hits.append((_sort_key(q, doc_id, distance or 0.0, score or 0.0, verified, rating_bayes, rating_count),
-                     SearchHit(id=doc_id, distance_km=distance, score=score or 0.0)))
-    hits.sort(key=lambda pair: pair[0])
-    return [hit for _, hit in hits[skip:skip + q.per_page]]
-
-
-def _sort_key(q: SearchQuery, doc_id: int, distance: float, score: float, verified: int,
-              rating_bayes: float | None, rating_count: int) -> tuple[Any, ...]:
-    """Return the Python sort key equal to _order_by with the exact distance."""
-    if q.sort == "relevance" and text_terms(q):
-        return (-score, distance, doc_id)
-    if q.sort == "rating":
-        return (-verified, rating_bayes is None, -(rating_bayes or 0.0), -rating_count, distance, doc_id)
-    return (-verified, distance, doc_id)

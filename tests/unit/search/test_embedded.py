@@ -212,3 +212,23 @@ def test_an_index_of_schema_5_is_rebuilt_when_the_point_table_gained_its_locatio
     backend.reindex([_doc(1, *ORIGIN, locations=_at(ORIGIN, (ORIGIN[0] + 0.01, ORIGIN[1])))])
     assert backend.search(_near()).total == 1
     backend.close()
+
+
+def test_an_index_of_schema_6_is_rebuilt_when_the_point_table_gained_verified_and_grouped_keys(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE point (band INTEGER, lon REAL, lat REAL, doc_id INTEGER, x REAL, y REAL, z REAL, "
+                     "others INTEGER, visible INTEGER, verified INTEGER, codes TEXT, "
+                     "PRIMARY KEY (band, lon, lat, doc_id)) WITHOUT ROWID")
+        conn.execute("PRAGMA user_version = 6")
+    backend = EmbeddedBackend(str(path))
+    assert backend.ensure_index() is True
+    assert backend.ensure_index() is False
+    sites = _at(ORIGIN, (ORIGIN[0] + 0.01, ORIGIN[1]), (ORIGIN[0] + 0.02, ORIGIN[1]))
+    backend.reindex([_doc(1, *ORIGIN, locations=sites[:2]), _doc(2, *ORIGIN, locations=sites)])
+    page = backend.search(_near())
+    assert (page.total, [h.distance_km for h in page.hits]) == (2, [0.0, 0.0])
+    with sqlite3.connect(path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(point)")]
+    assert "grouped" in columns and "others" not in columns
+    backend.close()
