@@ -47,7 +47,7 @@ from typing import Any  # noqa: E402
 import requests  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from bench.stats import percentile  # noqa: E402
 from directory import create_app  # noqa: E402
@@ -126,6 +126,29 @@ def _fmt(value: float) -> str:
 def say(message: str) -> None:
     """Print one progress line, flushed (the script runs for minutes, often in the background)."""
     print(message, flush=True)
+
+
+class Progress:
+    """Count a long step's items and say how far it is, at most once per ``every`` seconds (a 1M seed takes minutes).
+
+    Call it with each batch's size, as ``seed_practitioners`` and ``reindex_all`` call their ``progress``.
+    """
+
+    def __init__(self, label: str, total: int, every: float = 30.0,
+                 clock: Callable[[], float] = time.perf_counter, out: Callable[[str], None] = say) -> None:
+        self.label, self.total, self.every, self.clock, self.out = label, total, every, clock, out
+        self.done = 0
+        self.started = self.last = clock()
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        now = self.clock()
+        if now - self.last >= self.every and self.done < self.total:
+            self.last = now
+            rate = self.done / max(now - self.started, 1e-9)
+            left = (self.total - self.done) / rate if rate else float("nan")
+            self.out(f"    {self.label}: {self.done:,} of {self.total:,} ({self.done / self.total:.0%}, "
+                     f"{rate:,.0f}/s, ~{left:.0f}s left)")
 
 
 # --------------------------------------------------------------------------- machine and engines
@@ -226,7 +249,7 @@ def seed_database(workdir: Path, size: int) -> float:
         load_vocabularies()
         db.session.commit()
         started = time.perf_counter()
-        seed_practitioners(size, seed=42)
+        seed_practitioners(size, seed=42, progress=Progress("seeded", size))
         db.session.commit()
         elapsed = time.perf_counter() - started
         db.engine.dispose()
@@ -662,7 +685,8 @@ def bench_backend(kind: str, workdir: Path, url: str | None, mix: list[dict[str,
                     # 6,100-7,300); rebuilds in service run on a warm node, so the timed one is the second.
                     reindex_all(backend)
                 started = time.perf_counter()
-                result.indexed = reindex_all(backend)
+                result.indexed = reindex_all(backend, progress=Progress(
+                    f"{kind} indexed", db.session.scalar(select(func.count(Practitioner.id))) or 0))
                 result.index_s = time.perf_counter() - started
                 say(f"  {kind}: indexed {result.indexed} docs in {result.index_s:.1f}s ({result.docs_per_s:.0f} docs/s)")
         clock = EngineClock(backend)
