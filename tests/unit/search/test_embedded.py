@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,14 +36,6 @@ def _doc(pid: int, lat: float, lon: float, **kw: Any) -> dict[str, Any]:
                                 methods=(NEEDLING,), conditions=(BACK,), languages=("en",))
     base.update(kw)
     return practitioner_search_document(PractitionerSource(**base))
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[EmbeddedBackend]:
-    instance = EmbeddedBackend(str(tmp_path / "search.db"))
-    instance.ensure_index()
-    yield instance
-    instance.close()
 
 
 def _near(**kw: Any) -> SearchQuery:

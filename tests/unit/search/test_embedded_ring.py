@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,14 +61,6 @@ def _expected(docs: list[dict[str, Any]], q: SearchQuery) -> list[int]:
 
 def _pages(backend: EmbeddedBackend, q: SearchQuery, pages: int) -> list[int]:
     return [h.id for n in range(1, pages + 1) for h in backend.search(replace(q, page=n)).hits]
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[EmbeddedBackend]:
-    instance = EmbeddedBackend(str(tmp_path / "search.db"))
-    instance.ensure_index()
-    yield instance
-    instance.close()
 
 
 def _dense(rng: random.Random, count: int) -> list[dict[str, Any]]:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from search.backends.embedded import EmbeddedBackend
 from search.documents import PlacePoint, PractitionerSource, practitioner_search_document
@@ -24,14 +21,6 @@ def _doc(pid: int, last_name: str, version: int) -> dict[str, Any]:
 
 def _write(pid: int, last_name: str, version: int) -> Change:
     return Change(pid, _doc(pid, last_name, version), version)
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[EmbeddedBackend]:
-    instance = EmbeddedBackend(str(tmp_path / "search.db"))
-    instance.ensure_index()
-    yield instance
-    instance.close()
 
 
 def _names(backend: EmbeddedBackend) -> list[str]:
