@@ -42,6 +42,7 @@ login_manager = LoginManager()
 login_manager.login_view = "accounts.sign_in"
 login_manager.login_message = "Please sign in to continue."
 limiter = Limiter(key_func=get_remote_address)
+talisman = Talisman()
 
 
 @limiter.request_filter
@@ -49,7 +50,6 @@ def _second_pass_of_a_busy_post() -> bool:
     """Exempt the read-only second pass of a post the busy database refused (errors._form_as_sent): the first pass
     was already counted, and counting the same post twice would spend a visitor's limit on our lock."""
     return bool(g.get("database_busy"))
-talisman = Talisman()
 
 
 @event.listens_for(Engine, "connect")
