@@ -908,13 +908,16 @@ def mismatch_block(results: list[BackendResult], mix: list[dict[str, Any]]) -> l
 
 
 def report(size: int, seed_s: float | None, mix: list[dict[str, Any]], results: list[BackendResult],
-           engines: Engines) -> str:
+           engines: Engines, cards_s: float | None = None) -> str:
     """Return the full text block for one size."""
+    cards = (f"result cards: {size:,} rows written in {cards_s:.1f}s ({size / cards_s:,.0f}/s), not part of the seed "
+             "time" if cards_s else "result cards: current rows reused")
     lines = [
         f"Meridian search benchmark, N={size:,} practitioners ({time.strftime('%Y-%m-%d %H:%M')})",
         machine_facts(engines.versions),
         (f"seed: {size:,} practitioners in {seed_s:.1f}s ({size / seed_s:,.0f} docs/s)" if seed_s is not None
          else f"seed: {size:,} practitioners, reused from an earlier run (--keep)") + f"; {describe_mix(mix)}",
+        cards,
         "",
         table(results),
         "",
@@ -937,6 +940,7 @@ def bench_size(size: int, args: argparse.Namespace, engines: Engines) -> tuple[s
     every backend that ran found the same total for every query."""
     with _workdir(size, args.keep) as workdir:
         seed_s = _seeded(workdir, size)
+        cards_s = _cards_written(workdir, size)
         probe = make_app(workdir, "embedded")
         mix = build_mix(args.queries, sample_last_names(probe, random.Random(MIX_SEED), 20))
         candidates = visibility_candidates(probe, VISIBILITY_CHANGES)
@@ -949,7 +953,7 @@ def bench_size(size: int, args: argparse.Namespace, engines: Engines) -> tuple[s
             except Exception as exc:  # one backend failing must not lose the others' numbers
                 say(f"  {kind}: FAILED: {type(exc).__name__}: {exc}")
                 results.append(BackendResult(kind, totals=[None] * len(mix), failure=f"{type(exc).__name__}: {exc}"))
-    text = report(size, seed_s, mix, results, engines)
+    text = report(size, seed_s, mix, results, engines, cards_s)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"search-{size}.txt").write_text(text + "\n")
     (RESULTS_DIR / f"search-{size}-details.txt").write_text(details(results, mix) + "\n")
@@ -981,6 +985,37 @@ def _seeded(workdir: Path, size: int) -> float | None:
     marker.write_text(f"{size}\n")
     say(f"N={size:,}: seeded in {seed_s:.1f}s ({size / seed_s:,.0f} docs/s)")
     return seed_s
+
+
+def _cards_written(workdir: Path, size: int) -> float | None:
+    """Bring the database to the newest migration and write its result-card rows unless they are all current.
+
+    Return the seconds the rows took (None when reused). Pages read cards from those rows (see
+    directory/practitioners/cards.py); `flask seed` writes them after seeding, as this does.
+    """
+    from directory.indexing.models import CardCache, SearchVersion
+    from directory.practitioners.cards import rebuild_cards
+
+    app = make_app(workdir, "embedded")
+    with app.app_context():
+        upgrade(directory=str(app.config["MIGRATIONS_DIR"]))
+        current = db.session.scalar(
+            select(func.count()).select_from(CardCache)
+            .outerjoin(SearchVersion, SearchVersion.practitioner_id == CardCache.practitioner_id)
+            .where(CardCache.version == func.coalesce(SearchVersion.version, 0)))
+        total = db.session.scalar(select(func.count(Practitioner.id)))
+        db.session.commit()
+        if current == total:
+            say(f"N={size:,}: reusing {current:,} current result-card rows")
+            db.engine.dispose()
+            return None
+        say(f"N={size:,}: writing result-card rows ({current:,} of {total:,} current) ...")
+        started = time.perf_counter()
+        written = rebuild_cards(progress=Progress("cards written", total or 0))
+        elapsed = time.perf_counter() - started
+        db.engine.dispose()
+    say(f"N={size:,}: wrote {written:,} result cards in {elapsed:.1f}s ({written / elapsed:,.0f}/s)")
+    return elapsed
 
 
 def _bench_one(kind: str, workdir: Path, mix: list[dict[str, Any]], candidates: list[int],

@@ -90,7 +90,7 @@ def _database_error(exc: SQLAlchemyError) -> click.ClickException:
 @with_appcontext
 def bootstrap_command(demo: bool | None, demo_accounts: bool) -> None:
     """Migrate the database, load vocabularies, seed demo data if empty, build the index."""
-    from directory.models import Practitioner
+    from directory.models import CardCache, Practitioner
 
     if demo is None:
         demo = not _in_production()
@@ -113,9 +113,11 @@ def bootstrap_command(demo: bool | None, demo_accounts: bool) -> None:
 
     refresh_statistics()
     db.session.commit()
+    total = db.session.scalar(select(func.count(Practitioner.id))) or 0
+    if total and (empty or not db.session.scalar(select(func.count()).select_from(CardCache))):
+        _rebuild_cards(total)
     backend = search.backend()
     rebuild = backend.ensure_index()
-    total = db.session.scalar(select(func.count(Practitioner.id))) or 0
     if (rebuild or backend.count() == 0) and total:
         _reindex(total)
     click.echo(f"ready: {total} practitioners, search index holds {backend.count()} documents ({backend.name})")
@@ -142,6 +144,7 @@ def seed_command(count: int, seed_value: int, reindex: bool, demo_accounts: bool
     if demo_accounts:
         _seed_demo_accounts()
         _print_demo_accounts()
+    _rebuild_cards(None)
     if reindex:
         search.backend().ensure_index()
         _reindex(None)
@@ -191,6 +194,18 @@ def _print_demo_accounts() -> None:
     width = max(len(account.email) for account in ACCOUNTS)
     for account in ACCOUNTS:
         click.echo(f"  {account.role:<13}{account.email:<{width + 2}}{account.password:<35}{account.shows}")
+
+
+def _rebuild_cards(total: int | None) -> None:
+    """Rewrite every practitioner's result card row (the table pages read cards from) with a progress bar."""
+    from directory.models import Practitioner
+    from directory.practitioners.cards import rebuild_cards
+
+    total = total if total is not None else db.session.scalar(select(func.count(Practitioner.id))) or 0
+    started = time.perf_counter()
+    with click.progressbar(length=total, label="Writing result cards") as bar:
+        count = rebuild_cards(progress=bar.update)
+    click.echo(f"wrote {count} result cards in {time.perf_counter() - started:.1f}s")
 
 
 def _reindex(total: int | None) -> None:
@@ -245,8 +260,9 @@ DATABASE_LOCKED = ("the database stayed locked by another connection (a long wri
 @search_group.command("reindex")
 @with_appcontext
 def search_reindex() -> None:
-    """Build a fresh index from the database and switch searches to it atomically."""
+    """Rewrite the result cards, build a fresh index from the database and switch searches to it atomically."""
     try:
+        _rebuild_cards(None)
         search.backend().ensure_index()
         _reindex(None)
     except SearchUnavailable as exc:

@@ -3,7 +3,7 @@
 import directory.indexing.listeners  # noqa: F401  (outbox rows written at flush time)
 from directory.accounts.models import AuditEvent, OutgoingEmail, PractitionerClaim, User
 from directory.imports.models import ImportRun, ImportSlice, RegistryListing
-from directory.indexing.models import SearchOutbox, SearchVersion
+from directory.indexing.models import CardCache, SearchOutbox, SearchVersion
 from directory.practitioners.models import (
     Condition,
     ConditionSynonym,
@@ -23,6 +23,7 @@ from directory.vetting.workbench_models import VettingAssignment, VettingBatch
 
 __all__ = [
     "AuditEvent",
+    "CardCache",
     "ChainHeadStatement",
     "OutgoingEmail",
     "Condition",

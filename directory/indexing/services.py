@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -13,12 +14,13 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import String, cast, delete, func, insert, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from directory.clock import utcnow
 from directory.errors import is_database_locked
 from directory.extensions import db
 from directory.indexing.models import SearchOutbox, SearchVersion
+from directory.practitioners.cards import refresh_cards
 from directory.practitioners.models import (
     Condition,
     ConditionSynonym,
@@ -36,6 +38,8 @@ from search import Change, SearchBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.hours import WeeklyInterval
 from search.sync import PendingChange, SyncReport, drain
+
+log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 2.0
 RETRY_MAX_S = 300.0
@@ -258,8 +262,15 @@ class SqlOutboxStore:
         return retrying_when_locked(lambda: self._changes(doc_ids))
 
     def acknowledge(self, changes: Sequence[PendingChange]) -> None:
-        """Delete exactly the rows each change covered; newer rows stay for the next batch."""
+        """Delete exactly the rows each change covered, newer rows staying for the next batch; refresh their cards."""
         retrying_when_locked(lambda: self._acknowledge(changes))
+        ids = [change.doc_id for change in changes]
+        try:
+            retrying_when_locked(lambda: self._refresh_cards(ids))
+        except SQLAlchemyError as exc:
+            # The card rows are a cache: a stale one is never served (see load_cards), only read slower.
+            db.session.rollback()
+            log.warning("card rows of %d practitioners not refreshed: %s", len(ids), exc)
 
     def record_failure(self, changes: Sequence[PendingChange], error: str) -> None:
         """Count the attempt and schedule a retry with exponential backoff."""
@@ -302,6 +313,11 @@ class SqlOutboxStore:
             db.session.execute(
                 delete(SearchOutbox).where(SearchOutbox.practitioner_id == change.doc_id, SearchOutbox.id <= change.up_to_row)
             )
+        db.session.commit()
+
+    def _refresh_cards(self, ids: Sequence[int]) -> None:
+        """Rewrite these practitioners' card rows in one transaction."""
+        refresh_cards(ids)
         db.session.commit()
 
     def _record_failure(self, changes: Sequence[PendingChange], error: str) -> None:

@@ -4,21 +4,30 @@ A page of 20 results used to load 20 practitioners and then four collections thr
 the ORM (about 19 ms at 100k practitioners); these queries return tuples instead. The
 three statements are built once at import (the ids are an expanding parameter), so a
 search spends its time in SQLite, not in building and caching SQL constructs.
+
+At a million practitioners even those statements cost 3-4 ms a page: their rows lie spread over five tables of a
+12 GB database. So each card is also kept as one row of ``practitioner_card``, labelled with the search version it
+was read at, and a page reads those rows by primary key; a row whose version is not the practitioner's current one
+(a change not yet synced by the outbox worker) is ignored and that card read fresh, so a page never shows a card
+older than the database.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, literal, select, union_all
+from sqlalchemy import String, bindparam, cast, delete, func, insert, literal, select, union_all
 
 from directory.clock import today
 from directory.extensions import db
 from directory.imports.listings import unclaimed_registry_listings
+from directory.indexing.models import CardCache, SearchVersion
 from directory.practitioners.models import (
     Location,
     Practitioner,
@@ -96,78 +105,231 @@ class PractitionerCard:
 
 
 _IDS: Any = bindparam("ids", expanding=True)
-_RATED = (select(Review.practitioner_id, func.avg(Review.rating).label("average"), func.count().label("count"))
-          .where(Review.practitioner_id.in_(_IDS), counted()).group_by(Review.practitioner_id).subquery())
-# A page's cards in a fixed number of set-based statements, whatever the number of cards: the practitioners with
-# their published ratings (one grouped join, not two subqueries per row), their vocabulary links, their locations.
-_CARDS = (select(Practitioner.id, Practitioner.slug, Practitioner.first_name, Practitioner.last_name,
-                 Practitioner.title, Practitioner.vetting_status, Practitioner.verified_since,
-                 Practitioner.accepting_new_patients, Practitioner.telehealth, Practitioner.photo_path,
-                 _RATED.c.average, _RATED.c.count)
-          .outerjoin(_RATED, _RATED.c.practitioner_id == Practitioner.id)
-          .where(Practitioner.id.in_(_IDS), Practitioner.hidden.is_(False), Practitioner.vetting_status != "suspended"))
-_VERIFIED_CARDS = _CARDS.where(Practitioner.vetting_status.in_(VERIFIED))
-_LINKS = union_all(*(
-    select(link.c.practitioner_id, literal(kind), cast(link.c[column], String)).where(link.c.practitioner_id.in_(_IDS))
-    for link, kind, column in ((practitioner_method, "method", "method_id"),
-                               (practitioner_condition, "condition", "condition_id"),
-                               (practitioner_language, "language", "language_code"))))
-# Every location, placed or not: the placed ones are the card's, all of them say where the practitioner practises
-# (the credentials the evidence lines are about).
-_LOCATIONS = select(Location.practitioner_id, Location.id, Location.name, Location.city, Location.region,
-                    Location.postal_code, Location.country, Location.latitude, Location.longitude, Location.timezone,
-                    Location.wheelchair_accessible, Location.phone, Location.booking_url).where(
-    Location.practitioner_id.in_(_IDS)).order_by(Location.id)
+_LOW: Any = bindparam("low")
+_HIGH: Any = bindparam("high")
+
+
+def _by_ids(column: Any) -> Any:
+    return column.in_(_IDS)
+
+
+def _by_range(column: Any) -> Any:
+    return column.between(_LOW, _HIGH)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The card statements for one way of naming practitioners (an id list, or an id range for a rebuild)."""
+
+    cards: Any
+    links: Any
+    locations: Any
+
+
+def _statements(match: Callable[[Any], Any]) -> _Statements:
+    """Build the three statements for ``match`` (a practitioner-id column -> WHERE clause)."""
+    rated = (select(Review.practitioner_id, func.avg(Review.rating).label("average"), func.count().label("count"))
+             .where(match(Review.practitioner_id), counted()).group_by(Review.practitioner_id).subquery())
+    # A page's cards in a fixed number of set-based statements, whatever the number of cards: the practitioners
+    # with their published ratings (one grouped join, not two subqueries per row), their vocabulary links, their
+    # locations. Hidden and suspended ones too: the visibility rule is applied to the rows (see _visible).
+    cards = (select(Practitioner.id, Practitioner.slug, Practitioner.first_name, Practitioner.last_name,
+                    Practitioner.title, Practitioner.vetting_status, Practitioner.verified_since,
+                    Practitioner.accepting_new_patients, Practitioner.telehealth, Practitioner.photo_path,
+                    Practitioner.hidden, rated.c.average, rated.c.count)
+             .outerjoin(rated, rated.c.practitioner_id == Practitioner.id).where(match(Practitioner.id)))
+    links = union_all(*(
+        select(link.c.practitioner_id, literal(kind), cast(link.c[column], String)).where(match(link.c.practitioner_id))
+        for link, kind, column in ((practitioner_method, "method", "method_id"),
+                                   (practitioner_condition, "condition", "condition_id"),
+                                   (practitioner_language, "language", "language_code"))))
+    # Every location, placed or not: the placed ones are the card's, all of them say where the practitioner
+    # practises (the credentials the evidence lines are about).
+    locations = select(Location.practitioner_id, Location.id, Location.name, Location.city, Location.region,
+                       Location.postal_code, Location.country, Location.latitude, Location.longitude,
+                       Location.timezone, Location.wheelchair_accessible, Location.phone, Location.booking_url).where(
+        match(Location.practitioner_id)).order_by(Location.id)
+    return _Statements(cards, links, locations)
+
+
+_FRESH = _statements(_by_ids)
+_RANGE = _statements(_by_range)
+# Cached cards still current: labelled with the practitioner's search version (0 before any change was synced).
+_CACHED = (select(CardCache.practitioner_id, CardCache.data)
+           .outerjoin(SearchVersion, SearchVersion.practitioner_id == CardCache.practitioner_id)
+           .where(CardCache.practitioner_id.in_(_IDS), CardCache.version == func.coalesce(SearchVersion.version, 0)))
+
+
+@dataclass
+class _CardData:
+    """What one card row holds: the card as a result shows it, its hidden flag and every location's place."""
+
+    card: PractitionerCard
+    hidden: bool
+    places: list[tuple[str, str]]  # (country, region) of every location, placed or not, in id order
 
 
 def load_cards(ids: Sequence[int], verified_only: bool, *, with_evidence: bool = True) -> dict[int, PractitionerCard]:
     """Return cards for the visible practitioners among ``ids`` (not hidden, not suspended, verified if asked).
 
-    Core statements on the session's connection: the ORM layer of ``session.execute`` cost 0.2 ms a statement.
-    ``with_evidence=False`` leaves out the "checked on" lines and the registry badge, which only pages show: they
-    were two thirds of a page's cost at 100k practitioners (about 20 checks folded per card).
+    Current rows of the card table first (one primary-key read per card), the others read fresh from the
+    practitioner tables. Core statements on the session's connection: the ORM layer of ``session.execute`` cost
+    0.2 ms a statement. ``with_evidence=False`` leaves out the "checked on" lines and the registry badge, which
+    only pages show: they were two thirds of a page's cost at 100k practitioners (about 20 checks folded per card).
     """
     if not ids:
         return {}
     connection = db.session.connection()
-    cards = {}
-    # .all(): one driver fetchall per statement instead of a fetchone per row (a page's links are ~160 rows).
-    rows: Any = connection.execute(_VERIFIED_CARDS if verified_only else _CARDS, {"ids": list(ids)}).all()
-    for pid, slug, first, last, title, status, since, accepting, telehealth, photo, average, count in rows:
-        cards[pid] = PractitionerCard(pid, slug, first, last, title, status, since, accepting, telehealth,
-                                      float(average) if average is not None else None, int(count or 0),
-                                      photo_path=photo)
-    if not cards:
-        return cards
-    found = list(cards)
-    _add_terms(cards, connection.execute(_LINKS, {"ids": found}).all())
-    places = _add_locations(cards, connection.execute(_LOCATIONS, {"ids": found}).all())
-    if with_evidence:
-        _add_evidence(cards, places)
-        for pid in unclaimed_registry_listings(found):
+    ranked = cached_vocabulary().ranked
+    # .all(): one driver fetchall per statement instead of a fetchone per row.
+    found = {pid: _decode(pid, data, ranked) for pid, data in connection.execute(_CACHED, {"ids": list(ids)}).all()}
+    if missing := [pid for pid in ids if pid not in found]:
+        found.update(_read(connection, _FRESH, {"ids": missing}, ranked))
+    visible = {pid: data for pid, data in found.items() if _visible(data, verified_only)}
+    cards = {pid: data.card for pid, data in visible.items()}
+    if with_evidence and cards:
+        _add_evidence(cards, {pid: data.places for pid, data in visible.items()})
+        for pid in unclaimed_registry_listings(list(cards)):
             cards[pid].registry_unclaimed = True
     return cards
 
 
-def _add_terms(cards: dict[int, PractitionerCard], links: Any) -> None:
+def _visible(data: _CardData, verified_only: bool) -> bool:
+    """Apply the visibility rule: not hidden, not suspended, and verified (or expiring) when asked."""
+    status = data.card.vetting_status
+    return not data.hidden and status != "suspended" and (not verified_only or status in VERIFIED)
+
+
+def _read(connection: Any, statements: _Statements, params: dict[str, Any],
+          ranked: dict[str, dict[str, tuple[int, Term]]]) -> dict[int, _CardData]:
+    """Read the cards the statements name from the practitioner tables."""
+    found: dict[int, _CardData] = {}
+    rows: Any = connection.execute(statements.cards, params).all()
+    for pid, slug, first, last, title, status, since, accepting, telehealth, photo, hidden, average, count in rows:
+        card = PractitionerCard(pid, slug, first, last, title, status, since, accepting, telehealth,
+                                float(average) if average is not None else None, int(count or 0), photo_path=photo)
+        found[pid] = _CardData(card, bool(hidden), [])
+    if found:
+        _add_terms(found, connection.execute(statements.links, params).all(), ranked)
+        for pid, *loc in connection.execute(statements.locations, params).all():
+            if (data := found.get(pid)) is not None:
+                data.places.append((loc[5], loc[3]))
+                if loc[6] is not None:
+                    data.card.locations.append(LocationCard(*loc))
+    return found
+
+
+def _add_terms(found: dict[int, _CardData], links: Any, ranked: dict[str, dict[str, tuple[int, Term]]]) -> None:
     """Give each card its methods, conditions and languages, in the order pages show them."""
-    ranked = cached_vocabulary().ranked
     terms: dict[tuple[int, str], list[tuple[int, Term]]] = defaultdict(list)
     for pid, kind, key in links:
-        if (entry := ranked[kind].get(key)) is not None:
+        if (entry := ranked[kind].get(key)) is not None and pid in found:
             terms[pid, kind].append(entry)
     for (pid, kind), entries in terms.items():
-        setattr(cards[pid], f"{kind}s", [term for _, term in sorted(entries)])
+        setattr(found[pid].card, f"{kind}s", [term for _, term in sorted(entries)])
 
 
-def _add_locations(cards: dict[int, PractitionerCard], rows: Any) -> dict[int, list[tuple[str, str]]]:
-    """Give each card its placed locations; return every location's (country, region) per practitioner."""
-    places: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for pid, *loc in rows:
-        places[pid].append((loc[5], loc[3]))
-        if loc[6] is not None:
-            cards[pid].locations.append(LocationCard(*loc))
-    return places
+# --------------------------------------------------------------------------- the card table
+
+
+def _encode(data: _CardData, keys: dict[str, dict[str, str]]) -> str:
+    """Return one card as the JSON array its row stores (vocabulary by stored key, so a renamed term shows)."""
+    c = data.card
+    return json.dumps([
+        c.slug, c.first_name, c.last_name, c.title, c.vetting_status,
+        c.verified_since.isoformat() if c.verified_since else None, c.accepting_new_patients, c.telehealth,
+        c.photo_path, data.hidden, c.rating_average, c.rating_count,
+        [keys["method"][t.slug] for t in c.methods], [keys["condition"][t.slug] for t in c.conditions],
+        [keys["language"][t.slug] for t in c.languages],
+        [[loc.id, loc.name, loc.city, loc.region, loc.postal_code, loc.country, loc.latitude, loc.longitude,
+          loc.timezone, loc.wheelchair_accessible, loc.phone, loc.booking_url] for loc in c.locations],
+        data.places,
+    ], separators=(",", ":"))
+
+
+def _decode(pid: int, text: str, ranked: dict[str, dict[str, tuple[int, Term]]]) -> _CardData:
+    """Return the card a row stores (see ``_encode``)."""
+    (slug, first, last, title, status, since, accepting, telehealth, photo, hidden, average, count,
+     methods, conditions, languages, locations, places) = json.loads(text)
+    card = PractitionerCard(pid, slug, first, last, title, status, date.fromisoformat(since) if since else None,
+                            accepting, telehealth, average, count, photo_path=photo)
+    card.methods = _terms(ranked["method"], methods)
+    card.conditions = _terms(ranked["condition"], conditions)
+    card.languages = _terms(ranked["language"], languages)
+    card.locations = [LocationCard(*loc) for loc in locations]
+    return _CardData(card, hidden, [(country, region) for country, region in places])
+
+
+def _terms(ranked: dict[str, tuple[int, Term]], keys: list[str]) -> list[Term]:
+    """Return the terms of these stored keys that still exist, in display order."""
+    entries = [ranked[key] for key in keys if key in ranked]
+    return [term for _, term in sorted(entries)]
+
+
+def _term_keys(ranked: dict[str, dict[str, tuple[int, Term]]]) -> dict[str, dict[str, str]]:
+    """Return, per kind, a term's slug -> the key its links store."""
+    return {kind: {term.slug: key for key, (_, term) in entries.items()} for kind, entries in ranked.items()}
+
+
+def refresh_cards(ids: Sequence[int]) -> None:
+    """Rewrite the card rows of these practitioners as they are now (and drop those of deleted ones).
+
+    The versions are read before the cards, so a row is never labelled newer than what it holds (the same rule
+    as the search documents, see directory/indexing/services.py). Runs in the caller's transaction.
+    """
+    if ids:
+        _write(_by_ids(CardCache.practitioner_id), {"ids": list(ids)}, _FRESH, _by_ids)
+
+
+def rebuild_cards(batch_size: int = 2000, progress: Callable[[int], None] | None = None) -> int:
+    """Rewrite every practitioner's card row, a committed batch of ids at a time; return how many were written."""
+    from directory.indexing.services import retrying_when_locked  # it imports this module
+
+    written, last = 0, 0
+    while True:
+        ids = db.session.scalars(select(Practitioner.id).where(Practitioner.id > last)
+                                 .order_by(Practitioner.id).limit(batch_size)).all()
+        db.session.commit()
+        if not ids:
+            break
+        params = {"low": last + 1, "high": ids[-1]}
+        retrying_when_locked(partial(_committed, _write, _by_range(CardCache.practitioner_id), params, _RANGE,
+                                     _by_range))
+        written += len(ids)
+        last = ids[-1]
+        if progress is not None:
+            progress(len(ids))
+    # Rows of practitioners deleted since an earlier rebuild.
+    retrying_when_locked(lambda: _drop_orphans(last))
+    return written
+
+
+def _committed(work: Callable[..., None], *args: Any) -> None:
+    work(*args)
+    db.session.commit()
+
+
+def _drop_orphans(last: int) -> None:
+    """Delete the rows of practitioners that no longer exist."""
+    db.session.execute(delete(CardCache).where(CardCache.practitioner_id > last))
+    db.session.execute(delete(CardCache).where(~CardCache.practitioner_id.in_(
+        select(Practitioner.id).where(Practitioner.id <= last))))
+    db.session.commit()
+
+
+def _write(rows_of: Any, params: dict[str, Any], statements: _Statements, match: Callable[[Any], Any]) -> None:
+    """Replace the card rows ``rows_of`` selects by fresh ones read with ``statements``."""
+    connection = db.session.connection()
+    versions = dict(connection.execute(select(SearchVersion.practitioner_id, SearchVersion.version)
+                                       .where(match(SearchVersion.practitioner_id)), params).all())
+    ranked = cached_vocabulary().ranked
+    keys = _term_keys(ranked)
+    found = _read(connection, statements, params, ranked)
+    connection.execute(delete(CardCache).where(rows_of), params)
+    if found:
+        connection.execute(insert(CardCache), [
+            {"practitioner_id": pid, "version": versions.get(pid, 0), "data": _encode(data, keys)}
+            for pid, data in found.items()])
 
 
 def _add_evidence(cards: dict[int, PractitionerCard], places: dict[int, list[tuple[str, str]]]) -> None:

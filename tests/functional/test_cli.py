@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from directory.clock import today, utcnow
 from directory.config import PROJECT_ROOT
-from directory.models import Credential, Location, Practitioner, Review, VerificationCheck
+from directory.models import CardCache, Credential, Location, Practitioner, Review, VerificationCheck
 from directory.vetting.chain import verify_chain
 from directory.vetting.facts import load_facts
 from directory.vetting.status import compute_status, verified_since
@@ -41,6 +41,8 @@ def test_seed_is_deterministic_and_complete(app: Flask, session: Any) -> None:
     assert session.scalar(select(func.count(Review.id))) > 0
     statuses = {r.vetting_status for r in rows}
     assert {"verified", "unverified"} <= statuses or len(statuses) >= 3
+    assert "wrote 60 result cards" in result.output
+    assert session.scalar(select(func.count(CardCache.practitioner_id))) == 60, "one card row per practitioner"
 
     again = app.test_cli_runner().invoke(args=["seed", "--practitioners", "60", "--seed", "7", "--no-reindex"])
     assert again.exit_code == 0
