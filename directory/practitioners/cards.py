@@ -22,7 +22,8 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, delete, func, insert, literal, select, union_all
+from sqlalchemy import String, bindparam, cast, delete, func, literal, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 
 from directory.clock import today
 from directory.extensions import db
@@ -318,17 +319,28 @@ def _drop_orphans(last: int) -> None:
 
 
 def _write(rows_of: Any, params: dict[str, Any], statements: _Statements, match: Callable[[Any], Any]) -> None:
-    """Replace the card rows ``rows_of`` selects by fresh ones read with ``statements``."""
+    """Rewrite the card rows ``rows_of`` selects from fresh reads with ``statements``; drop those of deleted ones.
+
+    An upsert that never lowers a row's version: two workers syncing one practitioner at once (PostgreSQL) neither
+    collide on the key nor leave the older read in place.
+    """
     connection = db.session.connection()
     versions = dict(connection.execute(select(SearchVersion.practitioner_id, SearchVersion.version)
                                        .where(match(SearchVersion.practitioner_id)), params).all())
     ranked = cached_vocabulary().ranked
     keys = _term_keys(ranked)
     found = _read(connection, statements, params, ranked)
-    connection.execute(delete(CardCache).where(rows_of), params)
+    connection.execute(delete(CardCache).where(rows_of, ~CardCache.practitioner_id.in_(
+        select(Practitioner.id).where(match(Practitioner.id)))), params)
     if found:
-        connection.execute(insert(CardCache), [
-            {"practitioner_id": pid, "version": versions.get(pid, 0), "data": _encode(data, keys)}
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        table = CardCache.__table__
+        statement = dialect.insert(table)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[table.c.practitioner_id],
+            set_={"version": statement.excluded.version, "data": statement.excluded.data},
+            where=table.c.version <= statement.excluded.version,
+        ), [{"practitioner_id": pid, "version": versions.get(pid, 0), "data": _encode(data, keys)}
             for pid, data in found.items()])
 
 
