@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from directory.reviews.rating import RatingPrior, bayesian_average
-from search.backends.embedded import SCHEMA_VERSION, EmbeddedBackend
+from search.backends.embedded import MMAP_BYTES, SCHEMA_VERSION, EmbeddedBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.geo import arc_distance_km, distance_query_sort_key, haversin_sort_key, quantize
 from search.types import Change, SearchQuery
@@ -40,6 +40,12 @@ def _doc(pid: int, lat: float, lon: float, **kw: Any) -> dict[str, Any]:
 
 def _near(**kw: Any) -> SearchQuery:
     return SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], **kw)
+
+
+def test_reads_map_the_index_file_rather_than_copy_pages_into_a_small_cache(backend: EmbeddedBackend) -> None:
+    mapped = backend._conn().execute("PRAGMA mmap_size").fetchone()[0]
+    assert mapped >= 1 << 30  # SQLite caps MMAP_BYTES at its build's limit (2 GB for Python's)
+    assert mapped <= MMAP_BYTES
 
 
 def test_an_index_of_an_older_schema_is_dropped_and_rebuilt_empty(tmp_path: Path) -> None:
