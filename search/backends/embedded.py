@@ -36,6 +36,7 @@ from search.backends.embedded_query import (
     exact_page,
     match_parts,
     match_sql,
+    next_ring_km,
     order_by,
     ring_radius_km,
     unit_vector,
@@ -309,7 +310,7 @@ class EmbeddedBackend:
 
         The first rows by (verified, squared chord, id) of the whole circle are the first rows of any smaller
         circle (ring) holding at least as many verified matches: every match outside the ring is farther than
-        every match inside it. A ring holding too few is doubled; the whole circle is sorted when none fits.
+        every match inside it. A ring holding too few grows (next_ring_km); the whole circle is sorted when none fits.
         """
         lookup = self._lookup(conn)
         with_clause, with_params, parts = match_parts(q, lookup)
@@ -329,7 +330,7 @@ class EmbeddedBackend:
             rows = _top(conn, q, ring_sql, ring_params, need, 0)
             if len(rows) == need and (q.verified_only or rows[-1][4]):
                 return total, codes, rows[start:]
-            ring *= 2
+            ring = next_ring_km(ring, len(rows), need)
         return total, codes, _top(conn, q, sql, params, size, start)
 
     def _count(self, conn: sqlite3.Connection, q: SearchQuery, source: str, params: list[Any],
