@@ -222,9 +222,10 @@ def test_a_ring_crowded_with_pending_practitioners_is_widened_until_it_holds_the
     assert _pages(backend, q, 7) == expected[:140]
 
 
+@pytest.mark.parametrize("text", ["", "acupuncturist"])  # the radius scan, and the text probe by document
 @pytest.mark.parametrize("radius_km", [50.0, 0.9])
 def test_documents_with_two_or_three_sites_count_once_at_the_nearest_one_inside(
-        backend: EmbeddedBackend, radius_km: float) -> None:
+        backend: EmbeddedBackend, radius_km: float, text: str) -> None:
     # Two sites: the nearer row stands for the document; three: grouped. Sites on either side of the origin at
     # one distance tie: either one gives the same distance.
     east = (ORIGIN[0], ORIGIN[1] + 0.01)
@@ -234,7 +235,7 @@ def test_documents_with_two_or_three_sites_count_once_at_the_nearest_one_inside(
              _doc(803, east, west), _doc(804, east, west, _north(45)), _doc(805, _north(60), _north(70)),
              _doc(806, _north(60), _north(70), _north(80)), _doc(807, _north(0.6), _north(49.9), _north(0.5))]
     backend.reindex(docs)
-    q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=radius_km, per_page=10, verified_only=False)
+    q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=radius_km, per_page=10, verified_only=False, text=text)
     expected = _expected(docs, q)
     page = backend.search(q)
     assert page.total == len(expected)
