@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from directory.reviews.rating import RatingPrior, bayesian_average
-from search.backends.embedded import SCHEMA_VERSION, EmbeddedBackend
+from search.backends.embedded import MMAP_BYTES, SCHEMA_VERSION, EmbeddedBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.geo import arc_distance_km, distance_query_sort_key, haversin_sort_key, quantize
 from search.types import Change, SearchQuery
@@ -40,6 +40,12 @@ def _doc(pid: int, lat: float, lon: float, **kw: Any) -> dict[str, Any]:
 
 def _near(**kw: Any) -> SearchQuery:
     return SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], **kw)
+
+
+def test_reads_map_the_index_file_rather_than_copy_pages_into_a_small_cache(backend: EmbeddedBackend) -> None:
+    mapped = backend._conn().execute("PRAGMA mmap_size").fetchone()[0]
+    assert mapped >= 1 << 30  # SQLite caps MMAP_BYTES at its build's limit (2 GB for Python's)
+    assert mapped <= MMAP_BYTES
 
 
 def test_an_index_of_an_older_schema_is_dropped_and_rebuilt_empty(tmp_path: Path) -> None:
@@ -222,4 +228,25 @@ def test_an_index_of_schema_6_is_rebuilt_when_the_point_table_gained_verified_an
     with sqlite3.connect(path) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(point)")]
     assert "grouped" in columns and "others" not in columns
+    backend.close()
+
+
+def test_an_index_of_schema_7_is_rebuilt_when_the_text_probe_gained_the_sibling_site(tmp_path: Path) -> None:
+    path = tmp_path / "v7.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE point (band INTEGER, lon REAL, lat REAL, doc_id INTEGER, x REAL, y REAL, z REAL, "
+                     "sx REAL, sy REAL, sz REAL, slat REAL, slon REAL, grouped INTEGER, visible INTEGER, "
+                     "PRIMARY KEY (band, lon, lat, doc_id)) WITHOUT ROWID")
+        conn.execute("CREATE INDEX point_doc ON point (doc_id, visible, grouped, x, y, z)")
+        conn.execute("PRAGMA user_version = 7")
+    backend = EmbeddedBackend(str(path))
+    assert backend.ensure_index() is True
+    near = (ORIGIN[0] + 0.01, ORIGIN[1])
+    backend.reindex([_doc(1, *ORIGIN, locations=_at((ORIGIN[0] + 0.1, ORIGIN[1]), near))])
+    page = backend.search(_near(text="acupuncturist", sort="relevance"))
+    assert page.total == 1
+    assert page.hits[0].distance_km == pytest.approx(arc_distance_km(*quantize(*ORIGIN), *quantize(*near)))
+    with sqlite3.connect(path) as conn:
+        columns = [row[2] for row in conn.execute("PRAGMA index_info(point_doc)")]
+    assert {"sx", "sy", "sz", "slat", "slon"} <= set(columns)
     backend.close()

@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from search.backends.embedded import EmbeddedBackend
-from search.backends.embedded_query import BAND_PER_DEGREE, band_ranges, ring_radius_km, window
+from search.backends.embedded_query import (
+    BAND_PER_DEGREE,
+    RING_MAX_GROWTH,
+    RING_START,
+    band_ranges,
+    next_ring_km,
+    ring_radius_km,
+    window,
+)
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.geo import arc_distance_km, distance_query_sort_key, haversin_sort_key, quantize
 from search.types import EARTH_RADIUS_KM, Change, SearchQuery
@@ -96,6 +104,32 @@ def test_distance_pages_from_the_ring_are_slices_of_the_whole_circles_order(
     assert _pages(backend, filtered, 3) == _expected(docs, filtered)[:27]
 
 
+def test_a_ring_short_of_rows_grows_by_the_area_it_lacked_between_double_and_eight_times() -> None:
+    assert next_ring_km(1.0, 30, 120) == pytest.approx(math.sqrt(3.0 * 120 / 30))  # a quarter of the rows: ~3.5x
+    assert next_ring_km(1.0, 100, 120) == 2.0  # nearly enough: at least doubled
+    assert next_ring_km(1.0, 0, 120) == RING_MAX_GROWTH  # an empty ring: at most eight times
+    assert next_ring_km(2.0, 120, 120) == 4.0  # enough rows, but the last one pending: doubled
+
+
+def test_the_first_ring_is_smaller_than_an_even_spread_asks_for() -> None:
+    q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=100)
+    assert ring_radius_km(q, 93_892, 30) == pytest.approx(100 * math.sqrt(3.0 * 30 / 93_892) / RING_START)
+    assert ring_radius_km(q, 200, 30) is None  # even spread would need more than half the radius: the whole circle
+
+
+def test_a_hollow_circle_is_paged_through_rings_grown_past_the_even_spread_one(backend: EmbeddedBackend) -> None:
+    # Nobody within 30 km, then a town at 30-31 km and the rest out to 50: every ring until the town's holds nothing.
+    rng = random.Random(3)
+    docs = [_doc(pid, _north(30 + rng.random())) for pid in range(1, 60)]
+    docs += [_doc(pid, _north(31 + 19 * rng.random())) for pid in range(60, 2000)]
+    backend.reindex(docs)
+    q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=50, per_page=10)
+    first = ring_radius_km(q, len(docs), sum(window(replace(q, page=3))))
+    assert first is not None and first * RING_START < 30
+    assert _pages(backend, q, 3) == _expected(docs, q)[:30]
+    assert backend.search(q).total == len(docs)
+
+
 @pytest.mark.parametrize("shift", [-1e-9, 0.0, 1e-9])
 def test_the_last_row_a_page_needs_at_the_ring_radius_is_found_inside_or_by_the_doubled_ring(
         backend: EmbeddedBackend, shift: float) -> None:
@@ -104,9 +138,9 @@ def test_the_last_row_a_page_needs_at_the_ring_radius_is_found_inside_or_by_the_
     total = 1000
     ring = ring_radius_km(q, total, start + size)
     assert ring is not None
-    # The window's 29 first rows well inside the ring, its 30th (the last one the page needs) on the ring's edge,
-    # the rest beyond it: the ring holds exactly the window, or one row short of it.
-    docs = [_doc(pid, _north(0.1 * pid)) for pid in range(1, start + size)]
+    # The window's 29 first rows well inside the first ring, its 30th (the last one the page needs) on the ring's
+    # edge, the rest beyond it: the ring holds exactly the window, or one row short of it.
+    docs = [_doc(pid, _north(ring * 0.03 * pid)) for pid in range(1, start + size)]
     docs.append(_doc(500, _north(ring * (1 + shift))))
     docs += [_doc(1000 + pid, _north(ring + 1 + pid * 0.01)) for pid in range(total - len(docs))]
     backend.reindex(docs)
@@ -188,9 +222,10 @@ def test_a_ring_crowded_with_pending_practitioners_is_widened_until_it_holds_the
     assert _pages(backend, q, 7) == expected[:140]
 
 
+@pytest.mark.parametrize("text", ["", "acupuncturist"])  # the radius scan, and the text probe by document
 @pytest.mark.parametrize("radius_km", [50.0, 0.9])
 def test_documents_with_two_or_three_sites_count_once_at_the_nearest_one_inside(
-        backend: EmbeddedBackend, radius_km: float) -> None:
+        backend: EmbeddedBackend, radius_km: float, text: str) -> None:
     # Two sites: the nearer row stands for the document; three: grouped. Sites on either side of the origin at
     # one distance tie: either one gives the same distance.
     east = (ORIGIN[0], ORIGIN[1] + 0.01)
@@ -200,7 +235,7 @@ def test_documents_with_two_or_three_sites_count_once_at_the_nearest_one_inside(
              _doc(803, east, west), _doc(804, east, west, _north(45)), _doc(805, _north(60), _north(70)),
              _doc(806, _north(60), _north(70), _north(80)), _doc(807, _north(0.6), _north(49.9), _north(0.5))]
     backend.reindex(docs)
-    q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=radius_km, per_page=10, verified_only=False)
+    q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=radius_km, per_page=10, verified_only=False, text=text)
     expected = _expected(docs, q)
     page = backend.search(q)
     assert page.total == len(expected)
