@@ -196,7 +196,7 @@ def driver_insert(table: Table, dialect: Dialect, rows: Rows) -> tuple[str, list
     for index, name in enumerate(names):
         process = _bind_processor(table.c[name].type.dialect_impl(dialect), dialect)
         if process is not None:
-            columns[index] = list(map(process, columns[index]))
+            columns[index] = _converted(process, columns[index])
     for column in table.c:
         if column.name not in names and column.default is not None:
             if not column.default.is_scalar:
@@ -207,6 +207,23 @@ def driver_insert(table: Table, dialect: Dialect, rows: Rows) -> tuple[str, list
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 (our names)
            f"VALUES ({', '.join('?' * len(names))})")
     return sql, list(zip(*columns, strict=True))
+
+
+def _converted(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """Return ``values`` through ``process``, each distinct value converted once.
+
+    Most date and time columns of a chunk repeat a few values (opening hours, the load's own moment, review
+    days): converting the distinct ones and looking the rest up in C is cheaper than a Python call per value.
+    """
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # an unhashable value (a JSON column's dict)
+        return list(map(process, values))
+    if len(distinct) * 2 > len(values):
+        return list(map(process, values))
+    for value in distinct:
+        distinct[value] = process(value)
+    return list(map(distinct.__getitem__, values))
 
 
 _SQLITE_TYPES: dict[type, type] = {datetime: DATETIME, date: DATE, time: TIME}

@@ -144,12 +144,13 @@ def demo_check_hash(practitioner_id: int | None, sequence: int, credential_id: i
     """Return vetting.chain.row_hash of a demo check row (no user, no performer), without building the row.
 
     18 million of these at 1M practitioners: the canonical JSON is written in one f-string, keys in sorted
-    order, the constant strings escaped once (tests/functional/test_seed.py compares it with row_hash).
+    order, the constant strings escaped once (tests/functional/test_seed.py compares it with row_hash). A naive
+    time to the second is ``isoformat(timespec="seconds")``, without the copy ``replace(microsecond=0)`` makes.
     """
     return sha256_text(
         f'{{"credential_id":{_json_int(credential_id)},"evidence_sha256":"{evidence_sha256}",'
         f'"note":{_json_text(DEMO_NOTE)},"outcome":{_json_text(check.outcome)},'
-        f'"performed_at":"{check.performed_at.replace(microsecond=0).isoformat()}","performed_by_id":null,'
+        f'"performed_at":"{check.performed_at.isoformat(timespec="seconds")}","performed_by_id":null,'
         f'"practitioner_id":{_json_int(practitioner_id)},'
         f'"previous_hash":{"null" if previous_hash is None else f"{chr(34)}{previous_hash}{chr(34)}"},'
         f'"reference":{_json_text(check.reference)},"sequence":{sequence},"source":{_json_text(check.source)},'

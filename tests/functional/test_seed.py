@@ -58,6 +58,25 @@ def test_seeded_chains_verify_and_the_bulk_load_settings_are_restored(session: A
         assert verify_chain(rows) == []
 
 
+def test_each_seeded_review_has_one_first_revision_repeating_it(session: Any) -> None:
+    from directory.seed import seed_practitioners
+
+    seed_practitioners(40, 7)
+    reviews = session.scalars(select(Review).order_by(Review.id)).all()
+    revisions = session.scalars(select(ReviewRevision).order_by(ReviewRevision.id)).all()
+    assert reviews and [r.review_id for r in revisions] == [r.id for r in reviews]
+    for review, revision in zip(reviews, revisions, strict=True):
+        assert revision.revision == 1 and revision.methods == ""
+        assert (revision.rating, revision.title, revision.body, revision.visit_date, revision.edited_at) == (
+            review.rating, review.title, review.body, review.visit_date, review.created_at)
+    # A second seed's revisions follow on from the first's, one for each of its reviews.
+    seed_practitioners(10, 8)
+    assert session.scalar(select(func.count()).select_from(ReviewRevision)) == session.scalar(
+        select(func.count()).select_from(Review))
+    assert session.scalar(select(func.count(ReviewRevision.review_id.distinct()))) == session.scalar(
+        select(func.count()).select_from(Review))
+
+
 def _index_definitions(session: Any) -> dict[str, tuple[Any, ...]]:
     """Return each index and trigger of the database by name: its table, definition and (SQLite) root page."""
     if session.get_bind().dialect.name == "sqlite":

@@ -30,3 +30,28 @@ def test_the_fast_date_conversions_write_sqlalchemy_s_text(column_type: Any) -> 
                 fast(value)
             continue
         assert fast(value) == expected, value
+
+
+def test_a_column_of_repeated_values_converts_each_distinct_value_once() -> None:
+    from directory.bulk_load import _converted
+
+    calls: list[Any] = []
+
+    def process(value: Any) -> str:
+        calls.append(value)
+        return f"<{value}>"
+
+    values = [time(9), time(9), time(18), None, time(9), time(18)]
+    assert _converted(process, values) == [process(v) for v in values]
+    calls.clear()
+    _converted(process, values)
+    assert sorted(calls, key=str) == sorted([time(9), time(18), None], key=str)
+
+
+def test_a_column_of_mostly_distinct_or_unhashable_values_converts_each_value() -> None:
+    from directory.bulk_load import _converted
+
+    distinct = [datetime(2026, 1, 1, 0, m) for m in range(5)]
+    assert _converted(str, distinct) == list(map(str, distinct))
+    unhashable = [{"a": 1}, {"a": 1}, {"a": 1}]
+    assert _converted(len, unhashable) == [1, 1, 1]
