@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from directory.config import PROJECT_ROOT, load_config
+from directory.jsonio import OrjsonProvider
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -16,6 +17,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    app.json = OrjsonProvider(app)
     app.config.update(load_config(config))
     register_extensions(app)
     register_security(app)
