@@ -12,8 +12,9 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
 from search import SearchBackend, create_backend
@@ -50,6 +51,12 @@ def _second_pass_of_a_busy_post() -> bool:
     """Exempt the read-only second pass of a post the busy database refused (errors._form_as_sent): the first pass
     was already counted, and counting the same post twice would spend a visitor's limit on our lock."""
     return bool(g.get("database_busy"))
+
+
+def upsert_into(connection: Connection, table: Table) -> Any:
+    """Return an INSERT into ``table`` that takes ``.on_conflict_do_update``: PostgreSQL's, or SQLite's (the two we run on)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 @event.listens_for(Engine, "connect")

@@ -11,7 +11,7 @@ client may send that orjson refuses (integers past 64 bits), and each parse is a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from flask import Response
@@ -36,4 +36,5 @@ class OrjsonProvider(DefaultJSONProvider):
         obj = self._prepare_response_obj(args, kwargs)
         indent = self.compact is False or (self.compact is None and self._app.debug)
         body = orjson.dumps(obj, default=self.default, option=self._options(indent)) + b"\n"
-        return self._app.response_class(body, mimetype=self.mimetype)
+        response_class = cast(type[Response], self._app.response_class)  # Flask's app types it by its sans-IO base
+        return response_class(body, mimetype=self.mimetype)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event, insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from directory.clock import utcnow
+from directory.extensions import upsert_into
 from directory.indexing.models import SearchOutbox, SearchVersion
 from directory.practitioners.models import Location, OpeningHours, Practitioner
 from directory.reviews.models import Review
@@ -62,9 +62,8 @@ def _write_outbox_rows(session: Session, flush_context: Any) -> None:
 
 def _bump_versions(connection: Connection, practitioner_ids: list[int]) -> None:
     """Add one to each practitioner's search version (starting at 1), ids in order so writers never deadlock."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     table = SearchVersion.__table__
-    statement = dialect.insert(table)
+    statement = upsert_into(connection, table)
     connection.execute(
         statement.on_conflict_do_update(index_elements=[table.c.practitioner_id],
                                         set_={"version": table.c.version + 1}),

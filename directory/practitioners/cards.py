@@ -23,10 +23,9 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, delete, func, literal, select, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 
 from directory.clock import today
-from directory.extensions import db
+from directory.extensions import db, upsert_into
 from directory.imports.listings import unclaimed_registry_listings
 from directory.indexing.models import CardCache, SearchVersion
 from directory.practitioners.models import (
@@ -333,9 +332,8 @@ def _write(rows_of: Any, params: dict[str, Any], statements: _Statements, match:
     connection.execute(delete(CardCache).where(rows_of, ~CardCache.practitioner_id.in_(
         select(Practitioner.id).where(match(Practitioner.id)))), params)
     if found:
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
         table = CardCache.__table__
-        statement = dialect.insert(table)
+        statement = upsert_into(connection, table)
         connection.execute(statement.on_conflict_do_update(
             index_elements=[table.c.practitioner_id],
             set_={"version": statement.excluded.version, "data": statement.excluded.data},

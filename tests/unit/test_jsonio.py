@@ -6,7 +6,7 @@ import dataclasses
 import json
 import math
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,7 @@ def _apps() -> tuple[Flask, Flask]:
 
 VALUES: list[Any] = [
     {"b": 1, "a": [1, 2.5, None, True], "c": {"z": "x", "y": "é ☃ 中"}},
-    {"when": datetime(2026, 12, 2, 1, 30, tzinfo=timezone.utc), "day": date(2026, 12, 2)},
+    {"when": datetime(2026, 12, 2, 1, 30, tzinfo=UTC), "day": date(2026, 12, 2)},
     {"point": _Point(42.36, -71.06), "id": uuid.UUID(int=7), "amount": Decimal("12.50")},
     {"html": Markup("<b>bold</b>"), "tuple": (1, "two")},
     {2: "int key", 1: "another"},
