@@ -198,12 +198,20 @@ def test_a_practitioner_with_several_locations_counts_once_at_the_nearest_one_in
     assert backend.search(SearchQuery(text=text)).total == 6
 
 
-def test_an_index_of_schema_5_is_rebuilt_when_the_point_table_gained_its_location_count(tmp_path: Path) -> None:
-    path = tmp_path / "v5.db"
+def _legacy_index(directory: Path, version: int, *ddl: str) -> Path:
+    """Write an index file of an older schema ``version`` (its tables as ``ddl``); return its path."""
+    path = directory / f"v{version}.db"
     with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE point (band INTEGER, lon REAL, lat REAL, doc_id INTEGER, x REAL, y REAL, z REAL, "
-                     "visible INTEGER, verified INTEGER, codes TEXT, PRIMARY KEY (band, lon, lat, doc_id)) WITHOUT ROWID")
-        conn.execute("PRAGMA user_version = 5")
+        for statement in ddl:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
+    return path
+
+
+def test_an_index_of_schema_5_is_rebuilt_when_the_point_table_gained_its_location_count(tmp_path: Path) -> None:
+    path = _legacy_index(tmp_path, 5, "CREATE TABLE point (band INTEGER, lon REAL, lat REAL, doc_id INTEGER, x REAL, "
+                         "y REAL, z REAL, visible INTEGER, verified INTEGER, codes TEXT, "
+                         "PRIMARY KEY (band, lon, lat, doc_id)) WITHOUT ROWID")
     backend = EmbeddedBackend(str(path))
     assert backend.ensure_index() is True
     backend.reindex([_doc(1, *ORIGIN, locations=_at(ORIGIN, (ORIGIN[0] + 0.01, ORIGIN[1])))])
@@ -212,12 +220,9 @@ def test_an_index_of_schema_5_is_rebuilt_when_the_point_table_gained_its_locatio
 
 
 def test_an_index_of_schema_6_is_rebuilt_when_the_point_table_gained_verified_and_grouped_keys(tmp_path: Path) -> None:
-    path = tmp_path / "v6.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE point (band INTEGER, lon REAL, lat REAL, doc_id INTEGER, x REAL, y REAL, z REAL, "
-                     "others INTEGER, visible INTEGER, verified INTEGER, codes TEXT, "
-                     "PRIMARY KEY (band, lon, lat, doc_id)) WITHOUT ROWID")
-        conn.execute("PRAGMA user_version = 6")
+    path = _legacy_index(tmp_path, 6, "CREATE TABLE point (band INTEGER, lon REAL, lat REAL, doc_id INTEGER, x REAL, "
+                         "y REAL, z REAL, others INTEGER, visible INTEGER, verified INTEGER, codes TEXT, "
+                         "PRIMARY KEY (band, lon, lat, doc_id)) WITHOUT ROWID")
     backend = EmbeddedBackend(str(path))
     assert backend.ensure_index() is True
     assert backend.ensure_index() is False
@@ -232,13 +237,10 @@ def test_an_index_of_schema_6_is_rebuilt_when_the_point_table_gained_verified_an
 
 
 def test_an_index_of_schema_7_is_rebuilt_when_the_text_probe_gained_the_sibling_site(tmp_path: Path) -> None:
-    path = tmp_path / "v7.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE point (band INTEGER, lon REAL, lat REAL, doc_id INTEGER, x REAL, y REAL, z REAL, "
-                     "sx REAL, sy REAL, sz REAL, slat REAL, slon REAL, grouped INTEGER, visible INTEGER, "
-                     "PRIMARY KEY (band, lon, lat, doc_id)) WITHOUT ROWID")
-        conn.execute("CREATE INDEX point_doc ON point (doc_id, visible, grouped, x, y, z)")
-        conn.execute("PRAGMA user_version = 7")
+    path = _legacy_index(tmp_path, 7, "CREATE TABLE point (band INTEGER, lon REAL, lat REAL, doc_id INTEGER, x REAL, "
+                         "y REAL, z REAL, sx REAL, sy REAL, sz REAL, slat REAL, slon REAL, grouped INTEGER, "
+                         "visible INTEGER, PRIMARY KEY (band, lon, lat, doc_id)) WITHOUT ROWID",
+                         "CREATE INDEX point_doc ON point (doc_id, visible, grouped, x, y, z)")
     backend = EmbeddedBackend(str(path))
     assert backend.ensure_index() is True
     near = (ORIGIN[0] + 0.01, ORIGIN[1])
