@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from search.geo import z_order_cell
 from search.hours import WeeklyInterval, open_ranges
 from search.text import fold
 
@@ -106,6 +107,8 @@ def practitioner_search_document(p: PractitionerSource) -> dict[str, Any]:
         "rating_count": p.rating_count,
         "rating_bayes": p.rating_bayes if p.rating_count else None,
         "locations": [{"lat": loc.lat, "lon": loc.lon} for loc in p.locations],
+        # Where the engines' index puts the document: the cell of its first location (none without a location).
+        "geo_cell": z_order_cell(p.locations[0].lat, p.locations[0].lon) if p.locations else None,
         "open_hours": [{"gte": low, "lt": high} for loc in p.locations for low, high in open_ranges(loc.timezone, loc.hours)],
         "name_suggest": [fold(name), fold(p.last_name)],
         "version": p.version,

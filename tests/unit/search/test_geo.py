@@ -15,6 +15,7 @@ from search.geo import (
     haversin_sort_key,
     quantize,
     sloppy_cos,
+    z_order_cell,
 )
 from search.types import EARTH_RADIUS_KM
 
@@ -237,3 +238,29 @@ def test_the_radius_key_measures_the_radius_or_is_the_first_key_beyond_it(radius
 
     # As GeoUtils.distanceQuerySortKey: a key found at exactly the radius, else the first one past it.
     assert metres(key) == radius_m or metres(key) > radius_m > metres(below)
+
+
+def _slow_z_order(lat: float, lon: float) -> int:
+    """Bit-by-bit interleaving of the 16-bit cell coordinates (x in the even bits, y in the odd ones)."""
+    x = min(int((lon + 180.0) / 360.0 * 65536), 65535)
+    y = min(int((lat + 90.0) / 180.0 * 65536), 65535)
+    return sum(((x >> i) & 1) << (2 * i) | ((y >> i) & 1) << (2 * i + 1) for i in range(16))
+
+
+def test_z_order_cell_interleaves_the_cell_coordinates() -> None:
+    rng = random.Random(5)
+    points = [(-90.0, -180.0), (90.0, 180.0), (0.0, 0.0), BOSTON, NEW_YORK, TAVEUNI_EAST, TAVEUNI_WEST]
+    points += [(rng.uniform(-90, 90), rng.uniform(-180, 180)) for _ in range(2000)]
+    for lat, lon in points:
+        assert z_order_cell(lat, lon) == _slow_z_order(lat, lon)
+    assert z_order_cell(-90.0, -180.0) == 0
+    assert z_order_cell(90.0, 180.0) == (1 << 32) - 1  # the poles and the antimeridian stay in range
+
+
+def test_z_order_cells_of_one_area_are_close_and_far_areas_apart() -> None:
+    rng = random.Random(9)
+    boston = [z_order_cell(BOSTON[0] + rng.uniform(-0.05, 0.05), BOSTON[1] + rng.uniform(-0.05, 0.05))
+              for _ in range(200)]
+    new_york = z_order_cell(*NEW_YORK)
+    # Within about 5 km of Boston: a span of cells far smaller than the distance to New York's.
+    assert max(boston) - min(boston) < abs(new_york - min(boston)) / 10
