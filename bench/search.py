@@ -167,10 +167,19 @@ def machine_facts(engine_versions: dict[str, str]) -> str:
 
 
 def engine_version(url: str, fallback: str) -> str:
-    """Return the version the node reports at GET / (``fallback`` when the root endpoint does not say)."""
-    with contextlib.suppress(requests.RequestException, ValueError):
+    """Return the version the node reports (``fallback`` when it does not say).
+
+    GET / first; Elasticsearch's integ-test distribution answers it 405 (no such handler), so the node info then.
+    """
+    with contextlib.suppress(requests.RequestException, ValueError, AttributeError):
         number = requests.get(url, timeout=10).json().get("version", {}).get("number")
         if number:
+            return str(number)
+    with contextlib.suppress(requests.RequestException, ValueError, AttributeError):
+        nodes = requests.get(f"{url.rstrip('/')}/_nodes/_local", params={"filter_path": "nodes.*.version"},
+                             timeout=10).json().get("nodes", {})
+        versions = {node.get("version") for node in nodes.values()}
+        if len(versions) == 1 and (number := versions.pop()):
             return str(number)
     return fallback
 
