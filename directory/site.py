@@ -1,10 +1,10 @@
-"""Site-wide pages: the home page with the search form, and the health check."""
+"""Site-wide pages: the home page with the search form, the icon browsers ask for, and the health check."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,6 +22,14 @@ def home() -> str:
     methods = db.session.scalars(select(Method).order_by(Method.sort_order)).all()
     conditions = db.session.scalars(select(Condition).order_by(Condition.sort_order)).all()
     return render_template("site/home.html", methods=methods, conditions=conditions)
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon() -> Any:
+    """Send a browser asking for /favicon.ico (it does on pages without our <link rel="icon">, a JSON document
+    for one) to the site's icon instead of a 404."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/healthz")

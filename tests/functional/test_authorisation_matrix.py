@@ -26,7 +26,7 @@ SIGNED_IN = ANYONE - {"anonymous"}
 ADMIN = {"admin"}
 # Who may use each endpoint. Blueprints of admin screens are admin-only as a whole.
 EXPECTED: dict[str, set[str]] = {
-    "site.home": ANYONE, "site.healthz": ANYONE, "content.about": ANYONE,
+    "site.home": ANYONE, "site.healthz": ANYONE, "site.favicon": ANYONE, "content.about": ANYONE,
     "practitioners.search_page": ANYONE, "practitioners.suggest_json": ANYONE, "practitioners.profile": ANYONE,
     "api.practitioners_search": ANYONE,
     "verification_api.practitioner_chain": ANYONE, "verification_api.signing_key": ANYONE,

@@ -36,6 +36,14 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path) ->
     assert "unable to open database file" in body["database_error"]
 
 
+def test_favicon_ico_leads_to_the_site_icon(client: Any) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("/static/favicon.svg")
+    with client.get(response.headers["Location"]) as icon:  # a file response: closed here
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
 def test_unknown_page_is_a_friendly_404(client: Any) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
