@@ -29,7 +29,7 @@ def home() -> str:
 def favicon() -> Any:
     """Send a browser asking for /favicon.ico (it does on pages without our <link rel="icon">, a JSON document
     for one) to the site's icon instead of a 404."""
-    return redirect(url_for("static", filename="favicon.svg"), 301)
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/healthz")

@@ -27,6 +27,8 @@ ALLOWED_COMMITS = {
 ALLOWED_REDIRECTS = {
     # A GET, not a form post: a merged listing's address moved for good (308), for links and crawlers alike.
     ("practitioners/views.py", "profile"),
+    # A GET, not a form post: the icon browsers ask for at /favicon.ico lives at /static/favicon.svg for good (301).
+    ("site.py", "favicon"),
 }
 
 
