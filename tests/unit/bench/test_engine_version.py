@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import ModuleType
 
-import pytest
-
-Serve = Callable[[type[BaseHTTPRequestHandler]], str]
+from tests.support.local_http import serving
 
 
 def _node(root: bytes | None, nodes: dict[str, object]) -> type[BaseHTTPRequestHandler]:
@@ -38,33 +34,17 @@ def _node(root: bytes | None, nodes: dict[str, object]) -> type[BaseHTTPRequestH
     return Node
 
 
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(handler: type[BaseHTTPRequestHandler]) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def test_the_root_endpoint_names_the_version(bench: ModuleType) -> None:
+    with serving(_node(b'{"version": {"number": "3.9.0", "distribution": "opensearch"}}', {})) as url:
+        assert bench.engine_version(url, "opensearch version unknown") == "3.9.0"
 
 
-def test_the_root_endpoint_names_the_version(bench: ModuleType, serve: Serve) -> None:
-    url = serve(_node(b'{"version": {"number": "3.9.0", "distribution": "opensearch"}}', {}))
-    assert bench.engine_version(url, "opensearch version unknown") == "3.9.0"
+def test_a_node_without_a_root_endpoint_is_asked_for_its_node_info(bench: ModuleType) -> None:
+    with serving(_node(None, {"abc": {"version": "9.5.4"}})) as url:
+        assert bench.engine_version(url, "elasticsearch version unknown") == "9.5.4"
 
 
-def test_a_node_without_a_root_endpoint_is_asked_for_its_node_info(bench: ModuleType, serve: Serve) -> None:
-    url = serve(_node(None, {"abc": {"version": "9.5.4"}}))
-    assert bench.engine_version(url, "elasticsearch version unknown") == "9.5.4"
-
-
-def test_mixed_versions_or_no_answer_fall_back(bench: ModuleType, serve: Serve) -> None:
-    mixed = serve(_node(None, {"a": {"version": "9.5.4"}, "b": {"version": "9.5.3"}}))
-    assert bench.engine_version(mixed, "unknown") == "unknown"
+def test_mixed_versions_or_no_answer_fall_back(bench: ModuleType) -> None:
+    with serving(_node(None, {"a": {"version": "9.5.4"}, "b": {"version": "9.5.3"}})) as mixed:
+        assert bench.engine_version(mixed, "unknown") == "unknown"
     assert bench.engine_version("http://127.0.0.1:9", "unknown") == "unknown"  # nothing listens on port 9

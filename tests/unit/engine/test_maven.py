@@ -7,7 +7,6 @@ import hashlib
 import http.server
 import io
 import tarfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from engine import _java, _maven
 from engine._common import EngineStartError, EngineUnavailable
+from tests.support.local_http import serving
 
 
 def _maven_tarball(version: str) -> bytes:
@@ -35,14 +35,8 @@ def central(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     repo.mkdir()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(repo))
     handler.log_message = lambda *a: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", repo
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(handler) as url:
+        yield url, repo
 
 
 def _publish(repo: Path, body: bytes) -> None:
