@@ -32,3 +32,9 @@ def test_each_query_keeps_the_median_of_its_pairs_over_the_api_passes(bench: Mod
     passes = [[2.0, None, None], [9.0, 3.0, None], [2.5, 4.0, None]]
     assert bench.median_overhead(passes) == [2.5, 3.5, None]
     assert bench.median_overhead([[1.0, None]]) == [1.0, None]
+
+
+def test_the_report_gives_the_api_p95_of_every_pass_beside_the_first_passs_table(bench: ModuleType) -> None:
+    result = bench.BackendResult("embedded", api_p95_by_pass=[54.1, 61.4, 50.2])
+    assert bench.pass_spread(result) == "; API p95 of each pass 54.1 / 61.4 / 50.2 ms (the table and the targets: the first)"
+    assert bench.pass_spread(bench.BackendResult("embedded", api_p95_by_pass=[54.1])) == ""
