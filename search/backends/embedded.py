@@ -36,6 +36,7 @@ from search.backends.embedded_query import (
     exact_page,
     match_parts,
     match_sql,
+    nearest_of_grouped,
     next_ring_km,
     order_by,
     ring_radius_km,
@@ -297,6 +298,9 @@ class EmbeddedBackend:
         conn.execute(MATCH_TABLE)
         conn.execute("DELETE FROM temp.m")
         conn.execute(f"INSERT INTO temp.m ({MATCH_COLUMNS}) {sql}", params)
+        if text_terms(q) and conn.execute("SELECT EXISTS (SELECT 1 FROM temp.m WHERE grouped)").fetchone()[0]:
+            for statement, statement_params in nearest_of_grouped(q):
+                conn.execute(statement, statement_params)
         total, codes = self._count(conn, q, "temp.m", [])
         start, size = window(q)
         rows = conn.execute(f"SELECT {PAGE_COLUMNS} FROM temp.m ORDER BY {order_by(q)} LIMIT ? OFFSET ?",  # noqa: S608

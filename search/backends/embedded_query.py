@@ -67,7 +67,9 @@ RING_MAX_SHARE = 0.5
 # RING_MAX_GROWTH times: a sparse centre costs a few small rings, each cheaper than the next.
 RING_START = 8.0
 RING_MAX_GROWTH = 8.0
-MATCH_COLUMNS = "id, d2, lat, lon, score, verified, rating_bayes, rating_count, " + ", ".join(CODE_COLUMNS.values())
+# ``grouped``: a text search's rows of a document with three locations or more, until nearest_of_grouped() runs.
+MATCH_COLUMNS = ("id, d2, lat, lon, score, verified, rating_bayes, rating_count, " + ", ".join(CODE_COLUMNS.values())
+                 + ", grouped")
 
 
 def window(q: SearchQuery) -> tuple[int, int]:
@@ -91,7 +93,8 @@ def match_parts(q: SearchQuery, code: CodeLookup,
 
     A document with one or two locations is matched point by point: of two, the point nearer the origin (its
     row carries the other one) stands for the document. Only the points of documents with three or more are
-    grouped (nearest point per document). A text search groups its few matches in one pass.
+    grouped (nearest point per document). A text search keeps every point of a grouped document in the match
+    table, and nearest_of_grouped() then reduces them to the nearest one.
     """
     terms = text_terms(q)
     params: list[Any] = []
@@ -104,14 +107,12 @@ def match_parts(q: SearchQuery, code: CodeLookup,
         x, y, z = unit_vector(lat, lon)
         d2 = "(p.x - ?) * (p.x - ?) + (p.y - ?) * (p.y - ?) + (p.z - ?) * (p.z - ?)"
         d2_params = [x, x, y, y, z, z]
-        chord2 = chord2_of(q.radius_km)
-        margin = chord2 * EDGE + EDGE_ABS
         if ring_km is None:
-            radius = "(d2 <= ? OR (d2 <= ? AND lucene_key(?, ?, p.lat, p.lon) <= ?))"
-            radius_params = [chord2 - margin, chord2 + margin, lat, lon, distance_query_sort_key(q.radius_km * 1000)]
-            near = [chord2 + margin]
+            radius, radius_params = radius_test(q, "p.")
+            near = [radius_params[1]]
         else:
-            radius, radius_params = "d2 <= ?", [min(chord2_of(ring_km), chord2 - margin)]
+            chord2 = chord2_of(q.radius_km)
+            radius, radius_params = "d2 <= ?", [min(chord2_of(ring_km), chord2 - chord2 * EDGE - EDGE_ABS)]
             near = radius_params
         # Of two locations the one with the smaller squared chord (as min() over them would pick), on a tie the
         # first by (lat, lon).
@@ -140,7 +141,7 @@ def match_parts(q: SearchQuery, code: CodeLookup,
 
     # Cheapest first: the filters on the row itself (instr rejects most rows of a filtered search), the squared
     # chord, the pair test (a second one), the open-now probe.
-    select = f"p.lat, p.lon, 0.0 AS score, p.verified, p.rating_bayes, p.rating_count, {columns}"
+    select = f"p.lat, p.lon, 0.0 AS score, p.verified, p.rating_bayes, p.rating_count, {columns}, 0 AS grouped"
     pointwise = " AND ".join(["p.visible", *filters, *([f"(r.inner OR {radius})"] if radius else []),
                               f"(p.sx IS NULL OR {first})",
                               *probe])
@@ -152,6 +153,35 @@ def match_parts(q: SearchQuery, code: CodeLookup,
     return (with_clause, range_params,
             [(singles, [*d2_params, *params, *radius_params, *sibling_params]),
              (grouped, [*d2_params, *params, *(d2_params if near else []), *near, *radius_params])])
+
+
+def radius_test(q: SearchQuery, prefix: str) -> tuple[str, list[Any]]:
+    """Return the radius test on a row's ``d2`` and ``{prefix}lat``/``lon`` (a query with an origin), and its parameters.
+
+    Inside the radius's squared chord less the edge margin: in; beyond it plus the margin: out; between the two, a
+    hair from the edge, Lucene's own test decides (search/geo.py).
+    """
+    lat, lon = engine_origin(q)
+    chord2 = chord2_of(q.radius_km)
+    margin = chord2 * EDGE + EDGE_ABS
+    return (f"(d2 <= ? OR (d2 <= ? AND lucene_key(?, ?, {prefix}lat, {prefix}lon) <= ?))",
+            [chord2 - margin, chord2 + margin, lat, lon, distance_query_sort_key(q.radius_km * 1000)])
+
+
+def nearest_of_grouped(q: SearchQuery) -> list[tuple[str, list[Any]]]:
+    """Return the statements that finish a text search's match in ``temp.m`` (see _text_sql).
+
+    Of each grouped document's rows only the nearest stays (min() takes the rowid from the row of the least d2);
+    with an origin it is then dropped when it lies outside the radius, as the engines test a document by its
+    nearest point.
+    """
+    statements: list[tuple[str, list[Any]]] = [
+        ("DELETE FROM temp.m WHERE grouped AND rowid NOT IN "
+         "(SELECT rowid FROM (SELECT rowid, min(d2) FROM temp.m WHERE grouped GROUP BY id))", [])]
+    if q.has_origin:
+        radius, params = radius_test(q, "")
+        statements.append((f"DELETE FROM temp.m WHERE grouped AND NOT {radius}", params))  # noqa: S608 (ours)
+    return statements
 
 
 def _text_sql(q: SearchQuery, terms: list[str], where: list[str], probe: list[str], params: list[Any],
@@ -183,25 +213,22 @@ def _text_sql(q: SearchQuery, terms: list[str], where: list[str], probe: list[st
     if radius:  # a point beyond the radius's Lucene band is never a document's match
         box_where.append("d2 <= ?")
         near_params = [radius_params[1]]
-    condition = " AND ".join([*where, *box_where, f"(p.grouped OR p.sx IS NULL OR {first})", *probe])
-    code_columns = columns.replace("p.", "")
-    outer = f"id, d2, lat, lon, score, verified, rating_bayes, rating_count, {code_columns}"
-    at_edge = radius.replace("p.lat, p.lon", "lat, lon")
-    inside_and, inside_having = (f" AND {at_edge}", f" HAVING {at_edge}") if radius else ("", "")
-    nearest = outer.replace("d2", "min(d2) AS d2", 1)  # min() takes the bare columns from the nearest point
+    # A grouped document's points all stay in the match for now, each tested only against the radius's outer band
+    # (``d2 <= ?`` above); nearest_of_grouped() then keeps the nearest one and tests it. Every other point is
+    # tested against the radius here.
+    edge = [f"(p.grouped OR {radius})"] if radius else []
+    condition = " AND ".join([*where, *box_where, f"(p.grouped OR p.sx IS NULL OR {first})", *edge, *probe])
     # CROSS JOIN keeps the words' matches the outer loop, INDEXED BY the probe by document: without statistics
-    # SQLite otherwise scans the radius's boxes once per match (seconds at 1M). The score is computed in the
-    # words' match, and only for the points that pass every filter (bm25 was a third of a dense search). Grouping
-    # every match sorted them all in a temporary B-tree: "migraine" 25 km around the Bronx (19k matches) took
-    # 101 ms to match that way, 84 ms with only grouped documents grouped.
-    sql = (f"WITH j AS MATERIALIZED (SELECT p.doc_id AS id, {d2} AS d2, p.lat AS lat, p.lon AS lon, "  # noqa: S608
+    # SQLite otherwise scans the radius's boxes once per match (seconds at 1M). The score is computed only for the
+    # points that pass every filter (bm25 was a third of a dense search). The rows go straight into the match
+    # table: grouping them here (a materialized CTE read twice, the grouped half through GROUP BY) was ~15% of
+    # "sciatica" 50 km around Manhattan (23k matches) at 1M.
+    sql = (f"SELECT p.doc_id AS id, {d2} AS d2, p.lat AS lat, p.lon AS lon, "  # noqa: S608
            f"{rank} AS score, p.verified AS verified, p.rating_bayes AS rating_bayes, p.rating_count AS rating_count, "
-           f"p.grouped AS grouped, {columns} FROM doc_fts CROSS JOIN point p INDEXED BY point_doc "
-           f"ON p.doc_id = doc_fts.rowid WHERE doc_fts MATCH ? AND {condition}) "
-           f"SELECT {outer} FROM j WHERE NOT grouped{inside_and} UNION ALL "
-           f"SELECT {nearest} FROM j WHERE grouped GROUP BY id{inside_having}")
+           f"{columns}, p.grouped AS grouped FROM doc_fts CROSS JOIN point p INDEXED BY point_doc "
+           f"ON p.doc_id = doc_fts.rowid WHERE doc_fts MATCH ? AND {condition}")
     return sql, [*d2_params, fts_query(terms, q), *params, *box_params, *near_params, *first_params,
-                 *radius_params, *radius_params]
+                 *(radius_params if radius else [])]
 
 
 def _filters(q: SearchQuery, code: CodeLookup, params: list[Any]) -> list[str]:

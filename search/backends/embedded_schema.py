@@ -59,5 +59,5 @@ OPEN_KEY_TABLE = "CREATE TEMP TABLE IF NOT EXISTS open_key (key INTEGER PRIMARY 
 # a B-tree on id.
 MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER, d2 REAL, lat REAL, lon REAL, score REAL, "
                "verified INTEGER, rating_bayes REAL, rating_count INTEGER, "
-               + ", ".join(f"{column} TEXT" for column in CODE_COLUMNS.values()) + ")")
+               + ", ".join(f"{column} TEXT" for column in CODE_COLUMNS.values()) + ", grouped INTEGER)")
 PAGE_COLUMNS = "id, lat, lon, score, verified, rating_bayes, rating_count"

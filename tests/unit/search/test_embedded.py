@@ -198,6 +198,36 @@ def test_a_practitioner_with_several_locations_counts_once_at_the_nearest_one_in
     assert backend.search(SearchQuery(text=text)).total == 6
 
 
+@pytest.mark.parametrize("text", ["", "acupuncturist"])
+@pytest.mark.parametrize("sort", ["distance", "relevance", "rating"])
+def test_a_practitioner_with_three_locations_or_more_counts_once_at_the_nearest_one_in_the_radius(
+        backend: EmbeddedBackend, text: str, sort: str) -> None:
+    # Their points are grouped: in the radius scan by GROUP BY, in a text search after the match (nearest_of_grouped).
+    near, nearer, far = (ORIGIN[0] + 0.02, ORIGIN[1]), (ORIGIN[0] + 0.01, ORIGIN[1]), (ORIGIN[0] + 0.2, ORIGIN[1])
+    away = [(ORIGIN[0] + 3.0, ORIGIN[1]), (ORIGIN[0] - 3.0, ORIGIN[1]), (ORIGIN[0], ORIGIN[1] + 4.0)]
+    backend.reindex([
+        _doc(1, *ORIGIN, locations=_at(far, near, nearer)),  # all inside 30 km: once, at the nearest
+        _doc(2, *ORIGIN, locations=_at(away[0], near, away[1])),  # one inside
+        _doc(3, *ORIGIN, locations=_at(*away)),  # none inside
+        _doc(4, *ORIGIN, locations=_at(far, far, near, away[2])),  # two addresses on one point, one far away
+        _doc(5, *ORIGIN, locations=_at((ORIGIN[0] + 0.005, ORIGIN[1]))),
+    ])
+    page = backend.search(_near(radius_km=30, text=text, sort=sort))
+    assert page.total == 4 and page.facets["methods"] == {"filiform-needling": 4}
+    assert sorted(h.id for h in page.hits) == [1, 2, 4, 5]
+    distances = {h.id: h.distance_km for h in page.hits}
+    for pid, point in ((1, nearer), (2, near), (4, near)):
+        assert distances[pid] == pytest.approx(arc_distance_km(*quantize(*ORIGIN), *quantize(*point)))
+    if sort == "distance":
+        assert [h.id for h in page.hits] == [5, 1, 2, 4]
+    assert backend.search(_near(radius_km=500, text=text)).total == 5
+    assert backend.search(SearchQuery(text=text)).total == 5
+    # The radius through the nearest point's Lucene edge: in or out on the nearest point alone.
+    edge_km = arc_distance_km(*quantize(*ORIGIN), *quantize(*nearer))
+    assert 1 in [h.id for h in backend.search(_near(radius_km=edge_km * 1.0001, text=text)).hits]
+    assert 1 not in [h.id for h in backend.search(_near(radius_km=edge_km * 0.9999, text=text)).hits]
+
+
 def _legacy_index(directory: Path, version: int, *ddl: str) -> Path:
     """Write an index file of an older schema ``version`` (its tables as ``ddl``); return its path."""
     path = directory / f"v{version}.db"
