@@ -111,8 +111,8 @@ def match_parts(q: SearchQuery, code: CodeLookup,
             radius, radius_params = radius_test(q, "p.")
             near = [radius_params[1]]
         else:
-            chord2 = chord2_of(q.radius_km)
-            radius, radius_params = "d2 <= ?", [min(chord2_of(ring_km), chord2 - chord2 * EDGE - EDGE_ABS)]
+            inner, _ = edge_band(q.radius_km)
+            radius, radius_params = "d2 <= ?", [min(chord2_of(ring_km), inner)]
             near = radius_params
         # Of two locations the one with the smaller squared chord (as min() over them would pick), on a tie the
         # first by (lat, lon).
@@ -162,10 +162,16 @@ def radius_test(q: SearchQuery, prefix: str) -> tuple[str, list[Any]]:
     hair from the edge, Lucene's own test decides (search/geo.py).
     """
     lat, lon = engine_origin(q)
-    chord2 = chord2_of(q.radius_km)
-    margin = chord2 * EDGE + EDGE_ABS
+    inner, outer = edge_band(q.radius_km)
     return (f"(d2 <= ? OR (d2 <= ? AND lucene_key(?, ?, {prefix}lat, {prefix}lon) <= ?))",
-            [chord2 - margin, chord2 + margin, lat, lon, distance_query_sort_key(q.radius_km * 1000)])
+            [inner, outer, lat, lon, distance_query_sort_key(q.radius_km * 1000)])
+
+
+def edge_band(radius_km: float) -> tuple[float, float]:
+    """Return the squared chords a hair inside and outside the radius (EDGE), between which Lucene's test decides."""
+    chord2 = chord2_of(radius_km)
+    margin = chord2 * EDGE + EDGE_ABS
+    return chord2 - margin, chord2 + margin
 
 
 def nearest_of_grouped(q: SearchQuery) -> list[tuple[str, list[Any]]]:
