@@ -41,6 +41,8 @@ class Config:
     SEARCH_URL = os.environ.get("SEARCH_URL")
     SEARCH_INDEX_PREFIX = os.environ.get("SEARCH_INDEX_PREFIX", "meridian")
     SEARCH_EMBEDDED_PATH = os.environ.get("SEARCH_EMBEDDED_PATH") or str(INSTANCE_DIR / "search.db")
+    # How many connections one wide embedded search runs on at once (1: one); at most one search at a time does.
+    SEARCH_EMBEDDED_THREADS = int(os.environ.get("SEARCH_EMBEDDED_THREADS") or min(2, os.cpu_count() or 1))
     SEARCH_TIMEOUT_S = float(os.environ.get("SEARCH_TIMEOUT_S", "5"))
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
     # Fernet keys sealing patient names and contacts in referrals, comma-separated, newest first.

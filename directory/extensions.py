@@ -157,6 +157,7 @@ class SearchExtension:
             "path": app.config["SEARCH_EMBEDDED_PATH"],
             "index_prefix": app.config["SEARCH_INDEX_PREFIX"],
             "timeout": app.config["SEARCH_TIMEOUT_S"],
+            "threads": app.config["SEARCH_EMBEDDED_THREADS"],
         })
 
     def backend(self) -> SearchBackend:

@@ -64,13 +64,17 @@ class SearchBackend(Protocol):
 
 
 def create_backend(
-    kind: str, *, url: str | None = None, path: str | None = None, index_prefix: str = "meridian", timeout: float = 5.0
+    kind: str, *, url: str | None = None, path: str | None = None, index_prefix: str = "meridian", timeout: float = 5.0,
+    threads: int = 1,
 ) -> SearchBackend:
-    """Return the backend named ``kind`` ("embedded", "elasticsearch" or "opensearch")."""
+    """Return the backend named ``kind`` ("embedded", "elasticsearch" or "opensearch").
+
+    ``threads``: the embedded backend's shards per wide search (see EmbeddedBackend).
+    """
     if kind == "embedded":
         from search.backends.embedded import EmbeddedBackend
 
-        return EmbeddedBackend(path or ":memory:")
+        return EmbeddedBackend(path or ":memory:", threads=threads)
     from search.backends.cluster import ClusterBackend
 
     if not url:

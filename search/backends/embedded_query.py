@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from search.geo import arc_distance_km, bounding_boxes, distance_query_sort_key
@@ -72,20 +73,37 @@ MATCH_COLUMNS = ("id, d2, lat, lon, score, verified, rating_bayes, rating_count,
                  + ", grouped")
 
 
+@dataclass(frozen=True)
+class Shard:
+    """One of ``of`` disjoint shares of a match, which the backend runs at once on as many connections.
+
+    A radius scan without text reads the latitude bands with ``band % of == index`` (bands are 0.1°, so the shares
+    of any circle wider than a few bands hold about as many rows each, however its matches crowd); a text search
+    reads the documents with ids in ``(low_id, high_id]`` (a document's points all stay in one share, and FTS5 reads
+    only that range of its postings).
+    """
+
+    index: int
+    of: int
+    low_id: int = 0
+    high_id: int = 0
+
+
 def window(q: SearchQuery) -> tuple[int, int]:
     """Return (first row, number of rows) of the sorted matches the page is cut from, with SORT_MARGIN each side."""
     start = max(0, q.offset - SORT_MARGIN)
     return start, q.offset - start + q.per_page + SORT_MARGIN
 
 
-def match_sql(q: SearchQuery, code: CodeLookup, ring_km: float | None = None) -> tuple[str, list[Any]]:
+def match_sql(q: SearchQuery, code: CodeLookup, ring_km: float | None = None,
+              shard: Shard | None = None) -> tuple[str, list[Any]]:
     """Return the SELECT of every matching doc, one row each with MATCH_COLUMNS (see match_parts)."""
-    with_clause, with_params, parts = match_parts(q, code, ring_km)
+    with_clause, with_params, parts = match_parts(q, code, ring_km, shard)
     return with_clause + " UNION ALL ".join(sql for sql, _ in parts), [*with_params, *(v for _, p in parts for v in p)]
 
 
-def match_parts(q: SearchQuery, code: CodeLookup,
-                ring_km: float | None = None) -> tuple[str, list[Any], list[tuple[str, list[Any]]]]:
+def match_parts(q: SearchQuery, code: CodeLookup, ring_km: float | None = None,
+                shard: Shard | None = None) -> tuple[str, list[Any], list[tuple[str, list[Any]]]]:
     """Return the WITH clause, its parameters, and the disjoint parts of the match (each a SELECT, parameters).
 
     With ``ring_km`` only the matches whose nearest point lies within ``ring_km`` (a plain squared-chord test,
@@ -95,6 +113,8 @@ def match_parts(q: SearchQuery, code: CodeLookup,
     row carries the other one) stands for the document. Only the points of documents with three or more are
     grouped (nearest point per document). A text search keeps every point of a grouped document in the match
     table, and nearest_of_grouped() then reduces them to the nearest one.
+
+    With ``shard`` only that share of the match (see Shard; a radius scan's shard holds at least one band).
     """
     terms = text_terms(q)
     params: list[Any] = []
@@ -124,19 +144,29 @@ def match_parts(q: SearchQuery, code: CodeLookup,
     sibling_params = [*d2_params, *d2_params]  # the sibling's squared chord appears twice in the pair test
     if terms:
         return "", [], [_text_sql(q, terms, ["p.visible", *filters], probe, params,
-                                  (d2, d2_params, radius, radius_params), (first, sibling_params), columns)]
+                                  (d2, d2_params, radius, radius_params), (first, sibling_params), columns, shard)]
     verified = "p.verified = 1" if q.verified_only else "p.verified IN (1, 0)"
+    # A grouped document's points may lie in several bands, so the grouped scan is never split: the first shard
+    # runs it over every band (``g``), the others not at all.
+    grouped_here = shard is None or shard.index == 0
     with_clause, range_params = "", []
     if q.has_origin:
         ranges = band_ranges(*engine_origin(q), q.radius_km if ring_km is None else ring_km)
-        with_clause = f"WITH r(band, lo, hi, inner) AS (VALUES {', '.join('(?, ?, ?, ?)' for _ in ranges)}) "
-        range_params = [v for r in ranges for v in r]
+        tables = [("r", ranges)]
+        if shard is not None:
+            # A shard of a circle narrower than its number of shards may hold no band: then a range matching nothing.
+            mine = [r for r in ranges if r[0] % shard.of == shard.index] or [(NO_POINT_BAND, 0.0, -1.0, 0)]
+            tables = [("r", mine), *([("g", ranges)] if grouped_here else [])]
+        with_clause = "WITH " + ", ".join(f"{name}(band, lo, hi, inner) AS (VALUES {', '.join('(?, ?, ?, ?)' for _ in rs)})"
+                                          for name, rs in tables) + " "
+        range_params = [v for _, rs in tables for r in rs for v in r]
 
     def source(grouped: int) -> str:
         """Return the FROM and WHERE of one of the two disjoint scans (point by point, or grouped)."""
         rows = f"{verified} AND p.grouped = {grouped}"
         if q.has_origin:
-            return f"r CROSS JOIN point p ON p.band = r.band AND {rows} AND p.lon BETWEEN r.lo AND r.hi WHERE"
+            r = "g" if grouped and shard is not None else "r"
+            return f"{r} CROSS JOIN point p ON p.band = {r}.band AND {rows} AND p.lon BETWEEN {r}.lo AND {r}.hi WHERE"
         return f"point p WHERE {rows} AND"
 
     # Cheapest first: the filters on the row itself (instr rejects most rows of a filtered search), the squared
@@ -152,7 +182,8 @@ def match_parts(q: SearchQuery, code: CodeLookup,
                "GROUP BY p.doc_id" + (f" HAVING {radius}" if radius else ""))
     return (with_clause, range_params,
             [(singles, [*d2_params, *params, *radius_params, *sibling_params]),
-             (grouped, [*d2_params, *params, *(d2_params if near else []), *near, *radius_params])])
+             *([(grouped, [*d2_params, *params, *(d2_params if near else []), *near, *radius_params])]
+               if grouped_here else [])])
 
 
 def radius_test(q: SearchQuery, prefix: str) -> tuple[str, list[Any]]:
@@ -192,7 +223,7 @@ def nearest_of_grouped(q: SearchQuery) -> list[tuple[str, list[Any]]]:
 
 def _text_sql(q: SearchQuery, terms: list[str], where: list[str], probe: list[str], params: list[Any],
               distance: tuple[str, list[Any], str, list[Any]], pair: tuple[str, list[Any]],
-              columns: str) -> tuple[str, list[Any]]:
+              columns: str, shard: Shard | None = None) -> tuple[str, list[Any]]:
     """Return the match of a text search: the words' matches first, each probing its points by document.
 
     As in the radius scan, of a document's two points only the nearer is kept (``pair``); only the points of
@@ -232,8 +263,10 @@ def _text_sql(q: SearchQuery, terms: list[str], where: list[str], probe: list[st
     sql = (f"SELECT p.doc_id AS id, {d2} AS d2, p.lat AS lat, p.lon AS lon, "  # noqa: S608
            f"{rank} AS score, p.verified AS verified, p.rating_bayes AS rating_bayes, p.rating_count AS rating_count, "
            f"{columns}, p.grouped AS grouped FROM doc_fts CROSS JOIN point p INDEXED BY point_doc "
-           f"ON p.doc_id = doc_fts.rowid WHERE doc_fts MATCH ? AND {condition}")
-    return sql, [*d2_params, fts_query(terms, q), *params, *box_params, *near_params, *first_params,
+           f"ON p.doc_id = doc_fts.rowid WHERE doc_fts MATCH ? "
+           + ("AND doc_fts.rowid > ? AND doc_fts.rowid <= ? " if shard else "") + f"AND {condition}")
+    ids = [shard.low_id, shard.high_id] if shard else []
+    return sql, [*d2_params, fts_query(terms, q), *ids, *params, *box_params, *near_params, *first_params,
                  *(radius_params if radius else [])]
 
 
@@ -389,6 +422,16 @@ def order_by(q: SearchQuery) -> str:
     if q.sort == "rating":
         return f"verified DESC, rating_bayes DESC NULLS LAST, rating_count DESC, {geo}id ASC"
     return f"verified DESC, {geo}id ASC"
+
+
+def merge_key(q: SearchQuery) -> Callable[[Row], tuple[Any, ...]]:
+    """Return the Python key that orders rows of PAGE_COLUMNS and d2 exactly as order_by does (merging shards)."""
+    geo: Callable[[Row], tuple[Any, ...]] = (lambda r: (r[7],)) if q.has_origin else (lambda r: ())
+    if q.sort == "relevance" and text_terms(q):
+        return lambda r: (-r[3], *geo(r), r[0])
+    if q.sort == "rating":
+        return lambda r: (-r[4], r[5] is None, -(r[5] or 0.0), -r[6], *geo(r), r[0])
+    return lambda r: (-r[4], *geo(r), r[0])
 
 
 def exact_page(rows: list[Row], q: SearchQuery, skip: int) -> list[SearchHit]:
