@@ -74,6 +74,8 @@ INDEX_FULL_HINT = "free disk space; changes wait in the outbox until then"
 # at once, one per connection (SQLite releases the GIL while it steps): a dense 100 km count around New York takes
 # ~30 ms instead of ~46 on two cores. Narrower searches read too few rows for the hand-off (~0.1 ms) to pay.
 SHARD_MIN_KM = 20.0
+# A shard's rows: the page's columns and the squared chord the merge orders by (stripped after it).
+SHARD_COLUMNS = f"{PAGE_COLUMNS}, d2"
 T = TypeVar("T")
 
 
@@ -370,7 +372,7 @@ class EmbeddedBackend:
         start, size = window(q)
         total = sum(count for count, _, _ in shares)
         codes = {kind: "".join(share[1].get(kind, "") for share in shares) for kind in q.facets}
-        rows = sorted((row for _, _, share_rows in shares for row in share_rows), key=merge_key(q))
+        rows = sorted((row for _, _, share_rows in shares for row in share_rows), key=merge_key(q, SHARD_COLUMNS))
         return total, codes, [row[:-1] for row in rows[start:start + size]]
 
     def _sorted(self, conn: sqlite3.Connection, q: SearchQuery,
@@ -390,7 +392,7 @@ class EmbeddedBackend:
                 conn.execute(statement, statement_params)
         total, codes = self._count(conn, q, "temp.m", [])
         start, size = window(q)
-        columns, limits = (PAGE_COLUMNS, (size, start)) if shard is None else (f"{PAGE_COLUMNS}, d2", (start + size, 0))
+        columns, limits = (PAGE_COLUMNS, (size, start)) if shard is None else (SHARD_COLUMNS, (start + size, 0))
         rows = conn.execute(f"SELECT {columns} FROM temp.m ORDER BY {order_by(q)} LIMIT ? OFFSET ?",  # noqa: S608
                             limits).fetchall()
         conn.execute("DELETE FROM temp.m")

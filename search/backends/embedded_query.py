@@ -424,14 +424,20 @@ def order_by(q: SearchQuery) -> str:
     return f"verified DESC, {geo}id ASC"
 
 
-def merge_key(q: SearchQuery) -> Callable[[Row], tuple[Any, ...]]:
-    """Return the Python key that orders rows of PAGE_COLUMNS and d2 exactly as order_by does (merging shards)."""
-    geo: Callable[[Row], tuple[Any, ...]] = (lambda r: (r[7],)) if q.has_origin else (lambda r: ())
+def merge_key(q: SearchQuery, columns: str) -> Callable[[Row], tuple[Any, ...]]:
+    """Return the Python key that orders rows of ``columns`` (names, comma-separated) exactly as order_by does.
+
+    It merges the rows of shards, which carry d2 beside the page's columns.
+    """
+    at = {name.strip(): i for i, name in enumerate(columns.split(","))}
+    id_, d2, score, verified = at["id"], at["d2"], at["score"], at["verified"]
+    bayes, count = at["rating_bayes"], at["rating_count"]
+    geo: Callable[[Row], tuple[Any, ...]] = (lambda r: (r[d2],)) if q.has_origin else (lambda r: ())
     if q.sort == "relevance" and text_terms(q):
-        return lambda r: (-r[3], *geo(r), r[0])
-    if q.sort == "rating":
-        return lambda r: (-r[4], r[5] is None, -(r[5] or 0.0), -r[6], *geo(r), r[0])
-    return lambda r: (-r[4], *geo(r), r[0])
+        return lambda r: (-r[score], *geo(r), r[id_])
+    if q.sort == "rating":  # NULLS LAST: a row without a rating after every rated one
+        return lambda r: (-r[verified], r[bayes] is None, -(r[bayes] or 0.0), -r[count], *geo(r), r[id_])
+    return lambda r: (-r[verified], *geo(r), r[id_])
 
 
 def exact_page(rows: list[Row], q: SearchQuery, skip: int) -> list[SearchHit]:
