@@ -370,8 +370,7 @@ class EmbeddedBackend:
         if len(shares) == 1:
             return shares[0]
         start, size = window(q)
-        total = sum(count for count, _, _ in shares)
-        codes = {kind: "".join(share[1].get(kind, "") for share in shares) for kind in q.facets}
+        total, codes = _added(((count, share_codes) for count, share_codes, _ in shares), q.facets)
         rows = sorted((row for _, _, share_rows in shares for row in share_rows), key=merge_key(q, SHARD_COLUMNS))
         return total, codes, [row[:-1] for row in rows[start:start + size]]
 
@@ -408,10 +407,7 @@ class EmbeddedBackend:
         The count (most of a dense search) runs in shards.
         """
         lookup = self._lookup(conn)
-        total, codes = 0, {kind: "" for kind in q.facets}
-        for count, share_codes in self._sharded(q, lambda c, shard: self._circle_count(c, q, shard)):
-            total += count
-            codes = {kind: codes[kind] + share_codes.get(kind, "") for kind in codes}
+        total, codes = _added(self._sharded(q, lambda c, shard: self._circle_count(c, q, shard)), q.facets)
         start, size = window(q)
         if total <= start:  # nothing on this page (or nothing at all): no page to sort
             return total, codes, []
@@ -430,12 +426,9 @@ class EmbeddedBackend:
                       shard: Shard | None) -> tuple[int, dict[str, str]]:
         """Return the number of matches in the circle (or a shard of it) and their codes per facet kind."""
         with_clause, with_params, parts = match_parts(q, self._lookup(conn), shard=shard)
-        total, codes = 0, {kind: "" for kind in q.facets}
-        for part, part_params in parts:  # counted apart: SQLite then reads only the columns a count needs
-            count, part_codes = self._count(conn, q, f"({part})", [*with_params, *part_params], with_clause)
-            total += count
-            codes = {kind: codes[kind] + part_codes.get(kind, "") for kind in codes}
-        return total, codes
+        # Counted apart: SQLite then reads only the columns a count needs.
+        return _added((self._count(conn, q, f"({part})", [*with_params, *part_params], with_clause)
+                       for part, part_params in parts), q.facets)
 
     def _count(self, conn: sqlite3.Connection, q: SearchQuery, source: str, params: list[Any],
                with_clause: str = "") -> tuple[int, dict[str, str]]:
@@ -466,6 +459,12 @@ class EmbeddedBackend:
     def _count_codes(self, kind: str, text: str) -> dict[str, int]:
         """Return how often each known code of ``kind`` occurs in ``text``."""
         return {code: text.count(code) for code, (known, _) in list(self._decode.items()) if known == kind}
+
+
+def _added(counts: Iterable[tuple[int, dict[str, str]]], kinds: Sequence[str]) -> tuple[int, dict[str, str]]:
+    """Return the sum of disjoint parts' match counts and, per facet kind, their codes joined."""
+    parts = list(counts)
+    return sum(count for count, _ in parts), {kind: "".join(codes.get(kind, "") for _, codes in parts) for kind in kinds}
 
 
 def _by_distance(q: SearchQuery) -> bool:
