@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -78,6 +79,10 @@ class Term:
         return self.slug
 
 
+# Distinct key lists remembered per vocabulary load (ordered_terms): a few MB at most.
+ORDERED_TERMS_MAX = 50_000
+
+
 @dataclass(frozen=True)
 class VocabularyCache:
     """The vocabularies of one database, by id (methods, conditions) and code (languages)."""
@@ -108,6 +113,28 @@ class VocabularyCache:
             "condition": {str(key): (rank, term) for rank, (key, term) in enumerate(self.conditions.items())},
             "language": {code: (rank, self.languages[code]) for rank, code in enumerate(sorted(self.languages))},
         }
+
+    @cached_property
+    def _ordered(self) -> dict[tuple[str, tuple[str, ...]], tuple[Term, ...]]:
+        return {}
+
+    def ordered_terms(self, kind: str, keys: Sequence[str]) -> list[Term]:
+        """Return the terms of these stored keys (of ``kind``) that still exist, in display order.
+
+        Memoized per key list: a page's cards repeat a few method and condition combinations, and sorting each
+        card's terms again was a quarter of reading a card. The memo lives as long as this load of the
+        vocabularies and holds at most ORDERED_TERMS_MAX lists (then it starts again).
+        """
+        memo = self._ordered
+        key = (kind, tuple(keys))
+        terms = memo.get(key)
+        if terms is None:
+            ranked = self.ranked[kind]
+            terms = tuple(term for _, term in sorted(ranked[k] for k in keys if k in ranked))
+            if len(memo) >= ORDERED_TERMS_MAX:
+                memo.clear()
+            memo[key] = terms
+        return list(terms)
 
 
 # Vocabularies change only through load_vocabularies (which clears this); the TTL bounds

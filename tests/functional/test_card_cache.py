@@ -167,3 +167,31 @@ def test_refresh_writes_only_the_named_rows(session: Any) -> None:
     db.session.commit()
     assert set(_rows()) & {first.id, second.id} == {first.id}
     assert db.session.scalar(select(func.count()).select_from(CardCache)) == len(_rows())
+
+
+def test_the_driver_and_core_read_the_same_current_rows(session: Any) -> None:
+    """SQLite reads the card rows on its driver (cards._cached_rows); Core's statement must agree, outdated rows out."""
+    people = _mixed_practitioners()
+    rebuild_cards()
+    stale = people[1]
+    stale.first_name = "Changed"
+    db.session.commit()  # its row now holds an older version than the practitioner's
+    ids = [p.id for p in people] + [10**9]
+    connection = db.session.connection()
+    driver = sorted(cards._cached_rows(connection, ids))
+    core = sorted((int(pid), data) for pid, data in connection.execute(cards._CACHED, {"ids": ids}).all())
+    assert driver == core
+    assert {pid for pid, _ in driver} == {p.id for p in people} - {stale.id}
+
+
+def test_ordered_terms_keep_display_order_and_hand_out_copies(session: Any) -> None:
+    from directory.practitioners.vocabulary import cached_vocabulary
+
+    vocabulary = cached_vocabulary()
+    ranked = vocabulary.ranked["method"]
+    keys = sorted(ranked, key=lambda key: -ranked[key][0])[:3]  # the reverse of display order
+    expected = [term for _, term in sorted(ranked[key] for key in keys)]
+    first = vocabulary.ordered_terms("method", [*keys, "no-such-key"])
+    assert first == expected, "display order, an unknown key left out"
+    first.append(expected[0])
+    assert vocabulary.ordered_terms("method", [*keys, "no-such-key"]) == expected, "a caller's change stays its own"
