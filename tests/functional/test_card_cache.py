@@ -170,7 +170,7 @@ def test_refresh_writes_only_the_named_rows(session: Any) -> None:
 
 
 def test_the_driver_and_core_read_the_same_current_rows(session: Any) -> None:
-    """SQLite reads the card rows on its driver (cards._cached_rows); Core's statement must agree, outdated rows out."""
+    """SQLite hands the card rows' SELECT to the driver as written (cards._cached_rows); Core's statement must agree."""
     people = _mixed_practitioners()
     rebuild_cards()
     stale = people[1]
