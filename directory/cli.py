@@ -90,7 +90,7 @@ def _database_error(exc: SQLAlchemyError) -> click.ClickException:
 @with_appcontext
 def bootstrap_command(demo: bool | None, demo_accounts: bool) -> None:
     """Migrate the database, load vocabularies, seed demo data if empty, build the index."""
-    from directory.models import CardCache, Practitioner
+    from directory.models import CardCache, CheckSummary, Practitioner
 
     if demo is None:
         demo = not _in_production()
@@ -114,7 +114,9 @@ def bootstrap_command(demo: bool | None, demo_accounts: bool) -> None:
     refresh_statistics()
     db.session.commit()
     total = db.session.scalar(select(func.count(Practitioner.id))) or 0
-    if total and (empty or not db.session.scalar(select(func.count()).select_from(CardCache))):
+    # A database from before the card rows (or the folded checks, migration 0022) gets them here, once.
+    if total and (empty or not db.session.scalar(select(func.count()).select_from(CardCache))
+                  or not db.session.scalar(select(func.count()).select_from(CheckSummary))):
         _rebuild_cards(total)
     backend = search.backend()
     rebuild = backend.ensure_index()

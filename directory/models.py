@@ -18,13 +18,14 @@ from directory.referrals.models import Notification, Referral, ReferralEvent
 from directory.reviews.models import Review, ReviewEvent, ReviewResponseRevision, ReviewRevision, review_method
 from directory.screening.models import Screening
 from directory.vetting.head_models import ChainHeadStatement
-from directory.vetting.models import Credential, VerificationCheck
+from directory.vetting.models import CheckSummary, Credential, VerificationCheck
 from directory.vetting.workbench_models import VettingAssignment, VettingBatch
 
 __all__ = [
     "AuditEvent",
     "CardCache",
     "ChainHeadStatement",
+    "CheckSummary",
     "OutgoingEmail",
     "Condition",
     "ConditionSynonym",

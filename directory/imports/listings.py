@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 
 from directory.accounts.models import User
 from directory.clock import utcnow
@@ -139,12 +139,15 @@ def unclaimed_registry_listings(practitioner_ids: list[int]) -> set[int]:
     """Return those of ``practitioner_ids`` listed from the registry that nobody has claimed yet."""
     if not practitioner_ids:
         return set()
-    listed = set(db.session.scalars(select(RegistryListing.practitioner_id).where(
-        RegistryListing.practitioner_id.in_(practitioner_ids))))
-    if not listed:
-        return set()
-    owned = set(db.session.scalars(select(User.practitioner_id).where(User.practitioner_id.in_(listed))))
-    return listed - owned
+    # One Core statement on the session's connection, built once: every results page asks.
+    if db.session.autoflush:
+        db.session.flush()
+    return set(db.session.connection().execute(_UNCLAIMED, {"ids": list(practitioner_ids)}).scalars())
+
+
+_UNCLAIMED = (select(RegistryListing.practitioner_id)
+              .where(RegistryListing.practitioner_id.in_(bindparam("ids", expanding=True)),
+                     ~exists().where(User.practitioner_id == RegistryListing.practitioner_id)))
 
 
 def _new_practitioner(record: RegistryRecord) -> Practitioner:

@@ -41,6 +41,7 @@ from directory.reviews.models import Review
 from directory.reviews.services import counted
 from directory.vetting.evidence import EvidenceAge, evidence_of
 from directory.vetting.facts import load_evidence_facts
+from directory.vetting.folds import refresh_folds
 
 VERIFIED = ("verified", "expiring")
 
@@ -304,7 +305,7 @@ def refresh_cards(ids: Sequence[int]) -> None:
 
 
 def rebuild_cards(batch_size: int = 2000, progress: Callable[[int], None] | None = None) -> int:
-    """Rewrite every practitioner's card row, a committed batch of ids at a time; return how many were written."""
+    """Rewrite every practitioner's card row and folded checks, a committed batch at a time; return how many."""
     from directory.indexing.services import retrying_when_locked  # it imports this module
 
     written, last = 0, 0
@@ -315,8 +316,7 @@ def rebuild_cards(batch_size: int = 2000, progress: Callable[[int], None] | None
         if not ids:
             break
         params = {"low": last + 1, "high": ids[-1]}
-        retrying_when_locked(partial(_committed, _write, _by_range(CardCache.practitioner_id), params, _RANGE,
-                                     _by_range))
+        retrying_when_locked(partial(_committed, _rewrite_batch, params, ids))
         written += len(ids)
         last = ids[-1]
         if progress is not None:
@@ -324,6 +324,12 @@ def rebuild_cards(batch_size: int = 2000, progress: Callable[[int], None] | None
     # Rows of practitioners deleted since an earlier rebuild.
     retrying_when_locked(lambda: _drop_orphans(last))
     return written
+
+
+def _rewrite_batch(params: dict[str, Any], ids: Sequence[int]) -> None:
+    """Rewrite the card rows of one batch of ids (``params``: its range), and their folded checks where stale."""
+    _write(_by_range(CardCache.practitioner_id), params, _RANGE, _by_range)
+    refresh_folds(ids)
 
 
 def _committed(work: Callable[..., None], *args: Any) -> None:

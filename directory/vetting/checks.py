@@ -20,6 +20,7 @@ from directory.errors import InvalidParameter
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
 from directory.vetting.chain import row_hash, sha256_text
+from directory.vetting.folds import fold_appended
 from directory.vetting.models import CHECK_OUTCOMES, Credential, VerificationCheck
 from directory.vetting.sources import registry
 from directory.vetting.sources.base import Finding
@@ -44,9 +45,12 @@ def append_check(practitioner: Practitioner, *, source: str, outcome: str, evide
     # has no row locks and needs none: it lets one writer in at a time).
     if db.session.get_bind().dialect.name != "sqlite":
         db.session.execute(select(Practitioner.id).where(Practitioner.id == practitioner.id).with_for_update())
-    return _append(VerificationCheck.practitioner_id, {"practitioner_id": practitioner.id, "user_id": None},
-                   source=source, outcome=outcome, evidence=evidence, credential=credential,
-                   performed_by=performed_by, reference=reference, note=note)
+    check = _append(VerificationCheck.practitioner_id, {"practitioner_id": practitioner.id, "user_id": None},
+                    source=source, outcome=outcome, evidence=evidence, credential=credential,
+                    performed_by=performed_by, reference=reference, note=note)
+    # The practitioner's folded checks, which pages read instead of the chain, in the same transaction.
+    fold_appended(check, credential.kind if credential is not None else None)
+    return check
 
 
 def record_user_check(user: User, *, source: str, outcome: str, evidence: Mapping[str, Any] | None = None,
