@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from directory.vetting.sources import registry
 from directory.vetting.status import VettingFacts, required_pairs
@@ -20,14 +21,14 @@ class Evidence:
     checked_on: date | None
     source: str = ""
 
-    @property
+    @cached_property  # a page asks each line's words twice (the tooltip and the screen-reader text)
     def where(self) -> str:
         """Return where the check was made, in public words ("" for the exclusion lists, which name themselves)."""
         if self.what == EXCLUSION_LISTS or self.source not in registry.codes():
             return ""
         return registry.get(self.source).checked_where
 
-    @property
+    @cached_property
     def date_label(self) -> str:
         """Return the check's day as "3 Nov 2026" ("" when never checked)."""
         return format_day(self.checked_on) if self.checked_on else ""
@@ -52,7 +53,7 @@ class EvidenceAge:
 
     lines: tuple[Evidence, ...] = ()
 
-    @property
+    @cached_property  # a card reads it three times (the test, the datetime, the label); the lines never change
     def oldest(self) -> date | None:
         """Return the oldest latest check: everything was confirmed on or after it (None if one never was)."""
         return oldest_check(self.lines)
@@ -62,7 +63,7 @@ class EvidenceAge:
         """Return the oldest latest check as "3 Nov 2026" ("" without one)."""
         return format_day(self.oldest) if self.oldest else ""
 
-    @property
+    @cached_property
     def summary(self) -> str:
         """Return every evidence line in one sentence list, for a tooltip or a screen reader."""
         return "; ".join(line.sentence for line in self.lines)
