@@ -215,6 +215,27 @@ def test_the_profile_s_open_now_honours_today_s_closure(client: Any) -> None:
     assert "Open now" not in page and "Opens tomorrow at 00:00" in page
 
 
+def test_a_results_card_honours_today_s_closure_as_the_profile_does(client: Any) -> None:
+    p = factories.practitioner(slug="card-hours")
+    loc = p.locations[0]
+    loc.hours = [OpeningHours(weekday=day, opens=time(0), closes=time(23, 59)) for day in range(7)]
+    loc.timezone = "UTC"
+    db.session.commit()
+    reindex_all(search.backend())
+
+    def card() -> str:
+        html = client.get("/search", query_string={"lat": loc.latitude, "lon": loc.longitude}).get_data(as_text=True)
+        return html[html.index('<li class="result-card"'):]
+
+    assert "Open now until 23:59" in card()
+    # Closed today, and open only in the afternoon tomorrow: the card says what the profile says.
+    loc.exceptions.extend([HoursException(on_date=today()), HoursException(on_date=today() + timedelta(days=1),
+                                                                            opens=time(14), closes=time(16))])
+    db.session.commit()
+    assert "Open now" not in card() and "Opens tomorrow at 14:00" in card()
+    assert "Opens tomorrow at 14:00" in client.get("/practitioners/card-hours").get_data(as_text=True)
+
+
 def test_someone_else_s_listing_and_another_listing_s_location_are_not_found(client: Any) -> None:
     other = factories.practitioner(slug="not-mine")
     _owner(client)
