@@ -26,8 +26,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from directory.extensions import db, upsert_into
+from directory.extensions import db
 from directory.vetting.models import CREDENTIAL_KINDS, CheckSummary, Credential, VerificationCheck
 from directory.vetting.sources import registry
 from directory.vetting.status import DECISIVE_OUTCOMES
@@ -213,8 +214,8 @@ def fold_appended(check: VerificationCheck, kind: str | None) -> None:
     pid = check.practitioner_id
     if pid is None:
         return
-    row = db.session.execute(select(CheckSummary.head, CheckSummary.fold, CheckSummary.data)
-                             .where(CheckSummary.practitioner_id == pid)).first()
+    # The check is flushed: Core on the connection sees it, without the ORM layer's 0.2 ms a statement.
+    row = db.session.connection().execute(_ROW, {"pid": pid}).first()
     if row is not None and row.fold == fold_rules() and row.head == (check.previous_hash or ""):
         fold = Fold.loads(row.data)
     elif check.previous_hash is None:
@@ -248,13 +249,23 @@ def _store(folds: dict[int, tuple[Fold, str]]) -> None:
     if not folds:
         return
     connection = db.session.connection()
-    table = CheckSummary.__table__
-    statement = upsert_into(connection, table)
+    statement = _upsert(connection.dialect.name)
     rules = fold_rules()
     rows = [{"practitioner_id": pid, "head": head, "fold": rules, "data": fold.dumps()}
             for pid, (fold, head) in folds.items()]
     for start in range(0, len(rows), CHUNK):
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=[table.c.practitioner_id],
-            set_={"head": statement.excluded.head, "fold": statement.excluded.fold, "data": statement.excluded.data},
-        ), rows[start:start + CHUNK])
+        connection.execute(statement, rows[start:start + CHUNK])
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    """Return the insert-or-replace of a summary row on this dialect (built once: append_check runs it per check)."""
+    table = CheckSummary.__table__
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.practitioner_id],
+        set_={"head": statement.excluded.head, "fold": statement.excluded.fold, "data": statement.excluded.data})
+
+
+_ROW = (select(CheckSummary.head, CheckSummary.fold, CheckSummary.data)
+        .where(CheckSummary.practitioner_id == bindparam("pid")))
