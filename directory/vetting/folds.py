@@ -26,9 +26,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from directory.extensions import db
+from directory.extensions import db, upsert_into
 from directory.vetting.models import CREDENTIAL_KINDS, CheckSummary, Credential, VerificationCheck
 from directory.vetting.sources import registry
 from directory.vetting.status import DECISIVE_OUTCOMES
@@ -249,7 +248,7 @@ def _store(folds: dict[int, tuple[Fold, str]]) -> None:
     if not folds:
         return
     connection = db.session.connection()
-    statement = _upsert(connection.dialect.name)
+    statement = _upsert(connection)
     rules = fold_rules()
     rows = [{"practitioner_id": pid, "head": head, "fold": rules, "data": fold.dumps()}
             for pid, (fold, head) in folds.items()]
@@ -257,14 +256,20 @@ def _store(folds: dict[int, tuple[Fold, str]]) -> None:
         connection.execute(statement, rows[start:start + CHUNK])
 
 
-@cache
-def _upsert(dialect: str) -> Any:
-    """Return the insert-or-replace of a summary row on this dialect (built once: append_check runs it per check)."""
-    table = CheckSummary.__table__
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.practitioner_id],
-        set_={"head": statement.excluded.head, "fold": statement.excluded.fold, "data": statement.excluded.data})
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(connection: Any) -> Any:
+    """Return the insert-or-replace of a summary row on this connection's dialect (built once per dialect:
+    append_check runs it per check)."""
+    name = connection.dialect.name
+    if name not in _UPSERTS:
+        table = CheckSummary.__table__
+        statement = upsert_into(connection, table)
+        _UPSERTS[name] = statement.on_conflict_do_update(
+            index_elements=[table.c.practitioner_id],
+            set_={"head": statement.excluded.head, "fold": statement.excluded.fold, "data": statement.excluded.data})
+    return _UPSERTS[name]
 
 
 _ROW = (select(CheckSummary.head, CheckSummary.fold, CheckSummary.data)
