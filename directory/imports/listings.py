@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, exists, select
 
 from directory.accounts.models import User
 from directory.clock import utcnow
-from directory.extensions import db
+from directory.extensions import db, reading_connection
 from directory.geo.regions import US
 from directory.geo.text import normalize_name
 from directory.geo.zips import towns_named, zip_index
@@ -140,9 +140,7 @@ def unclaimed_registry_listings(practitioner_ids: list[int]) -> set[int]:
     if not practitioner_ids:
         return set()
     # One Core statement on the session's connection, built once: every results page asks.
-    if db.session.autoflush:
-        db.session.flush()
-    return set(db.session.connection().execute(_UNCLAIMED, {"ids": list(practitioner_ids)}).scalars())
+    return set(reading_connection().execute(_UNCLAIMED, {"ids": list(practitioner_ids)}).scalars())
 
 
 _UNCLAIMED = (select(RegistryListing.practitioner_id)

@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
+from directory.extensions import reading_connection
 from directory.practitioners.models import Location
-from directory.vetting.folds import CHUNK, Checks, fold_live, read_folds, reading_connection
+from directory.vetting.folds import CHUNK, Checks, fold_live, read_folds
 from directory.vetting.models import Credential, ExclusionImport, VettingDecision
 from directory.vetting.sources import registry
 from directory.vetting.status import CredentialFacts, ScreenFacts, VettingFacts

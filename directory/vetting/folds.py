@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 from sqlalchemy import bindparam, func, select
 
-from directory.extensions import db, upsert_into
+from directory.extensions import db, reading_connection, upsert_into
 from directory.vetting.models import CREDENTIAL_KINDS, CheckSummary, Credential, VerificationCheck
 from directory.vetting.sources import registry
 from directory.vetting.status import DECISIVE_OUTCOMES
@@ -132,17 +132,6 @@ def fold_rules() -> str:
 
 
 # ------------------------------------------------------------------------------------------------ reading
-
-
-def reading_connection() -> Any:
-    """Return the session's connection for Core reads, after the flush the session's own execute would make.
-
-    Core on the connection skips the ORM layer of ``session.execute`` (0.2 ms a statement), and with it autoflush:
-    a credential added and then read back in one transaction must still be seen (``no_autoflush`` is respected).
-    """
-    if db.session.autoflush:
-        db.session.flush()
-    return db.session.connection()
 
 
 def read_folds(ids: Sequence[int]) -> dict[int, Fold]:
