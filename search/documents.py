@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from search.geo import z_order_cell
-from search.hours import WeeklyInterval, open_ranges
+from search.hours import DatedHours, WeeklyInterval, dated_ranges, open_ranges
 from search.text import fold
 
 VERIFIED_STATUSES = frozenset({"verified", "expiring"})
@@ -29,6 +29,8 @@ class PlacePoint:
     # IANA zone of the opening hours, and the hours: (weekday 0 = Monday, opens, closes) in local minutes.
     timezone: str = "UTC"
     hours: tuple[WeeklyInterval, ...] = ()
+    # Dated exceptions to the week from yesterday on (older ones can never match "now" again).
+    exceptions: tuple[DatedHours, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,15 @@ def _vocabulary_text(terms: tuple[VocabularyTerm, ...]) -> str:
     return fold(" ; ".join(part for t in terms for part in (t.name, *t.synonyms)))
 
 
+def _dated_hours(locations: tuple[PlacePoint, ...]) -> dict[str, list[dict[str, int]]]:
+    """Return the document's dated ranges (search/hours.py): where a dated exception makes its weeks wrong."""
+    if not any(loc.exceptions for loc in locations):
+        return {"open_dated": [], "closed_dated": []}
+    opened, closed = dated_ranges([(loc.timezone, loc.hours, loc.exceptions) for loc in locations])
+    return {"open_dated": [{"gte": low, "lt": high} for low, high in opened],
+            "closed_dated": [{"gte": low, "lt": high} for low, high in closed]}
+
+
 def practitioner_search_document(p: PractitionerSource) -> dict[str, Any]:
     """Return the search document for one practitioner (one document, all its locations)."""
     name = f"{p.first_name} {p.last_name}"
@@ -110,6 +121,7 @@ def practitioner_search_document(p: PractitionerSource) -> dict[str, Any]:
         # Where the engines' index puts the document: the cell of its first location (none without a location).
         "geo_cell": z_order_cell(p.locations[0].lat, p.locations[0].lon) if p.locations else None,
         "open_hours": [{"gte": low, "lt": high} for loc in p.locations for low, high in open_ranges(loc.timezone, loc.hours)],
+        **_dated_hours(p.locations),
         "name_suggest": [fold(name), fold(p.last_name)],
         "version": p.version,
     }

@@ -56,9 +56,22 @@ def build_filters(query: SearchQuery) -> list[dict[str, Any]]:
         if value is not None:
             filters.append({"term": {flag: value}})
     if query.open_keys is not None:
-        # A term on a range field matches the documents with a range holding the value (search/hours.py).
-        filters.append({"terms": {"open_hours": list(query.open_keys)}} if query.open_keys else {"match_none": {}})
+        filters.append(build_open_now(query.open_keys, query.dated_keys))
     return filters
+
+
+def build_open_now(weekly: tuple[int, ...], dated: tuple[int, ...]) -> dict[str, Any]:
+    """Return the open-now filter: a weekly range holds a key, unless a dated exception closes it; or one opens it.
+
+    A term on a range field matches the documents with a range holding the value (search/hours.py).
+    """
+    if not weekly:
+        return {"match_none": {}}
+    week = {"terms": {"open_hours": list(weekly)}}
+    if not dated:
+        return week
+    return {"bool": {"should": [{"bool": {"filter": [week], "must_not": [{"terms": {"closed_dated": list(dated)}}]}},
+                                {"terms": {"open_dated": list(dated)}}], "minimum_should_match": 1}}
 
 
 def build_text_query(query: SearchQuery) -> dict[str, Any] | None:

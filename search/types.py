@@ -46,6 +46,9 @@ class SearchQuery:
     # Open now: the keys of "now" in every time zone in use (search.hours.open_keys); None means no filter,
     # an empty tuple finds nobody (no location has hours in a zone in use).
     open_keys: tuple[int, ...] | None = None
+    # With open_keys: the dated keys of the same minute in the same zones (search.hours.dated_keys), which the
+    # documents' dated exceptions are matched against.
+    dated_keys: tuple[int, ...] = ()
     verified_only: bool = True
     sort: SortOrder = "distance"
     page: int = 1

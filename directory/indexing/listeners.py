@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from directory.clock import utcnow
 from directory.extensions import upsert_into
 from directory.indexing.models import SearchOutbox, SearchVersion
-from directory.practitioners.models import Location, OpeningHours, Practitioner
+from directory.practitioners.models import HoursException, Location, OpeningHours, Practitioner
 from directory.reviews.models import Review
 
 
@@ -21,8 +21,10 @@ def _practitioner_id(obj: Any) -> int | None:
         return obj.id
     if isinstance(obj, Location | Review):
         return obj.practitioner_id
-    if isinstance(obj, OpeningHours) and obj.location is not None:
-        return obj.location.practitioner_id
+    if isinstance(obj, OpeningHours | HoursException):
+        # A row taken out of its location's list has lost its location by flush time: the history still has it.
+        location = obj.location or next(iter(inspect(obj).attrs.location.history.deleted), None)
+        return location.practitioner_id if location is not None else None
     return None
 
 

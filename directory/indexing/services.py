@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from directory.practitioners.cards import refresh_cards
 from directory.practitioners.models import (
     Condition,
     ConditionSynonym,
+    HoursException,
     Location,
     Method,
     MethodSynonym,
@@ -36,7 +37,7 @@ from directory.practitioners.models import (
 from directory.reviews.rating import bayesian_ratings
 from search import Change, SearchBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
-from search.hours import WeeklyInterval
+from search.hours import DatedHours, WeeklyInterval
 from search.sync import PendingChange, SyncReport, drain
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,10 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
         .join(Location, Location.id == OpeningHours.location_id).where(match(Location.practitioner_id))
         .group_by(OpeningHours.location_id)
     )}
+    exceptions = _exceptions(match)
     points: dict[int, list[PlacePoint]] = defaultdict(list)
     no_hours: tuple[WeeklyInterval, ...] = ()
+    no_exceptions: tuple[DatedHours, ...] = ()
     for pid, location_id, lat, lon, city, region, postal_code, country, accessible, zone in _rows(
         select(Location.practitioner_id, Location.id, Location.latitude, Location.longitude, Location.city,
                Location.region, Location.postal_code, Location.country, Location.wheelchair_accessible,
@@ -119,7 +122,7 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
         .where(match(Location.practitioner_id), Location.latitude.is_not(None)).order_by(Location.id)
     ):
         points[pid].append(PlacePoint(lat, lon, city, region, postal_code, country, accessible, zone,
-                                      hours.get(location_id, no_hours)))
+                                      hours.get(location_id, no_hours), exceptions.get(location_id, no_exceptions)))
     methods = _linked(practitioner_method, "method_id", match, vocab.methods)
     conditions = _linked(practitioner_condition, "condition_id", match, vocab.conditions)
     languages: dict[int, list[str]] = defaultdict(list)
@@ -144,6 +147,25 @@ def _load_sources(match: Callable[[Any], Any], ids: Sequence[int], vocab: Vocabu
             conditions=conditions.get(pid, empty), languages=tuple(sorted(langs)) if langs else empty,
             rating_average=average, rating_count=count, rating_bayes=bayes, version=versions.get(pid, 0))
     return sources
+
+
+def _exceptions(match: Callable[[Any], Any]) -> dict[int, tuple[DatedHours, ...]]:
+    """Return each location's dated exceptions from yesterday (UTC) on: no local date of "now" is older.
+
+    Few locations have any, so this reads few rows; a past exception can never match "now" again, so a document
+    that still carries one is not wrong, only longer.
+    """
+    by_location: dict[int, dict[date, list[tuple[int, int]]]] = defaultdict(dict)
+    for location_id, on_date, opens, closes in _rows(
+        select(HoursException.location_id, HoursException.on_date, HoursException.opens, HoursException.closes)
+        .join(Location, Location.id == HoursException.location_id)
+        .where(match(Location.practitioner_id), HoursException.on_date >= utcnow().date() - timedelta(days=1))
+    ):
+        spans = by_location[location_id].setdefault(on_date, [])
+        if opens is not None and closes is not None:
+            spans.append((opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute))
+    return {location_id: tuple((day, tuple(sorted(spans))) for day, spans in sorted(days.items()))
+            for location_id, days in by_location.items()}
 
 
 # A location's week as one string per row, "0 09:00:00,17:00:00;1 ..." (times as the database writes them):

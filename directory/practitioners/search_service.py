@@ -18,7 +18,7 @@ from directory.practitioners.vocabulary import cached_vocabulary
 from directory.reviews.rating import bayesian_average, rating_prior
 from search import InvalidQuery, SearchPage, SearchQuery, SearchUnavailable
 from search.geo import arc_distance_km
-from search.hours import open_keys
+from search.hours import dated_keys, open_keys
 
 
 class SearchUnavailableError(DomainError):
@@ -89,9 +89,10 @@ def zones_in_use() -> list[str]:
     return list(db.session.connection().scalars(_ZONES))
 
 
-def open_now_keys(now: datetime | None = None) -> tuple[int, ...]:
-    """Return the keys of the present minute in every time zone in use (see search/hours.py)."""
-    return open_keys(zones_in_use(), now or utcnow())
+def open_now_keys(now: datetime | None = None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Return the weekly and the dated keys of the present minute in every time zone in use (search/hours.py)."""
+    zones, at = zones_in_use(), now or utcnow()
+    return open_keys(zones, at), dated_keys(zones, at)
 
 
 def build_query(filters: dict[str, Any], place: str | None, lat: float | None, lon: float | None) -> tuple[SearchQuery, Place | None]:
@@ -101,7 +102,7 @@ def build_query(filters: dict[str, Any], place: str | None, lat: float | None, l
     """
     filters = dict(filters)
     if filters.pop("open_now", False):
-        filters["open_keys"] = open_now_keys()
+        filters["open_keys"], filters["dated_keys"] = open_now_keys()
     origin = None
     if lat is not None and lon is not None:
         origin = Place(label=f"{lat:.4f}, {lon:.4f}", lat=lat, lon=lon, kind="coordinates", country="", region=None,

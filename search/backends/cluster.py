@@ -46,6 +46,9 @@ MAPPINGS: dict[str, Any] = {
         # The index's sort order (see ClusterBackend.settings): read from doc values only, never searched.
         "geo_cell": {"type": "long", "index": False},
         "open_hours": {"type": "long_range"},
+        # Where dated exceptions make the weekly ranges wrong (search/hours.py dated_ranges).
+        "open_dated": {"type": "long_range"},
+        "closed_dated": {"type": "long_range"},
         "name_suggest": {"type": "completion", "analyzer": "simple"},
         # Also the engine's external _version of the document; kept in the source to compare with the database.
         "version": {"type": "long", "index": False},

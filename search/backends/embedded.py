@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from search.backends.embedded_query import (
@@ -51,6 +52,7 @@ from search.backends.embedded_query import (
     window,
 )
 from search.backends.embedded_schema import (
+    DATED_KEY_TABLE,
     INDEXES,
     MATCH_TABLE,
     OPEN_KEY_TABLE,
@@ -60,6 +62,7 @@ from search.backends.embedded_schema import (
     TABLES,
 )
 from search.geo import haversin_sort_key, quantize
+from search.hours import MINUTES_PER_DAY
 from search.query import text_terms
 from search.types import ApplyResult, Change, SearchPage, SearchQuery, SearchUnavailable
 
@@ -249,6 +252,9 @@ class EmbeddedBackend:
                          [row for d in docs for row in self._point_rows(conn, d)])
         conn.executemany("INSERT OR IGNORE INTO open_hours VALUES (?, ?, ?)",
                          [(d["id"], r["gte"], r["lt"]) for d in docs for r in d["open_hours"]])
+        conn.executemany("INSERT OR IGNORE INTO open_dated VALUES (?, ?, ?, ?)",
+                         [(d["id"], closed, r["gte"], r["lt"]) for d in docs
+                          for closed, field in ((1, "closed_dated"), (0, "open_dated")) for r in d.get(field, ())])
         conn.executemany("INSERT INTO doc_fts (rowid, name, vocabulary, places, bio, cells) VALUES (?, ?, ?, ?, ?, ?)",
                          [(d["id"], d["name"], d["vocabulary"], d["places"], d["bio"], _cells(d["locations"]))
                           for d in docs])
@@ -306,6 +312,9 @@ class EmbeddedBackend:
         started = time.perf_counter()
         conn = self._conn()
         try:
+            if query.open_keys and query.dated_keys and not _dated_now(conn, query.dated_keys):
+                # No dated range holds this minute: the week alone decides, and each match skips two probes.
+                query = replace(query, dated_keys=())
             if _by_distance(query):
                 total, codes, rows = self._distance_page(conn, query)
             else:
@@ -362,6 +371,9 @@ class EmbeddedBackend:
             conn.execute(OPEN_KEY_TABLE)
             conn.execute("DELETE FROM temp.open_key")
             conn.executemany("INSERT INTO temp.open_key VALUES (?)", [(k,) for k in q.open_keys])
+            conn.execute(DATED_KEY_TABLE)
+            conn.execute("DELETE FROM temp.dated_key")
+            conn.executemany("INSERT OR IGNORE INTO temp.dated_key VALUES (?)", [(k,) for k in q.dated_keys])
         return conn
 
     def _merged(self, q: SearchQuery,
@@ -467,6 +479,14 @@ def _added(counts: Iterable[tuple[int, dict[str, str]]], kinds: Sequence[str]) -
     return sum(count for count, _ in parts), {kind: "".join(codes.get(kind, "") for _, codes in parts) for kind in kinds}
 
 
+def _dated_now(conn: sqlite3.Connection, keys: Sequence[int]) -> bool:
+    """Tell whether any document's dated range (open or closed) holds one of ``keys``: an index seek per key."""
+    values = ", ".join("(?)" for _ in keys)
+    return bool(conn.execute(
+        f"WITH k(key) AS (VALUES {values}) SELECT EXISTS (SELECT 1 FROM k JOIN open_dated d "  # noqa: S608 (placeholders)
+        f"ON d.low > k.key - {MINUTES_PER_DAY} AND d.low <= k.key AND d.high > k.key)", list(keys)).fetchone()[0])
+
+
 def _by_distance(q: SearchQuery) -> bool:
     """Tell whether a radius search is ordered by distance (counted, then paged from a ring).
 
@@ -521,5 +541,5 @@ def _record_versions(conn: sqlite3.Connection, versions: list[tuple[int, int]]) 
 def _delete(conn: sqlite3.Connection, doc_id: int) -> None:
     """Remove one document from every table."""
     for table, column in (("doc", "id"), ("suggest", "doc_id"), ("point", "doc_id"), ("open_hours", "doc_id"),
-                          ("doc_fts", "rowid")):
+                          ("open_dated", "doc_id"), ("doc_fts", "rowid")):
         conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (doc_id,))  # noqa: S608 (fixed names)

@@ -292,8 +292,16 @@ def _open_now(q: SearchQuery) -> list[str]:
     """Return the open-now condition on a point ``p`` (a probe per point: tested after every cheaper one)."""
     if q.open_keys is None:
         return []
-    return ["EXISTS (SELECT 1 FROM open_hours o JOIN temp.open_key k ON k.key >= o.low AND k.key < o.high "
-            "WHERE o.doc_id = p.doc_id)" if q.open_keys else "0"]
+    if not q.open_keys:
+        return ["0"]
+    weekly = ("EXISTS (SELECT 1 FROM open_hours o JOIN temp.open_key k ON k.key >= o.low AND k.key < o.high "
+              "WHERE o.doc_id = p.doc_id)")
+    if not q.dated_keys:
+        return [weekly]
+    # As search/query.py build_open_now: the week, unless a dated exception closes it; or a dated exception opens it.
+    dated = ("EXISTS (SELECT 1 FROM open_dated d JOIN temp.dated_key k ON k.key >= d.low AND k.key < d.high "
+             "WHERE d.doc_id = p.doc_id AND d.closed = {})")
+    return [f"(({weekly} AND NOT {dated.format(1)}) OR {dated.format(0)})"]
 
 
 def band_ranges(lat: float, lon: float, radius_km: float) -> list[tuple[int, float, float, int]]:

@@ -6,8 +6,8 @@ from search.backends.embedded_query import CODE_COLUMNS
 
 # Bumped whenever the tables change: an index file of another version is dropped and
 # rebuilt empty by ensure_index() (`flask bootstrap` then reindexes it).
-SCHEMA_VERSION = 8
-TABLES = ("doc", "suggest", "point", "open_hours", "doc_fts", "doc_version")
+SCHEMA_VERSION = 9
+TABLES = ("doc", "suggest", "point", "open_hours", "open_dated", "doc_fts", "doc_version")
 SCHEMA = """
 -- The highest version written or deleted per document (the engines' external versioning). Deleted documents
 -- keep theirs, so a late older write cannot bring one back. A rebuild replaces it as it replaces the documents,
@@ -38,6 +38,14 @@ CREATE TABLE IF NOT EXISTS point (
 CREATE TABLE IF NOT EXISTS open_hours (
     doc_id INTEGER NOT NULL, low INTEGER NOT NULL, high INTEGER NOT NULL, PRIMARY KEY (doc_id, low, high)
 ) WITHOUT ROWID;
+-- Where dated exceptions make the weekly hours wrong, as dated key ranges [low, high) (search/hours.py
+-- dated_ranges): closed = 1 where the week says open and the day is closed, 0 where the day opens though the week
+-- is closed. Only documents with exceptions from yesterday on have rows (schema 9). A range never leaves its local
+-- day, so one holding a key starts less than a day before it (open_dated_low).
+CREATE TABLE IF NOT EXISTS open_dated (
+    doc_id INTEGER NOT NULL, closed INTEGER NOT NULL, low INTEGER NOT NULL, high INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, closed, low, high)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5 (
     name, vocabulary, places, bio, cells, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -45,6 +53,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5 (
 # Secondary indexes, created after a bulk load rather than maintained row by row during it.
 INDEXES = """
 CREATE INDEX IF NOT EXISTS suggest_doc ON suggest (doc_id);
+CREATE INDEX IF NOT EXISTS open_dated_low ON open_dated (low);
 -- Covering: a text search probes it once per word match (INDEXED BY), and reading the point row too was half
 -- its time at 1M. Band and longitude stay out of the front of the key: SQLite would probe once per band. The
 -- sibling's columns let the probe keep the nearer of two points, so only grouped documents are grouped (schema 8).
@@ -55,6 +64,8 @@ CREATE INDEX IF NOT EXISTS point_doc ON point (
 """
 # The keys of "now" in each time zone of an open-now search, filled per search.
 OPEN_KEY_TABLE = "CREATE TEMP TABLE IF NOT EXISTS open_key (key INTEGER PRIMARY KEY)"
+# The dated keys of the same minute (search/hours.py dated_keys).
+DATED_KEY_TABLE = "CREATE TEMP TABLE IF NOT EXISTS dated_key (key INTEGER PRIMARY KEY)"
 # No primary key: the matches are distinct documents by construction, and appending rows is cheaper than keeping
 # a B-tree on id.
 MATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS m (id INTEGER, d2 REAL, lat REAL, lon REAL, score REAL, "

@@ -215,6 +215,38 @@ def test_the_profile_s_open_now_honours_today_s_closure(client: Any) -> None:
     assert "Open now" not in page and "Opens tomorrow at 00:00" in page
 
 
+def test_an_owner_s_closure_today_takes_the_listing_out_of_open_now_and_back(client: Any) -> None:
+    listing, _ = _owner(client)
+    loc = listing.locations[0]
+    loc.hours = [OpeningHours(weekday=day, opens=time(0), closes=time(23, 59)) for day in range(7)]
+    loc.timezone = "UTC"
+    db.session.commit()
+    reindex_all(search.backend())
+
+    def open_now() -> list[int]:
+        body = client.get("/api/v1/practitioners/search", query_string={
+            "lat": loc.latitude, "lon": loc.longitude, "open_now": "true", "verified_only": "false"}).get_json()
+        return [hit["id"] for hit in body["hits"]]
+
+    assert open_now() == [listing.id]
+    url = f"/practitioners/loc-owner/locations/{loc.id}"
+    post_form(client, f"{url}/exceptions", {"on_date": today().isoformat(), "closed": "y"}, form_page=url)
+    assert _outboxed(listing)  # the closure reaches search as any change does: through the outbox
+    sync_outbox(search.backend())
+    assert open_now() == []
+    post_form(client, f"{url}/exceptions/remove", {"on_date": today().isoformat()}, form_page=url)
+    assert _outboxed(listing)
+    sync_outbox(search.backend())
+    assert open_now() == [listing.id]
+    # Open only in an hour that is already over today: still not open now (the day's hours replace the week's).
+    hour = utcnow().hour
+    if hour > 0:
+        post_form(client, f"{url}/exceptions", {"on_date": today().isoformat(), "hours": f"00:00-{hour:02d}:00"},
+                  form_page=url)
+        sync_outbox(search.backend())
+        assert open_now() == []
+
+
 def test_a_results_card_honours_today_s_closure_as_the_profile_does(client: Any) -> None:
     p = factories.practitioner(slug="card-hours")
     loc = p.locations[0]

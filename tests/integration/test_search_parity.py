@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from search import SearchBackend, SearchQuery, create_backend
 from search.backends.cluster import ClusterBackend
 from search.documents import PlacePoint, PractitionerSource, VocabularyTerm, practitioner_search_document
 from search.geo import z_order_cell
-from search.hours import open_keys
+from search.hours import dated_keys, open_keys
 from search.types import Change, SearchUnavailable
 from tests.support.radius_edge import edge_cases, lucene_total
 
@@ -204,6 +204,60 @@ def test_updates_and_deletes_apply(backend: SearchBackend) -> None:
     backend.apply([Change(4, DOCS[3]), Change(6, DOCS[5])])
     if hasattr(backend, "refresh"):
         backend.refresh()
+
+
+DENVER = (39.7392, -104.9903)
+WEEKDAYS_9_TO_17 = tuple((day, 9 * 60, 17 * 60) for day in range(5))
+HOLIDAY, SUNDAY = date(2026, 12, 7), date(2026, 12, 6)  # a Monday, and the Sunday before it
+
+
+def _denver(km: float, *exceptions: tuple[date, tuple[tuple[int, int], ...]]) -> PlacePoint:
+    return PlacePoint(DENVER[0] + km * KM_LAT, DENVER[1], "Denver", "CO", "80202", "US", timezone="America/Denver",
+                      hours=WEEKDAYS_9_TO_17, exceptions=exceptions)
+
+
+DATED_DOCS = [
+    _doc(201, "Hol", "Iday", [_denver(1.0, (HOLIDAY, ()))]),  # closed on the Monday
+    _doc(202, "Sun", "Day", [_denver(2.0, (SUNDAY, ((600, 720),)))]),  # open 10:00-12:00 on the Sunday
+    _doc(203, "Two", "Clinics", [_denver(3.0, (HOLIDAY, ())), _denver(3.5)]),  # one clinic closed, the other open
+]
+
+
+def _open_near_denver(at: datetime, dated: bool = True) -> SearchQuery:
+    zones = ["America/Denver"]
+    return SearchQuery(lat=DENVER[0], lon=DENVER[1], radius_km=10, open_keys=open_keys(zones, at),
+                       dated_keys=dated_keys(zones, at) if dated else ())
+
+
+@pytest.fixture(scope="module", params=["embedded", "elasticsearch", "opensearch"])
+def dated_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchBackend]:
+    """Return a backend of each kind holding DATED_DOCS."""
+    kind = request.param
+    if kind == "embedded":
+        instance = create_backend("embedded", path=str(Path(tmp_path_factory.mktemp("dated")) / "s.db"))
+    else:
+        url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
+        instance = create_backend(kind, url=url, index_prefix=f"parity-dated-{kind}")
+    instance.ensure_index()
+    instance.reindex(iter(DATED_DOCS))
+    yield instance
+    instance.close()
+
+
+@pytest.mark.parametrize(("name", "query", "expected"), [
+    # 10:00 in Denver (MST) is 17:00 UTC.
+    ("a holiday closes one clinic, not the practitioner's other one", _open_near_denver(datetime(2026, 12, 7, 17)),
+     [202, 203]),
+    ("special hours open a Sunday", _open_near_denver(datetime(2026, 12, 6, 17)), [202]),
+    ("special hours end at noon", _open_near_denver(datetime(2026, 12, 6, 19, 30)), []),
+    ("the day after, the week again", _open_near_denver(datetime(2026, 12, 8, 17)), [201, 202, 203]),
+    ("without dated keys the week alone decides", _open_near_denver(datetime(2026, 12, 7, 17), dated=False),
+     [201, 202, 203]),
+])
+def test_dated_exceptions_decide_open_now_alike(dated_backend: SearchBackend, name: str, query: SearchQuery,
+                                               expected: list[int]) -> None:
+    page = dated_backend.search(query)
+    assert ([h.id for h in page.hits], page.total) == (expected, len(expected)), name
 
 
 # The query of issue #15 item 7, which once totalled one more on Elasticsearch than on the embedded backend.

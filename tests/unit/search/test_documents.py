@@ -132,6 +132,8 @@ def test_full_document() -> None:
         "geo_cell": z_order_cell(47.3769, 8.5417),  # the first location's
         "open_hours": [{"gte": NEW_YORK_WEEK + 540, "lt": NEW_YORK_WEEK + 1020},
                        {"gte": NEW_YORK_WEEK + 1440 + 540, "lt": NEW_YORK_WEEK + 1440 + 1020}],
+        "open_dated": [],
+        "closed_dated": [],
         "name_suggest": ["zoe nunez", "nunez"],
         "version": 0,
     }
