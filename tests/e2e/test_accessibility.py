@@ -35,6 +35,16 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
+def duplicate_ids(page: Any) -> list[str]:
+    """Return the ids used more than once on the page: a label names the first element only (axe no longer says).
+
+    Hidden inputs are left out: each form's CSRF token is ``csrf_token`` (Flask-WTF), and nothing labels one.
+    """
+    return page.evaluate("() => { const ids = [...document.querySelectorAll('[id]:not(input[type=hidden])')]"
+                         ".map(e => e.id);"
+                         " return [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))]; }")
+
+
 def describe(violations: list[dict[str, Any]]) -> str:
     return "\n".join(f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
                      for v in violations)
@@ -54,6 +64,7 @@ def test_no_serious_accessibility_violations(axe_page: Any, live_server: LiveSer
     axe_page.wait_for_load_state("networkidle")
     violations = axe_violations(axe_page)
     assert not violations, describe(violations)
+    assert duplicate_ids(axe_page) == []
 
 
 def test_screening_result_has_no_serious_violations(axe_page: Any, live_server: LiveServer) -> None:
@@ -80,11 +91,13 @@ def test_referral_pages_have_no_serious_violations(axe_page: Any, live_server: L
     paths = ["/account", "/referrals", "/notifications", detail]
     if email == DOCTOR_EMAIL:
         paths.append("/referrals/new/omar-haddad")
-    else:  # the owner's listing editor: checkbox groups, the photo field
-        paths.append("/practitioners/omar-haddad/edit")
+    else:  # the owner's listing editor: checkbox groups, the photo field; a location's hours and exceptions
+        axe_page.goto(live_server.at("/practitioners/omar-haddad/locations"))
+        location = axe_page.get_by_role("link", name="Edit the address, hours and exceptions").first.get_attribute("href")
+        paths += ["/practitioners/omar-haddad/edit", "/practitioners/omar-haddad/locations", location]
     for path in paths:
         axe_page.goto(live_server.at(path))
-        found[path] = describe(axe_violations(axe_page))
+        found[path] = describe(axe_violations(axe_page)) + "".join(f"\nid used twice: {i}" for i in duplicate_ids(axe_page))
     if email == DOCTOR_EMAIL:  # the form again, refused, with its flags and field errors
         axe_page.get_by_label("Are you pregnant, or could you be?").check()
         axe_page.get_by_role("button", name="Send the referral").click()
