@@ -55,7 +55,7 @@ from directory.cli import freeze_startup_heap  # noqa: E402
 from directory.errors import DomainError  # noqa: E402
 from directory.extensions import db  # noqa: E402
 from directory.geo import sample_places  # noqa: E402
-from directory.indexing.services import outbox_status, reindex_all, sync_outbox  # noqa: E402
+from directory.indexing.services import outbox_status, reindex_all, retrying_when_locked, sync_outbox  # noqa: E402
 from directory.practitioners import search_service  # noqa: E402
 from directory.practitioners.models import Location, Practitioner  # noqa: E402
 from directory.practitioners.search_service import build_query, search_practitioners  # noqa: E402
@@ -603,13 +603,22 @@ def measure_visibility(app: Flask, candidates: list[int]) -> list[float]:
 
 
 def _rename(app: Flask, pid: int, last_name: str) -> str:
-    """Set one practitioner's last name and commit; return the previous one."""
-    with app.app_context():
+    """Set one practitioner's last name and commit; return the previous one.
+
+    Retried while SQLite says locked (retrying_when_locked, as the card rebuild's batches are): outside a
+    request it reads first (deferred BEGIN), and the worker marking the previous change done between that read
+    and the write makes SQLite refuse the write at once (SQLITE_BUSY_SNAPSHOT). The probe renames right after
+    the previous change became visible, which is when the worker commits that mark.
+    """
+    def rename() -> str:
         practitioner = db.session.get(Practitioner, pid)
         assert practitioner is not None
         previous, practitioner.last_name = practitioner.last_name, last_name
         db.session.commit()
-    return previous
+        return previous
+
+    with app.app_context():
+        return retrying_when_locked(rename)
 
 
 def _wait_until_found(app: Flask, pid: int, word: str, committed: float) -> float:

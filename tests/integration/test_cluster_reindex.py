@@ -40,7 +40,7 @@ def test_ensure_index_adds_new_fields_to_an_index_built_before_them(request: pyt
     backend = create_backend(kind, url=url, index_prefix=f"upgrade-{uuid.uuid4().hex[:8]}")
     assert isinstance(backend, ClusterBackend)
     older = {**cluster.MAPPINGS, "properties": {k: v for k, v in cluster.MAPPINGS["properties"].items()
-                                                 if k != "open_hours"}}
+                                                 if k not in ("open_hours", "open_dated", "closed_dated")}}
     try:
         with monkeypatch.context() as patched:
             patched.setattr(cluster, "MAPPINGS", older)
@@ -50,5 +50,7 @@ def test_ensure_index_adds_new_fields_to_an_index_built_before_them(request: pyt
         result = backend.apply([Change(1, DOCS[0])])
         assert result.acknowledged == [1] and not result.failed
         assert DOCS[0]["open_hours"]
+        mapped = dict(backend.engine.admin.indices.get_mapping(index=backend.alias))
+        assert {"open_hours", "open_dated", "closed_dated"} <= set(next(iter(mapped.values()))["mappings"]["properties"])
     finally:
         backend.close()
