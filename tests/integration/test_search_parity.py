@@ -139,15 +139,19 @@ CASES: list[tuple[str, SearchQuery, list[int]]] = [
 ]
 
 
+def _new_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str) -> SearchBackend:
+    """Return a backend of the kind ``request.param`` names: an embedded file of its own, or a ``name`` index."""
+    kind = request.param
+    if kind == "embedded":
+        return create_backend("embedded", path=str(Path(tmp_path_factory.mktemp(name)) / "s.db"))
+    url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
+    return create_backend(kind, url=url, index_prefix=f"{name}-{kind}")
+
+
 @pytest.fixture(scope="module", params=["embedded", "elasticsearch", "opensearch"])
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchBackend]:
     """Return a backend of each kind loaded with DOCS."""
-    kind = request.param
-    if kind == "embedded":
-        instance = create_backend("embedded", path=str(Path(tmp_path_factory.mktemp("parity")) / "s.db"))
-    else:
-        url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
-        instance = create_backend(kind, url=url, index_prefix=f"parity-{kind}")
+    instance = _new_backend(request, tmp_path_factory, "parity")
     instance.ensure_index()
     instance.reindex(iter(DOCS))
     yield instance
@@ -232,12 +236,7 @@ def _open_near_denver(at: datetime, dated: bool = True) -> SearchQuery:
 @pytest.fixture(scope="module", params=["embedded", "elasticsearch", "opensearch"])
 def dated_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchBackend]:
     """Return a backend of each kind holding DATED_DOCS."""
-    kind = request.param
-    if kind == "embedded":
-        instance = create_backend("embedded", path=str(Path(tmp_path_factory.mktemp("dated")) / "s.db"))
-    else:
-        url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
-        instance = create_backend(kind, url=url, index_prefix=f"parity-dated-{kind}")
+    instance = _new_backend(request, tmp_path_factory, "parity-dated")
     instance.ensure_index()
     instance.reindex(iter(DATED_DOCS))
     yield instance
@@ -268,12 +267,7 @@ EDGE_ORIGIN = (40.75453, -73.97612)
 def edge_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SearchBackend, list[float], list[int]]]:
     """Return a backend of each kind holding points a hair from the radii asked, with those radii and Lucene's totals."""
     points, radii = edge_cases(EDGE_ORIGIN, 200, 7)
-    kind = request.param
-    if kind == "embedded":
-        instance = create_backend("embedded", path=str(Path(tmp_path_factory.mktemp("edge")) / "s.db"))
-    else:
-        url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
-        instance = create_backend(kind, url=url, index_prefix=f"parity-edge-{kind}")
+    instance = _new_backend(request, tmp_path_factory, "parity-edge")
     instance.ensure_index()
     instance.reindex(iter([_doc(100 + i, "Ed", f"Edge{i}", [PlacePoint(lat, lon, "New York", "NY", "10017", "US")])
                            for i, (lat, lon) in enumerate(points)]))
