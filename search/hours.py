@@ -89,6 +89,11 @@ def dated_key(zone: str, day: date, minute: int) -> int:
     return (zone_code(zone) * DATED_DAYS + day.toordinal() - _EPOCH) * MINUTES_PER_DAY + minute
 
 
+def _keyed(day: date) -> bool:
+    """Tell whether ``day`` has dated keys: one outside the block would land in another zone's."""
+    return 0 <= day.toordinal() - _EPOCH < DATED_DAYS
+
+
 def dated_keys(zones: Iterable[str], at: datetime) -> tuple[int, ...]:
     """Return, for each zone, the dated key of the local minute at the instant ``at`` (aware, or naive UTC)."""
     instant = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
@@ -112,7 +117,7 @@ def dated_ranges(places: Sequence[PlaceHours]) -> tuple[list[tuple[int, int]], l
     location with an exception on its local date is open inside the exception's spans only, any other location
     inside its week. Locations in other zones are read at the same instant in their own local time.
     """
-    days = sorted({(zone, day) for zone, _, exceptions in places for day, _ in exceptions})
+    days = sorted({(zone, day) for zone, _, exceptions in places for day, _ in exceptions if _keyed(day)})
     opened: list[tuple[int, int]] = []
     closed: list[tuple[int, int]] = []
     for zone, day in days:

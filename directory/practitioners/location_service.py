@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from sqlalchemy import select
 
@@ -24,6 +24,8 @@ from search.geo import arc_distance_km
 # A typed pin further than this from every ZIP centroid is not in the gazetteer's country: its zone stays UTC.
 ZONE_SEARCH_KM = 300.0
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
+# How far ahead a dated exception may be set (add_exception).
+EXCEPTION_YEARS_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,13 @@ def set_week(actor: User, location: Location, week: dict[int, list[tuple[time, t
 
 def add_exception(actor: User, location: Location, on_date: date, spans: list[tuple[time, time]],
                   note: str = "") -> None:
-    """Replace the hours of one date: closed when ``spans`` is empty, else open only for those ranges."""
+    """Replace the hours of one date: closed when ``spans`` is empty, else open only for those ranges.
+
+    Up to EXCEPTION_YEARS_AHEAD years ahead: a later date is almost always a mistyped year (and search keys
+    dated hours to the year 2328 only, search/hours.py).
+    """
+    if on_date > utcnow().date() + timedelta(days=366 * EXCEPTION_YEARS_AHEAD):
+        raise InvalidParameter(f"Choose a date within the next {EXCEPTION_YEARS_AHEAD} years.", field="on_date")
     check_spans(spans, "hours")
     for old in [e for e in location.exceptions if e.on_date == on_date]:
         location.exceptions.remove(old)

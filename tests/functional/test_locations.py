@@ -194,7 +194,8 @@ def test_an_exception_needs_closed_or_hours_and_good_hours(client: Any) -> None:
     for data, words in (({"on_date": on}, "one of the two"), ({"on_date": on, "closed": "y", "hours": "9:00-10:00"},
                                                               "one of the two"),
                         ({"on_date": on, "hours": "12:00-10:00"}, "ends before it starts"),
-                        ({"on_date": "24/12/2026", "closed": "y"}, "Not a valid date value")):
+                        ({"on_date": "24/12/2026", "closed": "y"}, "Not a valid date value"),
+                        ({"on_date": "9999-12-24", "closed": "y"}, "within the next 2 years")):
         response = post_form(client, f"{url}/exceptions", data, form_page=url)
         assert response.status_code == 400 and words in response.get_data(as_text=True), data
     assert db.session.scalar(select(HoursException.id)) is None

@@ -148,3 +148,10 @@ def _ambiguous(places: list[PlaceHours], at: datetime) -> bool:
         if other.utcoffset() != local.utcoffset():
             return True
     return False
+
+
+def test_a_day_beyond_the_dated_block_gets_no_ranges_rather_than_another_zone_s_keys() -> None:
+    far = date(1970, 1, 1) + timedelta(days=DATED_DAYS)
+    assert dated_ranges([(NEW_YORK, WEEKDAYS_9_TO_17, ((far, ()),))]) == ([], [])
+    last_weekday = next(far - timedelta(days=n) for n in range(1, 8) if (far - timedelta(days=n)).weekday() < 5)
+    assert dated_ranges([(NEW_YORK, WEEKDAYS_9_TO_17, ((last_weekday, ()),))])[1]  # the block's last days still are
