@@ -86,8 +86,6 @@ def _vocabulary_text(terms: tuple[VocabularyTerm, ...]) -> str:
 
 def _dated_hours(locations: tuple[PlacePoint, ...]) -> dict[str, list[dict[str, int]]]:
     """Return the document's dated ranges (search/hours.py): where a dated exception makes its weeks wrong."""
-    if not any(loc.exceptions for loc in locations):
-        return {"open_dated": [], "closed_dated": []}
     opened, closed = dated_ranges([(loc.timezone, loc.hours, loc.exceptions) for loc in locations])
     return {"open_dated": [{"gte": low, "lt": high} for low, high in opened],
             "closed_dated": [{"gte": low, "lt": high} for low, high in closed]}

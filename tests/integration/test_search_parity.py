@@ -6,6 +6,7 @@ started once per session by engine/ (required when CI=true).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
@@ -139,23 +140,30 @@ CASES: list[tuple[str, SearchQuery, list[int]]] = [
 ]
 
 
-def _new_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str) -> SearchBackend:
-    """Return a backend of the kind ``request.param`` names: an embedded file of its own, or a ``name`` index."""
+@contextlib.contextmanager
+def _loaded_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str,
+                    docs: list[dict[str, Any]]) -> Iterator[SearchBackend]:
+    """Yield a backend of the kind ``request.param`` names (an embedded file of its own, or a ``name`` index)
+    holding ``docs``; close it afterwards."""
     kind = request.param
     if kind == "embedded":
-        return create_backend("embedded", path=str(Path(tmp_path_factory.mktemp(name)) / "s.db"))
-    url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
-    return create_backend(kind, url=url, index_prefix=f"{name}-{kind}")
+        instance = create_backend("embedded", path=str(Path(tmp_path_factory.mktemp(name)) / "s.db"))
+    else:
+        url = request.getfixturevalue("elasticsearch_url" if kind == "elasticsearch" else "opensearch_url")
+        instance = create_backend(kind, url=url, index_prefix=f"{name}-{kind}")
+    try:
+        instance.ensure_index()
+        instance.reindex(iter(docs))
+        yield instance
+    finally:
+        instance.close()
 
 
 @pytest.fixture(scope="module", params=["embedded", "elasticsearch", "opensearch"])
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchBackend]:
     """Return a backend of each kind loaded with DOCS."""
-    instance = _new_backend(request, tmp_path_factory, "parity")
-    instance.ensure_index()
-    instance.reindex(iter(DOCS))
-    yield instance
-    instance.close()
+    with _loaded_backend(request, tmp_path_factory, "parity", DOCS) as instance:
+        yield instance
 
 
 @pytest.mark.parametrize(("name", "query", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -236,11 +244,8 @@ def _open_near_denver(at: datetime, dated: bool = True) -> SearchQuery:
 @pytest.fixture(scope="module", params=["embedded", "elasticsearch", "opensearch"])
 def dated_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchBackend]:
     """Return a backend of each kind holding DATED_DOCS."""
-    instance = _new_backend(request, tmp_path_factory, "parity-dated")
-    instance.ensure_index()
-    instance.reindex(iter(DATED_DOCS))
-    yield instance
-    instance.close()
+    with _loaded_backend(request, tmp_path_factory, "parity-dated", DATED_DOCS) as instance:
+        yield instance
 
 
 @pytest.mark.parametrize(("name", "query", "expected"), [
@@ -267,12 +272,10 @@ EDGE_ORIGIN = (40.75453, -73.97612)
 def edge_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SearchBackend, list[float], list[int]]]:
     """Return a backend of each kind holding points a hair from the radii asked, with those radii and Lucene's totals."""
     points, radii = edge_cases(EDGE_ORIGIN, 200, 7)
-    instance = _new_backend(request, tmp_path_factory, "parity-edge")
-    instance.ensure_index()
-    instance.reindex(iter([_doc(100 + i, "Ed", f"Edge{i}", [PlacePoint(lat, lon, "New York", "NY", "10017", "US")])
-                           for i, (lat, lon) in enumerate(points)]))
-    yield instance, radii, [lucene_total(EDGE_ORIGIN, points, r) for r in radii]
-    instance.close()
+    docs = [_doc(100 + i, "Ed", f"Edge{i}", [PlacePoint(lat, lon, "New York", "NY", "10017", "US")])
+            for i, (lat, lon) in enumerate(points)]
+    with _loaded_backend(request, tmp_path_factory, "parity-edge", docs) as instance:
+        yield instance, radii, [lucene_total(EDGE_ORIGIN, points, r) for r in radii]
 
 
 def test_points_a_hair_from_the_radius_count_the_same_on_every_backend(
