@@ -8,7 +8,7 @@ every referral has its events and notices. Only the clock is set: each story sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from faker import Faker
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from directory.clock import utcnow
 from directory.errors import DomainError
 from directory.extensions import db
 from directory.practitioners.models import Practitioner
+from directory.referrals import appointments
 from directory.referrals.models import Referral
 from directory.referrals.services import ReferralDetails, request_appointment, send_referral, transition
 from directory.vetting.status import VERIFIED_STATUSES
@@ -184,9 +185,24 @@ def _tell(story: Story, users: dict[str, User], profile: Practitioner, fake: Fak
     for step in story.steps:
         at = referral.respond_by + timedelta(hours=1) if step.action == "expire" else at + timedelta(hours=step.hours)
         actor = {"cancel": sender, "expire": None}.get(step.action, owner)
-        when = at + timedelta(hours=step.visit_in) if step.action == "schedule" else None
+        when = _clinic_morning(profile, at + timedelta(hours=step.visit_in)) if step.action == "schedule" else None
         transition(referral, step.action, actor, note=step.note, when=when, now=at)
     return referral
+
+
+def _clinic_morning(profile: Practitioner, by: datetime) -> datetime:
+    """Return the last 10:00 on the clinic's clock at or before ``by`` (naive UTC), as a practitioner books.
+
+    Every demo visit is booked at least a day ahead, so that morning is still after the booking; and it is never
+    later than ``by``, so a visit the story records as attended ``hours`` later had taken place by then.
+    """
+    zone = appointments.clinic_zone(profile)
+    day = appointments.local_time(by, zone).date()
+    morning = appointments.in_clinic_time(datetime(day.year, day.month, day.day, 10, 0), zone)
+    if morning.astimezone(UTC).replace(tzinfo=None) > by:
+        day -= timedelta(days=1)
+        morning = appointments.in_clinic_time(datetime(day.year, day.month, day.day, 10, 0), zone)
+    return morning
 
 
 def _send(story: Story, sender: User, profile: Practitioner, fake: Faker, users: dict[str, User],

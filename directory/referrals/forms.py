@@ -72,7 +72,8 @@ class ActionForm(FlaskForm):
     """One lifecycle button: an optional or required note, and the time when scheduling."""
 
     note = TextAreaField("Note")
-    when = DateTimeLocalField("Date and time (UTC)", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    # Labelled per referral with the clinic's zone (views._detail_page): the time is the clinic's wall clock.
+    when = DateTimeLocalField("Date and time", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                               validators=[Optional()])
 
 

@@ -69,6 +69,8 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
     state: Mapped[str] = mapped_column(String(12), default="sent", index=True)
     respond_by: Mapped[datetime] = mapped_column(DateTime, index=True)
     scheduled_for: Mapped[datetime | None] = mapped_column(DateTime)
+    # The IANA zone the appointment was booked in (the clinic's; appointments.py): pages show it in that zone.
+    scheduled_zone: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -22,7 +22,7 @@ from directory.config import ConfigError
 from directory.errors import Forbidden, InvalidParameter, NotFound
 from directory.extensions import db
 from directory.practitioners.models import Condition, Practitioner
-from directory.referrals import lifecycle
+from directory.referrals import appointments, lifecycle
 from directory.referrals.lifecycle import OPEN_STATES
 from directory.referrals.models import URGENCIES, Referral, ReferralEvent
 from directory.referrals.notifications import label, notify
@@ -155,12 +155,14 @@ def transition(referral: Referral, action: str, actor: User | None, *, note: str
     # Lock the row (PostgreSQL) and re-read its state, so two answers at once cannot both apply.
     db.session.flush()
     db.session.refresh(referral, with_for_update=True)
+    zone = appointments.zone_name_of(when)
     when = _naive_utc(when)
     note = note.strip() if note is not None else None
     previous = referral.state
     referral.state = lifecycle.next_state(previous, action, role, note=note, when=when, now=now)
     if action == "schedule":
         referral.scheduled_for = when
+        referral.scheduled_zone = zone or appointments.clinic_zone(referral.practitioner)
     if action == "complete":
         referral.outcome = note
     referral.updated_at = now
@@ -181,7 +183,7 @@ def _record(referral: Referral, previous: str | None, state: str, actor: User | 
 TOLD = {
     "accepted": "{practitioner} accepted your {label}.",  # a name can end in a full stop ("L.Ac.")
     "declined": "Your {label} was declined by {practitioner}; open it to read why.",
-    "scheduled": "Your {label} is scheduled with {practitioner} for {when} (UTC).",
+    "scheduled": "Your {label} is scheduled with {practitioner} for {when}.",
     "attended": "The appointment for your {label} took place; {practitioner} will send the outcome.",
     "no_show": "{practitioner} recorded the appointment for your {label} as missed.",
     "completed": "{practitioner} closed your {label} and sent the outcome.",
@@ -194,8 +196,7 @@ def _tell_other_party(referral: Referral, role: str) -> None:
     """Notify whoever did not act: the sender when the practitioner acts, the practitioner when the sender does."""
     practitioner = referral.practitioner
     text = TOLD[referral.state].format(label=label(referral), practitioner=practitioner.display_name,
-                                       when=referral.scheduled_for.strftime("%d %b %Y %H:%M")
-                                       if referral.scheduled_for else "")
+                                       when=appointment_time(referral) if referral.scheduled_for else "")
     recipients = []
     if role in ("practitioner", "admin", "system"):
         recipients += _sender(referral)
@@ -339,6 +340,14 @@ def _method_id(slug: str | None, practitioner: Practitioner) -> int | None:
         if method.slug == slug:
             return method.id
     raise InvalidParameter(f"{practitioner.display_name} does not offer this method.", field="method")
+
+
+def appointment_time(referral: Referral) -> str:
+    """Return when the appointment is, in the zone it was booked in ("06 Dec 2026 09:00 EST"); "" when none."""
+    if referral.scheduled_for is None:
+        return ""
+    return appointments.shown(referral.scheduled_for,
+                              referral.scheduled_zone or appointments.clinic_zone(referral.practitioner))
 
 
 def _naive_utc(when: datetime | None) -> datetime | None:

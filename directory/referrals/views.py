@@ -16,7 +16,7 @@ from directory.errors import DomainError, Forbidden, NotFound
 from directory.extensions import db
 from directory.practitioners.models import Condition, Method, Practitioner
 from directory.practitioners.search_service import vocabulary_choices
-from directory.referrals import inbox, lifecycle, notifications, services
+from directory.referrals import appointments, inbox, lifecycle, notifications, services
 from directory.referrals.forms import ActionForm, ReadForm, ReferralForm, RequestForm
 from directory.referrals.models import Notification, Referral
 from directory.referrals.services import ReferralDetails
@@ -26,6 +26,7 @@ from directory.screening.services import SESSION_KEY, evaluate, known_flags
 from directory.web import run_action
 
 bp = Blueprint("referrals", __name__)
+bp.add_app_template_global(services.appointment_time, "appointment_time")
 STATUS_FILTERS = ("all", "open", "closed", *lifecycle.STATES)
 ACTION_LABELS = {"accept": "Accept", "decline": "Decline", "schedule": "Schedule", "attended": "Mark attended",
                  "no_show": "Mark as missed", "complete": "Complete with the outcome", "cancel": "Cancel"}
@@ -84,8 +85,12 @@ def act(referral_id: int, action: str) -> Any:
     page = lambda: _detail_page(services.get_for(current_user, referral_id), failed=(action, form))  # noqa: E731
     if not form.validate():
         return page(), 400
-    return run_action(lambda: services.transition(referral, action, current_user, note=form.note.data or None,
-                                                  when=form.when.data),
+    zone = appointments.clinic_zone(referral.practitioner)
+    # The form takes the clinic's wall-clock time; converted inside the action, so a time the clocks skip is
+    # refused on the form like any other bad time.
+    return run_action(lambda: services.transition(
+                          referral, action, current_user, note=form.note.data or None,
+                          when=appointments.in_clinic_time(form.when.data, zone) if form.when.data else None),
                       rerender=page, form=form, success=DONE[action],
                       redirect_to=url_for("referrals.detail", referral_id=referral_id))
 
@@ -191,6 +196,9 @@ def _detail_page(referral: Referral, failed: tuple[str, ActionForm] | None = Non
     forms = {action: ActionForm(formdata=None) for action in lifecycle.allowed_actions(referral.state, role)}
     if failed is not None and failed[0] in forms:
         forms[failed[0]] = failed[1]
+    when_label = f"Date and time ({appointments.zone_label(appointments.clinic_zone(referral.practitioner))})"
+    for form in forms.values():
+        form.when.label.text = when_label
     # A refused action whose form is not shown (not allowed in this state) shows its errors at the top.
     errors = _all_errors(failed[1]) if failed is not None and failed[0] not in forms else []
     names = vocabulary_choices()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -33,8 +34,12 @@ def _both_widths(page: Any, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
+# The practitioner types the clinic's wall-clock time; the form names the zone (Omar Haddad's clinic is in MA).
+WHEN_LABEL = "Date and time (clinic time, America/New_York)"
+
+
 def _in_two_days() -> str:
-    """Return a datetime-local value two days from now (UTC), at 10:30."""
+    """Return a datetime-local value two days from now, at 10:30 on the clinic's clock (Somerville, MA)."""
     return (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT10:30")
 
 
@@ -71,10 +76,10 @@ def test_a_doctors_referral_from_send_to_outcome(page: Any, live_server: LiveSer
     page.goto(detail)
     page.get_by_role("button", name="Accept").click()
     expect(page.get_by_text("Accepted.")).to_be_visible()
-    page.get_by_label("Date and time (UTC)").fill((utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT09:00"))
+    page.get_by_label(WHEN_LABEL).fill((utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT09:00"))
     page.get_by_role("button", name="Schedule").click()
     expect(page.get_by_text("The appointment must be in the future.")).to_be_visible()
-    page.get_by_label("Date and time (UTC)").fill(_in_two_days())
+    page.get_by_label(WHEN_LABEL).fill(_in_two_days())
     page.get_by_role("button", name="Schedule").click()
     expect(page.get_by_text("Scheduled.")).to_be_visible()
     _both_widths(page, "referral-detail-scheduled")
@@ -113,12 +118,13 @@ def test_a_patients_request_to_scheduled(page: Any, live_server: LiveServer) -> 
     page.goto(detail)
     expect(page.locator(".details")).to_contain_text("Weekday mornings")
     page.get_by_role("button", name="Accept").click()
-    page.get_by_label("Date and time (UTC)").fill(_in_two_days())
+    page.get_by_label(WHEN_LABEL).fill(_in_two_days())
     page.get_by_role("button", name="Schedule").click()
     expect(page.get_by_text("Scheduled.")).to_be_visible()
 
     _sign_in(page, live_server, PATIENT_EMAIL, "/referrals")
     page.get_by_role("link", name="Request #").first.click()
     expect(page.locator(".status-line")).to_contain_text("Scheduled")
-    expect(page.locator(".status-line")).to_contain_text("10:30 UTC")
+    # The patient reads the time the practitioner typed, on the clinic's clock, with the zone named.
+    expect(page.locator(".status-line")).to_contain_text(re.compile(r"10:30 E[SD]T"))
     _both_widths(page, "request-detail-scheduled")

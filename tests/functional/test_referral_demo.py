@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -11,7 +13,7 @@ from sqlalchemy import func, select, text
 from directory.accounts.models import User
 from directory.extensions import db
 from directory.models import Practitioner
-from directory.referrals.demo import ACCOUNTS, seed_demo
+from directory.referrals.demo import ACCOUNTS, _clinic_morning, seed_demo
 from directory.referrals.lifecycle import STATES
 from directory.referrals.models import Referral, ReferralEvent
 from directory.referrals.numbers import practitioner_numbers
@@ -138,3 +140,28 @@ def test_bootstrap_signs_the_seeded_chain_heads_so_a_fresh_demo_can_be_re_verifi
     assert len(statement["heads"]) == db.session.scalar(
         select(func.count(func.distinct(text("practitioner_id")))).select_from(text("verification_check"))
         .where(text("practitioner_id IS NOT NULL")))
+
+
+def test_demo_visits_are_booked_on_the_clinic_s_clock_before_they_are_recorded(bootstrapped: str) -> None:
+    booked = db.session.scalars(select(Referral).where(Referral.scheduled_for.is_not(None))).all()
+    assert len(booked) >= 5
+    for referral in booked:
+        zone = ZoneInfo(referral.scheduled_zone)
+        local = referral.scheduled_for.replace(tzinfo=UTC).astimezone(zone)
+        assert (local.hour, local.minute) == (10, 0), (referral, local)  # a morning at the clinic, not 03:32
+        events = {e.to_state: e.occurred_at for e in referral.events}
+        assert events["scheduled"] < referral.scheduled_for
+        for after in ("attended", "no_show"):
+            if after in events:  # a visit is recorded as taken place (or missed) only once its time has come
+                assert referral.scheduled_for <= events[after], (referral, after)
+
+
+@pytest.mark.parametrize(("by", "expected"), [
+    (datetime(2026, 12, 5, 18, 0), datetime(2026, 12, 5, 10, 0)),  # 13:00 in Cambridge, MA: that morning
+    (datetime(2026, 12, 5, 8, 0), datetime(2026, 12, 4, 10, 0)),   # 03:00 there: the morning before, not after
+    (datetime(2026, 7, 5, 14, 0), datetime(2026, 7, 5, 10, 0)),    # summer time (EDT): 10:00 is 14:00 UTC
+])
+def test_a_demo_visit_is_the_last_clinic_morning_by_its_time(session: Any, by: datetime, expected: datetime) -> None:
+    profile = factories.practitioner()  # in Cambridge, MA
+    morning = _clinic_morning(profile, by)
+    assert morning.replace(tzinfo=None) == expected and morning.tzinfo == ZoneInfo("America/New_York")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -161,6 +162,58 @@ def test_the_practitioner_takes_a_referral_from_accept_to_complete(client: Any, 
     sign_in_as(client, doctor)
     page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
     assert "Outcome" in page and "Pain down from 7 to 3." in page and "attended → <strong>completed" in page
+
+
+def _next_spring_forward(zone: ZoneInfo) -> datetime:
+    """Return the first wall-clock half hour after today that ``zone``'s clocks skip (summer time starts)."""
+    day = utcnow().date() + timedelta(days=1)
+    while True:
+        start = datetime(day.year, day.month, day.day, 2, 30)
+        if start.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None) != start:
+            return start
+        day += timedelta(days=1)
+
+
+def test_an_appointment_is_typed_and_read_on_the_clinic_s_clock(client: Any, doctor: User, owner: User,
+                                                               profile: Practitioner) -> None:
+    referral = _saved(factories.referral(doctor, profile))
+    sign_in_as(client, owner)
+    assert _act(client, referral, "accept").status_code == 303
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "Date and time (clinic time, America/New_York)" in page and "(UTC)" not in page
+    zone = ZoneInfo("America/New_York")  # the factory's clinic is in Cambridge, MA
+    skipped = _next_spring_forward(zone)
+    refused = _act(client, referral, "schedule", when=f"{skipped:%Y-%m-%dT%H:%M}")
+    assert refused.status_code == 400 and "does not exist" in refused.get_data(as_text=True)
+    assert db.session.get(Referral, referral.id).state == "accepted"
+
+    visit = datetime.combine(utcnow().date() + timedelta(days=9), datetime.min.time()).replace(hour=9, minute=30)
+    assert _act(client, referral, "schedule", when=f"{visit:%Y-%m-%dT%H:%M}").status_code == 303
+    db.session.refresh(referral)
+    local = visit.replace(tzinfo=zone)
+    assert referral.scheduled_for == local.astimezone(UTC).replace(tzinfo=None)
+    assert referral.scheduled_zone == "America/New_York"
+    shown = f"{visit:%d %b %Y} 09:30 {local:%Z}"  # what the practitioner typed, zone named
+    sign_in_as(client, doctor)
+    assert shown in client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert shown in client.get("/referrals").get_data(as_text=True)
+    [told] = [n.text for n in db.session.scalars(select(Notification).where(Notification.user_id == doctor.id))
+              if "scheduled" in n.text]
+    assert told.endswith(f"for {shown}.")
+
+
+def test_a_practitioner_without_a_location_books_in_utc_and_says_so(client: Any, doctor: User) -> None:
+    profile = factories.practitioner(locations=[])
+    owner = factories.practitioner_account(profile)
+    referral = _saved(factories.referral(doctor, profile))
+    sign_in_as(client, owner)
+    _act(client, referral, "accept")
+    assert "Date and time (UTC)" in client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    visit = (utcnow() + timedelta(days=3)).replace(hour=16, minute=0, second=0, microsecond=0)
+    assert _act(client, referral, "schedule", when=f"{visit:%Y-%m-%dT%H:%M}").status_code == 303
+    db.session.refresh(referral)
+    assert (referral.scheduled_for, referral.scheduled_zone) == (visit, "UTC")
+    assert f"{visit:%d %b %Y} 16:00 UTC" in client.get(f"/referrals/{referral.id}").get_data(as_text=True)
 
 
 def test_another_practitioner_cannot_see_or_act(client: Any, doctor: User, profile: Practitioner) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -206,7 +207,10 @@ def test_the_whole_journey_records_every_event_and_tells_the_doctor(parties: Par
     ]
     told = _notices(parties.doctor)
     assert len(told) == 4 and all(f"referral #{referral.id}" in t for t in told)
-    assert f"scheduled with {parties.practitioner.display_name} for {LATER:%d %b %Y %H:%M}" in told[2]
+    # Told on the clinic's clock (the factory's clinic is in Cambridge, MA), with the zone named.
+    clinic = LATER.replace(tzinfo=UTC).astimezone(ZoneInfo("America/New_York"))
+    assert f"scheduled with {parties.practitioner.display_name} for {clinic:%d %b %Y %H:%M} {clinic:%Z}." in told[2]
+    assert referral.scheduled_zone == "America/New_York"
     assert notifications.unread_count(parties.doctor) == 4
     kinds = [e.kind for e in _emails_to(parties.doctor)]
     assert kinds == ["referral_accepted", "referral_scheduled", "referral_attended", "referral_completed"]
