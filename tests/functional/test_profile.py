@@ -200,3 +200,16 @@ def test_a_name_only_match_is_not_worded_as_a_finding(client: Any, ada: Any) -> 
     db.session.commit()
     status, html = page(client, "ada-moxley")
     assert status == 200 and "No NPI match; a listing with a similar name is being ruled out" in html
+
+
+def test_a_check_s_reference_is_shown_only_when_its_source_does_not_already_say_it(client: Any, session: Any) -> None:
+    p = factories.practitioner(slug="said-once", vetting_status="unverified")
+    licence = profiles.credential(p, valid_from=today() - timedelta(days=400), valid_until=today() + timedelta(days=400))
+    profiles.add_checks(p, [(None, "exclusion_list", 9, "LEIE", "pass"), (licence, "state_board", 5, "MA", "pass"),
+                            (None, "exclusion_list", 2, "LEIE 2026-11-01 sha256:0123456789ab", "pass")])
+    db.session.commit()
+    html = page(client, "said-once")[1]
+    assert "Federal exclusion list (OIG LEIE)" in html
+    assert '<span class="muted">(LEIE)</span>' not in html, "the bare list code repeated what the source says"
+    assert "(LEIE 2026-11-01 sha256:0123456789ab)" in html, "an import's own reference still shows"
+    assert "(MA)</span>" in html
