@@ -66,10 +66,15 @@ class CredentialView:
 
     @property
     def valid_label(self) -> str:
-        """Return the validity period as "1 Dec 2026 to 30 Nov 2028"."""
+        """Return the validity period: "1 Dec 2026 to 30 Nov 2028", "From 1 Dec 2026", "Until …", "No expiry date"."""
         c = self.credential
-        start = format_day(c.valid_from) if c.valid_from else "no start date"
-        return f"{start} to {format_day(c.valid_until) if c.valid_until else 'no end date'}"
+        if c.valid_from and c.valid_until:
+            return f"{format_day(c.valid_from)} to {format_day(c.valid_until)}"
+        if c.valid_from:
+            return f"From {format_day(c.valid_from)}, no expiry date"
+        if c.valid_until:
+            return f"Until {format_day(c.valid_until)}"
+        return "No expiry date"  # an NPI, say: it is confirmed, not renewed
 
     @property
     def title(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from directory.extensions import db
 from directory.models import Credential, VerificationCheck
 from directory.vetting.evidence import format_day
 from directory.vetting.runner import send_expiry_alerts
+from directory.vetting.self_service import CredentialView
 from directory.vetting.services import record_manual_check
 from directory.vetting.workbench import open_items
 from tests import factories
@@ -285,3 +286,15 @@ def test_a_due_line_writes_its_dates_in_words_and_names_the_day_once() -> None:
                       due_by=date(2026, 12, 7))
     assert _due_line(recheck) == "Monitoring re-check due by 7 Dec 2026"
     assert _due_line(DueItem("state_board", "never checked", date(2026, 12, 1))) == "Never checked (due since 1 Dec 2026)"
+
+
+@pytest.mark.parametrize(("valid_from", "valid_until", "expected"), [
+    (date(2026, 4, 7), date(2028, 8, 28), "7 Apr 2026 to 28 Aug 2028"),
+    (date(2026, 4, 7), None, "From 7 Apr 2026, no expiry date"),
+    (None, date(2028, 8, 28), "Until 28 Aug 2028"),
+    (None, None, "No expiry date"),  # an NPI: "no start date to no end date" said nothing a person could use
+])
+def test_the_validity_line_reads_as_a_sentence(valid_from: date | None, valid_until: date | None,
+                                               expected: str) -> None:
+    credential = Credential(kind="npi", number="1000000012", valid_from=valid_from, valid_until=valid_until)
+    assert CredentialView(credential, "confirmed", "Confirmed").valid_label == expected
