@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, url_for
+from sqlalchemy import select
 from flask_login import current_user
 
 from directory.accounts.policy import roles_required
+from directory.extensions import db
+from directory.practitioners.models import Practitioner
 from directory.reviews import moderation
 from directory.reviews.forms import ApproveForm, ConfirmVisitForm, RejectForm
 from directory.reviews.services import adverse_event_signals
@@ -68,7 +71,11 @@ def _queue_page(failed: tuple[int, RejectForm] | None = None,
     recent = adverse_event_signals(None, limit=50)
     signals = adverse_event_signals({review.practitioner_id for review in reviews})
     by_review = {s.review_id: s for found in signals.values() for s in found}
+    # Named, not numbered: "Practitioner #1" told an admin nothing without opening it.
+    names = {p.id: p.display_name
+             for p in db.session.scalars(select(Practitioner).where(Practitioner.id.in_(list(recent))))} if recent else {}
     return render_template("reviews/admin_queue.html", reviews=reviews, signals=by_review, recent=recent,
+                           practitioner_names=names,
                            reasons=moderation.REASONS, approve_form=ApproveForm(formdata=None),
                            reject_forms={r.id: failed[1] if failed and failed[0] == r.id else RejectForm(formdata=None)
                                          for r in reviews},

@@ -265,3 +265,4 @@ def test_the_queue_lists_signals_of_reviews_no_longer_in_it(client: Any, profile
     page = client.get("/admin/reviews").get_data(as_text=True)
     assert "No review is waiting for a decision." in page
     assert f"review #{review.id}</a> (burn," in page
+    assert f'/admin/vetting/practitioners/{profile.id}">{profile.display_name}</a>:' in page  # named, not numbered
