@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, url_for
-from sqlalchemy import select
 from flask_login import current_user
+from sqlalchemy import select
 
 from directory.accounts.policy import roles_required
 from directory.extensions import db
