@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
 from directory.clock import utcnow
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import LiveServer, new_page, screenshot
 from tests.e2e.data import ACCOUNT_PASSWORD, DOCTOR_EMAIL, OWNER_EMAIL, PATIENT_EMAIL
 
 pytestmark = pytest.mark.e2e
@@ -128,3 +129,29 @@ def test_a_patients_request_to_scheduled(page: Any, live_server: LiveServer) -> 
     # The patient reads the time the practitioner typed, on the clinic's clock, with the zone named.
     expect(page.locator(".status-line")).to_contain_text(re.compile(r"10:30 E[SD]T"))
     _both_widths(page, "request-detail-scheduled")
+
+
+@pytest.mark.parametrize("scripts", [True, False])
+def test_when_things_happened_is_read_in_the_reader_s_own_zone(browser: Any, live_server: LiveServer,
+                                                               scripts: bool) -> None:
+    """A doctor in California reads the sent time and the timeline in Pacific time, named; UTC without scripts."""
+    page, watch = new_page(browser, live_server, timezone_id="America/Los_Angeles", java_script_enabled=scripts)
+    try:
+        _sign_in(page, live_server, DOCTOR_EMAIL, "/referrals")
+        page.get_by_role("link", name="Referral #").first.click()
+        times = [page.locator(".status-line time").first, page.locator(".timeline time").first]
+        for shown in times:
+            utc_text = shown.get_attribute("title") if scripts else shown.inner_text()
+            assert utc_text is not None and utc_text.endswith(" UTC")
+            at = datetime.strptime(utc_text, "%d %b %Y %H:%M UTC").replace(tzinfo=UTC)
+            local = at.astimezone(ZoneInfo("America/Los_Angeles"))
+            expected = f"{local:%d %b %Y %H:%M} {local:%Z}" if scripts else utc_text
+            assert shown.inner_text() == expected
+            # A global instant (the spec's "Z"), to the second; the text shows the minute.
+            assert re.fullmatch(f"{at:%Y-%m-%dT%H:%M}:\\d\\dZ", shown.get_attribute("datetime") or "")
+        page.goto(live_server.at("/notifications"))
+        notice = page.locator("time").first
+        expect(notice).to_have_text(re.compile(r" P[SD]T$" if scripts else r" UTC$"))
+    finally:
+        page.context.close()
+    assert watch.errors == [], f"browser console errors: {watch.errors}"
