@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ from directory.models import (
 )
 from directory.practitioners.models import practitioner_condition, practitioner_language, practitioner_method
 from directory.practitioners.slugs import slugify
+from directory.practitioners.vocabulary import vocabulary_data
 from directory.seed_history import CHECK_COLUMNS, chain_rows, demo_checks, status_since, vetting_of
 from directory.vetting.decisions import suspend
 
@@ -331,11 +333,24 @@ def _title(rng: random.Random, country: str) -> str:
     return rng.choice(["", "Dipl. Ac.", "MBAcC", "MD"])
 
 
+@functools.cache
+def _bio_words() -> dict[str, str]:
+    """Return slug -> how a sentence names each method and condition: "headache and migraine", "Tui Na".
+
+    From the vocabulary's own names (the slugs read "headache migraine", "chemotherapy nausea"), lower-cased
+    unless a later capital says it is a proper name.
+    """
+    data = vocabulary_data()
+    return {term["slug"]: term["name"] if any(c.isupper() for c in term["name"][1:]) else term["name"].lower()
+            for kind in ("methods", "conditions") for term in data[kind]}
+
+
 def _bio(rng: random.Random, first: str, place: Place, methods: list[str], conditions: list[str]) -> str:
     """Return a short biography naming the practitioner's methods and conditions."""
     years = rng.randint(2, 30)
-    m = " and ".join(s.replace("-", " ") for s in methods[:2])
-    c = ", ".join(s.replace("-", " ") for s in conditions[:3])
+    words = _bio_words()
+    m = " and ".join(words.get(s, s) for s in methods[:2])
+    c = ", ".join(words.get(s, s) for s in conditions[:3])
     return (f"{first} has practised acupuncture in {place.city} for {years} years, using {m}. "
             f"Most patients come for {c}. Treatment plans are agreed with your doctor where needed.")
 

@@ -223,3 +223,15 @@ def test_a_failure_in_the_row_generating_process_is_raised_in_the_writer() -> No
     assert next(chunks).size == 1
     with pytest.raises(RuntimeError, match="the places ran out"):
         next(chunks)
+
+
+def test_seeded_biographies_name_methods_and_conditions_as_the_vocabulary_does(session: Any) -> None:
+    from directory.seed import seed_practitioners
+
+    seed_practitioners(200, 5)
+    bios = session.scalars(select(Practitioner.bio)).all()
+    text_of_all = " ".join(bios)
+    # The slugs read "headache migraine" and "chemotherapy nausea"; a sentence needs the vocabulary's names.
+    assert "headache migraine" not in text_of_all and "chemotherapy nausea" not in text_of_all
+    assert "headache and migraine" in text_of_all or "nausea after chemotherapy" in text_of_all
+    assert "tui na" not in text_of_all  # a proper name keeps its capitals ("Tui Na")
