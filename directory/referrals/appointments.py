@@ -44,7 +44,11 @@ def in_clinic_time(wall_clock: datetime, zone_name: str) -> datetime:
     """
     zone = zone_or_none(zone_name) or ZoneInfo(FALLBACK_ZONE)
     aware = wall_clock.replace(tzinfo=zone, fold=0)
-    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall_clock.replace(tzinfo=None):
+    try:
+        round_trip = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    except OverflowError:  # the year 9999 late in the day west of UTC, the year 1 early in the day east of it
+        raise InvalidParameter("Choose a date and time within the next few years.", field="when") from None
+    if round_trip != wall_clock.replace(tzinfo=None):
         raise InvalidParameter(f"{wall_clock:%H:%M} does not exist on {wall_clock:%d %b %Y} in {zone_name}: the "
                                "clocks go forward then. Choose another time.", field="when")
     return aware

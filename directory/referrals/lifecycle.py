@@ -13,7 +13,7 @@ so an export or an API can speak the standard; our finer steps go in ``Task.busi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from directory.clock import utcnow
@@ -44,6 +44,8 @@ FHIR_TASK_STATUS: MappingProxyType[str, str] = MappingProxyType({
 # an admin, or the system (the expiry sweep).
 ROLES = ("sender", "practitioner", "patient", "admin", "system")
 NOTE_MAX_LENGTH = 4000
+# An appointment further ahead than this is almost always a mistyped year (the form takes any year to 9999).
+APPOINTMENT_DAYS_AHEAD = 2 * 366
 
 
 @dataclass(frozen=True)
@@ -113,11 +115,14 @@ def check_note(note: str | None, *, required: str = "", field: str = "note") -> 
 
 
 def _check_time(when: datetime | None, now: datetime | None) -> None:
-    """Refuse a missing appointment time, or one that is not in the future."""
+    """Refuse a missing appointment time, or one that is not in the future or more than two years ahead."""
     if when is None:
         raise InvalidParameter("Give the date and time of the appointment.", field="when")
-    if when <= (now or utcnow()):
+    now = now or utcnow()
+    if when <= now:
         raise InvalidParameter("The appointment must be in the future.", field="when")
+    if when > now + timedelta(days=APPOINTMENT_DAYS_AHEAD):
+        raise InvalidParameter("Choose a date within the next 2 years.", field="when")
 
 
 def allowed_actions(state: str, role: str) -> tuple[str, ...]:

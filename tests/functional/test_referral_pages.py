@@ -344,3 +344,17 @@ def test_a_name_ending_in_a_full_stop_makes_no_double_stop(client: Any, doctor: 
     assert referral is not None
     services.transition(referral, "accept", owner)
     assert not [n.text for n in db.session.scalars(select(Notification)) if ".." in n.text]
+
+
+@pytest.mark.parametrize(("when", "message"), [
+    ("9999-12-31T23:59", "within the next few years"),  # past the year 9999 in UTC: no instant Python can hold
+    ("0001-01-01T00:00", "must be in the future"),  # UTC-5: still the year 1
+    ("2999-06-01T10:00", "within the next 2 years"),  # a mistyped year
+])
+def test_a_far_off_appointment_is_refused_on_the_form_not_answered_with_a_500(
+        client: Any, doctor: User, owner: User, profile: Practitioner, when: str, message: str) -> None:
+    referral = _saved(factories.referral(doctor, profile, state="accepted"))
+    sign_in_as(client, owner)
+    refused = _act(client, referral, "schedule", when=when)
+    assert refused.status_code == 400 and message in refused.get_data(as_text=True)
+    assert db.session.get(Referral, referral.id).state == "accepted"

@@ -49,3 +49,9 @@ def test_the_zone_is_always_named(zone: str | None, utc: datetime, expected: str
 def test_the_form_names_the_clinic_zone_or_utc() -> None:
     assert zone_label(NEW_YORK) == "clinic time, America/New_York"
     assert zone_label("UTC") == "UTC"
+
+
+def test_a_wall_clock_time_with_no_instant_python_can_hold_is_refused() -> None:
+    with pytest.raises(InvalidParameter) as refused:
+        in_clinic_time(datetime(1, 1, 1, 0, 0), "Asia/Tokyo")  # UTC+9: the year 0
+    assert refused.value.field == "when"
