@@ -21,6 +21,7 @@ How a radius search reads few rows at 1M practitioners (a dense 100 km search ar
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,9 @@ INNER_MIN_KM = 1.0
 CELLS_PER_DEGREE = 2
 MAX_CELLS = 64
 TEXT_COLUMNS = "{name vocabulary places bio}"
+# What a word of the cells column looks like (see _cells in embedded.py), broadly: a "g" and digits of any script.
+# A typed word like it keeps the column filter, so it never matches a place.
+CELL_WORD = re.compile(r"g\w*\d\w*")
 # Rows on either side of the page re-sorted by exact distance, so near-ties order as on the engines.
 SORT_MARGIN = 10
 BM25_WEIGHTS = ", ".join(f"{TEXT_FIELDS[c]:g}" for c in ("name", "vocabulary", "places", "bio")) + ", 0"
@@ -393,8 +397,15 @@ def next_ring_km(ring_km: float, found: int, need: int) -> float:
 
 
 def fts_query(terms: list[str], q: SearchQuery) -> str:
-    """Return the FTS5 query: every word in the text columns, and near the origin one of its cells."""
-    text = f"{TEXT_COLUMNS} : ({' AND '.join(f'{chr(34)}{w}{chr(34)}' for w in terms)})"
+    """Return the FTS5 query: every word in the text columns, and near the origin one of its cells.
+
+    The words carry the column filter only when one of them could be a cell word: only cell words are in the
+    cells column, so any other word matches the text columns alone anyway. A column filter makes FTS5 read every
+    posting's column list, in the match and again in bm25's count of each word's documents: at 1M practitioners
+    "ear acupuncture" within 50 km of Seville took 72 ms with it and 32 ms without (the same hits).
+    """
+    words = " AND ".join(f'"{w}"' for w in terms)
+    text = f"{TEXT_COLUMNS} : ({words})" if any(CELL_WORD.fullmatch(w) for w in terms) else f"({words})"
     if q.lat is None or q.lon is None:
         return text
     cells = []

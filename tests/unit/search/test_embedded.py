@@ -163,8 +163,12 @@ def test_text_near_a_place_only_finds_practitioners_inside_the_radius(backend: E
     for sort in ("relevance", "distance"):
         assert [h.id for h in backend.search(_near(text="cupping", radius_km=50, sort=sort)).hits] == [1, 3]
     assert [h.id for h in backend.search(SearchQuery(text="cupping")).hits] == [1, 2, 3]
-    # A cell word typed as text is not a place: the cells column is not searchable as text.
+    # A cell word typed as text is not a place: the cells column is not searchable as text, also near the place
+    # and beside a word that matches (ordinary words are matched without a column filter, cell words never are).
     assert backend.search(SearchQuery(text="g275x115")).total == 0
+    assert backend.search(_near(text="g275x115", radius_km=50)).total == 0
+    assert backend.search(_near(text="cupping g275x115", radius_km=50)).total == 0
+    assert backend.search(_near(text="cupping", radius_km=50)).total == 2
 
 
 def test_a_practitioner_without_locations_is_found_only_without_an_origin(backend: EmbeddedBackend) -> None:
