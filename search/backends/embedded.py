@@ -75,11 +75,16 @@ MMAP_BYTES = 1 << 36
 INDEX_FULL_HINT = "free disk space; changes wait in the outbox until then"
 # A search over a radius this wide or wider (or a text search with no origin) is split into ``threads`` shards run
 # at once, one per connection (SQLite releases the GIL while it steps): a dense 100 km count around New York takes
-# ~30 ms instead of ~46 on two cores. Narrower searches read too few rows for the hand-off (~0.1 ms) to pay.
-SHARD_MIN_KM = 20.0
+# ~30 ms instead of ~46 on two cores. From 3 km on it pays in a city too: 10 km around Midtown Manhattan (43,000
+# matches, three bands) took 37 ms whole and takes 23 in shards; at 12 random city spots per radius at 1M, the mean
+# of 5 km went 3.4 -> 2.5 ms, of 12 km 18 -> 12. Narrower ones mostly lie in one band: the hand-off (~0.15 ms) is
+# all they would get.
+SHARD_MIN_KM = 3.0
 # A shard's rows: the page's columns and the squared chord the merge orders by (stripped after it).
 SHARD_COLUMNS = f"{PAGE_COLUMNS}, d2"
 T = TypeVar("T")
+# Per facet kind, how often each code occurs among some matches.
+Tally = dict[str, dict[str, int]]
 
 
 class EmbeddedBackend:
@@ -323,7 +328,7 @@ class EmbeddedBackend:
         except sqlite3.Error as exc:
             raise SearchUnavailable(f"embedded search failed: {exc}") from exc
         hits = exact_page(rows, query, query.offset - window(query)[0])
-        facets = self._facets(conn, codes, query.facets) if query.facets else {}
+        facets = self._facets(codes, query.facets) if query.facets else {}
         return SearchPage(hits=hits, total=total, facets=facets, took_ms=(time.perf_counter() - started) * 1000)
 
     # -- shards --------------------------------------------------------------
@@ -377,7 +382,7 @@ class EmbeddedBackend:
         return conn
 
     def _merged(self, q: SearchQuery,
-                shares: list[tuple[int, dict[str, str], list[tuple[Any, ...]]]]) -> tuple[int, dict[str, str], list[Any]]:
+                shares: list[tuple[int, Tally, list[tuple[Any, ...]]]]) -> tuple[int, Tally, list[Any]]:
         """Return the total, the codes and the page window of the whole match from its shards' (or the whole's)."""
         if len(shares) == 1:
             return shares[0]
@@ -387,7 +392,7 @@ class EmbeddedBackend:
         return total, codes, [row[:-1] for row in rows[start:start + size]]
 
     def _sorted(self, conn: sqlite3.Connection, q: SearchQuery,
-                shard: Shard | None = None) -> tuple[int, dict[str, str], list[tuple[Any, ...]]]:
+                shard: Shard | None = None) -> tuple[int, Tally, list[tuple[Any, ...]]]:
         """Return the total, the facet kinds' concatenated codes and the page window, through a match table.
 
         Of a shard, the rows of the page window's first ``start + size`` rows it holds, each with its d2 (merge_key).
@@ -410,7 +415,7 @@ class EmbeddedBackend:
         return total, codes, rows
 
     def _distance_page(self, conn: sqlite3.Connection,
-                       q: SearchQuery) -> tuple[int, dict[str, str], list[tuple[Any, ...]]]:
+                       q: SearchQuery) -> tuple[int, Tally, list[tuple[Any, ...]]]:
         """Return what _sorted does for a radius search by distance: count the circle, sort only a ring of it.
 
         The first rows by (verified, squared chord, id) of the whole circle are the first rows of any smaller
@@ -435,48 +440,61 @@ class EmbeddedBackend:
         return total, codes, _top(conn, q, sql, params, size, start)
 
     def _circle_count(self, conn: sqlite3.Connection, q: SearchQuery,
-                      shard: Shard | None) -> tuple[int, dict[str, str]]:
+                      shard: Shard | None) -> tuple[int, Tally]:
         """Return the number of matches in the circle (or a shard of it) and their codes per facet kind."""
-        with_clause, with_params, parts = match_parts(q, self._lookup(conn), shard=shard)
+        with_clause, with_params, parts = match_parts(q, self._lookup(conn), shard=shard, count_only=True)
         # Counted apart: SQLite then reads only the columns a count needs.
         return _added((self._count(conn, q, f"({part})", [*with_params, *part_params], with_clause)
                        for part, part_params in parts), q.facets)
 
     def _count(self, conn: sqlite3.Connection, q: SearchQuery, source: str, params: list[Any],
-               with_clause: str = "") -> tuple[int, dict[str, str]]:
-        """Return the number of matches in ``source`` and, per asked facet kind, their codes concatenated."""
+               with_clause: str = "") -> tuple[int, Tally]:
+        """Return the number of matches in ``source`` and, per asked facet kind, how often each code occurs.
+
+        Counted on the thread that ran the statement: a shard's helper counts its codes while this thread's
+        share is still in SQLite (which lets go of the GIL), where the shards' codes used to be joined and counted
+        here after both (8 ms of a 94,000-match count).
+        """
         kinds = [kind for kind in CODE_COLUMNS if kind in q.facets]
         columns = "".join(f", group_concat({CODE_COLUMNS[kind]}, '')" for kind in kinds)
         total, *codes = conn.execute(f"{with_clause}SELECT count(*){columns} FROM {source}",  # noqa: S608
                                      params).fetchone()
-        return int(total), {kind: value or "" for kind, value in zip(kinds, codes, strict=True)}
+        return int(total), {kind: self._tally(conn, kind, text or "") for kind, text in zip(kinds, codes, strict=True)}
+
+    def _tally(self, conn: sqlite3.Connection, kind: str, text: str) -> dict[str, int]:
+        """Return how often each code of ``kind`` occurs in ``text`` (the codes of the matches, concatenated)."""
+        counts = self._count_codes(kind, text)
+        if sum(counts.values()) != len(text):  # a code another process assigned since: read them again
+            self._load_codes(conn)
+            counts = self._count_codes(kind, text)
+        return counts
 
     def _lookup(self, conn: sqlite3.Connection) -> Callable[[str, str], str | None]:
         """Return the code of a (kind, value) a query filters on, None for a value no document has."""
         return lambda kind, value: self._code(conn, kind, value, create=False)
 
-    def _facets(self, conn: sqlite3.Connection, codes: dict[str, str],
-                fields: tuple[str, ...]) -> dict[str, dict[str, int]]:
-        """Count each value of the facet ``fields`` over all matches from their kind's concatenated codes."""
-        facets: dict[str, dict[str, int]] = {}
-        for kind in fields:
-            text = codes.get(kind, "")
-            counts = self._count_codes(kind, text)
-            if sum(counts.values()) != len(text):  # a code another process assigned since: read them again
-                self._load_codes(conn)
-                counts = self._count_codes(kind, text)
-            facets[kind] = {self._decode[code][1]: n for code, n in counts.items() if n}
-        return facets
+    def _facets(self, tally: Tally, fields: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        """Return each value of the facet ``fields`` with its number of matches, from their codes' tally."""
+        decode = self._decode
+        return {kind: {decode[code][1]: n for code, n in tally.get(kind, {}).items() if n} for kind in fields}
 
     def _count_codes(self, kind: str, text: str) -> dict[str, int]:
         """Return how often each known code of ``kind`` occurs in ``text``."""
         return {code: text.count(code) for code, (known, _) in list(self._decode.items()) if known == kind}
 
 
-def _added(counts: Iterable[tuple[int, dict[str, str]]], kinds: Sequence[str]) -> tuple[int, dict[str, str]]:
-    """Return the sum of disjoint parts' match counts and, per facet kind, their codes joined."""
+def _added(counts: Iterable[tuple[int, Tally]], kinds: Sequence[str]) -> tuple[int, Tally]:
+    """Return the sum of disjoint parts' match counts and, per facet kind, of their codes' tallies."""
     parts = list(counts)
-    return sum(count for count, _ in parts), {kind: "".join(codes.get(kind, "") for _, codes in parts) for kind in kinds}
+    if len(parts) == 1:
+        return parts[0]
+    tally: Tally = {kind: {} for kind in kinds}
+    for _, part in parts:
+        for kind, counts_of_kind in part.items():
+            into = tally[kind]
+            for code, n in counts_of_kind.items():
+                into[code] = into.get(code, 0) + n
+    return sum(count for count, _ in parts), tally
 
 
 def _dated_now(conn: sqlite3.Connection, keys: Sequence[int]) -> bool:

@@ -107,7 +107,8 @@ def match_sql(q: SearchQuery, code: CodeLookup, ring_km: float | None = None,
 
 
 def match_parts(q: SearchQuery, code: CodeLookup, ring_km: float | None = None,
-                shard: Shard | None = None) -> tuple[str, list[Any], list[tuple[str, list[Any]]]]:
+                shard: Shard | None = None, *,
+                count_only: bool = False) -> tuple[str, list[Any], list[tuple[str, list[Any]]]]:
     """Return the WITH clause, its parameters, and the disjoint parts of the match (each a SELECT, parameters).
 
     With ``ring_km`` only the matches whose nearest point lies within ``ring_km`` (a plain squared-chord test,
@@ -119,6 +120,13 @@ def match_parts(q: SearchQuery, code: CodeLookup, ring_km: float | None = None,
     table, and nearest_of_grouped() then reduces them to the nearest one.
 
     With ``shard`` only that share of the match (see Shard; a radius scan's shard holds at least one band).
+
+    ``count_only`` (a radius scan that is only counted, with its facets): of a document's two points the one
+    first by (lat, lon) stands for it when it is inside, the other one only when the first is not. The same
+    documents, each once, as "the nearer point, when inside" (the radius test only grows with the squared chord),
+    but a point inside an inner range is kept without computing a distance at all, and of two such points only
+    the second computes its sibling's: the pair test of two chords per point was a third of a dense count's time.
+    The rows' d2 and (lat, lon) are then no longer the nearest point's: only a count may use them.
     """
     terms = text_terms(q)
     params: list[Any] = []
@@ -146,6 +154,15 @@ def match_parts(q: SearchQuery, code: CodeLookup, ring_km: float | None = None,
     probe = _open_now(q)
     columns = ", ".join(f"p.{c}" for c in CODE_COLUMNS.values())
     sibling_params = [*d2_params, *d2_params]  # the sibling's squared chord appears twice in the pair test
+    if count_only and q.has_origin and ring_km is None and not terms:
+        sibling = d2.replace("p.x", "p.sx").replace("p.y", "p.sy").replace("p.z", "p.sz")
+        sibling_radius, sibling_radius_params = radius_test(q, "p.s")
+        # radius_test reads the alias d2 twice: the sibling's chord is written out at both places instead.
+        first_of_two, rest = sibling_radius.split("d2", 1)
+        sibling_radius = f"{first_of_two}({sibling}){rest.replace('d2', f'({sibling})')}"
+        inner_chord, outer_chord, *lucene_params = sibling_radius_params
+        first = f"(p.lat < p.slat OR (p.lat = p.slat AND p.lon < p.slon) OR NOT {sibling_radius})"
+        sibling_params = [*d2_params, inner_chord, *d2_params, outer_chord, *lucene_params]
     if terms:
         return "", [], [_text_sql(q, terms, ["p.visible", *filters], probe, params,
                                   (d2, d2_params, radius, radius_params), (first, sibling_params), columns, shard)]

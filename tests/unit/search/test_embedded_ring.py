@@ -249,6 +249,43 @@ def test_documents_with_two_or_three_sites_count_once_at_the_nearest_one_inside(
     assert backend.search(SearchQuery(per_page=1, verified_only=False)).total == len(docs)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("radius_km", [50.0, 4.0])
+def test_a_counted_pair_of_sites_counts_once_whichever_of_the_two_lies_inside(
+        backend: EmbeddedBackend, radius_km: float, threads: int) -> None:
+    # The count (and its facets) keeps a two-site document at its first site by (lat, lon) when that one is inside,
+    # else at the other one when that one is: each case here, on each side of the origin and of the radius,
+    # inside an inner range (no distance computed) or near the edge (Lucene's test), counted whole or in shards.
+    r = radius_km
+    pairs = {
+        901: (_north(0.3 * r), _north(-0.4 * r)),  # both inside, the first (southern) one nearer
+        902: (_north(0.2 * r), _north(-0.9 * r)),  # both inside, the second one nearer
+        903: (_north(0.5 * r), _north(-1.3 * r)),  # only the second (northern) one inside
+        904: (_north(-0.5 * r), _north(1.3 * r)),  # only the first one inside
+        905: (_north(1.2 * r), _north(-1.4 * r)),  # neither
+        906: (_north(r * (1 - 1e-7)), _north(-r * (1 + 1e-7))),  # a hair inside and a hair outside the edge
+        907: (_north(-r * (1 - 1e-7)), _north(r * (1 + 1e-7))),
+        908: (_north(r * 0.999), _north(-r * 0.999)),  # both inside, a hair from the edge
+    }
+    docs = [_doc(pid, *sites, methods=(CUPPING,) if pid % 2 else (NEEDLING,)) for pid, sites in pairs.items()]
+    docs += [_doc(pid, _north(r * pid / 400)) for pid in range(1, 300)]
+    backend.reindex(docs)
+    counted = EmbeddedBackend(backend.path, threads=threads)
+    try:
+        q = SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], radius_km=r, per_page=10, verified_only=False,
+                        facets=("methods", "vetting_status"))
+        expected = _expected(docs, q)
+        assert {901, 902, 903, 904} <= set(expected) and 905 not in expected, "the cases are what they say"
+        page = counted.search(q)
+        assert page.total == len(expected)
+        cupping = sum(1 for pid in expected if pid in pairs and pid % 2)
+        assert page.facets["methods"] == {"cupping": cupping, "filiform-needling": len(expected) - cupping}
+        assert page.facets["vetting_status"] == {"verified": len(expected)}
+        assert (counted._helpers is not None) == (threads > 1), "counted in shards with two threads"
+    finally:
+        counted.close()
+
+
 def test_an_update_that_adds_or_removes_sites_moves_the_document_between_pairs_and_groups(
         backend: EmbeddedBackend) -> None:
     backend.reindex([_doc(1, _north(3.0))])
