@@ -393,7 +393,7 @@ class EmbeddedBackend:
 
     def _sorted(self, conn: sqlite3.Connection, q: SearchQuery,
                 shard: Shard | None = None) -> tuple[int, Tally, list[tuple[Any, ...]]]:
-        """Return the total, the facet kinds' concatenated codes and the page window, through a match table.
+        """Return the total, the facet kinds' code tallies and the page window, through a match table.
 
         Of a shard, the rows of the page window's first ``start + size`` rows it holds, each with its d2 (merge_key).
         """
