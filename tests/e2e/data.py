@@ -11,7 +11,7 @@ from directory.accounts.passwords import hash_password
 from directory.clock import today, utcnow
 from directory.extensions import db
 from directory.models import Credential, Practitioner, User
-from directory.referrals.services import ReferralDetails, send_referral
+from directory.referrals.services import ReferralDetails, send_referral, transition
 from directory.seed import seed_practitioners
 from tests import factories
 from tests.support import profiles
@@ -64,11 +64,11 @@ def seed_e2e_database() -> dict[str, str]:
 
 
 def _add_referral_accounts() -> None:
-    """Add the doctor, Omar Haddad's owner and the patient, and one open referral with long words in it."""
+    """Add the doctor, Omar Haddad's owner and the patient, one open referral with long words in it, one declined."""
     omar = db.session.scalars(select(Practitioner).where(Practitioner.slug == "omar-haddad")).one()
     password = hash_password(ACCOUNT_PASSWORD)
     doctor = factories.doctor(email=DOCTOR_EMAIL, full_name="Dr Rosa Ferreira", password_hash=password)
-    factories.practitioner_account(omar, email=OWNER_EMAIL, full_name="Omar Haddad", password_hash=password)
+    owner = factories.practitioner_account(omar, email=OWNER_EMAIL, full_name="Omar Haddad", password_hash=password)
     factories.user("patient", email=PATIENT_EMAIL, full_name="Pat Jones", password_hash=password,
                    email_confirmed_at=utcnow())
     send_referral(doctor, omar, ReferralDetails(
@@ -76,6 +76,11 @@ def _add_referral_accounts() -> None:
         patient_name="Bartholomew Featherstonehaugh-Cholmondeley",
         patient_contact="bartholomew.featherstonehaugh-cholmondeley@example-hospital.org", urgency="soon",
         condition="neck-pain"), "e2e-seeded-referral")
+    # One the owner declined, so the doctor has a notice however the tests are ordered or selected.
+    declined = send_referral(doctor, omar, ReferralDetails(
+        reason="Tension headaches twice a week.", patient_name="Ann Lee", patient_contact="ann.lee@example.org",
+        urgency="routine", condition="neck-pain"), "e2e-seeded-declined")
+    transition(declined, "decline", owner, note="Fully booked until next month; please try a colleague.")
 
 
 def _add_history(p: Practitioner) -> None:

@@ -141,6 +141,8 @@ def test_when_things_happened_is_read_in_the_reader_s_own_zone(browser: Any, liv
         page.get_by_role("link", name="Referral #").first.click()
         times = [page.locator(".status-line time").first, page.locator(".timeline time").first]
         for shown in times:
+            if scripts:  # the deferred script may not have run yet when the click returns
+                expect(shown).to_have_attribute("title", re.compile(r" UTC$"))
             utc_text = shown.get_attribute("title") if scripts else shown.inner_text()
             assert utc_text is not None and utc_text.endswith(" UTC")
             at = datetime.strptime(utc_text, "%d %b %Y %H:%M UTC").replace(tzinfo=UTC)
